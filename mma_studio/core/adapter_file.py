@@ -1,0 +1,277 @@
+"""The adapter file: one `.safetensors` file with the weights and everything needed to reload them.
+
+Tensors: the adapter's parameters under their module names (`down.weight`, `attn.in_proj_weight`,
+... as `nn.MultiheadAttention` packs them), plus `meta.class_text_features`, the frozen text
+embeddings of the trained classes, which lets a reader check that it runs the same backbone.
+Metadata (all strings, JSON where structured): format and version, adapter settings, backbone,
+preprocessing, classes in order with their base/new role, prompt templates, training settings,
+metrics. Loading never unpickles: safetensors holds raw tensors only, and every field is
+validated before use, so a damaged or foreign file is refused with a one-line reason.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import struct
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from mma_studio import __version__
+from mma_studio.core.adapter import AdapterConfig, MultiModalAdapter
+
+FORMAT_NAME = "mma-studio-adapter"
+FORMAT_VERSION = 1
+TEXT_FEATURES_KEY = "meta.class_text_features"
+MAX_HEADER_BYTES = 16 * 1024 * 1024  # an adapter's header is a few kB; refuse absurd claims early
+ROLES = ("base", "new")
+
+
+class AdapterFileError(Exception):
+    """The file cannot be used as an adapter file; the message names the file and the reason."""
+
+
+@dataclass
+class AdapterFile:
+    """The contents of an adapter file, validated."""
+
+    adapter_config: AdapterConfig
+    state_dict: dict[str, torch.Tensor]
+    class_names: list[str]  # the prompts' class names, in label order
+    roles: list[str]  # "base" or "new", per class
+    templates: list[str]
+    backbone: dict  # model, pretrained, weights_id, preprocess_id, embed_dim, logit_scale, ...
+    training: dict = field(default_factory=dict)
+    metrics: dict = field(default_factory=dict)
+    class_text_features: torch.Tensor | None = None  # (N, D), as the training backbone encoded them
+    created: str = ""
+    app_version: str = __version__
+    format_version: int = FORMAT_VERSION
+
+    @property
+    def base_classes(self) -> list[str]:
+        return [name for name, role in zip(self.class_names, self.roles) if role == "base"]
+
+    @property
+    def new_classes(self) -> list[str]:
+        return [name for name, role in zip(self.class_names, self.roles) if role == "new"]
+
+    def build_adapter(self) -> MultiModalAdapter:
+        adapter = MultiModalAdapter.from_config(self.adapter_config)
+        adapter.load_state_dict(self.state_dict, strict=True)
+        adapter.eval()
+        for parameter in adapter.parameters():
+            parameter.requires_grad_(False)
+        return adapter
+
+    def summary(self) -> dict:
+        """What the app and `predict --json` show about a file."""
+        return {
+            "format_version": self.format_version,
+            "app_version": self.app_version,
+            "created": self.created,
+            "backbone": self.backbone,
+            "adapter": self.adapter_config.to_dict(),
+            "classes": [{"name": n, "role": r} for n, r in zip(self.class_names, self.roles)],
+            "templates": self.templates,
+            "training": self.training,
+            "metrics": self.metrics,
+        }
+
+
+def save_adapter_file(path: Path | str, contents: AdapterFile) -> Path:
+    """Write atomically: a reader never sees a half-written file, an old file survives a failure."""
+    from safetensors.torch import save
+
+    _validate_classes(Path(path), contents.class_names, contents.roles)
+    tensors = {name: tensor.detach().cpu().contiguous().float() for name, tensor in contents.state_dict.items()}
+    if contents.class_text_features is not None:
+        tensors[TEXT_FEATURES_KEY] = contents.class_text_features.detach().cpu().contiguous().to(torch.float16)
+    metadata = {
+        "format": FORMAT_NAME,
+        "format_version": str(FORMAT_VERSION),
+        "app_version": __version__,
+        "created": contents.created or datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "adapter": json.dumps(contents.adapter_config.to_dict()),
+        "backbone": json.dumps(contents.backbone),
+        "classes": json.dumps(contents.class_names),
+        "roles": json.dumps(contents.roles),
+        "templates": json.dumps(contents.templates),
+        "training": json.dumps(contents.training),
+        "metrics": json.dumps(contents.metrics),
+    }
+    return write_bytes_atomically(Path(path), save(tensors, metadata=metadata))
+
+
+def write_bytes_atomically(path: Path, data: bytes) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except FileNotFoundError:
+            pass
+        raise
+    return path
+
+
+def load_adapter_file(path: Path | str) -> AdapterFile:
+    path = Path(path)
+
+    def refuse(reason: str) -> AdapterFileError:
+        return AdapterFileError(f"{path}: {reason}")
+
+    header = _read_safetensors_header(path, refuse)
+    metadata = header.get("__metadata__") or {}
+    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT_NAME:
+        raise refuse("not an MMA Studio adapter file (a safetensors file without the adapter metadata)")
+    try:
+        version = int(metadata.get("format_version", ""))
+    except ValueError:
+        raise refuse(f"unreadable format version {metadata.get('format_version')!r}") from None
+    if version > FORMAT_VERSION:
+        raise refuse(f"format version {version} is newer than this MMA Studio understands ({FORMAT_VERSION}); update the app")
+    if version < 1:
+        raise refuse(f"invalid format version {version}")
+
+    def json_field(name: str, kind: type):
+        if name not in metadata:
+            raise refuse(f"metadata field '{name}' is missing")
+        try:
+            value = json.loads(metadata[name])
+        except (TypeError, json.JSONDecodeError):
+            raise refuse(f"metadata field '{name}' is not valid JSON") from None
+        if not isinstance(value, kind):
+            raise refuse(f"metadata field '{name}' should be a JSON {kind.__name__}")
+        return value
+
+    try:
+        adapter_config = AdapterConfig.from_dict(json_field("adapter", dict))
+    except (TypeError, ValueError) as exc:
+        raise refuse(f"invalid adapter settings ({exc})") from None
+    backbone = json_field("backbone", dict)
+    class_names = json_field("classes", list)
+    roles = json_field("roles", list)
+    templates = json_field("templates", list)
+    training = json_field("training", dict)
+    metrics = json_field("metrics", dict)
+    if not all(isinstance(name, str) for name in class_names):
+        raise refuse("class names must be strings")
+    if not templates or not all(isinstance(t, str) and "{}" in t for t in templates):
+        raise refuse("prompt templates must be strings containing '{}'")
+    try:
+        _validate_classes(path, class_names, roles)
+    except AdapterFileError as exc:
+        raise exc
+
+    expected = {name: tuple(tensor.shape) for name, tensor in MultiModalAdapter.from_config(adapter_config).state_dict().items()}
+    declared = {name: info for name, info in header.items() if name != "__metadata__"}
+    declared_weights = {name for name in declared if name != TEXT_FEATURES_KEY}
+    missing = sorted(set(expected) - declared_weights)
+    extra = sorted(declared_weights - set(expected))
+    if missing:
+        raise refuse(f"missing adapter tensors: {', '.join(missing)}")
+    if extra:
+        raise refuse(f"unexpected tensors: {', '.join(extra)}")
+    for name, shape in expected.items():
+        got = tuple(declared[name].get("shape", ()))
+        if got != shape:
+            raise refuse(f"tensor {name} has shape {list(got)}, the adapter settings need {list(shape)}")
+    if TEXT_FEATURES_KEY in declared:
+        shape = tuple(declared[TEXT_FEATURES_KEY].get("shape", ()))
+        if shape != (len(class_names), adapter_config.embed_dim):
+            raise refuse(
+                f"the class list has {len(class_names)} classes of dimension {adapter_config.embed_dim}, "
+                f"but the stored class embeddings have shape {list(shape)}"
+            )
+
+    try:
+        from safetensors.torch import load_file
+
+        tensors = load_file(str(path))
+    except Exception as exc:  # safetensors raises its own error types for damaged payloads
+        raise refuse(f"damaged tensor data ({exc})") from None
+    for name, tensor in tensors.items():
+        if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+            raise refuse(f"tensor {name} contains NaN or infinite values")
+    text_features = tensors.pop(TEXT_FEATURES_KEY, None)
+    return AdapterFile(
+        adapter_config=adapter_config,
+        state_dict=tensors,
+        class_names=class_names,
+        roles=roles,
+        templates=templates,
+        backbone=backbone,
+        training=training,
+        metrics=metrics,
+        class_text_features=text_features.float() if text_features is not None else None,
+        created=str(metadata.get("created", "")),
+        app_version=str(metadata.get("app_version", "")),
+        format_version=version,
+    )
+
+
+def _validate_classes(path: Path, class_names: list, roles: list) -> None:
+    if not class_names:
+        raise AdapterFileError(f"{path}: the class list is empty")
+    if len(roles) != len(class_names):
+        raise AdapterFileError(f"{path}: {len(class_names)} classes but {len(roles)} roles")
+    if any(role not in ROLES for role in roles):
+        raise AdapterFileError(f"{path}: class roles must be 'base' or 'new'")
+    if len(set(class_names)) != len(class_names):
+        raise AdapterFileError(f"{path}: the class list has duplicate names")
+
+
+def _read_safetensors_header(path: Path, refuse) -> dict:
+    """Read and sanity-check the JSON header without trusting any declared size."""
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as stream:
+            prefix = stream.read(8)
+            if size == 0:
+                raise refuse("the file is empty")
+            if len(prefix) < 8:
+                raise refuse("the file is truncated (shorter than a safetensors header)")
+            (header_length,) = struct.unpack("<Q", prefix)
+            if header_length > MAX_HEADER_BYTES or header_length > size - 8:
+                raise refuse("not a safetensors file, or truncated (its header length is impossible)")
+            raw = stream.read(header_length)
+    except FileNotFoundError:
+        raise AdapterFileError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise AdapterFileError(f"{path}: is a folder, not an adapter file") from None
+    except PermissionError:
+        raise AdapterFileError(f"{path}: permission denied") from None
+    try:
+        header = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise refuse("not a safetensors file (its header is not JSON)") from None
+    if not isinstance(header, dict):
+        raise refuse("not a safetensors file (its header is not a JSON object)")
+    payload = size - 8 - header_length
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        if not isinstance(info, dict) or "data_offsets" not in info or "shape" not in info:
+            raise refuse(f"tensor entry {name!r} is malformed")
+        offsets = info["data_offsets"]
+        if (
+            not isinstance(offsets, list)
+            or len(offsets) != 2
+            or not all(isinstance(o, int) and o >= 0 for o in offsets)
+            or offsets[0] > offsets[1]
+            or offsets[1] > payload
+        ):
+            raise refuse(f"tensor {name!r} points outside the file (truncated or forged)")
+    return header
