@@ -39,17 +39,40 @@ class AppState(QObject):
     rolesChanged = Signal()  # base/new split or display names edited
     backboneChanged = Signal()
     busyChanged = Signal(bool)  # long work started/stopped (pages disable conflicting actions)
+    sampleNeedsChanged = Signal()  # shots / validation images per base class changed (advice updates)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.data = DataState()
         self.backbone = BackboneSelection("mma-tiny", "shapes", "mma-tiny · shapes (demo model)", is_demo=True)
         self._busy = False
+        # Images each base class needs, as the Train page's settings say (the Data page warns
+        # about classes below shots + val_per_class). Defaults match RunSettings.
+        self.shots = 16
+        self.val_per_class = 4
 
     def set_scan(self, scan: "ScanResult", base: list[str], new: list[str]) -> None:
         self.data = DataState(scan=scan, base_classes=list(base), new_classes=list(new))
         self.datasetChanged.emit()
         self.rolesChanged.emit()
+
+    def update_scan(self, scan: "ScanResult", base: list[str], new: list[str]) -> None:
+        """Replace the scan after classes were added or removed, keeping the user's renames."""
+        kept = {name: shown for name, shown in self.data.display_names.items() if name in set(scan.class_names)}
+        self.data = DataState(scan=scan, base_classes=list(base), new_classes=list(new), display_names=kept)
+        self.datasetChanged.emit()
+        self.rolesChanged.emit()
+
+    def clear_scan(self) -> None:
+        self.data = DataState()
+        self.datasetChanged.emit()
+        self.rolesChanged.emit()
+
+    def set_sample_needs(self, shots: int, val_per_class: int) -> None:
+        if (shots, val_per_class) != (self.shots, self.val_per_class):
+            self.shots = int(shots)
+            self.val_per_class = int(val_per_class)
+            self.sampleNeedsChanged.emit()
 
     def set_roles(self, base: list[str], new: list[str]) -> None:
         self.data.base_classes = list(base)
