@@ -1,0 +1,154 @@
+"""Adapter files round-trip exactly, and damaged or hostile files are refused with a reason."""
+
+import json
+import pickle
+import struct
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from mma_studio.core.adapter import AdapterConfig, MultiModalAdapter
+from mma_studio.core.adapter_file import AdapterFile, AdapterFileError, load_adapter_file, save_adapter_file
+
+
+def make_contents(dim=64, classes=("cat", "dog", "fox")) -> AdapterFile:
+    torch.manual_seed(0)
+    config = AdapterConfig(embed_dim=dim, logit_scale=42.0, blend=0.3)
+    adapter = MultiModalAdapter.from_config(config)
+    with torch.no_grad():
+        for p in adapter.parameters():
+            p.normal_(0, 0.1)
+    return AdapterFile(
+        adapter_config=config,
+        state_dict=adapter.state_dict(),
+        class_names=list(classes),
+        roles=["base", "base", "new"][: len(classes)],
+        templates=["a photo of a {}."],
+        backbone={"model": "mma-tiny", "pretrained": "random", "embed_dim": dim},
+        training={"epochs": 3},
+        metrics={"adapted": {"base": 0.9}},
+        class_text_features=torch.nn.functional.normalize(torch.randn(len(classes), dim), dim=-1),
+    )
+
+
+def test_round_trip_gives_identical_logits(tmp_path):
+    contents = make_contents()
+    path = save_adapter_file(tmp_path / "a.safetensors", contents)
+    loaded = load_adapter_file(path)
+    original = MultiModalAdapter.from_config(contents.adapter_config)
+    original.load_state_dict(contents.state_dict)
+    image, text = torch.randn(5, 64), torch.randn(3, 64)
+    assert torch.equal(original(image, text), loaded.build_adapter()(image, text))
+    assert loaded.class_names == ["cat", "dog", "fox"] and loaded.roles == ["base", "base", "new"]
+    assert loaded.base_classes == ["cat", "dog"] and loaded.new_classes == ["fox"]
+    assert loaded.adapter_config.to_dict() == contents.adapter_config.to_dict()
+    assert loaded.backbone["model"] == "mma-tiny"
+    assert loaded.metrics == {"adapted": {"base": 0.9}}
+    assert loaded.class_text_features.shape == (3, 64)
+    assert path.stat().st_size < 200_000
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_failed_write_leaves_the_earlier_file_intact(tmp_path, monkeypatch):
+    path = save_adapter_file(tmp_path / "a.safetensors", make_contents())
+    before = path.read_bytes()
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("os.replace", full_disk)
+    with pytest.raises(OSError, match="No space"):
+        save_adapter_file(path, make_contents(classes=("a", "b")))
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["a.safetensors"]
+
+
+def hostile_files(tmp_path):
+    good = save_adapter_file(tmp_path / "good.safetensors", make_contents())
+    data = good.read_bytes()
+    cases = {}
+
+    def write(name, payload: bytes):
+        path = tmp_path / name
+        path.write_bytes(payload)
+        cases[name] = path
+
+    write("empty.safetensors", b"")
+    write("truncated.safetensors", data[: len(data) // 2])
+    write("short.safetensors", data[:5])
+    write("random.safetensors", bytes(range(256)) * 8)
+    write("pickle.safetensors", pickle.dumps({"down.weight": [1, 2, 3]}))
+    header = json.dumps({"down.weight": {"dtype": "F32", "shape": [10**9, 10**9], "data_offsets": [0, 4 * 10**18]}}).encode()
+    write("enormous.safetensors", struct.pack("<Q", len(header)) + header + b"\0" * 16)
+    write("huge_header_claim.safetensors", struct.pack("<Q", 2**60) + b"{}")
+
+    def with_metadata(name, **changes):
+        contents = make_contents()
+        path = save_adapter_file(tmp_path / name, contents)
+        raw = path.read_bytes()
+        (length,) = struct.unpack("<Q", raw[:8])
+        head = json.loads(raw[8 : 8 + length])
+        head["__metadata__"].update(changes)
+        new_head = json.dumps(head).encode()
+        path.write_bytes(struct.pack("<Q", len(new_head)) + new_head + raw[8 + length :])
+        cases[name] = path
+
+    with_metadata("not_json.safetensors", adapter="{not json")
+    with_metadata("newer.safetensors", format_version="99")
+    with_metadata("class_mismatch.safetensors", classes=json.dumps(["cat", "dog"]), roles=json.dumps(["base", "new"]))
+    with_metadata("roles_mismatch.safetensors", roles=json.dumps(["base"]))
+    with_metadata("wrong_dim.safetensors", adapter=json.dumps({**make_contents().adapter_config.to_dict(), "embed_dim": 128, "bottleneck_dim": 32}))
+
+    tensors = {k: v.float() for k, v in make_contents().state_dict.items()}
+    foreign = tmp_path / "foreign.safetensors"
+    save_file(tensors, str(foreign))
+    cases["foreign.safetensors"] = foreign
+    return cases
+
+
+EXPECTED_REASONS = {
+    "empty.safetensors": "empty",
+    "truncated.safetensors": "truncated|points outside|damaged",
+    "short.safetensors": "truncated",
+    "random.safetensors": "not a safetensors|impossible",
+    "pickle.safetensors": "not a safetensors|impossible",
+    "enormous.safetensors": "outside the file|not an MMA",
+    "huge_header_claim.safetensors": "impossible",
+    "not_json.safetensors": "not valid JSON",
+    "newer.safetensors": "newer",
+    "class_mismatch.safetensors": "stored class embeddings",
+    "roles_mismatch.safetensors": "roles",
+    "wrong_dim.safetensors": "shape",
+    "foreign.safetensors": "not an MMA Studio adapter",
+}
+
+
+def test_broken_and_hostile_files_are_refused_with_a_reason(tmp_path):
+    cases = hostile_files(tmp_path)
+    assert set(cases) == set(EXPECTED_REASONS)
+    for name, path in cases.items():
+        with pytest.raises(AdapterFileError, match=EXPECTED_REASONS[name]) as info:
+            load_adapter_file(path)
+        message = str(info.value)
+        assert str(path) in message and "\n" not in message, name
+
+
+def test_missing_and_extra_tensors_are_named(tmp_path):
+    contents = make_contents()
+    del contents.state_dict["up.bias"]
+    with pytest.raises(Exception):
+        MultiModalAdapter.from_config(contents.adapter_config).load_state_dict(contents.state_dict)
+    path = save_adapter_file(tmp_path / "missing.safetensors", contents)
+    with pytest.raises(AdapterFileError, match="missing adapter tensors: up.bias"):
+        load_adapter_file(path)
+    contents = make_contents()
+    contents.state_dict["evil.payload"] = torch.zeros(3)
+    path = save_adapter_file(tmp_path / "extra.safetensors", contents)
+    with pytest.raises(AdapterFileError, match="unexpected tensors: evil.payload"):
+        load_adapter_file(path)
+
+
+def test_no_such_file(tmp_path):
+    with pytest.raises(AdapterFileError, match="no such file"):
+        load_adapter_file(tmp_path / "nope.safetensors")
