@@ -514,18 +514,19 @@ def _take(iterator: Iterator[Path], n: int) -> Iterable[Path]:
 
 
 class _ProgressReporter:
-    """Forward `Progress(stage="scan")` at a bounded rate (at most ~10/s, plus the last one)."""
+    """Forward `Progress(stage="scan")` at a bounded rate: ~10/s, plus each phase's first and last."""
 
     def __init__(self, callback: Callable[[Progress], None] | None) -> None:
         self._callback = callback
         self._start = time.perf_counter()
         self._last = float("-inf")
+        self._message = ""
 
     def report(self, done: int, total: int | None, message: str) -> None:
         if self._callback is None:
             return
         now = time.perf_counter()
-        if now - self._last >= _PROGRESS_INTERVAL_S:
+        if message != self._message or now - self._last >= _PROGRESS_INTERVAL_S:
             self._emit(done, total, message, now)
 
     def finish(self, done: int, total: int | None, message: str) -> None:
@@ -534,6 +535,7 @@ class _ProgressReporter:
 
     def _emit(self, done: int, total: int | None, message: str, now: float) -> None:
         self._last = now
+        self._message = message
         elapsed = now - self._start
         rate = done / elapsed if elapsed > 0 and done else None
         eta = (total - done) / rate if rate and total is not None else None
