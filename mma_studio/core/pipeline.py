@@ -1,0 +1,317 @@
+"""From a scanned image folder to a trained, evaluated adapter: the product's main path.
+
+The CLI's `train`, the app's Train page and the tests all run `train_adapter`, so progress
+stages, events and figures are the same everywhere. The frozen encoders run once per image
+(features are cached); the training loop runs on the cached features.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from mma_studio import __version__
+from mma_studio.core.adapter import AdapterConfig, MultiModalAdapter, zero_shot_logits
+from mma_studio.core.adapter_file import AdapterFile, save_adapter_file
+from mma_studio.core.cancellation import CancelToken, Cancelled, check
+from mma_studio.core.dataset import ScanResult
+from mma_studio.core.events import EpochEvent, EventCallback, Progress, ProgressCallback
+from mma_studio.core.evaluation import evaluate_features
+from mma_studio.core.metrics import EvaluationReport
+from mma_studio.core.split import DatasetSplit, Sample, SplitError, make_split
+from mma_studio.core.training import TrainConfig, fit_features
+
+DEFAULT_TEMPLATES = ("a photo of a {}.",)
+
+
+@dataclass
+class RunSettings:
+    """Everything a training run depends on; stored in project files and adapter metadata."""
+
+    model: str = "ViT-B-16"
+    pretrained: str = "openai"
+    device: str = "auto"
+    shots: int = 16
+    val_per_class: int = 4
+    seed: int = 42
+    base_ratio: float = 0.5
+    base_classes: list[str] | None = None
+    new_classes: list[str] | None = None
+    display_names: dict[str, str] = field(default_factory=dict)
+    templates: list[str] = field(default_factory=lambda: list(DEFAULT_TEMPLATES))
+    augment_views: int = 0
+    adapter: AdapterConfig = field(default_factory=AdapterConfig)
+    training: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict:
+        data = dataclasses.asdict(self)
+        data["adapter"] = {k: v for k, v in self.adapter.to_dict().items() if k not in ("embed_dim", "logit_scale")}
+        data["adapter"]["bottleneck_dim"] = self.adapter.bottleneck_dim
+        data["training"] = self.training.to_dict()
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "RunSettings":
+        known = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        if "adapter" in values:
+            values["adapter"] = AdapterConfig.from_dict(values["adapter"])
+        if "training" in values:
+            values["training"] = TrainConfig.from_dict(values["training"])
+        return cls(**values)
+
+
+PRESETS: dict[str, dict] = {
+    # Quick look: fewer epochs, stop sooner.
+    "Fast": {"training": {"epochs": 30, "patience": 5, "min_patience_steps": 20}, "augment_views": 0},
+    # The authors' defaults.
+    "Balanced": {"training": {"epochs": 100, "patience": 10, "min_patience_steps": 50}, "augment_views": 0},
+    # More patience and cached augmented views of each training image (extraction costs more).
+    "Best": {"training": {"epochs": 200, "patience": 20, "min_patience_steps": 100}, "augment_views": 4},
+}
+
+
+def apply_preset(settings: RunSettings, name: str) -> RunSettings:
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
+    preset = PRESETS[name]
+    training = dataclasses.replace(settings.training, **preset.get("training", {}))
+    return dataclasses.replace(settings, training=training, augment_views=preset.get("augment_views", settings.augment_views))
+
+
+@dataclass
+class TrainingRun:
+    """A finished (or cancelled-with-a-result) run: the adapter, its curves and its figures."""
+
+    settings: RunSettings
+    split: DatasetSplit
+    adapter: MultiModalAdapter
+    history: list[EpochEvent]
+    zero_shot: EvaluationReport
+    adapted: EvaluationReport
+    cancelled: bool
+    backbone_metadata: dict
+    prompt_names: list[str]  # the class names used in prompts, in `split.classes` order
+    class_text_features: torch.Tensor  # (N, D) frozen text embeddings of all classes
+    best_epoch: int = 0
+    stopped_early: bool = False
+    failed_images: list[tuple[str, str]] = field(default_factory=list)
+    finished_at: str = ""
+
+    def summary(self) -> dict:
+        return {
+            "zero_shot": self.zero_shot.headline(),
+            "adapted": self.adapted.headline(),
+            "best_epoch": self.best_epoch,
+            "epochs_run": len(self.history),
+            "stopped_early": self.stopped_early,
+            "cancelled": self.cancelled,
+            "counts": self.split.counts(),
+            "base_classes": [self.prompt_names[i] for i in self.split.base],
+            "new_classes": [self.prompt_names[i] for i in self.split.new],
+            "backbone": self.backbone_metadata.get("description", ""),
+            "skipped_images": [{"path": p, "reason": r} for p, r in self.failed_images],
+        }
+
+    def to_adapter_file(self) -> AdapterFile:
+        roles = ["base" if i in set(self.split.base) else "new" for i in range(len(self.split.classes))]
+        training = self.settings.to_dict()
+        training.update(
+            {
+                "folders": list(self.split.classes),
+                "best_epoch": self.best_epoch,
+                "epochs_run": len(self.history),
+                "counts": self.split.counts(),
+            }
+        )
+        return AdapterFile(
+            adapter_config=self.adapter.config,
+            state_dict={k: v.detach().cpu() for k, v in self.adapter.state_dict().items()},
+            class_names=list(self.prompt_names),
+            roles=roles,
+            templates=list(self.settings.templates),
+            backbone=dict(self.backbone_metadata),
+            training=training,
+            metrics={"zero_shot": self.zero_shot.headline(), "adapted": self.adapted.headline()},
+            class_text_features=self.class_text_features,
+            created=self.finished_at,
+            app_version=__version__,
+        )
+
+    def save(self, path: Path | str) -> Path:
+        return save_adapter_file(Path(path), self.to_adapter_file())
+
+
+def prompt_names_for(split: DatasetSplit, overrides: dict[str, str]) -> list[str]:
+    return [overrides.get(name) or display for name, display in zip(split.classes, split.display_names)]
+
+
+def build_split(scan: ScanResult, settings: RunSettings) -> DatasetSplit:
+    return make_split(
+        scan,
+        shots=settings.shots,
+        val_per_class=settings.val_per_class,
+        seed=settings.seed,
+        base_ratio=settings.base_ratio,
+        base_classes=settings.base_classes,
+        new_classes=settings.new_classes,
+    )
+
+
+class _FeatureTable:
+    """Features of a split's images, extracted once (per view) through the on-disk cache."""
+
+    def __init__(self, backbone, cache, on_progress, token) -> None:
+        self.backbone, self.cache, self.on_progress, self.token = backbone, cache, on_progress, token
+        self.failed: dict[Path, str] = {}
+        self.rows: dict[tuple[int, Path], torch.Tensor] = {}
+
+    def extract(self, paths: list[Path], view: int, label: str) -> None:
+        from mma_studio.core.features import extract_image_features
+
+        todo = [p for p in dict.fromkeys(paths) if (view, p) not in self.rows and p not in self.failed]
+        if not todo:
+            return
+
+        def progress(event: Progress) -> None:
+            if self.on_progress:
+                self.on_progress(dataclasses.replace(event, stage="extract", message=label))
+
+        result = extract_image_features(
+            self.backbone, todo, cache=self.cache, view=view, on_progress=progress, token=self.token
+        )
+        for row, index in enumerate(result.kept):
+            self.rows[(view, todo[index])] = result.features[row]
+        for path, reason in result.failed:
+            self.failed[Path(path)] = reason
+
+    def stack(self, samples: list[Sample], view: int = 0) -> tuple[torch.Tensor, list[Sample]]:
+        kept = [s for s in samples if (view, s.path) in self.rows]
+        if not kept:
+            return torch.zeros(0, self.backbone.embed_dim), kept
+        return torch.stack([self.rows[(view, s.path)] for s in kept]), kept
+
+
+def train_adapter(
+    scan: ScanResult,
+    settings: RunSettings,
+    *,
+    backbone=None,
+    cache=None,
+    on_progress: ProgressCallback | None = None,
+    on_event: EventCallback | None = None,
+    token: CancelToken | None = None,
+) -> TrainingRun:
+    """Split, load the backbone, extract (cached), train, evaluate zero-shot and adapted.
+
+    Raises `Cancelled` if cancelled before any epoch finished; a cancel during training
+    returns the best adapter so far with `cancelled=True`.
+    """
+    split = build_split(scan, settings)
+    if not split.train:
+        raise SplitError("no training images: choose at least 1 shot per base class")
+    if backbone is None:
+        from mma_studio.core.backbone import load_backbone
+
+        if on_progress:
+            on_progress(Progress("load_model", 0, None, message=f"Loading {settings.model} · {settings.pretrained}"))
+        backbone = load_backbone(settings.model, settings.pretrained, device=settings.device, on_progress=on_progress, token=token)
+    if cache is None:
+        from mma_studio.core.feature_cache import FeatureCache
+
+        cache = FeatureCache()
+    check(token)
+
+    from mma_studio.core.features import encode_class_texts
+
+    prompt_names = prompt_names_for(split, settings.display_names)
+    text_features = encode_class_texts(backbone, prompt_names, tuple(settings.templates), cache=cache)
+
+    table = _FeatureTable(backbone, cache, on_progress, token)
+    table.extract([s.path for s in split.train + split.val + split.test_base + split.test_new], 0, "images")
+    for view in range(1, settings.augment_views + 1):
+        table.extract([s.path for s in split.train], view, f"augmented view {view} of {settings.augment_views}")
+    check(token)
+
+    train_features, train_samples = table.stack(split.train)
+    if settings.augment_views:
+        # keep images whose every view was extracted; stack as (V, n, D)
+        train_samples = [s for s in train_samples if all((v, s.path) in table.rows for v in range(settings.augment_views + 1))]
+        train_features = torch.stack([table.stack(train_samples, view)[0] for view in range(settings.augment_views + 1)])
+    if not train_samples:
+        raise SplitError("none of the training images could be read")
+    val_features, val_samples = table.stack(split.val)
+    new_features, new_samples = table.stack(split.test_new)
+    base_text = text_features[split.base]
+    new_text = text_features[split.new] if split.new else None
+
+    adapter_config = dataclasses.replace(settings.adapter, embed_dim=backbone.embed_dim, logit_scale=backbone.logit_scale)
+    device = backbone.device
+    if on_progress:
+        on_progress(Progress("train", 0, settings.training.epochs, message="Training the adapter"))
+
+    def relay(event) -> None:
+        if on_event:
+            on_event(event)
+        if on_progress and isinstance(event, EpochEvent):
+            on_progress(
+                Progress("train", event.epoch, event.epochs, rate=event.samples_per_s, eta_s=event.eta_s,
+                         message=f"epoch {event.epoch}")
+            )
+
+    result = fit_features(
+        train_features.to(device),
+        torch.tensor(split.local_labels(train_samples, "base")),
+        base_text.to(device),
+        val_image_features=val_features.to(device) if val_samples else None,
+        val_labels=torch.tensor(split.local_labels(val_samples, "base")) if val_samples else None,
+        new_image_features=new_features.to(device) if new_samples and new_text is not None else None,
+        new_labels=torch.tensor(split.local_labels(new_samples, "new")) if new_samples and new_text is not None else None,
+        new_text_features=new_text.to(device) if new_text is not None else None,
+        config=settings.training,
+        adapter_config=adapter_config,
+        on_event=relay,
+        token=token,
+    )
+    if result.cancelled and result.best_epoch == 0:
+        raise Cancelled()
+
+    if on_progress:
+        on_progress(Progress("evaluate", 0, None, message="Evaluating on the test images"))
+    test_features, test_samples = table.stack(split.test_base + split.test_new)
+    adapter = result.adapter.cpu()
+    common = dict(
+        labels=[s.class_index for s in test_samples],
+        text_features=text_features,
+        base=split.base,
+        new=split.new,
+        class_names=split.classes,
+        display_names=prompt_names,
+        paths=[str(s.path) for s in test_samples],
+    )
+    zero_shot = evaluate_features(
+        lambda x, t: zero_shot_logits(x, t, backbone.logit_scale), test_features, **common
+    )
+    adapted = evaluate_features(adapter, test_features, **common)
+    if on_progress:
+        on_progress(Progress("evaluate", 1, 1, message="Done"))
+    return TrainingRun(
+        settings=settings,
+        split=split,
+        adapter=adapter,
+        history=result.history,
+        zero_shot=zero_shot,
+        adapted=adapted,
+        cancelled=result.cancelled,
+        backbone_metadata=backbone.to_metadata(),
+        prompt_names=prompt_names,
+        class_text_features=text_features.cpu(),
+        best_epoch=result.best_epoch,
+        stopped_early=result.finished.stopped_early,
+        failed_images=[(str(p), r) for p, r in table.failed.items()],
+        finished_at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    )
