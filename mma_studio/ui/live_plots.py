@@ -1,0 +1,255 @@
+"""Live training curves: loss, and base / new / HM accuracy against their zero-shot baselines.
+
+Training events arrive from the worker thread as fast as the engine produces them; drawing
+each one would let a fast run flood the GUI thread. Events are only buffered here, and a
+timer redraws the curves at most `MAX_REDRAW_HZ` times a second when something changed.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QHBoxLayout, QWidget
+
+MAX_REDRAW_HZ = 20
+REDRAW_INTERVAL_MS = 1000 // MAX_REDRAW_HZ
+
+# One colour per figure, shared by the curve, its zero-shot line and the figure tiles.
+LOSS_COLOR = "#7c3aed"
+BASE_COLOR = "#2563eb"
+NEW_COLOR = "#ea580c"
+HM_COLOR = "#059669"
+BEST_COLOR = "#6b7280"
+
+ACCURACY_SERIES = (  # (key, legend label, colour)
+    ("val", "Base (val)", BASE_COLOR),
+    ("new", "New", NEW_COLOR),
+    ("hm", "HM", HM_COLOR),
+)
+
+
+def _percent(value: float | None) -> float:
+    """Accuracy fraction -> percent; NaN for a missing figure (pyqtgraph leaves a gap)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return math.nan
+    return 100.0 * float(value)
+
+
+def _make_plot(object_name: str, title: str, y_label: str, legend_columns: int, parent: QWidget) -> pg.PlotWidget:
+    palette = parent.palette()
+    background = palette.color(QPalette.ColorRole.Base)
+    foreground = palette.color(QPalette.ColorRole.Text)
+    plot = pg.PlotWidget(parent=parent, background=background)
+    plot.setObjectName(object_name)
+    plot.setAccessibleName(object_name)
+    plot.setAccessibleDescription(title)
+    plot.setMinimumSize(260, 200)
+    item = plot.getPlotItem()
+    item.setTitle(title, color=foreground.name(), size="11pt")
+    item.setLabel("bottom", "epoch", color=foreground.name())
+    item.setLabel("left", y_label, color=foreground.name())
+    item.showGrid(x=True, y=True, alpha=0.15)
+    item.setMenuEnabled(False)
+    for axis in ("left", "bottom"):
+        item.getAxis(axis).setTextPen(foreground)
+        item.getAxis(axis).setPen(pg.mkPen(foreground.lighter(170) if foreground.lightness() < 128 else foreground))
+    # The legend sits in its own row under the x axis, so it never hides a curve.
+    legend = pg.LegendItem(offset=None, labelTextColor=foreground, frame=False, colCount=legend_columns, horSpacing=10)
+    item.layout.addItem(legend, 4, 1)
+    item.legend = legend  # plots created with a name= join it
+    item.getViewBox().setMouseEnabled(x=False, y=False)
+    return plot
+
+
+def _epoch_tick_step(last_epoch: int) -> int:
+    """Whole-epoch tick spacing giving at most ~10 labels: 1, 2, 5, 10, 20, 50, ..."""
+    magnitude = 1
+    while True:
+        for step in (magnitude, 2 * magnitude, 5 * magnitude):
+            if last_epoch / step <= 10:
+                return step
+        magnitude *= 10
+
+
+class LivePlots(QWidget):
+    """The two training charts side by side: `lossPlot` and `accuracyPlot`."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("livePlots")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(12)
+
+        self.loss_plot = _make_plot("lossPlot", "Training loss", "cross-entropy", 1, self)
+        self.accuracy_plot = _make_plot("accuracyPlot", "Accuracy", "accuracy (%)", 3, self)
+        layout.addWidget(self.loss_plot, 1)
+        layout.addWidget(self.accuracy_plot, 1)
+
+        loss_item = self.loss_plot.getPlotItem()
+        self._loss_curve = loss_item.plot(
+            [], [], name="Training loss", pen=pg.mkPen(LOSS_COLOR, width=2.5),
+            symbol="o", symbolSize=5, symbolBrush=LOSS_COLOR, symbolPen=None,
+        )
+        accuracy_item = self.accuracy_plot.getPlotItem()
+        self._accuracy_curves: dict[str, pg.PlotDataItem] = {}
+        self._zero_shot_lines: dict[str, pg.InfiniteLine] = {}
+        for key, label, color in ACCURACY_SERIES:
+            self._accuracy_curves[key] = accuracy_item.plot(
+                [], [], name=label, pen=pg.mkPen(color, width=2.5),
+                symbol="o", symbolSize=5, symbolBrush=color, symbolPen=None, connect="finite",
+            )
+            line = pg.InfiniteLine(angle=0, movable=False, pen=pg.mkPen(color, width=1.5, style=Qt.PenStyle.DashLine))
+            line.setZValue(-5)
+            line.hide()
+            accuracy_item.addItem(line, ignoreBounds=False)
+            self._zero_shot_lines[key] = line
+        # One legend entry explains every dashed line: they are the zero-shot baselines.
+        zero_shot_sample = pg.PlotDataItem([], [], pen=pg.mkPen(BEST_COLOR, width=1.5, style=Qt.PenStyle.DashLine))
+        accuracy_item.legend.addItem(zero_shot_sample, "Zero-shot (dashed)")
+        self._zero_shot_sample = zero_shot_sample
+
+        self._best_markers = pg.ScatterPlotItem(
+            size=14, symbol="star", pen=pg.mkPen("#111827", width=1), brush=pg.mkBrush("#facc15"), name="Best epoch",
+        )
+        accuracy_item.addItem(self._best_markers)
+        self._best_lines = []
+        for plot in (self.loss_plot, self.accuracy_plot):
+            line = pg.InfiniteLine(
+                angle=90, movable=False, pen=pg.mkPen(BEST_COLOR, width=1, style=Qt.PenStyle.DotLine),
+                label="best", labelOpts={"position": 0.95, "color": BEST_COLOR, "movable": False},
+            )
+            line.setZValue(-10)
+            line.hide()
+            plot.getPlotItem().addItem(line, ignoreBounds=True)
+            self._best_lines.append(line)
+        best_sample = pg.PlotDataItem([], [], pen=pg.mkPen(BEST_COLOR, width=1.5, style=Qt.PenStyle.DotLine))
+        loss_item.legend.addItem(best_sample, "Best epoch")
+        self._best_sample = best_sample
+
+        self._timer = QTimer(self)
+        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self._timer.setInterval(REDRAW_INTERVAL_MS)
+        self._timer.timeout.connect(self._on_timer)
+
+        self.redraw_count = 0
+        self.redraw_times: list[float] = []  # time.perf_counter() of every redraw (for the rate check)
+        self.reset()
+
+    # -- data in -------------------------------------------------------------------------
+    def reset(self) -> None:
+        """Forget the previous run's points."""
+        self._epochs: list[int] = []
+        self._loss: list[float] = []
+        self._series: dict[str, list[float]] = {key: [] for key, _, _ in ACCURACY_SERIES}
+        self._zero_shot: dict[str, float] = {}
+        self._best_epoch: int | None = None
+        self._dirty = True
+        self._schedule()
+
+    def add_zero_shot(self, event) -> None:
+        """A `ZeroShotEvent`: the dashed baselines."""
+        self._zero_shot = {
+            key: _percent(value)
+            for key, value in (("val", event.val_acc), ("new", event.new_acc), ("hm", event.hm))
+        }
+        self._dirty = True
+        self._schedule()
+
+    def add_epoch(self, event) -> None:
+        """An `EpochEvent`: one more point on every curve."""
+        self._epochs.append(int(event.epoch))
+        self._loss.append(float(event.train_loss))
+        self._series["val"].append(_percent(event.val_acc))
+        self._series["new"].append(_percent(event.new_acc))
+        self._series["hm"].append(_percent(event.hm))
+        self._best_epoch = int(event.best_epoch) if event.best_epoch else None
+        self._dirty = True
+        self._schedule()
+
+    def set_best_epoch(self, epoch: int | None) -> None:
+        """The epoch whose adapter is kept (from `FinishedEvent`)."""
+        self._best_epoch = epoch or None
+        self._dirty = True
+        self._schedule()
+
+    @property
+    def point_count(self) -> int:
+        """Epochs buffered so far (drawn at the next redraw)."""
+        return len(self._epochs)
+
+    def drawn_point_count(self) -> int:
+        """Epochs actually on screen in the loss curve."""
+        x_data, _ = self._loss_curve.getData()
+        return 0 if x_data is None else len(x_data)
+
+    def flush(self) -> None:
+        """Draw pending points now (used at the end of a run and by screenshots)."""
+        if self._dirty:
+            self._redraw()
+
+    # -- drawing ---------------------------------------------------------------------------
+    def _schedule(self) -> None:
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def _on_timer(self) -> None:
+        if self._dirty:
+            self._redraw()
+        else:
+            self._timer.stop()  # idle: no wake-ups between runs
+
+    def _redraw(self) -> None:
+        self._dirty = False
+        self.redraw_count += 1
+        self.redraw_times.append(time.perf_counter())
+        epochs = self._epochs
+        self._loss_curve.setData(epochs, self._loss)
+        for key, curve in self._accuracy_curves.items():
+            curve.setData(epochs, self._series[key])
+        for key, line in self._zero_shot_lines.items():
+            value = self._zero_shot.get(key, math.nan)
+            if math.isnan(value):
+                line.hide()
+            else:
+                line.setValue(value)
+                line.show()
+        best = self._best_epoch
+        if best is not None and best in epochs:
+            index = epochs.index(best)
+            for line in self._best_lines:
+                line.setValue(best)
+                line.show()
+            value = self._series["val"][index]
+            self._best_markers.setData([best], [value] if not math.isnan(value) else [self._series["hm"][index]])
+        else:
+            for line in self._best_lines:
+                line.hide()
+            self._best_markers.setData([], [])
+        self._fit_ranges()
+
+    def _fit_ranges(self) -> None:
+        last_epoch = max(self._epochs[-1] if self._epochs else 1, 5)
+        step = _epoch_tick_step(last_epoch)
+        for plot in (self.loss_plot, self.accuracy_plot):
+            plot.getPlotItem().setXRange(0.5, last_epoch + 0.5, padding=0)
+            plot.getPlotItem().getAxis("bottom").setTickSpacing(step, step)
+        values = [v for series in self._series.values() for v in series if not math.isnan(v)]
+        values += [v for v in self._zero_shot.values() if not math.isnan(v)]
+        if values:
+            low = max(0.0, math.floor((min(values) - 5) / 10) * 10)
+            high = min(100.0, math.ceil((max(values) + 5) / 10) * 10)
+            self.accuracy_plot.getPlotItem().setYRange(low, max(high, low + 10), padding=0)
+        else:
+            self.accuracy_plot.getPlotItem().setYRange(0, 100, padding=0)
+        if self._loss:
+            finite = [v for v in self._loss if math.isfinite(v)]
+            if finite:
+                top = max(finite)
+                self.loss_plot.getPlotItem().setYRange(0, top * 1.1 if top > 0 else 1, padding=0)
+        else:
+            self.loss_plot.getPlotItem().setYRange(0, 1, padding=0)

@@ -1,0 +1,128 @@
+"""The current figures of a run as numbers: epoch, loss, base / new / HM accuracy, best epoch.
+
+Each accuracy tile also shows its zero-shot baseline, so the number always has a reference.
+The page feeds the latest events; tiles only change text (cheap), the page decides how often.
+"""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+
+from mma_studio.ui.live_plots import BASE_COLOR, BEST_COLOR, HM_COLOR, LOSS_COLOR, NEW_COLOR
+
+DASH = "—"
+
+
+def percent(value: float | None) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return DASH
+    return f"{100 * value:.1f}%"
+
+
+def points(delta: float | None) -> str:
+    """An accuracy change in percentage points, signed: `+4.2 pts`."""
+    if delta is None or math.isnan(delta):
+        return ""
+    return f"{100 * delta:+.1f} pts"
+
+
+class MetricTile(QFrame):
+    """A caption, a big value and a small line under it (the baseline or a detail)."""
+
+    def __init__(self, key: str, caption: str, color: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName(f"{key}Tile")
+        self.setProperty("tile", True)
+        self.setStyleSheet(f"QFrame#{key}Tile {{ border-left: 3px solid {color}; }}")
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.caption = QLabel(caption, self)
+        self.caption.setProperty("role", "tileCaption")
+        self.value = QLabel(DASH, self)
+        self.value.setObjectName(f"{key}Value")
+        self.value.setAccessibleName(f"{key}Value")
+        self.value.setAccessibleDescription(caption)
+        self.value.setProperty("role", "tileValue")
+        self.value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.detail = QLabel("", self)
+        self.detail.setObjectName(f"{key}Detail")
+        self.detail.setAccessibleName(f"{key}Detail")
+        self.detail.setProperty("role", "tileDetail")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 8, 10, 8)
+        layout.setSpacing(1)
+        layout.addWidget(self.caption)
+        layout.addWidget(self.value)
+        layout.addWidget(self.detail)
+
+    def set(self, value: str, detail: str | None = None) -> None:
+        self.value.setText(value)
+        if detail is not None:
+            self.detail.setText(detail)
+
+
+class MetricTiles(QWidget):
+    """Six tiles in a row: Epoch, Loss, Base (val), New, HM, Best epoch."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("metricTiles")
+        self.epoch = MetricTile("epoch", "Epoch", BEST_COLOR, self)
+        self.loss = MetricTile("loss", "Training loss", LOSS_COLOR, self)
+        self.base = MetricTile("baseAccuracy", "Base accuracy (val)", BASE_COLOR, self)
+        self.new = MetricTile("newAccuracy", "New-class accuracy", NEW_COLOR, self)
+        self.hm = MetricTile("hm", "Harmonic mean", HM_COLOR, self)
+        self.best = MetricTile("bestEpoch", "Best epoch", "#facc15", self)
+        layout = QGridLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setHorizontalSpacing(8)
+        for column, tile in enumerate((self.epoch, self.loss, self.base, self.new, self.hm, self.best)):
+            layout.addWidget(tile, 0, column)
+            layout.setColumnStretch(column, 1)
+        self._zero_shot = None
+        self.reset()
+
+    def reset(self) -> None:
+        self._zero_shot = None
+        for tile in (self.epoch, self.loss, self.base, self.new, self.hm, self.best):
+            tile.set(DASH, "")
+        self.base.detail.setText("zero-shot —")
+        self.new.detail.setText("zero-shot —")
+        self.hm.detail.setText("zero-shot —")
+
+    def show_zero_shot(self, event) -> None:
+        """A `ZeroShotEvent`: the baselines under the accuracy tiles (and their values until epoch 1)."""
+        self._zero_shot = event
+        for tile, value in ((self.base, event.val_acc), (self.new, event.new_acc), (self.hm, event.hm)):
+            tile.detail.setText(f"zero-shot {percent(value)}")
+            if tile.value.text() == DASH:
+                tile.value.setText(percent(value))
+
+    def show_epoch(self, event, best_val_acc: float | None = None) -> None:
+        """The latest `EpochEvent` (the page calls this at a bounded rate, with only the last one)."""
+        self.epoch.set(f"{event.epoch}", f"of at most {event.epochs}")
+        self.loss.set(f"{event.train_loss:.4f}" if math.isfinite(event.train_loss) else DASH, "cross-entropy")
+        zero = self._zero_shot
+        for tile, value, baseline in (
+            (self.base, event.val_acc, zero.val_acc if zero else None),
+            (self.new, event.new_acc, zero.new_acc if zero else None),
+            (self.hm, event.hm, zero.hm if zero else None),
+        ):
+            change = points(value - baseline) if value is not None and baseline is not None else ""
+            tile.set(percent(value), f"zero-shot {percent(baseline)}" + (f"  ({change})" if change else ""))
+        if event.best_epoch:
+            detail = f"base val {percent(best_val_acc)}" if best_val_acc is not None else "kept at the end"
+            self.best.set(str(event.best_epoch), detail)
+
+    def texts(self) -> dict[str, str]:
+        """Tile values by key (for tests and accessibility checks)."""
+        return {
+            "epoch": self.epoch.value.text(),
+            "loss": self.loss.value.text(),
+            "base": self.base.value.text(),
+            "new": self.new.value.text(),
+            "hm": self.hm.value.text(),
+            "best_epoch": self.best.value.text(),
+        }
