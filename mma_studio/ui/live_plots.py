@@ -236,7 +236,7 @@ class LivePlots(QWidget):
         last_epoch = max(self._epochs[-1] if self._epochs else 1, 5)
         step = _epoch_tick_step(last_epoch)
         for plot in (self.loss_plot, self.accuracy_plot):
-            plot.getPlotItem().setXRange(0.5, last_epoch + 0.5, padding=0)
+            plot.getPlotItem().setXRange(0.5, last_epoch + 0.8, padding=0)
             plot.getPlotItem().getAxis("bottom").setTickSpacing(step, step)
         values = [v for series in self._series.values() for v in series if not math.isnan(v)]
         values += [v for v in self._zero_shot.values() if not math.isnan(v)]

@@ -128,10 +128,11 @@ class RunProgress(QWidget):
         title = self.stage_label.text().removesuffix(" (paused)")
         self.stage_label.setText(f"{title} (paused)" if paused else title)
 
-    def finish(self, title: str, *, complete: bool = True) -> None:
+    def finish(self, title: str, *, complete: bool = True, detail: str = "") -> None:
         """The run ended: a full (or stopped) bar and a closing message."""
         self._paused = False
         self.stage_label.setText(title)
+        self.detail_label.setText(detail)
         self.speed_label.setText("")
         self.bar.setRange(0, BAR_STEPS)
         if complete:

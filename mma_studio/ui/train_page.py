@@ -1,0 +1,560 @@
+"""The Train page: choose settings, train in a worker thread, watch loss and accuracy live.
+
+Left: what will train (dataset, backbone), the preset and advanced settings, and the Train /
+Pause / Cancel buttons. Right: the run's progress, its current figures as numbers, the live
+curves, and the zero-shot-versus-adapted summary when it ends. The finished `TrainingRun`
+stays on the page as `last_run` (and is announced by `runFinished`) for export and evaluation.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from mma_studio.ui.app_state import AppState
+from mma_studio.ui.live_plots import LivePlots
+from mma_studio.ui.metric_tiles import MetricTiles
+from mma_studio.ui.run_progress import RunProgress, format_duration
+from mma_studio.ui.run_summary import RunSummary
+from mma_studio.ui.settings_panel import SettingsPanel
+from mma_studio.ui.training_worker import TrainingJob, TrainRequest
+
+ENGINE_MODULE = "mma_studio.core.pipeline"
+FIGURES_INTERVAL_MS = 100  # the number tiles refresh at most 10 times a second
+
+PAGE_STYLE = """
+QFrame[card="true"] {
+    background: palette(base);
+    border: 1px solid palette(midlight);
+    border-radius: 10px;
+}
+QLabel[role="cardTitle"] { font-size: 13pt; font-weight: 600; }
+QLabel[role="pageTitle"] { font-size: 18pt; font-weight: 600; }
+QLabel[role="hint"] { color: palette(placeholder-text); }
+QLabel[role="tileCaption"] { color: palette(placeholder-text); font-size: 8.5pt; }
+QLabel[role="tileValue"] { font-size: 17pt; font-weight: 600; }
+QLabel[role="tileDetail"] { color: palette(placeholder-text); font-size: 8.5pt; }
+QLabel[role="tableHeader"] { color: palette(placeholder-text); font-weight: 600; }
+QLabel#settingsSectionLabel { color: palette(placeholder-text); font-size: 8.5pt; text-transform: uppercase; }
+QFrame[tile="true"] {
+    background: palette(base);
+    border: 1px solid palette(midlight);
+    border-radius: 8px;
+}
+QPushButton#trainButton {
+    background: #2563eb; color: white; border: none; border-radius: 7px;
+    padding: 9px 18px; font-size: 11pt; font-weight: 600;
+}
+QPushButton#trainButton:hover { background: #1d4ed8; }
+QPushButton#trainButton:disabled { background: #bfdbfe; color: #f8fafc; }
+QPushButton#pauseButton, QPushButton#cancelButton {
+    border: 1px solid palette(mid); border-radius: 7px; padding: 8px 14px; background: palette(button);
+}
+QPushButton#pauseButton:disabled, QPushButton#cancelButton:disabled { color: palette(placeholder-text); border-color: palette(midlight); }
+QPushButton#cancelButton:enabled { color: #b91c1c; }
+QPushButton[segment] {
+    border: 1px solid palette(mid); padding: 6px 10px; background: palette(button); border-radius: 0px;
+}
+QPushButton[segment="first"] { border-top-left-radius: 7px; border-bottom-left-radius: 7px; }
+QPushButton[segment="last"] { border-top-right-radius: 7px; border-bottom-right-radius: 7px; }
+QPushButton[segment="middle"], QPushButton[segment="last"] { border-left: none; }
+QPushButton[segment]:checked { background: #2563eb; color: white; border-color: #2563eb; }
+QFrame#errorBanner { background: #fef2f2; border: 1px solid #fecaca; border-radius: 8px; }
+QFrame#errorBanner QLabel { color: #991b1b; }
+QFrame#noticeBanner { background: #fffbeb; border: 1px solid #fde68a; border-radius: 8px; }
+QFrame#noticeBanner QLabel { color: #92400e; }
+"""
+
+
+def _named(widget: QWidget, name: str) -> QWidget:
+    widget.setObjectName(name)
+    widget.setAccessibleName(name)
+    return widget
+
+
+def _card() -> tuple[QFrame, QVBoxLayout]:
+    frame = QFrame()
+    frame.setProperty("card", True)
+    layout = QVBoxLayout(frame)
+    layout.setContentsMargins(16, 14, 16, 14)
+    layout.setSpacing(8)
+    return frame, layout
+
+
+def _title(text: str, role: str = "cardTitle") -> QLabel:
+    label = QLabel(text)
+    label.setProperty("role", role)
+    return label
+
+
+class Banner(QFrame):
+    """An inline message with a close button (errors stay readable after the dialog closes)."""
+
+    def __init__(self, name: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName(name)
+        self.label = _named(QLabel(self), f"{name}Label")
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        close = QToolButton(self)
+        close.setText("✕")
+        close.setAutoRaise(True)
+        close.setToolTip("Dismiss")
+        close.clicked.connect(self.hide)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(12, 8, 8, 8)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
+        self.hide()
+
+    def show_text(self, text: str) -> None:
+        self.label.setText(text)
+        self.show()
+
+
+class TrainPage(QWidget):
+    """Settings, the Train / Pause / Cancel controls, live progress, figures and curves."""
+
+    trainingStarted = Signal()
+    trainingStopped = Signal()  # the worker thread has stopped, whatever the outcome
+    runFinished = Signal(object)  # TrainingRun: a run completed (or was cancelled mid-training)
+    _engineImported = Signal(str)  # from the import thread: "" or the import error
+
+    def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("trainPage")
+        self.state = state
+        self.last_run = None  # the latest TrainingRun (the next steps export and evaluate it)
+        self.last_finished = None  # its FinishedEvent
+        self.last_error: tuple[str, str] | None = None  # (title, message) of the last failure
+        self.cache_dir = None  # feature cache folder for runs; None = the engine's user cache
+        self._job: TrainingJob | None = None
+        self._error_box: QMessageBox | None = None
+        self._latest_epoch = None
+        self._best_val: float | None = None
+        self._figures_dirty = False
+        self._started_at = 0.0
+        self._engine_loading = False
+        self._engineImported.connect(self._on_engine_imported)
+        self.setStyleSheet(PAGE_STYLE)
+
+        # ---- left column: what trains and how -------------------------------------------
+        setup, setup_layout = _card()
+        setup.setObjectName("trainSetupCard")
+        setup_layout.addWidget(_title("Setup"))
+        self.dataset_label = _named(QLabel(), "trainDatasetLabel")
+        self.dataset_label.setWordWrap(True)
+        self.backbone_label = _named(QLabel(), "trainBackboneLabel")
+        self.backbone_label.setWordWrap(True)
+        self.backbone_note = _named(QLabel(), "trainBackboneNote")
+        self.backbone_note.setWordWrap(True)
+        self.backbone_note.setProperty("role", "hint")
+        setup_layout.addWidget(self.dataset_label)
+        setup_layout.addWidget(self.backbone_label)
+        setup_layout.addWidget(self.backbone_note)
+        setup_layout.addSpacing(6)
+        setup_layout.addWidget(_title("Settings"))
+        self.settings = SettingsPanel()
+        setup_layout.addWidget(self.settings)
+        setup_layout.addStretch(1)
+
+        scroll = QScrollArea()
+        scroll.setObjectName("trainSetupScroll")
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(setup)
+
+        self.train_button = _named(QPushButton("Train adapter"), "trainButton")
+        self.train_button.setToolTip("Extract features and train the adapter (Ctrl+Return)")
+        self.train_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.train_button.clicked.connect(self.start_training)
+        self.pause_button = _named(QPushButton("Pause"), "pauseButton")
+        self.pause_button.setCheckable(True)
+        self.pause_button.setToolTip("Pause or resume the run")
+        self.pause_button.toggled.connect(self._on_pause_toggled)
+        self.cancel_button = _named(QPushButton("Cancel"), "cancelButton")
+        self.cancel_button.setToolTip("Stop the run; training keeps the best adapter so far (Esc)")
+        self.cancel_button.clicked.connect(self.cancel_training)
+        self.ready_label = _named(QLabel(), "trainReadyLabel")
+        self.ready_label.setWordWrap(True)
+        self.ready_label.setProperty("role", "hint")
+
+        buttons = QHBoxLayout()
+        buttons.setSpacing(8)
+        buttons.addWidget(self.train_button, 1)
+        buttons.addWidget(self.pause_button)
+        buttons.addWidget(self.cancel_button)
+
+        left = QVBoxLayout()
+        left.setSpacing(10)
+        left.addWidget(scroll, 1)
+        left.addLayout(buttons)
+        left.addWidget(self.ready_label)
+        left_widget = QWidget()
+        left_widget.setLayout(left)
+        left_widget.setFixedWidth(340)
+        left.setContentsMargins(0, 0, 0, 0)
+
+        # ---- right column: the run ---------------------------------------------------------
+        self.error_banner = Banner("errorBanner")
+        self.notice_banner = Banner("noticeBanner")
+        progress_card, progress_layout = _card()
+        progress_card.setObjectName("progressCard")
+        self.progress = RunProgress()
+        progress_layout.addWidget(self.progress)
+        self.tiles = MetricTiles()
+        self.plots = LivePlots()
+        self.loss_plot = self.plots.loss_plot
+        self.accuracy_plot = self.plots.accuracy_plot
+        plots_card, plots_layout = _card()
+        plots_card.setObjectName("plotsCard")
+        plots_layout.addWidget(self.plots)
+        self.summary = RunSummary()
+
+        right = QVBoxLayout()
+        right.setContentsMargins(0, 0, 0, 0)
+        right.setSpacing(10)
+        right.addWidget(self.error_banner)
+        right.addWidget(self.notice_banner)
+        right.addWidget(progress_card)
+        right.addWidget(self.tiles)
+        right.addWidget(plots_card, 1)
+        right.addWidget(self.summary)
+        right_widget = QWidget()
+        right_widget.setLayout(right)
+        right_widget.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+
+        body = QHBoxLayout(self)
+        body.setContentsMargins(16, 16, 16, 16)
+        body.setSpacing(16)
+        body.addWidget(left_widget)
+        body.addWidget(right_widget, 1)
+
+        # ---- actions (the main window can put them in its menus) --------------------------
+        self.train_action = QAction("&Train Adapter", self)
+        self.train_action.setShortcut(QKeySequence("Ctrl+Return"))
+        self.train_action.triggered.connect(self.start_training)
+        self.pause_action = QAction("&Pause / Resume Training", self)
+        self.pause_action.setShortcut(QKeySequence("Ctrl+Shift+P"))
+        self.pause_action.triggered.connect(self.pause_button.toggle)
+        self.cancel_action = QAction("&Cancel Training", self)
+        self.cancel_action.setShortcut(QKeySequence(Qt.Key.Key_Escape))
+        self.cancel_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.cancel_action.triggered.connect(self.cancel_training)
+        for action in (self.train_action, self.pause_action, self.cancel_action):
+            self.addAction(action)
+
+        self._figures_timer = QTimer(self)
+        self._figures_timer.setInterval(FIGURES_INTERVAL_MS)
+        self._figures_timer.timeout.connect(self._refresh_figures)
+
+        state.datasetChanged.connect(self._refresh_setup)
+        state.rolesChanged.connect(self._refresh_setup)
+        state.backboneChanged.connect(self._refresh_setup)
+        state.busyChanged.connect(lambda _busy: self._update_controls())
+        self.settings.changed.connect(self._on_settings_changed)
+        self._refresh_setup()
+
+    # -- public API ------------------------------------------------------------------------
+    def is_training(self) -> bool:
+        return self._job is not None and self._job.is_running()
+
+    def start_training(self) -> bool:
+        """Start a run with the current data, backbone and settings; False if it cannot start."""
+        if self.is_training():
+            return False
+        problem = self._not_ready_reason()
+        if problem:
+            self._show_error("Cannot train yet", problem, "")
+            return False
+        self.settings.ensure_loaded()
+        problem = self.settings.check_values()
+        if problem:
+            self._show_error("These settings cannot train", problem, "")
+            return False
+        data = self.state.data
+        selection = self.state.backbone
+        request = TrainRequest(
+            scan=data.scan,
+            model=selection.model,
+            pretrained=selection.pretrained,
+            base_classes=list(data.base_classes),
+            new_classes=list(data.new_classes),
+            display_names=dict(data.display_names),
+            values=self.settings.values(),
+            cache_dir=self.cache_dir,
+        )
+        self.error_banner.hide()
+        self.notice_banner.hide()
+        self.summary.clear()
+        self.plots.reset()
+        self.tiles.reset()
+        self.progress.reset("Starting…")
+        self.last_error = None
+        self.last_finished = None
+        self._latest_epoch = None
+        self._best_val = None
+
+        job = TrainingJob(request, self)
+        job.progress.connect(self._on_progress)
+        job.zeroShot.connect(self._on_zero_shot)
+        job.epoch.connect(self._on_epoch)
+        job.trainingFinished.connect(self._on_training_finished)
+        job.succeeded.connect(self._on_succeeded)
+        job.failed.connect(self._on_failed)
+        job.cancelled.connect(self._on_cancelled)
+        job.finished.connect(self._on_job_finished)
+        self._job = job
+        self.pause_button.blockSignals(True)
+        self.pause_button.setChecked(False)
+        self.pause_button.setText("Pause")
+        self.pause_button.blockSignals(False)
+        self._started_at = time.monotonic()
+        job.start()
+        self.state.set_busy(True)
+        self._figures_timer.start()
+        self._update_controls()
+        self.trainingStarted.emit()
+        return True
+
+    def cancel_training(self) -> None:
+        if self.is_training():
+            self._job.cancel()
+            self.progress.stage_label.setText("Stopping…")
+            self.cancel_button.setEnabled(False)
+            self.pause_button.setEnabled(False)
+
+    def pause_training(self) -> None:
+        if self.is_training() and not self.pause_button.isChecked():
+            self.pause_button.setChecked(True)
+
+    def resume_training(self) -> None:
+        if self.is_training() and self.pause_button.isChecked():
+            self.pause_button.setChecked(False)
+
+    def request_stop_and_wait(self, timeout_ms: int) -> bool:
+        """Cancel a running job and block until its thread stops; True if it stopped in time."""
+        job = self._job
+        if job is None or not job.is_running():
+            return True
+        job.cancel()
+        stopped = job.wait(timeout_ms)
+        if stopped:
+            self._figures_timer.stop()
+            self.state.set_busy(False)
+        return stopped
+
+    def settings_values(self) -> dict:
+        """The settings as a JSON-ready dict (for the window to persist between sessions)."""
+        return self.settings.values()
+
+    def restore_settings_values(self, values: dict) -> None:
+        self.settings.set_values(values)
+
+    # -- Qt events ---------------------------------------------------------------------------
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        # The settings' numbers come from the engine, which imports torch: import it on a
+        # background thread the first time the page is shown, then fill the panel.
+        if not self.settings.loaded and not self._engine_loading:
+            if ENGINE_MODULE in sys.modules:
+                self._on_engine_imported("")
+            else:
+                self._engine_loading = True
+                self.settings.summary_label.setText("Loading the training engine…")
+                threading.Thread(target=self._import_engine, name="import-engine", daemon=True).start()
+
+    def _import_engine(self) -> None:
+        try:
+            __import__(ENGINE_MODULE)
+        except Exception as exc:  # reported on the page, never fatal
+            self._engineImported.emit(f"{type(exc).__name__}: {exc}")
+        else:
+            self._engineImported.emit("")
+
+    def _on_engine_imported(self, error: str) -> None:
+        self._engine_loading = False
+        if not error:
+            try:
+                self.settings.ensure_loaded()
+            except Exception as exc:  # noqa: BLE001
+                error = f"{type(exc).__name__}: {exc}"
+        if error:
+            self.error_banner.show_text(f"The training engine could not be loaded: {error}")
+        self._update_controls()
+
+    # -- worker signals ----------------------------------------------------------------------
+    def _on_progress(self, progress) -> None:
+        self.progress.show_progress(progress)
+
+    def _on_zero_shot(self, event) -> None:
+        self.plots.add_zero_shot(event)
+        self.tiles.show_zero_shot(event)
+
+    def _on_epoch(self, event) -> None:
+        self.plots.add_epoch(event)
+        if event.is_best:
+            self._best_val = event.val_acc
+        self._latest_epoch = event
+        self._figures_dirty = True
+
+    def _on_training_finished(self, event) -> None:
+        self.last_finished = event
+        self.plots.set_best_epoch(event.best_epoch)
+
+    def _on_succeeded(self, run) -> None:
+        self.last_run = run
+        self.plots.flush()
+        self._refresh_figures()
+        finished = self.last_finished
+        cancelled = bool(getattr(run, "cancelled", False))
+        self.progress.finish(
+            "Stopped: best adapter so far kept" if cancelled else "Training complete",
+            complete=not cancelled,
+            detail=f"in {format_duration(time.monotonic() - self._started_at)}",
+        )
+        self.summary.show_run(run, finished)
+        skipped = list(getattr(run, "failed_images", []) or [])
+        if skipped:
+            first_path, first_reason = skipped[0]
+            more = f" and {len(skipped) - 1} more" if len(skipped) > 1 else ""
+            self.notice_banner.show_text(
+                f"{len(skipped)} image{'s' if len(skipped) != 1 else ''} could not be read and were left out: "
+                f"{first_path} ({first_reason}){more}."
+            )
+        self.runFinished.emit(run)
+
+    def _on_failed(self, title: str, message: str, details: str) -> None:
+        self.last_error = (title, message)
+        self.progress.finish(f"Failed: {title}", complete=False)
+        self.error_banner.show_text(f"{title}. {message.splitlines()[0] if message else ''}".strip())
+        self._show_error(title, message, details)
+
+    def _on_cancelled(self) -> None:
+        self.progress.finish("Cancelled before training started", complete=False)
+        self.notice_banner.show_text("Cancelled. No adapter was trained; the extracted features stay cached for the next run.")
+
+    def _on_job_finished(self) -> None:
+        job, self._job = self._job, None
+        self._figures_timer.stop()
+        self.plots.flush()
+        self._refresh_figures()
+        if job is not None:
+            job.deleteLater()
+        self.state.set_busy(False)
+        self._update_controls()
+        self.trainingStopped.emit()
+
+    # -- helpers -----------------------------------------------------------------------------
+    def _on_pause_toggled(self, paused: bool) -> None:
+        job = self._job
+        if job is None:
+            return
+        if paused:
+            job.pause()
+        else:
+            job.resume()
+        self.pause_button.setText("Resume" if paused else "Pause")
+        self.progress.set_paused(paused)
+
+    def _refresh_figures(self) -> None:
+        if self._figures_dirty and self._latest_epoch is not None:
+            self._figures_dirty = False
+            self.tiles.show_epoch(self._latest_epoch, self._best_val)
+
+    def _on_settings_changed(self) -> None:
+        values = self.settings.values()
+        if values:
+            self.state.set_sample_needs(values.get("shots", self.state.shots), values.get("val_per_class", self.state.val_per_class))
+        self._update_controls()
+
+    def _show_error(self, title: str, message: str, details: str) -> None:
+        box = QMessageBox(QMessageBox.Icon.Warning, title, title, QMessageBox.StandardButton.Ok, self)
+        box.setObjectName("trainErrorBox")
+        box.setInformativeText(message)
+        if details:
+            box.setDetailedText(details)
+        box.setWindowModality(Qt.WindowModality.WindowModal)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self._error_box = box
+        box.open()  # not exec(): the event loop (and the worker's last signals) keep flowing
+
+    def _not_ready_reason(self) -> str | None:
+        data = self.state.data
+        if data.scan is None or not getattr(data.scan, "classes", None):
+            return "Add a dataset on the Data page first: a folder with one sub-folder of images per class."
+        if self.state.busy and not self.is_training():
+            return "Wait for the current task (scan or download) to finish."
+        classes = len(data.scan.classes)
+        if classes < 2:
+            return "At least two classes are needed to train a classifier."
+        if data.base_classes is not None and data.base_classes and len(data.base_classes) < 2:
+            return "Mark at least two classes as base classes: the adapter trains on base classes only."
+        return None
+
+    def _refresh_setup(self) -> None:
+        data = self.state.data
+        scan = data.scan
+        if scan is None or not getattr(scan, "classes", None):
+            self.dataset_label.setText("<b>Dataset:</b> none yet")
+        else:
+            base, new = len(data.base_classes), len(data.new_classes)
+            images = getattr(scan, "image_count", sum(len(folder.images) for folder in scan.classes))
+            roles = f" · {base} base / {new} new" if base or new else ""
+            self.dataset_label.setText(f"<b>Dataset:</b> {len(scan.classes)} classes{roles} · {images:,} images")
+        selection = self.state.backbone
+        self.backbone_label.setText(f"<b>Backbone:</b> {selection.label or f'{selection.model} · {selection.pretrained}'}")
+        if selection.is_random:
+            note = "Random weights, for testing the app only: accuracy will stay near chance."
+        elif selection.is_demo:
+            note = "Demo model trained on toy shapes: fine for the example dataset, not for real photos."
+        else:
+            note = ""
+        self.backbone_note.setText(note)
+        self.backbone_note.setVisible(bool(note))
+        self._update_controls()
+
+    def _update_controls(self) -> None:
+        training = self.is_training()
+        problem = None if training else self._not_ready_reason()
+        self.train_button.setEnabled(not training and problem is None)
+        self.train_action.setEnabled(not training and problem is None)
+        self.pause_button.setEnabled(training and not (self._job and self._job.token.cancelled))
+        self.cancel_button.setEnabled(training and not (self._job and self._job.token.cancelled))
+        self.pause_action.setEnabled(self.pause_button.isEnabled())
+        self.cancel_action.setEnabled(self.cancel_button.isEnabled())
+        self.settings.setEnabled(not training)
+        if not training and self.pause_button.isChecked():
+            self.pause_button.blockSignals(True)
+            self.pause_button.setChecked(False)
+            self.pause_button.setText("Pause")
+            self.pause_button.blockSignals(False)
+        if training:
+            self.ready_label.setText("Training runs in the background; the window stays usable.")
+        elif problem:
+            self.ready_label.setText(problem)
+        else:
+            data = self.state.data
+            base = len(data.base_classes)
+            new = len(data.new_classes)
+            text = f"Ready: trains on {base} base classes" if base else "Ready to train"
+            if new:
+                text += f"; {new} new classes measure generalisation to classes never trained on."
+            self.ready_label.setText(text)
