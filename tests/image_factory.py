@@ -89,7 +89,8 @@ def make_image(
 ) -> Path:
     """Write one image of `size` (width, height) filled with `color` and return its path.
 
-    mode: any of RGB, RGBA, L, LA, P, PA-free palette ("P"), CMYK, I;16 (16-bit grey), 1.
+    mode: RGB, RGBA, L, LA, P (palette), CMYK, I;16 (16-bit grey), 1 (bilevel), or any mode
+        Pillow converts RGB to.
     fmt: Pillow format name; by default from the suffix (.jpg, .png, .bmp, .gif, .webp, .tif).
     noise/seed: add uniform noise of +-`noise` per channel, seeded, so images differ.
     alpha: the alpha value for modes with transparency.

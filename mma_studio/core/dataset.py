@@ -186,7 +186,7 @@ def scan_dataset(
     token: CancelToken | None = None,
 ) -> ScanResult:
     """Scan `root`, whose sub-folders are the classes. Raises `DatasetError` if unusable."""
-    root = Path(root).expanduser()
+    root = Path(root).expanduser().absolute()
     if not root.exists():
         raise DatasetError(f"{root}: folder not found")
     if not root.is_dir():
@@ -252,7 +252,7 @@ def scan_class_folders(
     Two folders with the same name become `name` and `name (2)` (in path order), with a
     warning, so the ids stay unique. `root` is their common parent folder, if they share one.
     """
-    paths = [Path(f).expanduser() for f in folders]
+    paths = [Path(f).expanduser().absolute() for f in folders]
     if not paths:
         raise DatasetError("no class folders given")
     for path in paths:
