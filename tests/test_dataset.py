@@ -8,6 +8,7 @@ import time
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -341,3 +342,20 @@ def test_advice_respects_user_renames_and_a_single_base_class():
 def test_advice_flags_base_classes_left_without_test_images():
     advice = dataset_advice(_scan_of({"a": 20, "b": 30}), shots=16, val_per_class=4, base_classes=["a", "b"])
     assert any("'a' would keep no image for testing" in a for a in advice)
+
+
+# --------------------------------------------------------------------------- the image factory others rely on
+
+def test_generated_classes_are_told_apart_by_colour(tmp_path):
+    from tests.image_factory import class_color
+
+    written = make_class_dataset(tmp_path, [f"class {i}" for i in range(12)], per_class=3, size=(8, 8))
+    palette = [class_color(i) for i in range(12)]
+    for index, paths in enumerate(written.values()):
+        for path in paths:
+            with Image.open(path) as image:
+                mean = np.asarray(image.convert("RGB"), dtype=np.float64).reshape(-1, 3).mean(axis=0)
+            nearest = min(range(12), key=lambda j: sum((m - p) ** 2 for m, p in zip(mean, palette[j])))
+            assert nearest == index, path
+    first, second = written["class 0"][:2]
+    assert first.read_bytes() != second.read_bytes()  # noise makes every image distinct
