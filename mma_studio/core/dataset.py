@@ -16,7 +16,6 @@ import stat
 import sys
 import time
 import unicodedata
-import warnings
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
@@ -24,7 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Generator, Iterable, Iterator, Sequence
 
-from PIL import Image
 
 from mma_studio.core.cancellation import CancelToken, check
 from mma_studio.core.events import Progress
@@ -481,28 +479,22 @@ def _validate_images(
             check(token)
             yield path, _unusable_reason(path)
         return
-    # `load_rgb_image` turns Pillow's decompression-bomb warning into an error with
-    # `warnings.catch_warnings`, which is not thread-safe: concurrent exits can restore a
-    # filter list without that entry. Installing the same filter around the whole pool keeps
-    # it in every list a worker can restore, and our exit restores the caller's filters.
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        with ThreadPoolExecutor(_VALIDATION_WORKERS, thread_name_prefix="mma-scan") as pool:
-            pending: deque = deque()
-            remaining = iter(paths)
-            try:
-                for path in _take(remaining, 4 * _VALIDATION_WORKERS):
-                    pending.append((path, pool.submit(_unusable_reason, path)))
-                while pending:
-                    check(token)
-                    path, future = pending.popleft()
-                    reason = future.result()
-                    for nxt in _take(remaining, 1):
-                        pending.append((nxt, pool.submit(_unusable_reason, nxt)))
-                    yield path, reason
-            finally:
-                for _, future in pending:
-                    future.cancel()
+    with ThreadPoolExecutor(_VALIDATION_WORKERS, thread_name_prefix="mma-scan") as pool:
+        pending: deque = deque()
+        remaining = iter(paths)
+        try:
+            for path in _take(remaining, 4 * _VALIDATION_WORKERS):
+                pending.append((path, pool.submit(_unusable_reason, path)))
+            while pending:
+                check(token)
+                path, future = pending.popleft()
+                reason = future.result()
+                for nxt in _take(remaining, 1):
+                    pending.append((nxt, pool.submit(_unusable_reason, nxt)))
+                yield path, reason
+        finally:
+            for _, future in pending:
+                future.cancel()
 
 
 def _take(iterator: Iterator[Path], n: int) -> Iterable[Path]:

@@ -11,6 +11,10 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+# The size limit is enforced explicitly in `load_rgb_image` (thread-safe), so Pillow's own
+# warning between 1x and 2x the limit is only noise.
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"})
 
 
@@ -41,13 +45,12 @@ def load_rgb_image(path: Path | str) -> Image.Image:
     if size == 0:
         raise UnusableImageError(path, "empty file (0 bytes)")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
-                image.load()
-                image = ImageOps.exif_transpose(image)
-                return _to_rgb(image)
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        with Image.open(path) as image:
+            _refuse_oversized(path, image)
+            image.load()
+            image = ImageOps.exif_transpose(image)
+            return _to_rgb(image)
+    except Image.DecompressionBombError as exc:
         raise UnusableImageError(path, f"too large to decode safely ({exc})") from exc
     except UnidentifiedImageError as exc:
         raise UnusableImageError(path, "not an image file Pillow can read") from exc
@@ -55,6 +58,16 @@ def load_rgb_image(path: Path | str) -> Image.Image:
         raise UnusableImageError(path, f"damaged or truncated image ({exc})") from exc
     except (ValueError, SyntaxError, MemoryError, EOFError) as exc:
         raise UnusableImageError(path, f"cannot decode image ({exc})") from exc
+
+
+def _refuse_oversized(path: Path, image: Image.Image) -> None:
+    """Refuse images over Pillow's pixel limit before decoding (a decompression-bomb guard)."""
+    limit = Image.MAX_IMAGE_PIXELS
+    pixels = image.width * image.height
+    if limit is not None and pixels > limit:
+        raise UnusableImageError(
+            path, f"too large to decode safely ({image.width}x{image.height} = {pixels} pixels, limit {limit})"
+        )
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:
