@@ -110,27 +110,29 @@ class Backbone:
     preprocess_cfg: dict = dataclasses.field(default_factory=dict)
     text_batch_size: int = 256
 
-    @torch.inference_mode()
     def encode_images(self, pixels: torch.Tensor) -> torch.Tensor:
         """(B, 3, H, W) preprocessed pixels -> (B, D) float32 L2-normalised features, on the CPU."""
-        pixels = pixels.to(self.device, non_blocking=True)
-        with autocast_context(self.device):
-            features = self.model.encode_image(pixels)
-        return F.normalize(features.float(), dim=-1).cpu()
+        with torch.inference_mode():
+            pixels = pixels.to(self.device, non_blocking=True)
+            with autocast_context(self.device):
+                features = self.model.encode_image(pixels)
+            features = F.normalize(features.float(), dim=-1).cpu()
+        return features.clone()  # an ordinary tensor: callers may use it with autograd or in place
 
-    @torch.inference_mode()
     def encode_texts(self, texts: list[str]) -> torch.Tensor:
         """Texts -> (T, D) float32 L2-normalised features, on the CPU."""
         texts = list(texts)
         if not texts:
             return torch.zeros(0, self.embed_dim)
         chunks = []
-        for start in range(0, len(texts), self.text_batch_size):
-            tokens = self.tokenizer(texts[start : start + self.text_batch_size]).to(self.device)
-            with autocast_context(self.device):
-                features = self.model.encode_text(tokens)
-            chunks.append(F.normalize(features.float(), dim=-1).cpu())
-        return torch.cat(chunks)
+        with torch.inference_mode():
+            for start in range(0, len(texts), self.text_batch_size):
+                tokens = self.tokenizer(texts[start : start + self.text_batch_size]).to(self.device)
+                with autocast_context(self.device):
+                    features = self.model.encode_text(tokens)
+                chunks.append(F.normalize(features.float(), dim=-1).cpu())
+            features = torch.cat(chunks)
+        return features.clone()
 
     def describe(self) -> str:
         """A one-line human label, e.g. "ViT-B-16 · openai"."""
@@ -407,7 +409,6 @@ def _progress_tqdm(on_progress: ProgressCallback | None, token: CancelToken | No
 
         def update(self, n=1):
             result = super().update(n)
-            check(token)
             if on_progress is not None:
                 rate = self.format_dict.get("rate")
                 remaining = (self.total - self.n) if self.total else None
@@ -418,6 +419,7 @@ def _progress_tqdm(on_progress: ProgressCallback | None, token: CancelToken | No
                     Progress("load_model", int(self.n), int(self.total) if self.total else None, rate, eta,
                              f"Downloading {label}: {mb:.0f}{total_mb}")
                 )
+            check(token)  # raising here aborts the download; the partial file resumes next time
             return result
 
         def close(self):
@@ -504,7 +506,7 @@ def _weights_error(model: str, pretrained: str, path: str, exc: Exception, *, ca
     if "Error(s) in loading state_dict" in text or "size mismatch" in text or "Missing key" in text:
         reason = f"the weights in {path} do not fit the {model} architecture ({_short(exc, 240)})"
         hint = "choose the model name these weights were trained with"
-    elif "Weights only load failed" in text or "weights_only" in text:
+    elif "Weights only load failed" in text and ("Unsupported global" in text or "allowed global" in text):
         reason = f"{path} contains pickled Python objects, which are never loaded (weights_only=True)"
         hint = "save the weights as a plain state dict (torch.save(model.state_dict())) or as .safetensors"
     else:
@@ -687,7 +689,7 @@ def _finish(model, name, pretrained, tokenizer, device, weights_id, is_random) -
     model.eval()
     model.requires_grad_(False)
     model.to(device)
-    preprocess_cfg = dict(model.visual.preprocess_cfg)
+    preprocess_cfg = {k: tuple(v) if isinstance(v, list) else v for k, v in model.visual.preprocess_cfg.items()}
     preprocess = image_transform_v2(PreprocessCfg(**preprocess_cfg), is_train=False)
     embed_dim = _embed_dim(model)
     logit_scale = float(model.logit_scale.detach().float().exp().reshape(-1)[0].item())
