@@ -214,6 +214,12 @@ def train_adapter(
     split = build_split(scan, settings)
     if not split.train:
         raise SplitError("no training images: choose at least 1 shot per base class")
+    if len(split.base) < 2:
+        # With one class the softmax is constant: the loss is zero and nothing is learned.
+        raise SplitError(
+            f"training needs at least 2 base classes, but only {len(split.base)} is base; "
+            "make more classes base (the split editor, or --base-classes / --base-ratio)"
+        )
     if backbone is None:
         from mma_studio.core.backbone import load_backbone
 
