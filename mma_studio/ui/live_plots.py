@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import time
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QColor, QPalette
@@ -17,6 +18,7 @@ from PySide6.QtWidgets import QHBoxLayout, QWidget
 
 MAX_REDRAW_HZ = 20
 REDRAW_INTERVAL_MS = 1000 // MAX_REDRAW_HZ
+MAX_SYMBOL_POINTS = 40  # beyond this many epochs the curves are drawn as plain lines (cheaper, clearer)
 
 # One colour per figure, shared by the curve, its zero-shot line and the figure tiles.
 LOSS_COLOR = "#7c3aed"
@@ -148,6 +150,8 @@ class LivePlots(QWidget):
         self._series: dict[str, list[float]] = {key: [] for key, _, _ in ACCURACY_SERIES}
         self._zero_shot: dict[str, float] = {}
         self._best_epoch: int | None = None
+        self._with_symbols = True
+        self._x_extent: int | None = None
         self._dirty = True
         self._schedule()
 
@@ -188,7 +192,8 @@ class LivePlots(QWidget):
         return 0 if x_data is None else len(x_data)
 
     def flush(self) -> None:
-        """Draw pending points now (used at the end of a run and by screenshots)."""
+        """Draw pending points now, outside the rate limit (screenshots, tests). Runs never
+        call it: their last points are drawn by the timer within one interval."""
         if self._dirty:
             self._redraw()
 
@@ -198,19 +203,30 @@ class LivePlots(QWidget):
             self._timer.start()
 
     def _on_timer(self) -> None:
-        if self._dirty:
-            self._redraw()
-        else:
+        if not self._dirty:
             self._timer.stop()  # idle: no wake-ups between runs
+            return
+        # A timer that fired late fires its next tick early to catch up; skip such a tick so
+        # two redraws are never closer than the interval.
+        if self.redraw_times and time.perf_counter() - self.redraw_times[-1] < 0.95 * REDRAW_INTERVAL_MS / 1000:
+            return
+        self._redraw()
 
     def _redraw(self) -> None:
         self._dirty = False
         self.redraw_count += 1
         self.redraw_times.append(time.perf_counter())
         epochs = self._epochs
-        self._loss_curve.setData(epochs, self._loss)
+        with_symbols = len(epochs) <= MAX_SYMBOL_POINTS
+        if with_symbols != self._with_symbols:
+            self._with_symbols = with_symbols
+            self._loss_curve.setSymbol("o" if with_symbols else None)
+            for curve in self._accuracy_curves.values():
+                curve.setSymbol("o" if with_symbols else None)
+        x = np.asarray(epochs, dtype=float)
+        self._loss_curve.setData(x, np.asarray(self._loss, dtype=float))
         for key, curve in self._accuracy_curves.items():
-            curve.setData(epochs, self._series[key])
+            curve.setData(x, np.asarray(self._series[key], dtype=float))
         for key, line in self._zero_shot_lines.items():
             value = self._zero_shot.get(key, math.nan)
             if math.isnan(value):
@@ -234,10 +250,12 @@ class LivePlots(QWidget):
 
     def _fit_ranges(self) -> None:
         last_epoch = max(self._epochs[-1] if self._epochs else 1, 5)
-        step = _epoch_tick_step(last_epoch)
-        for plot in (self.loss_plot, self.accuracy_plot):
-            plot.getPlotItem().setXRange(0.5, last_epoch + 0.8, padding=0)
-            plot.getPlotItem().getAxis("bottom").setTickSpacing(step, step)
+        if last_epoch != self._x_extent:  # relayout the axes only when the extent changes
+            self._x_extent = last_epoch
+            step = _epoch_tick_step(last_epoch)
+            for plot in (self.loss_plot, self.accuracy_plot):
+                plot.getPlotItem().setXRange(0.5, last_epoch + 0.8, padding=0)
+                plot.getPlotItem().getAxis("bottom").setTickSpacing(step, step)
         values = [v for series in self._series.values() for v in series if not math.isnan(v)]
         values += [v for v in self._zero_shot.values() if not math.isnan(v)]
         if values:

@@ -421,7 +421,6 @@ class TrainPage(QWidget):
 
     def _on_succeeded(self, run) -> None:
         self.last_run = run
-        self.plots.flush()
         self._refresh_figures()
         finished = self.last_finished
         cancelled = bool(getattr(run, "cancelled", False))
@@ -454,7 +453,6 @@ class TrainPage(QWidget):
     def _on_job_finished(self) -> None:
         job, self._job = self._job, None
         self._figures_timer.stop()
-        self.plots.flush()
         self._refresh_figures()
         if job is not None:
             job.deleteLater()

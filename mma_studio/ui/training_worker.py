@@ -74,10 +74,7 @@ def describe_error(exc: BaseException) -> tuple[str, str]:
     names = _class_names(exc)
     text = str(exc).strip()
     if "SplitError" in names:
-        return (
-            "The dataset cannot be split for training",
-            f"{text}\n\nLower the shots or validation images per class in the settings, or add images to the small classes.",
-        )
+        return "The dataset cannot be split for training", text
     if "BackboneLoadError" in names:
         return "The model could not be loaded", text or "The backbone failed to load."
     if "DatasetError" in names:

@@ -1,0 +1,305 @@
+"""The Train page driven like a user: buttons by object name, real runs of mma-tiny in the worker."""
+
+from __future__ import annotations
+
+import time
+
+import pyqtgraph as pg
+import pytest
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QMessageBox, QPushButton
+
+from mma_studio.ui.app_state import AppState
+from mma_studio.ui.train_page import TrainPage
+from tests.training_helpers import fast_values, make_state, scanned_dataset, warm_up_engine
+
+LONG_RUN = dict(epochs=5000, patience=0)  # far longer than any test waits: only cancel ends it
+
+
+@pytest.fixture(scope="module")
+def warm(tmp_path_factory):
+    warm_up_engine(tmp_path_factory.mktemp("warm"))
+
+
+@pytest.fixture
+def page_factory(qtbot, tmp_path, warm):
+    pages = []
+
+    def build(state: AppState | None = None, **values) -> TrainPage:
+        if state is None:
+            state = make_state(scanned_dataset(tmp_path / "data", classes=6, per_class=8))
+        page = TrainPage(state)
+        page.cache_dir = tmp_path / "cache"
+        qtbot.addWidget(page)
+        page.resize(1200, 800)
+        page.settings.ensure_loaded()
+        page.settings.set_values(fast_values(**values))
+        pages.append(page)
+        return page
+
+    yield build
+    for page in pages:  # never leave a worker thread behind
+        assert page.request_stop_and_wait(5000)
+
+
+def run_to_end(qtbot, page: TrainPage, timeout_ms: int = 60_000) -> None:
+    with qtbot.waitSignal(page.trainingStopped, timeout=timeout_ms):
+        qtbot.mouseClick(page.train_button, Qt.MouseButton.LeftButton)
+
+
+def start_and_wait_for_epochs(qtbot, page: TrainPage, epochs: int = 2) -> None:
+    qtbot.mouseClick(page.train_button, Qt.MouseButton.LeftButton)
+    assert page.is_training()
+    qtbot.waitUntil(lambda: page.plots.point_count >= epochs, timeout=60_000)
+
+
+def thread_finished_clock(page: TrainPage) -> list[float]:
+    """perf_counter() of the moment the worker thread ends, taken on that thread itself."""
+    stamps: list[float] = []
+    page._job.thread.finished.connect(lambda: stamps.append(time.perf_counter()), type=Qt.ConnectionType.DirectConnection)
+    return stamps
+
+
+def test_main_controls_have_stable_object_and_accessible_names(page_factory):
+    page = page_factory()
+    for name in ("trainButton", "cancelButton", "pauseButton"):
+        button = page.findChild(QPushButton, name)
+        assert button is not None and button.accessibleName() == name
+    for name in ("lossPlot", "accuracyPlot"):
+        plot = page.findChild(pg.PlotWidget, name)
+        assert plot is not None and plot.accessibleName() == name
+        item = plot.getPlotItem()
+        assert item.legend is not None and item.getAxis("bottom").labelText == "epoch"
+    assert page.train_button.isEnabled()
+    assert not page.cancel_button.isEnabled() and not page.pause_button.isEnabled()
+
+
+def test_train_is_disabled_without_a_dataset_and_the_page_says_why(qtbot, warm, monkeypatch):
+    shown: list[QMessageBox] = []
+    monkeypatch.setattr(QMessageBox, "open", lambda box: shown.append(box))
+    page = TrainPage(AppState())
+    qtbot.addWidget(page)
+    assert not page.train_button.isEnabled() and not page.train_action.isEnabled()
+    assert "Data page" in page.ready_label.text()
+    assert page.start_training() is False  # e.g. from a menu shortcut
+    assert "Data page" in shown[0].informativeText()
+    assert not page.is_training() and not page.state.busy
+
+
+def test_training_runs_to_the_end_in_the_worker_and_the_plots_receive_points(qtbot, page_factory):
+    page = page_factory(epochs=4)
+    busy = []
+    page.state.busyChanged.connect(busy.append)
+    run_to_end(qtbot, page)
+    assert page.last_error is None
+    run = page.last_run
+    assert run is not None and len(run.history) == 4 and not run.cancelled
+    qtbot.waitUntil(lambda: page.plots.drawn_point_count() == 4, timeout=1000)  # the next redraw tick
+    for curve in page.plots._accuracy_curves.values():
+        assert len(curve.getData()[0]) == 4
+    figures = page.tiles.texts()
+    assert figures["epoch"] == "4" and figures["best_epoch"] == str(run.best_epoch)
+    assert figures["base"].endswith("%") and figures["loss"] != "—"
+    assert "zero-shot" in page.tiles.base.detail.text()
+    assert page.summary.isVisibleTo(page)
+    assert page.summary.figure("base", "adapted").endswith("%")
+    assert page.summary.figure("base", "zero_shot").endswith("%")
+    assert busy == [True, False] and not page.state.busy
+    assert page.train_button.isEnabled() and not page.cancel_button.isEnabled()
+    assert page.progress.stage_label.text() == "Training complete"
+
+
+def test_cancel_stops_the_worker_within_a_second_and_keeps_the_best_adapter(qtbot, page_factory):
+    page = page_factory(**LONG_RUN)
+    start_and_wait_for_epochs(qtbot, page, 3)
+    finished = thread_finished_clock(page)
+    clicked = time.perf_counter()
+    qtbot.mouseClick(page.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not page.is_training(), timeout=10_000)
+    latency = finished[0] - clicked
+    print(f"\nCancel click -> worker thread finished: {latency * 1000:.0f} ms")
+    assert latency < 1.0
+    assert page.last_run is not None and page.last_run.cancelled
+    assert page.plots.point_count < 5000
+    assert "Stopped by you" in page.summary.outcome.text()
+    assert page.train_button.isEnabled() and not page.state.busy
+
+
+def test_cancel_during_feature_extraction_stops_cleanly(qtbot, page_factory, tmp_path):
+    state = make_state(scanned_dataset(tmp_path / "many", classes=8, per_class=40))
+    page = page_factory(state, **LONG_RUN)
+    qtbot.mouseClick(page.train_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: page.progress.stage == "extract", timeout=60_000)
+    finished = thread_finished_clock(page)
+    clicked = time.perf_counter()
+    qtbot.mouseClick(page.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not page.is_training(), timeout=10_000)
+    latency = finished[0] - clicked
+    print(f"\nCancel during extraction -> worker thread finished: {latency * 1000:.0f} ms")
+    assert latency < 1.0
+    assert page.plots.point_count == 0
+    assert page.notice_banner.isVisibleTo(page) and "Cancelled" in page.notice_banner.label.text()
+    assert page.train_button.isEnabled()
+
+
+def test_pause_holds_the_run_and_resume_continues_it(qtbot, page_factory):
+    page = page_factory(**LONG_RUN)
+    epoch_times: list[float] = []
+    start_and_wait_for_epochs(qtbot, page, 2)
+    page._job.epoch.connect(lambda _event: epoch_times.append(time.perf_counter()))
+    clicked = time.perf_counter()
+    qtbot.mouseClick(page.pause_button, Qt.MouseButton.LeftButton)
+    assert page.pause_button.text() == "Resume" and page._job.paused
+    assert "paused" in page.progress.stage_label.text()
+    qtbot.wait(1200)
+    held = page.plots.point_count
+    last_before_hold = max([t for t in epoch_times if t >= clicked], default=clicked)
+    print(f"\nPause click -> last epoch event: {(last_before_hold - clicked) * 1000:.0f} ms")
+    assert last_before_hold - clicked < 1.0
+    qtbot.wait(500)
+    assert page.plots.point_count == held, "epochs kept coming while paused"
+    assert page.is_training()
+
+    qtbot.mouseClick(page.pause_button, Qt.MouseButton.LeftButton)
+    assert page.pause_button.text() == "Pause" and not page._job.paused
+    qtbot.waitUntil(lambda: page.plots.point_count > held, timeout=5_000)
+    qtbot.mouseClick(page.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not page.is_training(), timeout=10_000)
+
+
+def test_cancel_while_paused_stops_at_once(qtbot, page_factory):
+    page = page_factory(**LONG_RUN)
+    start_and_wait_for_epochs(qtbot, page, 2)
+    qtbot.mouseClick(page.pause_button, Qt.MouseButton.LeftButton)
+    qtbot.wait(200)
+    finished = thread_finished_clock(page)
+    clicked = time.perf_counter()
+    qtbot.mouseClick(page.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not page.is_training(), timeout=10_000)
+    assert finished[0] - clicked < 1.0
+    assert page.pause_button.text() == "Pause" and not page.pause_button.isChecked()
+
+
+def test_worker_error_shows_a_message_and_the_app_stays_usable(qtbot, page_factory, tmp_path, monkeypatch):
+    shown: list[QMessageBox] = []
+    monkeypatch.setattr(QMessageBox, "open", lambda box: shown.append(box))
+    state = make_state(scanned_dataset(tmp_path / "small", sizes={"apple": 2, "banana": 8, "cherry": 8, "date": 8}))
+    page = page_factory(state, shots=4, val_per_class=2)
+    run_to_end(qtbot, page)
+    assert len(shown) == 1
+    box = shown[0]
+    assert box.text() == "The dataset cannot be split for training"
+    assert "apple" in box.informativeText() and "SplitError" in box.detailedText()
+    assert page.error_banner.isVisibleTo(page) and "cannot be split" in page.error_banner.label.text()
+    assert page.last_run is None and page.last_error[0] == box.text()
+    assert page.train_button.isEnabled() and not page.state.busy and not page.is_training()
+
+    # the user fixes the settings and trains again on the same page
+    page.settings.set_values({"shots": 1, "val_per_class": 1, "training": {"epochs": 2}})
+    run_to_end(qtbot, page)
+    assert page.last_run is not None and page.error_banner.isHidden()
+
+
+def test_request_stop_and_wait_ends_a_running_job(qtbot, page_factory):
+    page = page_factory(**LONG_RUN)
+    start_and_wait_for_epochs(qtbot, page, 1)
+    job = page._job
+    started = time.perf_counter()
+    assert page.request_stop_and_wait(5000)
+    print(f"\nrequest_stop_and_wait returned after {(time.perf_counter() - started) * 1000:.0f} ms")
+    assert job.thread.isFinished()
+    qtbot.waitUntil(lambda: not page.is_training(), timeout=5_000)
+    assert not page.state.busy and page.train_button.isEnabled()
+
+
+def test_closing_the_main_window_mid_training_stops_the_worker_cleanly(qtbot, tmp_path, warm, monkeypatch):
+    from mma_studio.ui.main_window import MainWindow
+
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
+    QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
+    state = make_state(scanned_dataset(tmp_path / "data", classes=6, per_class=8))
+    window = MainWindow(state)
+    qtbot.addWidget(window)
+    page = window.train_page
+    page.cache_dir = tmp_path / "cache"
+    page.settings.ensure_loaded()
+    page.settings.set_values(fast_values(**LONG_RUN))
+    window.show()
+    asked = []
+    monkeypatch.setattr(window, "confirm_stop_training", lambda: asked.append(True) or True)
+    start_and_wait_for_epochs(qtbot, page, 2)
+    job = page._job
+    started = time.perf_counter()
+    assert window.close()
+    print(f"\nclose() mid-training returned after {(time.perf_counter() - started) * 1000:.0f} ms")
+    assert asked == [True]
+    assert job.thread.isFinished() and not job.thread.isRunning()
+    qtbot.waitUntil(lambda: not page.is_training(), timeout=5_000)
+    assert not state.busy
+
+
+def test_presets_show_the_engines_numbers_and_edits_make_custom_settings(page_factory):
+    from mma_studio.core.pipeline import PRESETS, RunSettings, apply_preset
+
+    page = page_factory()
+    panel = page.settings
+    for name in ("Fast", "Balanced", "Best"):
+        panel.preset_buttons[name].click()
+        expected = apply_preset(RunSettings(), name)
+        values = panel.values()
+        assert values["training"]["epochs"] == expected.training.epochs == PRESETS[name]["training"]["epochs"]
+        assert values["training"]["min_patience_steps"] == expected.training.min_patience_steps
+        assert values["augment_views"] == expected.augment_views
+        assert panel.current_preset() == name and panel.preset_buttons[name].isChecked()
+        assert name in panel.summary_label.text()
+    panel.epochs.setValue(panel.epochs.value() + 1)
+    assert panel.current_preset() == "Custom"
+    assert not any(button.isChecked() for button in panel.preset_buttons.values())
+    assert panel.summary_label.text().startswith("Custom")
+
+
+def test_advanced_settings_reach_the_run(qtbot, page_factory):
+    page = page_factory(epochs=2)
+    panel = page.settings
+    panel.advanced_toggle.click()
+    assert panel.advanced.isVisibleTo(page)
+    panel.adapt.setCurrentIndex(panel.adapt.findData("image"))
+    panel.blend.setValue(0.3)
+    panel.heads.setValue(2)
+    panel.bottleneck_dim.setValue(8)
+    panel.learning_rate.setValue(2e-3)
+    panel.seed.setValue(5)
+    run_to_end(qtbot, page)
+    settings = page.last_run.settings
+    assert (settings.adapter.adapt, settings.adapter.blend, settings.adapter.heads) == ("image", 0.3, 2)
+    assert settings.adapter.bottleneck_dim == 8 and settings.training.lr == 2e-3
+    assert settings.seed == 5 and settings.training.seed == 5 and settings.training.epochs == 2
+
+
+def test_bottleneck_not_divisible_by_heads_is_refused_before_starting(qtbot, page_factory, monkeypatch):
+    shown: list[QMessageBox] = []
+    monkeypatch.setattr(QMessageBox, "open", lambda box: shown.append(box))
+    page = page_factory()
+    page.settings.heads.setValue(3)
+    page.settings.bottleneck_dim.setValue(16)
+    assert page.start_training() is False
+    assert not page.is_training() and "divisible" in shown[0].informativeText()
+
+
+def test_saved_values_apply_once_the_engine_is_loaded(qtbot):
+    from mma_studio.ui.settings_panel import SettingsPanel
+
+    panel = SettingsPanel()
+    qtbot.addWidget(panel)
+    panel.set_values({"shots": 5, "training": {"epochs": 17}})
+    assert panel.values() == {"shots": 5, "training": {"epochs": 17}}  # held until the engine loads
+    panel.ensure_loaded()
+    assert panel.shots.value() == 5 and panel.epochs.value() == 17
+    assert panel.values()["training"]["lr"] > 0  # the rest from the engine's defaults
+
+
+def test_shot_settings_reach_the_data_pages_advice(page_factory):
+    page = page_factory()
+    page.settings.shots.setValue(7)
+    page.settings.val_per_class.setValue(3)
+    assert (page.state.shots, page.state.val_per_class) == (7, 3)
