@@ -28,6 +28,7 @@ from mma_studio.core.backbone import (
     is_pretrained_cached,
     list_backbone_choices,
     load_backbone,
+    recommended_choice,
     resolve_architecture,
 )
 from mma_studio.core.cancellation import Cancelled, CancelToken
@@ -499,6 +500,24 @@ def test_backbone_choices_cover_every_route(monkeypatch, tmp_path):
     assert by_kind["demo"][0].pretrained == "shapes" and not by_kind["demo"][0].downloaded
     assert by_kind["random"][0].label == "mma-tiny · random weights (for testing)"
     assert choices[-1].kind == "local"
+
+
+def test_recommended_choice_prefers_downloaded_then_demo(monkeypatch, tmp_path, fake_tag):
+    absent, present = tmp_path / "absent.safetensors", tmp_path / "present.safetensors"
+    present.write_bytes(b"x")
+    monkeypatch.setattr(backbone_module, "shipped_weights_path", lambda: absent)
+    assert (recommended_choice().model, recommended_choice().pretrained) == ("ViT-B-16", "openai")
+    monkeypatch.setattr(backbone_module, "shipped_weights_path", lambda: present)
+    assert recommended_choice().kind == "demo"  # offline with nothing cached: the demo model
+    fake_tag("cachedtest")
+    put_in_hub_cache("open_clip_model.safetensors", b"x")
+    assert (recommended_choice().pretrained, recommended_choice().downloaded) == ("cachedtest", True)
+
+
+def test_requested_random_weights_do_not_log_a_warning(caplog):
+    with caplog.at_level("WARNING"):
+        load_backbone("mma-tiny", "random:4")
+    assert not [r for r in caplog.records if "initialized randomly" in r.getMessage()]
 
 
 def test_device_choice():

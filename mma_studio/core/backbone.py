@@ -16,11 +16,13 @@ the model open_clip users know. What this module adds is what a desktop app need
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import difflib
 import functools
 import hashlib
 import json
+import logging
 import os
 import socket
 import threading
@@ -519,6 +521,23 @@ def _weights_error(model: str, pretrained: str, path: str, exc: Exception, *, ca
     return BackboneLoadError(model, pretrained, reason, hint=hint, cache_dir=hub_cache_dir() if cached else None)
 
 
+class _DropRandomInitWarning(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("No pretrained weights loaded")
+
+
+@contextlib.contextmanager
+def _quiet_random_init_warning():
+    """open_clip warns on the root logger when it builds random weights; here they were asked for."""
+    root = logging.getLogger()
+    quiet = _DropRandomInitWarning()
+    root.addFilter(quiet)
+    try:
+        yield
+    finally:
+        root.removeFilter(quiet)
+
+
 @functools.lru_cache(maxsize=8)
 def _builtin_tokenizer(arch: str):
     import open_clip
@@ -630,7 +649,7 @@ def load_backbone(
         on_progress(Progress("load_model", 0, None, message=f"Building {label}"))
     try:
         if is_random:
-            with torch.random.fork_rng(devices=[]):
+            with torch.random.fork_rng(devices=[]), _quiet_random_init_warning():
                 torch.manual_seed(seed)
                 model = _create(arch, None, force_quick_gelu=force_quick_gelu, preprocess=None)
         else:
@@ -762,3 +781,14 @@ def list_backbone_choices() -> list[BackboneChoice]:
                                    "random")
     local = BackboneChoice("", "", "Local weights file…", True, "local")
     return [*downloaded, demo, *downloadable, random_choice, local]
+
+
+def recommended_choice(choices: list[BackboneChoice] | None = None) -> BackboneChoice:
+    """What the chooser should preselect: downloaded pretrained weights if any, else the demo
+    model when it is installed (the offline experience), else the paper's backbone to download."""
+    choices = list_backbone_choices() if choices is None else choices
+    for kind, must_be_downloaded in (("pretrained", True), ("demo", True), ("pretrained", False)):
+        for choice in choices:
+            if choice.kind == kind and (choice.downloaded or not must_be_downloaded):
+                return choice
+    return next(c for c in choices if c.kind == "random")

@@ -295,7 +295,7 @@ def extract_image_features(
 
     kept = sorted(rows)
     embed_dim = getattr(backbone, "embed_dim", 0)
-    features = canonical_features(torch.stack([rows[i] for i in kept])) if kept else torch.zeros(0, embed_dim)
+    features = canonical_features(torch.stack([rows[i].float() for i in kept])) if kept else torch.zeros(0, embed_dim)
     return ExtractionResult(
         features=features,
         kept=kept,
