@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
 import struct
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +21,7 @@ import torch
 
 from mma_studio import __version__
 from mma_studio.core.adapter import AdapterConfig, MultiModalAdapter
+from mma_studio.core.atomic_write import write_bytes_atomically
 
 FORMAT_NAME = "mma-studio-adapter"
 FORMAT_VERSION = 1
@@ -105,25 +104,6 @@ def save_adapter_file(path: Path | str, contents: AdapterFile) -> Path:
         "metrics": json.dumps(contents.metrics),
     }
     return write_bytes_atomically(Path(path), save(tensors, metadata=metadata))
-
-
-def write_bytes_atomically(path: Path, data: bytes) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except FileNotFoundError:
-            pass
-        raise
-    return path
 
 
 def load_adapter_file(path: Path | str) -> AdapterFile:

@@ -19,7 +19,7 @@ from mma_studio.core.adapter import AdapterConfig, MultiModalAdapter, zero_shot_
 from mma_studio.core.adapter_file import AdapterFile, save_adapter_file
 from mma_studio.core.cancellation import CancelToken, Cancelled, check
 from mma_studio.core.dataset import ScanResult
-from mma_studio.core.events import EpochEvent, EventCallback, Progress, ProgressCallback
+from mma_studio.core.events import EpochEvent, EventCallback, Progress, ProgressCallback, ZeroShotEvent
 from mma_studio.core.evaluation import evaluate_features
 from mma_studio.core.metrics import EvaluationReport
 from mma_studio.core.split import DatasetSplit, Sample, SplitError, make_split
@@ -97,6 +97,7 @@ class TrainingRun:
     backbone_metadata: dict
     prompt_names: list[str]  # the class names used in prompts, in `split.classes` order
     class_text_features: torch.Tensor  # (N, D) frozen text embeddings of all classes
+    zero_shot_event: ZeroShotEvent  # the baseline of the live curves (validation and new)
     best_epoch: int = 0
     stopped_early: bool = False
     failed_images: list[tuple[str, str]] = field(default_factory=list)
@@ -316,6 +317,7 @@ def train_adapter(
         backbone_metadata=backbone.to_metadata(),
         prompt_names=prompt_names,
         class_text_features=text_features.cpu(),
+        zero_shot_event=result.zero_shot,
         best_epoch=result.best_epoch,
         stopped_early=result.finished.stopped_early,
         failed_images=[(str(p), r) for p, r in table.failed.items()],

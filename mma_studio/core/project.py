@@ -1,0 +1,153 @@
+"""The project file: a JSON document that remembers the data, the split, the settings and the runs.
+
+Paths are stored relative to the project file (with `/`), so a project folder can be moved
+or shared with its data. Writes are atomic, so a crash or a full disk never leaves a
+half-written project, and the previous version survives a failed save.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mma_studio.core.atomic_write import write_bytes_atomically
+
+PROJECT_FORMAT = "mma-studio-project"
+PROJECT_VERSION = 1
+PROJECT_SUFFIX = ".mmaproj"
+
+
+class ProjectError(Exception):
+    """The project file cannot be read; the message names the file and the reason."""
+
+
+@dataclass
+class RunRecord:
+    """One training run as the project remembers it: figures, curves and where its adapter is."""
+
+    finished_at: str
+    summary: dict  # TrainingRun.summary()
+    zero_shot: dict  # ZeroShotEvent.to_dict()
+    history: list[dict]  # EpochEvent.to_dict() per epoch
+    settings: dict  # RunSettings.to_dict()
+    split: dict | None = None  # DatasetSplit.to_dict(project folder)
+    adapter_file: str | None = None  # relative to the project file, once exported
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "RunRecord":
+        return cls(
+            finished_at=str(data.get("finished_at", "")),
+            summary=dict(data.get("summary") or {}),
+            zero_shot=dict(data.get("zero_shot") or {}),
+            history=list(data.get("history") or []),
+            settings=dict(data.get("settings") or {}),
+            split=data.get("split"),
+            adapter_file=data.get("adapter_file"),
+        )
+
+
+@dataclass
+class Project:
+    name: str = "Untitled"
+    data_root: str | None = None  # relative to the project file when possible
+    class_folders: list[str] = field(default_factory=list)  # folders dropped one by one (relative)
+    display_names: dict[str, str] = field(default_factory=dict)
+    base_classes: list[str] = field(default_factory=list)
+    new_classes: list[str] = field(default_factory=list)
+    backbone: dict = field(default_factory=dict)  # {"model": ..., "pretrained": ...}
+    settings: dict = field(default_factory=dict)  # RunSettings.to_dict()
+    runs: list[RunRecord] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {
+            "format": PROJECT_FORMAT,
+            "version": PROJECT_VERSION,
+            "name": self.name,
+            "data_root": self.data_root,
+            "class_folders": list(self.class_folders),
+            "display_names": dict(self.display_names),
+            "base_classes": list(self.base_classes),
+            "new_classes": list(self.new_classes),
+            "backbone": dict(self.backbone),
+            "settings": dict(self.settings),
+            "runs": [run.to_dict() for run in self.runs],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Project":
+        return cls(
+            name=str(data.get("name") or "Untitled"),
+            data_root=data.get("data_root"),
+            class_folders=[str(p) for p in data.get("class_folders") or []],
+            display_names={str(k): str(v) for k, v in (data.get("display_names") or {}).items()},
+            base_classes=[str(c) for c in data.get("base_classes") or []],
+            new_classes=[str(c) for c in data.get("new_classes") or []],
+            backbone=dict(data.get("backbone") or {}),
+            settings=dict(data.get("settings") or {}),
+            runs=[RunRecord.from_dict(r) for r in data.get("runs") or [] if isinstance(r, dict)],
+        )
+
+
+def relative_to_project(path: Path | str, project_file: Path | str) -> str:
+    """`path` relative to the project's folder (with `/`), or absolute when on another drive."""
+    path = Path(path).absolute()
+    folder = Path(project_file).absolute().parent
+    try:
+        return Path(os.path.relpath(path, folder)).as_posix()
+    except ValueError:  # Windows: a different drive has no relative path
+        return path.as_posix()
+
+
+def resolve_from_project(stored: str, project_file: Path | str) -> Path:
+    path = Path(stored)
+    if path.is_absolute():
+        return path
+    return (Path(project_file).absolute().parent / path).resolve()
+
+
+def save_project(project: Project, path: Path | str) -> Path:
+    data = json.dumps(project.to_dict(), indent=2, ensure_ascii=False, default=str).encode("utf-8")
+    return write_bytes_atomically(Path(path), data)
+
+
+def load_project(path: Path | str) -> Project:
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ProjectError(f"{path}: no such project file") from None
+    except OSError as exc:
+        raise ProjectError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ProjectError(f"{path}: not a project file (invalid JSON: {exc})") from None
+    if not isinstance(data, dict) or data.get("format") != PROJECT_FORMAT:
+        raise ProjectError(f"{path}: not an MMA Studio project file")
+    version = data.get("version")
+    if not isinstance(version, int) or version < 1:
+        raise ProjectError(f"{path}: invalid project version {version!r}")
+    if version > PROJECT_VERSION:
+        raise ProjectError(f"{path}: made by a newer MMA Studio (project version {version}); update the app")
+    try:
+        return Project.from_dict(data)
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise ProjectError(f"{path}: damaged project file ({exc})") from None
+
+
+def record_run(run, project_file: Path | str, adapter_file: Path | str | None = None) -> RunRecord:
+    """A `RunRecord` of a finished `TrainingRun`, with paths relative to the project file."""
+    return RunRecord(
+        finished_at=run.finished_at,
+        summary=run.summary(),
+        zero_shot=run.zero_shot_event.to_dict(),
+        history=[event.to_dict() for event in run.history],
+        settings=run.settings.to_dict(),
+        split=run.split.to_dict(Path(project_file).absolute().parent),
+        adapter_file=relative_to_project(adapter_file, project_file) if adapter_file else None,
+    )
