@@ -88,6 +88,22 @@ def test_batched_extraction_matches_one_image_at_a_time(backbone, paths, num_wor
     torch.testing.assert_close(result.features, reference_features(backbone, paths), atol=2e-3, rtol=0)
 
 
+def test_decode_workers_get_their_own_cores(backbone, paths, monkeypatch):
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    torch.set_num_threads(2)
+    seen = []
+    original = backbone.encode_images
+    monkeypatch.setattr(backbone, "encode_images", lambda pixels: seen.append(torch.get_num_threads()) or original(pixels))
+    try:
+        extract_image_features(backbone, paths, batch_size=6, num_workers=1)
+        assert seen == [1, 1, 1]  # 2 cores - 1 decode worker
+        assert torch.get_num_threads() == 2  # restored afterwards
+        extract_image_features(backbone, paths, batch_size=6, num_workers=0)
+        assert seen[3:] == [2, 2, 2]
+    finally:
+        torch.set_num_threads(1)
+
+
 def test_unusable_images_are_reported_not_raised(backbone, paths, tmp_path):
     text = tmp_path / "notes.jpg"
     text.write_text("not an image")

@@ -12,6 +12,7 @@ training results.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 import os
@@ -178,6 +179,25 @@ def default_num_workers(n_images: int, batch_size: int) -> int:
     return max(0, min(4, (os.cpu_count() or 1) - 1))
 
 
+@contextlib.contextmanager
+def _leave_cores_for_decoding(device: torch.device, workers: int):
+    """On the CPU, run the model on the cores the decode workers leave free.
+
+    Otherwise torch's intra-op threads and the workers oversubscribe the CPU; on 2 cores
+    (2 torch threads + 1 worker) that measured 3-5x slower than 1 thread + 1 worker.
+    """
+    previous = torch.get_num_threads()
+    target = max(1, min(previous, (os.cpu_count() or 1) - workers))
+    if device.type != "cpu" or workers == 0 or target == previous:
+        yield
+        return
+    torch.set_num_threads(target)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
 # --------------------------------------------------------------------------- extraction
 
 
@@ -262,31 +282,32 @@ def extract_image_features(
         iterator = None
         try:
             check(token)
-            iterator = iter(loader)
-            for local_indices, pixels, bad in iterator:
-                for local, reason in bad:
-                    failures[todo[local]] = reason
-                if pixels is not None:
-                    features = backbone.encode_images(pixels).to(torch.float16)
-                    for local, row in zip(local_indices, features):
-                        index = todo[local]
-                        rows[index] = row
-                        if keys[index] is not None:
-                            pending_keys.append(keys[index])
-                            pending_rows.append(row)
-                    encoded += len(local_indices)
-                processed += len(local_indices) + len(bad)
-                if len(pending_rows) >= SHARD_ROWS:
-                    flush()
-                if on_progress is not None:
-                    elapsed = max(time.monotonic() - encode_started, 1e-9)
-                    rate = processed / elapsed
-                    eta = (len(todo) - processed) / rate if rate > 0 else None
-                    on_progress(
-                        Progress("extract", from_cache + processed, total, rate, eta,
-                                 f"{from_cache + processed}/{total} images · {rate:.0f} images/s")
-                    )
-                check(token)
+            with _leave_cores_for_decoding(backbone.device, workers):
+                iterator = iter(loader)
+                for local_indices, pixels, bad in iterator:
+                    for local, reason in bad:
+                        failures[todo[local]] = reason
+                    if pixels is not None:
+                        features = backbone.encode_images(pixels).to(torch.float16)
+                        for local, row in zip(local_indices, features):
+                            index = todo[local]
+                            rows[index] = row
+                            if keys[index] is not None:
+                                pending_keys.append(keys[index])
+                                pending_rows.append(row)
+                        encoded += len(local_indices)
+                    processed += len(local_indices) + len(bad)
+                    if len(pending_rows) >= SHARD_ROWS:
+                        flush()
+                    if on_progress is not None:
+                        elapsed = max(time.monotonic() - encode_started, 1e-9)
+                        rate = processed / elapsed
+                        eta = (len(todo) - processed) / rate if rate > 0 else None
+                        on_progress(
+                            Progress("extract", from_cache + processed, total, rate, eta,
+                                     f"{from_cache + processed}/{total} images · {rate:.0f} images/s")
+                        )
+                    check(token)
         finally:
             shutdown = getattr(iterator, "_shutdown_workers", None)
             if shutdown is not None:
