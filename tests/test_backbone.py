@@ -52,6 +52,8 @@ def _no_network(monkeypatch, tmp_path):
     monkeypatch.setenv("HF_ENDPOINT", CLOSED_PORT_ENDPOINT)
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf-cache"))
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    for name in ("NO_PROXY", "no_proxy"):  # the loopback fake hub must never go through a proxy
+        monkeypatch.setenv(name, "127.0.0.1,localhost")
 
 
 def random_state_dict(seed: int = 3) -> dict[str, torch.Tensor]:

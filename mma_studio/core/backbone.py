@@ -226,15 +226,7 @@ def hub_endpoint() -> str:
 
 def hub_offline() -> bool:
     """True when the user told huggingface_hub not to use the network."""
-    value = os.environ.get("HF_HUB_OFFLINE", "")
-    if value.strip().upper() in {"1", "ON", "YES", "TRUE"}:
-        return True
-    try:
-        from huggingface_hub import constants
-
-        return bool(constants.HF_HUB_OFFLINE) and "HF_HUB_OFFLINE" not in os.environ
-    except ImportError:
-        return False
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().upper() in {"1", "ON", "YES", "TRUE"}
 
 
 def _hub_candidates(tag_cfg: dict) -> tuple[str, list[str]] | None:
@@ -311,7 +303,7 @@ def _classify(model_name: str, pretrained: str) -> tuple[str, str]:
     looks_like_path = (
         os.sep in spec or "/" in spec or spec.lower().endswith(WEIGHT_FILE_SUFFIXES) or spec.startswith("~")
     )
-    if spec and (looks_like_path or os.path.isfile(spec)):
+    if spec and looks_like_path:  # a bare word is always a tag, even if a file has that name
         expanded = os.path.expanduser(spec)
         return ("local-dir" if os.path.isdir(expanded) else "file"), expanded
     return "tag", spec
