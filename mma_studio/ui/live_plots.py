@@ -13,11 +13,12 @@ import time
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QHBoxLayout, QWidget
+from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import QBoxLayout, QLabel, QVBoxLayout, QWidget
 
 MAX_REDRAW_HZ = 20
 REDRAW_INTERVAL_MS = 1000 // MAX_REDRAW_HZ
+SIDE_BY_SIDE_MIN_WIDTH = 600
 MAX_SYMBOL_POINTS = 40  # beyond this many epochs the curves are drawn as plain lines (cheaper, clearer)
 
 # One colour per figure, shared by the curve, its zero-shot line and the figure tiles.
@@ -26,6 +27,7 @@ BASE_COLOR = "#2563eb"
 NEW_COLOR = "#ea580c"
 HM_COLOR = "#059669"
 BEST_COLOR = "#6b7280"
+STAR_COLOR = "#facc15"
 
 ACCURACY_SERIES = (  # (key, legend label, colour)
     ("val", "Base (val)", BASE_COLOR),
@@ -41,7 +43,7 @@ def _percent(value: float | None) -> float:
     return 100.0 * float(value)
 
 
-def _make_plot(object_name: str, title: str, y_label: str, legend_columns: int, parent: QWidget) -> pg.PlotWidget:
+def _make_plot(object_name: str, title: str, y_label: str, parent: QWidget) -> pg.PlotWidget:
     palette = parent.palette()
     background = palette.color(QPalette.ColorRole.Base)
     foreground = palette.color(QPalette.ColorRole.Text)
@@ -49,22 +51,40 @@ def _make_plot(object_name: str, title: str, y_label: str, legend_columns: int, 
     plot.setObjectName(object_name)
     plot.setAccessibleName(object_name)
     plot.setAccessibleDescription(title)
-    plot.setMinimumSize(260, 200)
+    plot.setMinimumSize(240, 190)
     item = plot.getPlotItem()
     item.setTitle(title, color=foreground.name(), size="11pt")
     item.setLabel("bottom", "epoch", color=foreground.name())
     item.setLabel("left", y_label, color=foreground.name())
     item.showGrid(x=True, y=True, alpha=0.15)
     item.setMenuEnabled(False)
+    item.hideButtons()
     for axis in ("left", "bottom"):
         item.getAxis(axis).setTextPen(foreground)
         item.getAxis(axis).setPen(pg.mkPen(foreground.lighter(170) if foreground.lightness() < 128 else foreground))
-    # The legend sits in its own row under the x axis, so it never hides a curve.
-    legend = pg.LegendItem(offset=None, labelTextColor=foreground, frame=False, colCount=legend_columns, horSpacing=10)
-    item.layout.addItem(legend, 4, 1)
-    item.legend = legend  # plots created with a name= join it
     item.getViewBox().setMouseEnabled(x=False, y=False)
     return plot
+
+
+def _legend_entry(swatch: str, color: str, label: str) -> str:
+    # Non-breaking inside an entry, breakable between entries: the legend wraps as a whole.
+    return f'<span style="color:{color}; font-weight:bold">{swatch}</span>&nbsp;{label.replace(" ", "&nbsp;")}'
+
+
+def _make_legend(object_name: str, entries: list[tuple[str, str, str]], parent: QWidget) -> QLabel:
+    """A legend under a chart, as text: it wraps with the width and never covers a curve."""
+    legend = QLabel(parent)
+    legend.setObjectName(object_name)
+    legend.setAccessibleName(object_name)
+    legend.setTextFormat(Qt.TextFormat.RichText)
+    legend.setWordWrap(True)
+    legend.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+    legend.setText(" &nbsp;&nbsp; ".join(_legend_entry(*entry) for entry in entries))
+    legend.entries = [label for _swatch, _color, label in entries]
+    # Room for two lines under each chart, so side-by-side charts keep their axes level.
+    legend.setMinimumHeight(2 * legend.fontMetrics().lineSpacing() + 2)
+    legend.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
+    return legend
 
 
 def _epoch_tick_step(last_epoch: int) -> int:
@@ -83,14 +103,28 @@ class LivePlots(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("livePlots")
-        layout = QHBoxLayout(self)
+        layout = QBoxLayout(QBoxLayout.Direction.LeftToRight, self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(12)
+        self._layout = layout
 
-        self.loss_plot = _make_plot("lossPlot", "Training loss", "cross-entropy", 1, self)
-        self.accuracy_plot = _make_plot("accuracyPlot", "Accuracy", "accuracy (%)", 3, self)
-        layout.addWidget(self.loss_plot, 1)
-        layout.addWidget(self.accuracy_plot, 1)
+        self.loss_plot = _make_plot("lossPlot", "Training loss", "cross-entropy", self)
+        self.accuracy_plot = _make_plot("accuracyPlot", "Accuracy", "accuracy (%)", self)
+        self.loss_legend = _make_legend(
+            "lossLegend", [("━━", LOSS_COLOR, "Training loss"), ("┆", BEST_COLOR, "Best epoch")], self
+        )
+        self.accuracy_legend = _make_legend(
+            "accuracyLegend",
+            [(("━━", color, label)) for _key, label, color in ACCURACY_SERIES]
+            + [("╺╺", BEST_COLOR, "Zero‑shot (dashed)"), ("★", STAR_COLOR, "Best epoch")],
+            self,
+        )
+        for plot, legend in ((self.loss_plot, self.loss_legend), (self.accuracy_plot, self.accuracy_legend)):
+            chart = QVBoxLayout()
+            chart.setSpacing(4)
+            chart.addWidget(plot, 1)
+            chart.addWidget(legend)
+            layout.addLayout(chart, 1)
 
         loss_item = self.loss_plot.getPlotItem()
         self._loss_curve = loss_item.plot(
@@ -110,28 +144,21 @@ class LivePlots(QWidget):
             line.hide()
             accuracy_item.addItem(line, ignoreBounds=False)
             self._zero_shot_lines[key] = line
-        # One legend entry explains every dashed line: they are the zero-shot baselines.
-        zero_shot_sample = pg.PlotDataItem([], [], pen=pg.mkPen(BEST_COLOR, width=1.5, style=Qt.PenStyle.DashLine))
-        accuracy_item.legend.addItem(zero_shot_sample, "Zero-shot (dashed)")
-        self._zero_shot_sample = zero_shot_sample
 
         self._best_markers = pg.ScatterPlotItem(
-            size=14, symbol="star", pen=pg.mkPen("#111827", width=1), brush=pg.mkBrush("#facc15"), name="Best epoch",
+            size=14, symbol="star", pen=pg.mkPen("#111827", width=1), brush=pg.mkBrush(STAR_COLOR), name="Best epoch",
         )
         accuracy_item.addItem(self._best_markers)
         self._best_lines = []
         for plot in (self.loss_plot, self.accuracy_plot):
             line = pg.InfiniteLine(
                 angle=90, movable=False, pen=pg.mkPen(BEST_COLOR, width=1, style=Qt.PenStyle.DotLine),
-                label="best", labelOpts={"position": 0.95, "color": BEST_COLOR, "movable": False},
+                label="best", labelOpts={"position": 0.95, "color": BEST_COLOR, "movable": False, "anchors": [(1, 0), (1, 0)]},
             )
             line.setZValue(-10)
             line.hide()
             plot.getPlotItem().addItem(line, ignoreBounds=True)
             self._best_lines.append(line)
-        best_sample = pg.PlotDataItem([], [], pen=pg.mkPen(BEST_COLOR, width=1.5, style=Qt.PenStyle.DotLine))
-        loss_item.legend.addItem(best_sample, "Best epoch")
-        self._best_sample = best_sample
 
         self._timer = QTimer(self)
         self._timer.setTimerType(Qt.TimerType.PreciseTimer)
@@ -141,6 +168,14 @@ class LivePlots(QWidget):
         self.redraw_count = 0
         self.redraw_times: list[float] = []  # time.perf_counter() of every redraw (for the rate check)
         self.reset()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        # Side by side when there is room for two readable charts, else one above the other.
+        wide = event.size().width() >= SIDE_BY_SIDE_MIN_WIDTH
+        direction = QBoxLayout.Direction.LeftToRight if wide else QBoxLayout.Direction.TopToBottom
+        if self._layout.direction() != direction:
+            self._layout.setDirection(direction)
 
     # -- data in -------------------------------------------------------------------------
     def reset(self) -> None:

@@ -14,6 +14,8 @@ from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QSizePolicy, QVBoxLay
 from mma_studio.ui.live_plots import BASE_COLOR, BEST_COLOR, HM_COLOR, LOSS_COLOR, NEW_COLOR
 
 DASH = "—"
+WIDE_LAYOUT_MIN_WIDTH = 860  # below this, the six tiles wrap into two rows of three...
+MEDIUM_LAYOUT_MIN_WIDTH = 480  # ...and below this into three rows of two
 
 
 def percent(value: float | None) -> str:
@@ -50,6 +52,7 @@ class MetricTile(QFrame):
         self.detail.setObjectName(f"{key}Detail")
         self.detail.setAccessibleName(f"{key}Detail")
         self.detail.setProperty("role", "tileDetail")
+        self.detail.setWordWrap(True)  # wraps in a narrow window instead of widening the page
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 8, 10, 8)
         layout.setSpacing(1)
@@ -75,14 +78,32 @@ class MetricTiles(QWidget):
         self.new = MetricTile("newAccuracy", "New-class accuracy", NEW_COLOR, self)
         self.hm = MetricTile("hm", "Harmonic mean", HM_COLOR, self)
         self.best = MetricTile("bestEpoch", "Best epoch", "#facc15", self)
-        layout = QGridLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setHorizontalSpacing(8)
-        for column, tile in enumerate((self.epoch, self.loss, self.base, self.new, self.hm, self.best)):
-            layout.addWidget(tile, 0, column)
-            layout.setColumnStretch(column, 1)
+        self._tiles = (self.epoch, self.loss, self.base, self.new, self.hm, self.best)
+        self._grid = QGridLayout(self)
+        self._grid.setContentsMargins(0, 0, 0, 0)
+        self._grid.setHorizontalSpacing(8)
+        self._grid.setVerticalSpacing(8)
+        self.columns = 0
+        self._arrange(len(self._tiles))
         self._zero_shot = None
         self.reset()
+
+    def _arrange(self, columns: int) -> None:
+        """Six tiles in a row, or fewer per row when the page is narrow."""
+        if columns == self.columns:
+            return
+        self.columns = columns
+        for tile in self._tiles:
+            self._grid.removeWidget(tile)
+        for index, tile in enumerate(self._tiles):
+            self._grid.addWidget(tile, index // columns, index % columns)
+        for column in range(len(self._tiles)):
+            self._grid.setColumnStretch(column, 1 if column < columns else 0)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        width = event.size().width()
+        self._arrange(6 if width >= WIDE_LAYOUT_MIN_WIDTH else 3 if width >= MEDIUM_LAYOUT_MIN_WIDTH else 2)
 
     def reset(self) -> None:
         self._zero_shot = None

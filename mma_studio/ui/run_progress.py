@@ -112,13 +112,16 @@ class RunProgress(QWidget):
             self.bar.setValue(round(fraction * BAR_STEPS))
         counts = ""
         if progress.total:
-            counts = f"{progress.done:,} / {progress.total:,}"
-        detail = progress.message or counts
-        if progress.message and counts:
+            counts = f"{progress.done:,} of {progress.total:,}"
+        if progress.stage == "train":  # the engine's message repeats the epoch number
+            detail = f"epoch {counts}" if counts else ""
+        elif progress.message and counts:
             detail = f"{progress.message} · {counts}"
+        else:
+            detail = progress.message or counts
         self.detail_label.setText(detail)
         parts = [format_rate(progress.rate, STAGE_UNITS.get(progress.stage, "items"))]
-        eta = format_duration(progress.eta_s)
+        eta = format_duration(progress.eta_s) if (progress.eta_s or 0) >= 1 else ""
         if eta and fraction is not None and fraction < 1.0:
             parts.append(f"{eta} left")
         self.speed_label.setText("  ·  ".join(part for part in parts if part))

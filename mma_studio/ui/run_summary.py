@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QVBoxLayout, QWidget
 
 from mma_studio.ui.metric_tiles import DASH, percent, points
 
-ROWS = (("base", "Base classes"), ("new", "New classes"), ("hm", "Harmonic mean"), ("all", "All classes together"))
+ROWS = (("base", "Base classes"), ("new", "New classes"), ("hm", "Harmonic mean"), ("all", "All together"))
 GAIN_COLOR = "#047857"
 LOSS_COLOR = "#b91c1c"
 
@@ -47,9 +47,9 @@ class RunSummary(QFrame):
         self.outcome.setProperty("role", "hint")
 
         self.grid = QGridLayout()
-        self.grid.setHorizontalSpacing(24)
+        self.grid.setHorizontalSpacing(14)
         self.grid.setVerticalSpacing(4)
-        for column, header in enumerate(("", "Zero-shot CLIP", "With adapter", "Change")):
+        for column, header in enumerate(("", "Zero-shot", "Adapted", "Change")):
             label = QLabel(header, self)
             label.setProperty("role", "tableHeader")
             if column:
@@ -72,7 +72,7 @@ class RunSummary(QFrame):
         self.grid.setColumnStretch(4, 1)
 
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(16, 12, 16, 12)
+        layout.setContentsMargins(14, 12, 14, 12)
         layout.setSpacing(6)
         layout.addWidget(self.title)
         layout.addWidget(self.outcome)

@@ -36,7 +36,16 @@ from mma_studio.ui.settings_panel import SettingsPanel
 from mma_studio.ui.training_worker import TrainingJob, TrainRequest
 
 ENGINE_MODULE = "mma_studio.core.pipeline"
-FIGURES_INTERVAL_MS = 100  # the number tiles refresh at most 10 times a second
+HOW_IT_WORKS = (
+    "<b>How training works.</b> CLIP stays frozen: each image is encoded once and cached. A small "
+    "adapter then learns from the <i>base</i> classes, and the epoch with the best base validation "
+    "accuracy is kept. <i>New</i> classes are never trained on: their accuracy shows whether the "
+    "adapter still generalises beyond what it saw."
+)
+FIGURES_INTERVAL_MS = 100
+SETUP_COLUMN_WIDTH = 300  # the settings column; narrower in a small window, so the charts keep room
+NARROW_SETUP_COLUMN_WIDTH = 260
+NARROW_PAGE_WIDTH = 760  # the number tiles refresh at most 10 times a second
 
 PAGE_STYLE = """
 QFrame[card="true"] {
@@ -173,6 +182,10 @@ class TrainPage(QWidget):
         self.settings = SettingsPanel()
         setup_layout.addWidget(self.settings)
         setup_layout.addStretch(1)
+        self.how_it_works = _named(QLabel(HOW_IT_WORKS), "howTrainingWorksLabel")
+        self.how_it_works.setWordWrap(True)
+        self.how_it_works.setProperty("role", "hint")
+        setup_layout.addWidget(self.how_it_works)
 
         scroll = QScrollArea()
         scroll.setObjectName("trainSetupScroll")
@@ -196,21 +209,23 @@ class TrainPage(QWidget):
         self.ready_label.setWordWrap(True)
         self.ready_label.setProperty("role", "hint")
 
-        buttons = QHBoxLayout()
-        buttons.setSpacing(8)
-        buttons.addWidget(self.train_button, 1)
-        buttons.addWidget(self.pause_button)
-        buttons.addWidget(self.cancel_button)
+        run_controls = QHBoxLayout()
+        run_controls.setSpacing(8)
+        run_controls.addWidget(self.pause_button, 1)
+        run_controls.addWidget(self.cancel_button, 1)
 
         left = QVBoxLayout()
-        left.setSpacing(10)
+        left.setSpacing(8)
         left.addWidget(scroll, 1)
-        left.addLayout(buttons)
+        left.addWidget(self.train_button)
+        left.addLayout(run_controls)
         left.addWidget(self.ready_label)
-        left_widget = QWidget()
-        left_widget.setLayout(left)
-        left_widget.setFixedWidth(340)
+        self._setup_column = QWidget()
+        self._setup_column.setObjectName("trainSetupColumn")
+        self._setup_column.setLayout(left)
+        self._setup_column.setFixedWidth(SETUP_COLUMN_WIDTH)
         left.setContentsMargins(0, 0, 0, 0)
+        left_widget = self._setup_column
 
         # ---- right column: the run ---------------------------------------------------------
         self.error_banner = Banner("errorBanner")
@@ -238,14 +253,23 @@ class TrainPage(QWidget):
         right.addWidget(plots_card, 1)
         right.addWidget(self.summary)
         right_widget = QWidget()
+        right_widget.setObjectName("trainRunColumn")
         right_widget.setLayout(right)
         right_widget.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        plots_card.setMinimumHeight(270)
+        # In a small window the run column scrolls instead of squeezing the charts flat.
+        right_scroll = QScrollArea()
+        right_scroll.setObjectName("trainRunScroll")
+        right_scroll.setWidgetResizable(True)
+        right_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        right_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        right_scroll.setWidget(right_widget)
 
         body = QHBoxLayout(self)
         body.setContentsMargins(16, 16, 16, 16)
         body.setSpacing(16)
         body.addWidget(left_widget)
-        body.addWidget(right_widget, 1)
+        body.addWidget(right_scroll, 1)
 
         # ---- actions (the main window can put them in its menus) --------------------------
         self.train_action = QAction("&Train Adapter", self)
@@ -369,6 +393,11 @@ class TrainPage(QWidget):
         self.settings.set_values(values)
 
     # -- Qt events ---------------------------------------------------------------------------
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        narrow = event.size().width() < NARROW_PAGE_WIDTH
+        self._setup_column.setFixedWidth(NARROW_SETUP_COLUMN_WIDTH if narrow else SETUP_COLUMN_WIDTH)
+
     def showEvent(self, event) -> None:  # noqa: N802
         super().showEvent(event)
         # The settings' numbers come from the engine, which imports torch: import it on a

@@ -7,7 +7,7 @@ import time
 import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtWidgets import QMessageBox, QPushButton
+from PySide6.QtWidgets import QLabel, QMessageBox, QPushButton
 
 from mma_studio.ui.app_state import AppState
 from mma_studio.ui.train_page import TrainPage
@@ -65,11 +65,14 @@ def test_main_controls_have_stable_object_and_accessible_names(page_factory):
     for name in ("trainButton", "cancelButton", "pauseButton"):
         button = page.findChild(QPushButton, name)
         assert button is not None and button.accessibleName() == name
-    for name in ("lossPlot", "accuracyPlot"):
+    for name, legend_name, y_label in (("lossPlot", "lossLegend", "cross-entropy"), ("accuracyPlot", "accuracyLegend", "accuracy (%)")):
         plot = page.findChild(pg.PlotWidget, name)
         assert plot is not None and plot.accessibleName() == name
         item = plot.getPlotItem()
-        assert item.legend is not None and item.getAxis("bottom").labelText == "epoch"
+        assert item.getAxis("bottom").labelText == "epoch" and item.getAxis("left").labelText == y_label
+        legend = page.findChild(QLabel, legend_name)
+        assert legend is not None and "Best epoch" in legend.entries
+    assert {"Base (val)", "New", "HM"} <= set(page.plots.accuracy_legend.entries)
     assert page.train_button.isEnabled()
     assert not page.cancel_button.isEnabled() and not page.pause_button.isEnabled()
 
