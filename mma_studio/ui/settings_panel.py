@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QToolButton,
     QVBoxLayout,
@@ -34,9 +35,10 @@ PRESET_NAMES = ("Fast", "Balanced", "Best")
 CUSTOM = "Custom"
 
 ADAPT_LABELS = {"both": "Text and image", "text": "Text only", "image": "Image only"}
-MASK_LABELS = {"cross-modal": "Cross-modal (paper)", "full": "Full attention"}
-PROJECTION_LABELS = {"linear": "Linear (paper)", "mlp": "Small MLP"}
-DEVICE_LABELS = {"auto": "Automatic", "cpu": "CPU", "cuda": "CUDA GPU", "mps": "Apple GPU (MPS)"}
+MASK_LABELS = {"cross-modal": "Cross-modal", "full": "Full"}
+PROJECTION_LABELS = {"linear": "Linear", "mlp": "Small MLP"}
+DEVICE_LABELS = {"auto": "Automatic", "cpu": "CPU", "cuda": "CUDA GPU", "mps": "Apple GPU"}
+FIELD_MIN_WIDTH = 84
 
 
 class ScientificSpinBox(QDoubleSpinBox):
@@ -94,6 +96,13 @@ class ScientificSpinBox(QDoubleSpinBox):
         return flags
 
 
+def _field(widget: QWidget) -> QWidget:
+    """Form fields take the column's width instead of their text's: the settings column is narrow."""
+    widget.setMinimumWidth(FIELD_MIN_WIDTH)
+    widget.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+    return widget
+
+
 def _named(widget: QWidget, name: str, tip: str = "") -> QWidget:
     widget.setObjectName(name)
     widget.setAccessibleName(name)
@@ -110,14 +119,14 @@ def _spin(name: str, minimum: int, maximum: int, tip: str, step: int = 1, specia
     box.setKeyboardTracking(False)
     if special:
         box.setSpecialValueText(special)
-    return _named(box, name, tip)
+    return _field(_named(box, name, tip))
 
 
 def _combo(name: str, labels: dict[str, str], tip: str) -> QComboBox:
     box = QComboBox()
     for key, label in labels.items():
         box.addItem(label, key)
-    return _named(box, name, tip)
+    return _field(_named(box, name, tip))
 
 
 def _select(combo: QComboBox, key: str) -> None:
@@ -232,22 +241,27 @@ class SettingsPanel(QWidget):
         )
         # Optimisation
         self.epochs = _spin("epochsSpin", 1, 10000, "Maximum number of epochs (early stopping may end sooner)")
-        self.learning_rate = _named(ScientificSpinBox(1e-7, 10.0), "learningRateSpin", "Adam learning rate")
-        self.weight_decay = _named(ScientificSpinBox(1e-9, 1.0, allow_zero=True), "weightDecaySpin", "Adam weight decay")
+        self.learning_rate = _field(_named(ScientificSpinBox(1e-7, 10.0), "learningRateSpin", "Adam learning rate"))
+        self.weight_decay = _field(
+            _named(ScientificSpinBox(1e-9, 1.0, allow_zero=True), "weightDecaySpin", "Adam weight decay")
+        )
         self.batch_size = _spin("batchSizeSpin", 1, 65536, "Images per optimisation step", step=32)
         self.patience = _spin(
             "patienceSpin", 0, 10000, "Stop after this many epochs without a better validation accuracy",
-            special="Never stop early",
+            special="Never",
         )
+        self.patience.setSuffix(" epochs")
         # Adapter
-        self.blend = _named(QDoubleSpinBox(), "blendSpin", "λ: how much of the adapter's output is blended into the embeddings")
+        self.blend = _field(
+            _named(QDoubleSpinBox(), "blendSpin", "λ: how much of the adapter's output is blended into the embeddings")
+        )
         self.blend.setRange(0.0, 1.0)
         self.blend.setDecimals(2)
         self.blend.setSingleStep(0.05)
         self.blend.setKeyboardTracking(False)
         self.bottleneck_dim = _spin(
             "bottleneckSpin", 0, 4096, "Width of the adapter's attention (must be divisible by the heads)",
-            step=8, special="Automatic (D / 4)",
+            step=8, special="Auto (D/4)",
         )
         self.heads = _spin("headsSpin", 1, 64, "Attention heads")
         self.adapt = _combo("adaptCombo", ADAPT_LABELS, "Which embeddings receive the adapter's output")
@@ -256,8 +270,8 @@ class SettingsPanel(QWidget):
         self.device = _combo("deviceCombo", DEVICE_LABELS, "Where feature extraction and training run")
 
         form.addRow(_section("Data"))
-        form.addRow("Shots per class", self.shots)
-        form.addRow("Validation per class", self.val_per_class)
+        form.addRow("Shots / class", self.shots)
+        form.addRow("Validation / class", self.val_per_class)
         form.addRow("Augmented views", self.augment_views)
         form.addRow("Seed", self.seed)
         form.addRow(_section("Optimisation"))
