@@ -1,0 +1,390 @@
+"""The table of classes: what CLIP will read, where the images are, how many, and which role.
+
+The model reads everything from `AppState`, and edits go back through it (a rename sets a
+display name and leaves the folder alone; a role change moves the class between base and
+new), so the split editor and the Train page see the same thing at once.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, QUrl, Signal
+from PySide6.QtGui import QAction, QBrush, QColor, QDesktopServices, QIcon, QPalette
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QComboBox,
+    QHeaderView,
+    QMenu,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QTableView,
+    QWidget,
+)
+
+from mma_studio.ui.app_state import AppState
+from mma_studio.ui.thumbnails import ThumbnailLoader
+
+NAME, ROLE, IMAGES, SAMPLES, FOLDER = range(5)
+HEADERS = ("Class name", "Role", "Usable images", "Examples", "Folder")
+THUMBNAIL_SIZE = 44
+THUMBNAILS_PER_ROW = 4
+ROLE_LABELS = {"base": "Base", "new": "New"}
+
+# Custom roles for the delegates and the tests.
+FolderNameRole = Qt.UserRole + 1
+SamplePathsRole = Qt.UserRole + 2
+ClassRoleRole = Qt.UserRole + 3
+
+
+def sample_paths(images: list, count: int = THUMBNAILS_PER_ROW) -> list[str]:
+    """A few images spread over the class, so the row shows its variety, not four near-copies."""
+    if not images:
+        return []
+    if len(images) <= count:
+        return [str(p) for p in images]
+    return [str(images[i * len(images) // count]) for i in range(count)]
+
+
+def short_folder(path: Path, root: Path | None) -> str:
+    """`Pets/cat` for a class folder inside the dataset root, `~/...` or the full path otherwise."""
+    path = Path(path)
+    if root is not None:
+        try:
+            return str(Path(root.name) / path.relative_to(root))
+        except ValueError:
+            pass
+    try:
+        return str(Path("~") / path.relative_to(Path.home()))
+    except ValueError:
+        return str(path)
+
+
+def _looks_unreadable(name: str) -> bool:
+    from mma_studio.core.dataset import looks_unreadable_name  # Qt-free, light (no torch)
+
+    return looks_unreadable_name(name)
+
+
+class ClassTableModel(QAbstractTableModel):
+    """Rows are the classes of `state.data.scan`, in scan order."""
+
+    def __init__(self, state: AppState, thumbnails: ThumbnailLoader, parent=None) -> None:
+        super().__init__(parent)
+        self._state = state
+        self._thumbnails = thumbnails
+        self._minimum_images = 0  # shots + validation images a base class needs; 0 = unknown
+        state.datasetChanged.connect(self._reset)
+        state.rolesChanged.connect(self._roles_changed)
+        thumbnails.thumbnailReady.connect(self._thumbnail_ready)
+        self._row_of_sample: dict[str, int] = {}
+
+    # --- structure -----------------------------------------------------------------------
+
+    def _classes(self) -> list:
+        scan = self._state.data.scan
+        return list(scan.classes) if scan is not None else []
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._classes())
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(HEADERS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.DisplayRole):
+        if orientation == Qt.Horizontal and role == Qt.DisplayRole:
+            return HEADERS[section]
+        if orientation == Qt.Horizontal and role == Qt.ToolTipRole:
+            return (
+                "The name CLIP reads in the prompt (double-click to rename; the folder stays as it is)",
+                "Base classes are trained on; new classes are held out to test generalisation",
+                "Images that decode correctly (unusable files are listed in the health report)",
+                "A few images of the class",
+                "Where the images are",
+            )[section]
+        return None
+
+    def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlags:
+        flags = Qt.ItemIsEnabled | Qt.ItemIsSelectable
+        if index.column() in (NAME, ROLE):
+            flags |= Qt.ItemIsEditable
+        return flags
+
+    def class_role(self, folder_name: str) -> str:
+        return "new" if folder_name in self._state.data.new_classes else "base"
+
+    def set_minimum_images(self, count: int) -> None:
+        self._minimum_images = count
+        if self.rowCount():
+            self.dataChanged.emit(self.index(0, IMAGES), self.index(self.rowCount() - 1, IMAGES))
+
+    # --- data ----------------------------------------------------------------------------
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.DisplayRole):
+        classes = self._classes()
+        if not index.isValid() or index.row() >= len(classes):
+            return None
+        folder = classes[index.row()]
+        column = index.column()
+        if role == FolderNameRole:
+            return folder.name
+        if role == ClassRoleRole:
+            return self.class_role(folder.name)
+        if role == SamplePathsRole:
+            return sample_paths(folder.images)
+        display_name = self._state.display_name(folder.name)
+        if column == NAME:
+            if role in (Qt.DisplayRole, Qt.EditRole):
+                return display_name
+            if role == Qt.ToolTipRole:
+                tip = f"Prompt name: “{display_name}”. Folder: {folder.name}."
+                if _looks_unreadable(display_name):
+                    tip += "\nThis looks like a code, not words CLIP can read. Double-click to rename it."
+                return tip
+            if role == Qt.DecorationRole and _looks_unreadable(display_name):
+                return _style_icon(QStyle.SP_MessageBoxWarning)
+        elif column == ROLE:
+            if role in (Qt.DisplayRole, Qt.EditRole):
+                return ROLE_LABELS[self.class_role(folder.name)]
+            if role == Qt.ToolTipRole:
+                return (
+                    "Base: trained on (k images per class) and validated"
+                    if self.class_role(folder.name) == "base"
+                    else "New: never trained on; measures how well the adapter generalises"
+                )
+        elif column == IMAGES:
+            count = len(folder.images)
+            if role == Qt.DisplayRole:
+                return f"{count:,}"
+            if role == Qt.TextAlignmentRole:
+                return int(Qt.AlignRight | Qt.AlignVCenter)
+            too_few = self._minimum_images and count < self._minimum_images
+            if role == Qt.ForegroundRole and too_few:
+                return warning_brush()
+            if role == Qt.ToolTipRole:
+                if too_few:
+                    return f"{count} usable images; training wants at least {self._minimum_images} per base class."
+                return f"{count} usable images"
+        elif column == FOLDER:
+            if role == Qt.DisplayRole:
+                return short_folder(folder.path, self._state.data.scan.root)
+            if role == Qt.ToolTipRole:
+                return f"{folder.path}\n(right-click to open it)"
+        elif column == SAMPLES and role == Qt.ToolTipRole:
+            return f"{min(len(folder.images), THUMBNAILS_PER_ROW)} of {len(folder.images)} images"
+        return None
+
+    def setData(self, index: QModelIndex | QPersistentModelIndex, value, role: int = Qt.EditRole) -> bool:
+        if role != Qt.EditRole or not index.isValid():
+            return False
+        folder_name = self.data(index, FolderNameRole)
+        if index.column() == NAME:
+            text = " ".join(str(value).split())
+            if not text:
+                return False  # an empty name would give CLIP an empty prompt; keep the old one
+            if text != self._state.display_name(folder_name):
+                self._state.rename_class(folder_name, text)
+            return True
+        if index.column() == ROLE:
+            wanted = "new" if str(value).lower().startswith("new") else "base"
+            move_class(self._state, folder_name, wanted)
+            return True
+        return False
+
+    # --- reactions -----------------------------------------------------------------------
+
+    def _reset(self) -> None:
+        self.beginResetModel()
+        self._row_of_sample = {}
+        for row, folder in enumerate(self._classes()):
+            for path in sample_paths(folder.images):
+                self._row_of_sample[path] = row
+        self.endResetModel()
+
+    def _roles_changed(self) -> None:
+        if self.rowCount():
+            self.dataChanged.emit(self.index(0, 0), self.index(self.rowCount() - 1, len(HEADERS) - 1))
+
+    def _thumbnail_ready(self, path: str) -> None:
+        row = self._row_of_sample.get(path)
+        if row is not None and row < self.rowCount():
+            index = self.index(row, SAMPLES)
+            self.dataChanged.emit(index, index, [Qt.DecorationRole])
+
+    def folder_path(self, row: int) -> Path:
+        return self._classes()[row].path
+
+    def row_of(self, folder_name: str) -> int:
+        for row, folder in enumerate(self._classes()):
+            if folder.name == folder_name:
+                return row
+        return -1
+
+
+def move_class(state: AppState, folder_name: str, role: str) -> None:
+    """Put one class in the base or the new group, keeping both lists in scan order."""
+    scan = state.data.scan
+    order = [c.name for c in scan.classes] if scan is not None else []
+    base = [n for n in state.data.base_classes if n != folder_name]
+    new = [n for n in state.data.new_classes if n != folder_name]
+    (base if role == "base" else new).append(folder_name)
+    rank = {name: i for i, name in enumerate(order)}
+    base.sort(key=lambda n: rank.get(n, len(rank)))
+    new.sort(key=lambda n: rank.get(n, len(rank)))
+    if base != state.data.base_classes or new != state.data.new_classes:
+        state.set_roles(base, new)
+
+
+def _style_icon(kind: QStyle.StandardPixmap) -> QIcon:
+    return QApplication.style().standardIcon(kind)
+
+
+def warning_brush() -> QBrush:
+    """An amber that reads on light and on dark palettes."""
+    dark = QApplication.palette().color(QPalette.Window).lightness() < 128
+    return QBrush(QColor("#f0b429") if dark else QColor("#b25e00"))
+
+
+class ThumbnailStripDelegate(QStyledItemDelegate):
+    """Paints a row of square thumbnails, asking the loader for each and showing a frame while it loads."""
+
+    def __init__(self, thumbnails: ThumbnailLoader, parent=None) -> None:
+        super().__init__(parent)
+        self._thumbnails = thumbnails
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
+        gap = 4
+        return QSize(THUMBNAILS_PER_ROW * (THUMBNAIL_SIZE + gap) + gap, THUMBNAIL_SIZE + 2 * gap)
+
+    def paint(self, painter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+        self.initStyleOption(option, index)
+        option.text = ""
+        style = option.widget.style() if option.widget else QApplication.style()
+        style.drawControl(QStyle.CE_ItemViewItem, option, painter, option.widget)
+        paths = index.data(SamplePathsRole) or []
+        gap = 4
+        size = min(THUMBNAIL_SIZE, option.rect.height() - 2 * gap)
+        x = option.rect.x() + gap
+        y = option.rect.y() + (option.rect.height() - size) // 2
+        placeholder = option.palette.color(QPalette.AlternateBase)
+        border = option.palette.color(QPalette.Mid)
+        painter.save()
+        for path in paths:
+            if x + size > option.rect.right():
+                break
+            target = QRect(x, y, size, size)
+            pixmap = self._thumbnails.thumbnail(path, THUMBNAIL_SIZE)
+            if pixmap is not None and not pixmap.isNull():
+                painter.drawPixmap(target, pixmap)
+            else:
+                painter.fillRect(target, placeholder)
+            painter.setPen(border)
+            painter.drawRect(target.adjusted(0, 0, -1, -1))
+            x += size + gap
+        painter.restore()
+
+
+class RoleDelegate(QStyledItemDelegate):
+    """Edits the role column with a two-item combo box that commits at once."""
+
+    def createEditor(self, parent: QWidget, option, index) -> QWidget:
+        editor = QComboBox(parent)
+        editor.setObjectName("classRoleEditor")
+        editor.addItems(list(ROLE_LABELS.values()))
+        editor.activated.connect(lambda _i, e=editor: self.commitData.emit(e))
+        return editor
+
+    def setEditorData(self, editor: QComboBox, index) -> None:
+        editor.setCurrentText(str(index.data(Qt.EditRole)))
+
+    def setModelData(self, editor: QComboBox, model, index) -> None:
+        model.setData(index, editor.currentText(), Qt.EditRole)
+
+
+class ClassTable(QTableView):
+    """The class table widget (object name `classTable`)."""
+
+    removeRequested = Signal(list)  # folder names the user wants out of the dataset
+
+    def __init__(self, state: AppState, thumbnails: ThumbnailLoader, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("classTable")
+        self.setAccessibleName("Classes")
+        self.setAccessibleDescription("One row per class: name, role, usable image count, examples and folder")
+        self._state = state
+        self._model = ClassTableModel(state, thumbnails, self)
+        self.setModel(self._model)
+        self.setItemDelegateForColumn(SAMPLES, ThumbnailStripDelegate(thumbnails, self))
+        self.setItemDelegateForColumn(ROLE, RoleDelegate(self))
+        self.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.setSelectionMode(QAbstractItemView.ExtendedSelection)
+        self.setEditTriggers(
+            QAbstractItemView.DoubleClicked | QAbstractItemView.EditKeyPressed | QAbstractItemView.SelectedClicked
+        )
+        self.setAlternatingRowColors(True)
+        self.setShowGrid(False)
+        self.setWordWrap(False)
+        self.setTextElideMode(Qt.ElideMiddle)
+        self.verticalHeader().setVisible(False)
+        self.verticalHeader().setDefaultSectionSize(THUMBNAIL_SIZE + 10)
+        header = self.horizontalHeader()
+        header.setHighlightSections(False)
+        header.setDefaultAlignment(Qt.AlignLeft | Qt.AlignVCenter)
+        header.setSectionResizeMode(NAME, QHeaderView.Interactive)
+        header.setSectionResizeMode(ROLE, QHeaderView.ResizeToContents)
+        header.setSectionResizeMode(IMAGES, QHeaderView.ResizeToContents)
+        header.setSectionResizeMode(SAMPLES, QHeaderView.Fixed)
+        header.setSectionResizeMode(FOLDER, QHeaderView.Stretch)
+        self.setColumnWidth(NAME, 200)
+        self.setColumnWidth(SAMPLES, THUMBNAILS_PER_ROW * (THUMBNAIL_SIZE + 4) + 8)
+        self.setContextMenuPolicy(Qt.CustomContextMenu)
+        self.customContextMenuRequested.connect(self._show_menu)
+
+    def class_model(self) -> ClassTableModel:
+        return self._model
+
+    def set_minimum_images(self, count: int) -> None:
+        self._model.set_minimum_images(count)
+
+    def selected_folder_names(self) -> list[str]:
+        rows = sorted({index.row() for index in self.selectionModel().selectedRows()})
+        return [self._model.index(row, NAME).data(FolderNameRole) for row in rows]
+
+    def start_rename(self, folder_name: str) -> None:
+        """Select the class and open its name for editing (used by the rename warnings)."""
+        row = self._model.row_of(folder_name)
+        if row < 0:
+            return
+        index = self._model.index(row, NAME)
+        self.setCurrentIndex(index)
+        self.scrollTo(index)
+        self.setFocus(Qt.OtherFocusReason)
+        self.edit(index)
+
+    def _show_menu(self, position) -> None:
+        index = self.indexAt(position)
+        if not index.isValid():
+            return
+        folder_name = index.data(FolderNameRole)
+        folder_path = str(self._model.folder_path(index.row()))
+        names = self.selected_folder_names() or [folder_name]
+        menu = QMenu(self)
+        rename = QAction("Rename…", menu)
+        rename.triggered.connect(lambda: self.start_rename(folder_name))
+        menu.addAction(rename)
+        to_base = QAction("Move to Base", menu)
+        to_base.triggered.connect(lambda: [move_class(self._state, n, "base") for n in names])
+        to_new = QAction("Move to New", menu)
+        to_new.triggered.connect(lambda: [move_class(self._state, n, "new") for n in names])
+        menu.addAction(to_base)
+        menu.addAction(to_new)
+        menu.addSeparator()
+        remove = QAction(f"Remove from Dataset" + (f" ({len(names)} classes)" if len(names) > 1 else ""), menu)
+        remove.triggered.connect(lambda: self.removeRequested.emit(list(names)))
+        menu.addAction(remove)
+        open_folder = QAction("Open Folder", menu)
+        open_folder.triggered.connect(lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(folder_path)))
+        menu.addAction(open_folder)
+        menu.exec(self.viewport().mapToGlobal(position))

@@ -1,0 +1,132 @@
+"""A dialog listing every file the scan skipped, with the reason, ready to copy.
+
+Users fix data outside the app (delete a truncated JPEG, convert a HEIC), so the report gives
+full paths, the engine's reason word for word, a way to open the folder, and a plain-text copy
+that pastes cleanly into a terminal, a spreadsheet or a bug report.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QDesktopServices, QGuiApplication, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QDialogButtonBox,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QStyle,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+
+def report_text(skipped: list) -> str:
+    """Tab-separated `path<TAB>reason` lines, one per skipped file."""
+    return "".join(f"{entry.path}\t{entry.reason}\n" for entry in skipped)
+
+
+class HealthReportDialog(QDialog):
+    def __init__(self, skipped: list, parent: QWidget | None = None, *, total_usable: int | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("healthReportDialog")
+        self.setWindowTitle("Dataset Health Report")
+        self.resize(940, 460)
+        self._skipped = list(skipped)
+
+        count = len(self._skipped)
+        if count == 0:
+            summary = "Every file is a usable image. Nothing was skipped."
+        else:
+            summary = (
+                f"<b>{count} file{'s were' if count != 1 else ' was'} skipped</b> and will not be used. "
+                "Fix or remove them, then open the folder again to rescan."
+            )
+            if total_usable is not None:
+                summary += f" {total_usable:,} usable images remain."
+        self._summary = QLabel(summary, self)
+        self._summary.setObjectName("healthReportSummary")
+        self._summary.setWordWrap(True)
+
+        self.table = QTableWidget(count, 3, self)
+        self.table.setObjectName("healthReportTable")
+        self.table.setAccessibleName("Skipped files")
+        self.table.setHorizontalHeaderLabels(["File", "Reason", "Folder"])
+        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.table.setAlternatingRowColors(True)
+        self.table.setShowGrid(False)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setWordWrap(False)
+        self.table.setTextElideMode(Qt.ElideMiddle)
+        header = self.table.horizontalHeader()
+        header.setDefaultAlignment(Qt.AlignLeft | Qt.AlignVCenter)
+        header.setSectionResizeMode(0, QHeaderView.Interactive)
+        header.setSectionResizeMode(1, QHeaderView.Stretch)
+        header.setSectionResizeMode(2, QHeaderView.Interactive)
+        warning = self.style().standardIcon(QStyle.SP_MessageBoxWarning)
+        for row, entry in enumerate(self._skipped):
+            path = Path(entry.path)
+            name = QTableWidgetItem(warning, path.name)
+            name.setToolTip(str(path))
+            name.setData(Qt.UserRole, str(path))
+            reason = QTableWidgetItem(str(entry.reason))
+            reason.setToolTip(str(entry.reason))
+            folder = QTableWidgetItem(str(path.parent))
+            folder.setToolTip(str(path.parent))
+            self.table.setItem(row, 0, name)
+            self.table.setItem(row, 1, reason)
+            self.table.setItem(row, 2, folder)
+        self.table.setColumnWidth(0, 200)
+        self.table.setColumnWidth(2, 240)
+        self.table.setCurrentItem(None)
+        self.table.setVisible(count > 0)
+        self.table.doubleClicked.connect(self._show_selected_in_folder)
+        QShortcut(QKeySequence.Copy, self.table, activated=self.copy_selection)
+
+        buttons = QDialogButtonBox(QDialogButtonBox.Close, self)
+        self.copy_button = QPushButton("Copy Report", self)
+        self.copy_button.setObjectName("healthReportCopyButton")
+        self.copy_button.setToolTip("Copy every skipped file and its reason as tab-separated text")
+        self.copy_button.setEnabled(count > 0)
+        self.copy_button.clicked.connect(self.copy_all)
+        self.open_button = QPushButton("Show in Folder", self)
+        self.open_button.setObjectName("healthReportOpenButton")
+        self.open_button.setEnabled(False)
+        self.open_button.clicked.connect(self._show_selected_in_folder)
+        self.table.itemSelectionChanged.connect(
+            lambda: self.open_button.setEnabled(bool(self.table.selectionModel().selectedRows()))
+        )
+        buttons.addButton(self.copy_button, QDialogButtonBox.ActionRole)
+        buttons.addButton(self.open_button, QDialogButtonBox.ActionRole)
+        buttons.rejected.connect(self.reject)
+
+        layout = QVBoxLayout(self)
+        layout.setSpacing(12)
+        layout.addWidget(self._summary)
+        layout.addWidget(self.table, 1)
+        if count == 0:
+            layout.addStretch(1)
+        layout.addWidget(buttons)
+
+    def report_text(self) -> str:
+        return report_text(self._skipped)
+
+    def copy_all(self) -> None:
+        QGuiApplication.clipboard().setText(self.report_text())
+
+    def copy_selection(self) -> None:
+        rows = sorted({index.row() for index in self.table.selectionModel().selectedRows()})
+        chosen = [self._skipped[r] for r in rows] or self._skipped
+        QGuiApplication.clipboard().setText(report_text(chosen))
+
+    def _show_selected_in_folder(self) -> None:
+        rows = self.table.selectionModel().selectedRows()
+        if rows:
+            path = Path(self._skipped[rows[0].row()].path)
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(path.parent)))
