@@ -1,0 +1,580 @@
+"""Choose the frozen CLIP the adapter sits on: pretrained weights, the demo model, a local
+file, or random weights for testing — each labelled for what it is.
+
+Listing the choices needs open_clip, whose import pulls in torch (seconds). The chooser shows
+the current selection at once and fills its list in a worker (`ensure_loaded()`, called after
+the window is shown). Downloads run `load_backbone` in a worker with progress and cancel;
+failures (offline, hub unreachable) show the engine's message with the local-file route.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QFrame,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QStyle,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from mma_studio.ui.app_state import AppState, BackboneSelection
+from mma_studio.ui.background_task import BackgroundTask
+
+DEMO_MODEL = ("mma-tiny", "shapes")
+LOCAL_KIND = "local"
+SETTINGS_KEY = "backbone/selection"  # "model\npretrained\nlabel"
+
+CHOICE_ROLE = Qt.UserRole + 1  # a ChoiceEntry on each combo item
+
+
+class ChoiceEntry:
+    """What one combo item stands for (a listed engine choice, or a picked local file)."""
+
+    def __init__(self, model: str, pretrained: str, label: str, downloaded: bool, kind: str) -> None:
+        self.model = model
+        self.pretrained = pretrained
+        self.label = label
+        self.downloaded = downloaded
+        self.kind = kind  # "pretrained", "demo", "random", "local" (the file route) or "file"
+
+    @classmethod
+    def from_choice(cls, choice) -> "ChoiceEntry":
+        return cls(choice.model, choice.pretrained, choice.label, bool(choice.downloaded), choice.kind)
+
+    @classmethod
+    def from_selection(cls, selection: BackboneSelection) -> "ChoiceEntry":
+        if selection.is_demo:
+            kind = "demo"
+        elif selection.is_random:
+            kind = "random"
+        elif selection.pretrained.startswith(("file:", "local-dir:")):
+            kind = "file"
+        else:
+            kind = "pretrained"
+        return cls(selection.model, selection.pretrained, selection.label or _default_label(selection), True, kind)
+
+    def key(self) -> tuple[str, str]:
+        return (self.model, self.pretrained)
+
+    def to_selection(self) -> BackboneSelection:
+        return BackboneSelection(
+            self.model,
+            self.pretrained,
+            self.label,
+            is_random=self.kind == "random",
+            is_demo=self.kind == "demo",
+        )
+
+    def item_text(self) -> str:
+        if self.kind == "pretrained":
+            return f"{self.label}  —  {'downloaded' if self.downloaded else 'not downloaded'}"
+        if self.kind == "demo" and not self.downloaded:
+            return f"{self.label}  —  missing from this installation"
+        return self.label
+
+
+def _default_label(selection: BackboneSelection) -> str:
+    if selection.pretrained.startswith("file:"):
+        return f"{selection.model} · local file {Path(selection.pretrained[5:]).name}"
+    return f"{selection.model} · {selection.pretrained}"
+
+
+def _list_choices_task():
+    def run(on_progress, token):
+        from mma_studio.core.backbone import list_backbone_choices
+
+        choices = list_backbone_choices()
+        import open_clip
+
+        return choices, sorted(open_clip.list_models())
+
+    return run
+
+
+def _download_task(model: str, pretrained: str):
+    def run(on_progress, token):
+        from mma_studio.core.backbone import load_backbone
+
+        backbone = load_backbone(model, pretrained, device="cpu", on_progress=on_progress, token=token)
+        del backbone  # only the cached file matters here; training loads it again on its device
+        return True
+
+    return run
+
+
+class BackboneChooser(QWidget):
+    """A combo box (`backboneCombo`) plus status, download and local-file actions."""
+
+    choicesLoaded = Signal()
+    downloadFinished = Signal(bool)  # True when the weights are now available offline
+
+    def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("backboneChooser")
+        self._state = state
+        self._choices_task: BackgroundTask | None = None
+        self._download_task: BackgroundTask | None = None
+        self._loaded = False
+        self._architectures: list[str] = []
+        self._any_pretrained_cached = False
+
+        self.combo = QComboBox(self)
+        self.combo.setObjectName("backboneCombo")
+        self.combo.setAccessibleName("Backbone model")
+        self.combo.setAccessibleDescription("The frozen CLIP model and weights the adapter is trained on")
+        self.combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.combo.setMinimumContentsLength(28)
+        self.combo.activated.connect(self._on_activated)
+
+        style = self.style()
+        self.download_button = QPushButton(style.standardIcon(QStyle.SP_ArrowDown), "Download", self)
+        self.download_button.setObjectName("backboneDownloadButton")
+        self.download_button.setToolTip("Download these weights now (they are cached for later, offline use)")
+        self.download_button.clicked.connect(self.start_download)
+
+        self.status = QLabel(self)
+        self.status.setObjectName("backboneStatus")
+        self.status.setWordWrap(True)
+        self.status.setTextFormat(Qt.RichText)
+        self.status.setOpenExternalLinks(False)
+        self.status.setTextInteractionFlags(Qt.LinksAccessibleByMouse | Qt.LinksAccessibleByKeyboard)
+        self.status.linkActivated.connect(self._on_link)
+
+        self.progress = QProgressBar(self)
+        self.progress.setObjectName("backboneProgress")
+        self.progress.setTextVisible(True)
+        self.cancel_button = QToolButton(self)
+        self.cancel_button.setObjectName("backboneCancelButton")
+        self.cancel_button.setText("Cancel")
+        self.cancel_button.setToolTip("Stop the download (it resumes where it stopped next time)")
+        self.cancel_button.clicked.connect(self.cancel_download)
+        self._progress_row = QWidget(self)
+        progress_layout = QHBoxLayout(self._progress_row)
+        progress_layout.setContentsMargins(0, 0, 0, 0)
+        progress_layout.addWidget(self.progress, 1)
+        progress_layout.addWidget(self.cancel_button)
+        self._progress_row.setVisible(False)
+
+        self.error_frame = QFrame(self)
+        self.error_frame.setObjectName("backboneError")
+        self.error_frame.setFrameShape(QFrame.StyledPanel)
+        self.error_label = QLabel(self.error_frame)
+        self.error_label.setObjectName("backboneErrorText")
+        self.error_label.setWordWrap(True)
+        self.error_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        error_icon = QLabel(self.error_frame)
+        error_icon.setPixmap(style.standardIcon(QStyle.SP_MessageBoxWarning).pixmap(24, 24))
+        error_icon.setAlignment(Qt.AlignTop)
+        self.error_local_button = QPushButton("Choose Local Weights File…", self.error_frame)
+        self.error_local_button.setObjectName("backboneErrorLocalButton")
+        self.error_local_button.clicked.connect(self.choose_local_file)
+        self.error_demo_button = QPushButton("Use the Demo Model", self.error_frame)
+        self.error_demo_button.setObjectName("backboneErrorDemoButton")
+        self.error_demo_button.clicked.connect(self.select_demo)
+        error_buttons = QHBoxLayout()
+        error_buttons.addStretch(1)
+        error_buttons.addWidget(self.error_demo_button)
+        error_buttons.addWidget(self.error_local_button)
+        error_text = QVBoxLayout()
+        error_text.addWidget(self.error_label)
+        error_text.addLayout(error_buttons)
+        error_layout = QHBoxLayout(self.error_frame)
+        error_layout.addWidget(error_icon)
+        error_layout.addLayout(error_text, 1)
+        self.error_frame.setVisible(False)
+
+        row = QHBoxLayout()
+        row.setSpacing(6)
+        row.addWidget(self.combo, 1)
+        row.addWidget(self.download_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(6)
+        layout.addLayout(row)
+        layout.addWidget(self.status)
+        layout.addWidget(self._progress_row)
+        layout.addWidget(self.error_frame)
+
+        self._restore_selection()
+        self._show_only_current()
+        state.backboneChanged.connect(self._sync_from_state)
+        state.busyChanged.connect(self._update_enabled)
+
+    # --- listing ---------------------------------------------------------------------------
+
+    def ensure_loaded(self) -> None:
+        """List the choices in a worker (the first call only); `choicesLoaded` when done."""
+        if self._loaded or self._choices_task is not None:
+            return
+        task = BackgroundTask(_list_choices_task(), self)
+        task.succeeded.connect(self._on_choices)
+        task.failed.connect(self._on_choices_failed)
+        task.finished.connect(self._on_choices_task_finished)
+        self._choices_task = task
+        self.status.setText("Looking for models on this computer…")
+        task.start()
+
+    def is_loaded(self) -> bool:
+        return self._loaded
+
+    def _on_choices_task_finished(self) -> None:
+        self._choices_task = None
+
+    def _on_choices_failed(self, message: str) -> None:
+        self._loaded = True
+        self._show_only_current()
+        self._show_error(f"The list of models could not be built: {message}")
+        self.choicesLoaded.emit()
+
+    def _on_choices(self, result) -> None:
+        choices, architectures = result
+        self._architectures = list(architectures)
+        entries = [ChoiceEntry.from_choice(c) for c in choices]
+        self._any_pretrained_cached = any(e.kind == "pretrained" and e.downloaded for e in entries)
+        current = ChoiceEntry.from_selection(self._state.backbone)
+        if current.kind == "file" and not any(e.key() == current.key() for e in entries):
+            local_at = next((i for i, e in enumerate(entries) if e.kind == LOCAL_KIND), len(entries))
+            entries.insert(local_at, current)
+        self._fill(entries)
+        self._loaded = True
+        self._select_key(current.key())
+        self._update_status()
+        self.choicesLoaded.emit()
+
+    def _fill(self, entries: list[ChoiceEntry]) -> None:
+        style = self.style()
+        self.combo.blockSignals(True)
+        self.combo.clear()
+        previous_kind = None
+        for entry in entries:
+            group = "pretrained-cached" if entry.kind == "pretrained" and entry.downloaded else entry.kind
+            if previous_kind is not None and group != previous_kind and self.combo.count():
+                self.combo.insertSeparator(self.combo.count())
+            previous_kind = group
+            if entry.kind == "pretrained":
+                icon = style.standardIcon(QStyle.SP_DialogApplyButton if entry.downloaded else QStyle.SP_ArrowDown)
+            elif entry.kind == "demo":
+                icon = style.standardIcon(QStyle.SP_ComputerIcon)
+            elif entry.kind == "random":
+                icon = style.standardIcon(QStyle.SP_MessageBoxWarning)
+            else:
+                icon = style.standardIcon(QStyle.SP_DirOpenIcon if entry.kind == LOCAL_KIND else QStyle.SP_FileIcon)
+            self.combo.addItem(icon, entry.item_text())
+            index = self.combo.count() - 1
+            self.combo.setItemData(index, entry, CHOICE_ROLE)
+            self.combo.setItemData(index, self._tooltip(entry), Qt.ToolTipRole)
+        self.combo.blockSignals(False)
+
+    def _show_only_current(self) -> None:
+        """Before the list is loaded: just the current selection, so the page reads right."""
+        entry = ChoiceEntry.from_selection(self._state.backbone)
+        self._fill([entry])
+        self.combo.setCurrentIndex(0)
+        self._update_status()
+
+    @staticmethod
+    def _tooltip(entry: ChoiceEntry) -> str:
+        if entry.kind == "demo":
+            return "A toy CLIP trained by MMA Studio on generated shapes: works offline, for demos and tests only."
+        if entry.kind == "random":
+            return "Untrained weights: accuracy stays at chance. For testing the app only."
+        if entry.kind == LOCAL_KIND:
+            return "Pick an open_clip weights file (.safetensors, .pt, .bin) from this computer."
+        if entry.kind == "file":
+            return f"{entry.model} with weights from {entry.pretrained[5:]}"
+        return "Cached on this computer" if entry.downloaded else "Downloaded from the Hugging Face hub when first used"
+
+    def entries(self) -> list[ChoiceEntry]:
+        """Every listed choice, in order (separators skipped)."""
+        found = []
+        for i in range(self.combo.count()):
+            entry = self.combo.itemData(i, CHOICE_ROLE)
+            if isinstance(entry, ChoiceEntry):
+                found.append(entry)
+        return found
+
+    def current_entry(self) -> ChoiceEntry | None:
+        entry = self.combo.currentData(CHOICE_ROLE)
+        return entry if isinstance(entry, ChoiceEntry) else None
+
+    # --- selection -------------------------------------------------------------------------
+
+    def _select_key(self, key: tuple[str, str]) -> bool:
+        for i in range(self.combo.count()):
+            entry = self.combo.itemData(i, CHOICE_ROLE)
+            if isinstance(entry, ChoiceEntry) and entry.key() == key:
+                self.combo.setCurrentIndex(i)
+                return True
+        return False
+
+    def select(self, model: str, pretrained: str) -> bool:
+        """Select a listed (model, weights) pair and make it the app's backbone."""
+        for entry in self.entries():
+            if entry.key() == (model, pretrained) and entry.kind != LOCAL_KIND:
+                self._apply(entry)
+                return True
+        return False
+
+    def select_demo(self) -> None:
+        """Make the demo model (`mma-tiny` · `shapes`) the backbone, listed or not yet."""
+        if not self.select(*DEMO_MODEL):
+            self._apply(ChoiceEntry(*DEMO_MODEL, "mma-tiny · shapes (demo model)", True, "demo"))
+
+    def _on_activated(self, index: int) -> None:
+        entry = self.combo.itemData(index, CHOICE_ROLE)
+        if not isinstance(entry, ChoiceEntry):
+            return
+        if entry.kind == LOCAL_KIND:
+            self.choose_local_file()
+            return
+        self._apply(entry)
+
+    def _apply(self, entry: ChoiceEntry) -> None:
+        self._hide_error()
+        selection = entry.to_selection()
+        if selection != self._state.backbone:
+            self._state.set_backbone(selection)  # -> _sync_from_state
+        else:
+            self._sync_from_state()
+        self._save_selection()
+
+    def _sync_from_state(self) -> None:
+        current = ChoiceEntry.from_selection(self._state.backbone)
+        if not self._select_key(current.key()):
+            if self._loaded:
+                local_at = next((i for i in range(self.combo.count())
+                                 if getattr(self.combo.itemData(i, CHOICE_ROLE), "kind", None) == LOCAL_KIND),
+                                self.combo.count())
+                entries = self.entries()
+                position = sum(1 for i in range(local_at) if isinstance(self.combo.itemData(i, CHOICE_ROLE), ChoiceEntry))
+                entries.insert(position, current)
+                self._fill(entries)
+                self._select_key(current.key())
+            else:
+                self._show_only_current()
+        self._update_status()
+
+    # --- local weights file ----------------------------------------------------------------
+
+    def ask_weights_file(self) -> str:
+        """The file dialog (a method so tests can replace it)."""
+        start = QSettings().value("backbone/lastWeightsFolder", str(Path.home()))
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Choose CLIP Weights File", str(start),
+            "open_clip weights (*.safetensors *.pt *.pth *.bin);;All files (*)",
+        )
+        return path
+
+    def ask_architecture(self, weights_path: str) -> str:
+        """Which open_clip architecture the weights are for (a guess from the file name first)."""
+        architectures = self._architectures or ["ViT-B-16", "ViT-B-32", "ViT-L-14", "mma-tiny"]
+        guess = guess_architecture(Path(weights_path).name, architectures)
+        current = architectures.index(guess) if guess in architectures else 0
+        name, ok = QInputDialog.getItem(
+            self, "Model Architecture",
+            f"Which open_clip model are the weights in\n{Path(weights_path).name}\nfor?",
+            architectures, current, True,
+        )
+        return name.strip() if ok else ""
+
+    def choose_local_file(self) -> None:
+        path = self.ask_weights_file()
+        if not path:
+            self._sync_from_state()  # the combo went to "Local weights file…": put it back
+            return
+        QSettings().setValue("backbone/lastWeightsFolder", str(Path(path).parent))
+        architecture = self.ask_architecture(path)
+        if not architecture:
+            self._sync_from_state()
+            return
+        resolved = str(Path(path).expanduser().resolve())
+        entry = ChoiceEntry(architecture, f"file:{resolved}", f"{architecture} · local file {Path(path).name}", True,
+                            "file")
+        self._apply(entry)
+
+    # --- download --------------------------------------------------------------------------
+
+    def start_download(self) -> None:
+        entry = self.current_entry()
+        if entry is None or entry.kind != "pretrained" or entry.downloaded or self._download_task is not None:
+            return
+        self._hide_error()
+        task = BackgroundTask(_download_task(entry.model, entry.pretrained), self)
+        task.progress.connect(self._on_download_progress)
+        task.succeeded.connect(lambda _r, e=entry: self._on_downloaded(e))
+        task.failed.connect(self._on_download_failed)
+        task.cancelled.connect(lambda: self._set_status_note("Download cancelled. It resumes where it stopped."))
+        task.finished.connect(self._on_download_finished)
+        self._download_task = task
+        self.progress.setRange(0, 0)
+        self.progress.setFormat(f"Connecting for {entry.label}…")
+        self._progress_row.setVisible(True)
+        self._update_enabled()
+        task.start()
+
+    def is_downloading(self) -> bool:
+        return self._download_task is not None
+
+    def cancel_download(self) -> None:
+        if self._download_task is not None:
+            self._download_task.cancel()
+            self.cancel_button.setEnabled(False)
+
+    def stop_and_wait(self, timeout_ms: int = 5000) -> bool:
+        """Cancel any worker of the chooser and wait for it (used when the window closes).
+
+        Listing cannot be interrupted (it is mostly `import open_clip`), but it ends by itself
+        within seconds: it is always waited for, since destroying a running QThread aborts.
+        """
+        ok = True
+        if self._download_task is not None:
+            ok = self._download_task.cancel_and_wait(timeout_ms)
+        if self._choices_task is not None:
+            self._choices_task.wait(-1)
+        return ok
+
+    def _on_download_progress(self, progress) -> None:
+        if progress.total:
+            scale = 1024 if progress.total > 2**31 - 1 else 1
+            self.progress.setRange(0, int(progress.total // scale))
+            self.progress.setValue(int(progress.done // scale))
+        else:
+            self.progress.setRange(0, 0)
+        text = progress.message or "Downloading…"
+        if progress.eta_s is not None and progress.eta_s > 1:
+            text += f" · about {format_duration(progress.eta_s)} left"
+        self.progress.setFormat(text)
+
+    def _on_downloaded(self, entry: ChoiceEntry) -> None:
+        entry.downloaded = True
+        self._any_pretrained_cached = True
+        for i in range(self.combo.count()):
+            if self.combo.itemData(i, CHOICE_ROLE) is entry:
+                self.combo.setItemText(i, entry.item_text())
+                self.combo.setItemIcon(i, self.style().standardIcon(QStyle.SP_DialogApplyButton))
+                self.combo.setItemData(i, self._tooltip(entry), Qt.ToolTipRole)
+        self._update_status()
+        self.downloadFinished.emit(True)
+
+    def _on_download_failed(self, message: str) -> None:
+        self._show_error(message)
+        self.downloadFinished.emit(False)
+
+    def _on_download_finished(self) -> None:
+        self._download_task = None
+        self._progress_row.setVisible(False)
+        self.cancel_button.setEnabled(True)
+        self._update_enabled()
+        self._update_status()
+
+    # --- status ----------------------------------------------------------------------------
+
+    def _update_enabled(self, *_args) -> None:
+        downloading = self._download_task is not None
+        busy_elsewhere = self._state.busy  # a scan or a training run: the backbone must not change under it
+        self.combo.setEnabled(not downloading and not busy_elsewhere)
+        entry = self.current_entry()
+        needs_download = entry is not None and entry.kind == "pretrained" and not entry.downloaded
+        self.download_button.setVisible(needs_download)
+        self.download_button.setEnabled(needs_download and not downloading and not busy_elsewhere)
+
+    def _update_status(self) -> None:
+        entry = self.current_entry() or ChoiceEntry.from_selection(self._state.backbone)
+        if entry.kind == "demo" and not entry.downloaded:
+            text = (
+                "<b>The demo weights are missing from this installation.</b> Reinstall MMA Studio, "
+                "or choose other weights."
+            )
+        elif entry.kind == "demo":
+            text = (
+                "<b>Demo model.</b> A toy CLIP trained on generated shapes; it works offline and suits "
+                "the example dataset. It is not a general image model: for your own photos choose pretrained weights."
+            )
+        elif entry.kind == "random":
+            text = "<b>Random weights, for testing only.</b> Nothing is learnt from them: accuracy stays near chance."
+        elif entry.kind == "file":
+            text = f"Local weights file <code>{entry.pretrained[5:]}</code> as <b>{entry.model}</b>."
+        elif entry.downloaded:
+            text = "Downloaded: these weights load offline."
+        else:
+            text = "Not downloaded yet: click <b>Download</b> now, or training downloads them first."
+            if self._loaded and not self._any_pretrained_cached:
+                text += (
+                    " No pretrained weights are on this computer yet; without a network, "
+                    "<a href='demo'>use the demo model</a> or <a href='local'>a local weights file</a>."
+                )
+        if not self._loaded and self._choices_task is not None:
+            text += " <i>Looking for other models…</i>"
+        self.status.setText(text)
+        self._update_enabled()
+
+    def _set_status_note(self, note: str) -> None:
+        self._update_status()
+        self.status.setText(self.status.text() + f" <i>{note}</i>")
+
+    def _on_link(self, link: str) -> None:
+        if link == "demo":
+            self.select_demo()
+        elif link == "local":
+            self.choose_local_file()
+
+    def _show_error(self, message: str) -> None:
+        self.error_label.setText(message)
+        self.error_frame.setVisible(True)
+
+    def _hide_error(self) -> None:
+        self.error_frame.setVisible(False)
+
+    def error_text(self) -> str:
+        return self.error_label.text() if self.error_frame.isVisibleTo(self) else ""
+
+    # --- settings --------------------------------------------------------------------------
+
+    def _save_selection(self) -> None:
+        selection = self._state.backbone
+        QSettings().setValue(SETTINGS_KEY, [selection.model, selection.pretrained, selection.label])
+
+    def _restore_selection(self) -> None:
+        value = QSettings().value(SETTINGS_KEY)
+        if not isinstance(value, (list, tuple)) or len(value) != 3:
+            return
+        model, pretrained, label = (str(v) for v in value)
+        if not model or not pretrained:
+            return
+        if pretrained.startswith("file:") and not Path(pretrained[5:]).is_file():
+            return  # the file moved away: keep the default rather than fail later
+        selection = BackboneSelection(
+            model, pretrained, label,
+            is_random=pretrained == "random" or pretrained.startswith("random:"),
+            is_demo=(model, pretrained) == DEMO_MODEL,
+        )
+        if selection != self._state.backbone:
+            self._state.set_backbone(selection)
+
+
+def guess_architecture(file_name: str, architectures: list[str]) -> str:
+    """The longest architecture name found in a weights file name (`ViT-B-16` in `vit_b_16-laion.pt`)."""
+    normalized = file_name.lower().replace("_", "-")
+    matches = [a for a in architectures if a.lower() in normalized]
+    return max(matches, key=len) if matches else ""
+
+
+def format_duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
