@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import math
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -136,16 +137,21 @@ def load_adapter_file(path: Path | str) -> AdapterFile:
             raise refuse(f"metadata field '{name}' should be a JSON {kind.__name__}")
         return value
 
-    try:
-        adapter_config = AdapterConfig.from_dict(json_field("adapter", dict))
-    except (TypeError, ValueError) as exc:
-        raise refuse(f"invalid adapter settings ({exc})") from None
+    adapter_config = _adapter_settings(json_field("adapter", dict), refuse)
     backbone = json_field("backbone", dict)
     class_names = json_field("classes", list)
     roles = json_field("roles", list)
     templates = json_field("templates", list)
     training = json_field("training", dict)
     metrics = json_field("metrics", dict)
+    _check_types(backbone, BACKBONE_FIELDS, "backbone", refuse)
+    _check_types(training, TRAINING_FIELDS, "training", refuse)
+    for name in ("zero_shot", "adapted"):
+        figures = metrics.get(name)
+        if figures is None:
+            continue
+        if not isinstance(figures, dict) or not all(_is_number(v) or v is None for v in figures.values()):
+            raise refuse(f"metadata field 'metrics' has unreadable {name} figures")
     if not all(isinstance(name, str) for name in class_names):
         raise refuse("class names must be strings")
     if not templates or not all(isinstance(t, str) and "{}" in t for t in templates):
@@ -155,7 +161,10 @@ def load_adapter_file(path: Path | str) -> AdapterFile:
     except AdapterFileError as exc:
         raise exc
 
-    expected = {name: tuple(tensor.shape) for name, tensor in MultiModalAdapter.from_config(adapter_config).state_dict().items()}
+    # Shapes from a module on the meta device: nothing is allocated, so a header that claims a
+    # gigantic adapter cannot exhaust memory before the tensors are checked against the file.
+    with torch.device("meta"):
+        expected = {name: tuple(t.shape) for name, t in MultiModalAdapter.from_config(adapter_config).state_dict().items()}
     declared = {name: info for name, info in header.items() if name != "__metadata__"}
     declared_weights = {name for name in declared if name != TEXT_FEATURES_KEY}
     missing = sorted(set(expected) - declared_weights)
@@ -200,6 +209,71 @@ def load_adapter_file(path: Path | str) -> AdapterFile:
         app_version=str(metadata.get("app_version", "")),
         format_version=version,
     )
+
+
+MAX_DIM = 65_536  # far above any CLIP width (ViT-bigG: 1280); refuses absurd settings early
+MAX_HEADS = 1024
+# Fields other code reads from `backbone` and `training`, with the types it relies on: a
+# forged file with other types is refused here instead of failing later in predict or eval.
+BACKBONE_FIELDS = {"model": str, "model_name": str, "pretrained": str, "description": str, "weights_id": str,
+                   "embed_dim": int, "is_random": bool}
+TRAINING_FIELDS = {"folders": list, "shots": int, "val_per_class": int, "seed": int, "display_names": dict,
+                   "best_epoch": int, "epochs_run": int, "training": dict, "augment_views": int}
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _brief(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _adapter_settings(raw: dict, refuse) -> AdapterConfig:
+    """Adapter settings with the types and ranges the module needs, or a refusal."""
+
+    def bad(reason: str) -> AdapterFileError:
+        return refuse(f"invalid adapter settings ({reason})")
+
+    dims = {"embed_dim": raw.get("embed_dim", 512), "heads": raw.get("heads", 4)}
+    if raw.get("bottleneck_dim") is not None:
+        dims["bottleneck_dim"] = raw["bottleneck_dim"]
+    for name, value in dims.items():
+        limit = MAX_HEADS if name == "heads" else MAX_DIM
+        if not _is_int(value) or not 1 <= value <= limit:
+            raise bad(f"{name} must be a whole number from 1 to {limit}, not {_brief(value)}")
+    for name in ("blend", "logit_scale"):
+        value = raw.get(name, 1.0)
+        if not _is_number(value) or not math.isfinite(value):
+            raise bad(f"{name} must be a finite number, not {_brief(value)}")
+    if raw.get("logit_scale", 1.0) <= 0:
+        raise bad("logit_scale must be positive")
+    for name in ("adapt", "mask", "projection"):
+        if name in raw and not isinstance(raw[name], str):
+            raise bad(f"{name} must be a string")
+    try:
+        return AdapterConfig.from_dict(raw)
+    except (TypeError, ValueError) as exc:
+        raise bad(str(exc)) from None
+
+
+def _check_types(data: dict, types: dict, field_name: str, refuse) -> None:
+    for key, kind in types.items():
+        value = data.get(key)
+        if value is None:
+            continue
+        ok = _is_int(value) if kind is int else isinstance(value, kind)
+        if ok and key == "folders":
+            ok = all(isinstance(item, str) for item in value)
+        if ok and key == "display_names":
+            ok = all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
+        if not ok:
+            raise refuse(f"metadata field '{field_name}' has an invalid {key!r} ({type(value).__name__})")
 
 
 def _validate_classes(path: Path, class_names: list, roles: list) -> None:
