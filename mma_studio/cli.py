@@ -190,6 +190,7 @@ def scan(data_dir: Path, printer: ProgressPrinter, token):
 
 def command_check(args, token) -> int:
     from mma_studio.core.dataset import dataset_advice
+    from mma_studio.core.pipeline import check_trainable
     from mma_studio.core.split import SplitError, make_split
 
     printer = ProgressPrinter(not args.quiet)
@@ -197,7 +198,8 @@ def command_check(args, token) -> int:
     advice = dataset_advice(result, shots=args.shots, val_per_class=args.val_per_class)
     problems = []
     try:
-        make_split(result, shots=args.shots, val_per_class=args.val_per_class, seed=args.seed)
+        # The same test `train` applies, so `check` never passes a dataset `train` refuses.
+        check_trainable(make_split(result, shots=args.shots, val_per_class=args.val_per_class, seed=args.seed))
     except SplitError as exc:
         problems.append(str(exc))
     if len(result.classes) < 1 or not any(c.images for c in result.classes):

@@ -197,6 +197,18 @@ class _FeatureTable:
         return torch.stack([self.rows[(view, s.path)] for s in kept]), kept
 
 
+def check_trainable(split: DatasetSplit) -> None:
+    """Raise `SplitError` when this split cannot train an adapter (what `check` reports, too)."""
+    if not split.train:
+        raise SplitError("no training images: choose at least 1 shot per base class")
+    if len(split.base) < 2:
+        # With one class the softmax is constant: the loss is zero and nothing is learned.
+        raise SplitError(
+            f"training needs at least 2 base classes, but only {len(split.base)} is base; "
+            "make more classes base (the split editor, or --base-classes / --base-ratio)"
+        )
+
+
 def train_adapter(
     scan: ScanResult,
     settings: RunSettings,
@@ -213,14 +225,7 @@ def train_adapter(
     returns the best adapter so far with `cancelled=True`.
     """
     split = build_split(scan, settings)
-    if not split.train:
-        raise SplitError("no training images: choose at least 1 shot per base class")
-    if len(split.base) < 2:
-        # With one class the softmax is constant: the loss is zero and nothing is learned.
-        raise SplitError(
-            f"training needs at least 2 base classes, but only {len(split.base)} is base; "
-            "make more classes base (the split editor, or --base-classes / --base-ratio)"
-        )
+    check_trainable(split)
     if backbone is None:
         from mma_studio.core.backbone import load_backbone
 
