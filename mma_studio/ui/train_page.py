@@ -53,7 +53,7 @@ QFrame[card="true"] {
     border: 1px solid palette(midlight);
     border-radius: 10px;
 }
-QLabel[role="cardTitle"] { font-size: 13pt; font-weight: 600; }
+QLabel[role="cardTitle"] { font-size: 12pt; font-weight: 600; }
 QLabel[role="pageTitle"] { font-size: 18pt; font-weight: 600; }
 QLabel[role="hint"] { color: palette(placeholder-text); }
 QLabel[role="tileCaption"] { color: palette(placeholder-text); font-size: 8.5pt; }
@@ -165,20 +165,12 @@ class TrainPage(QWidget):
 
         # ---- left column: what trains and how -------------------------------------------
         setup, setup_layout = _card()
-        setup.setObjectName("trainSetupCard")
-        setup_layout.addWidget(_title("Setup"))
-        self.dataset_label = _named(QLabel(), "trainDatasetLabel")
-        self.dataset_label.setWordWrap(True)
-        self.backbone_label = _named(QLabel(), "trainBackboneLabel")
-        self.backbone_label.setWordWrap(True)
+        setup.setObjectName("trainSettingsCard")
+        setup_layout.addWidget(_title("Settings"))
         self.backbone_note = _named(QLabel(), "trainBackboneNote")
         self.backbone_note.setWordWrap(True)
         self.backbone_note.setProperty("role", "hint")
-        setup_layout.addWidget(self.dataset_label)
-        setup_layout.addWidget(self.backbone_label)
         setup_layout.addWidget(self.backbone_note)
-        setup_layout.addSpacing(6)
-        setup_layout.addWidget(_title("Settings"))
         self.settings = SettingsPanel()
         setup_layout.addWidget(self.settings)
         setup_layout.addStretch(1)
@@ -230,10 +222,7 @@ class TrainPage(QWidget):
         # ---- right column: the run ---------------------------------------------------------
         self.error_banner = Banner("errorBanner")
         self.notice_banner = Banner("noticeBanner")
-        progress_card, progress_layout = _card()
-        progress_card.setObjectName("progressCard")
         self.progress = RunProgress()
-        progress_layout.addWidget(self.progress)
         self.tiles = MetricTiles()
         self.plots = LivePlots()
         self.loss_plot = self.plots.loss_plot
@@ -248,7 +237,6 @@ class TrainPage(QWidget):
         right.setSpacing(10)
         right.addWidget(self.error_banner)
         right.addWidget(self.notice_banner)
-        right.addWidget(progress_card)
         right.addWidget(self.tiles)
         right.addWidget(plots_card, 1)
         right.addWidget(self.summary)
@@ -265,11 +253,30 @@ class TrainPage(QWidget):
         right_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         right_scroll.setWidget(right_widget)
 
-        body = QHBoxLayout(self)
-        body.setContentsMargins(16, 16, 16, 16)
-        body.setSpacing(16)
-        body.addWidget(left_widget)
-        body.addWidget(right_scroll, 1)
+        # ---- header: the page title and what will train --------------------------------------
+        page_title = _named(_title("Train", "pageTitle"), "trainPageTitle")
+        self.summary_label = _named(QLabel(), "trainSummaryLabel")
+        self.summary_label.setProperty("role", "hint")
+        self.summary_label.setWordWrap(True)
+        titles = QVBoxLayout()
+        titles.setSpacing(2)
+        titles.addWidget(page_title)
+        titles.addWidget(self.summary_label)
+        # The run's progress sits in the header, level with the title: always in view.
+        header = QHBoxLayout()
+        header.setSpacing(24)
+        header.addLayout(titles, 1)
+        header.addWidget(self.progress, 1, Qt.AlignmentFlag.AlignBottom)
+
+        columns = QHBoxLayout()
+        columns.setSpacing(16)
+        columns.addWidget(left_widget)
+        columns.addWidget(right_scroll, 1)
+        body = QVBoxLayout(self)
+        body.setContentsMargins(20, 16, 20, 16)
+        body.setSpacing(12)
+        body.addLayout(header)
+        body.addLayout(columns, 1)
 
         # ---- actions (the main window can put them in its menus) --------------------------
         self.train_action = QAction("&Train Adapter", self)
@@ -539,15 +546,15 @@ class TrainPage(QWidget):
     def _refresh_setup(self) -> None:
         data = self.state.data
         scan = data.scan
+        selection = self.state.backbone
+        model = selection.label or f"{selection.model} · {selection.pretrained}"
         if scan is None or not getattr(scan, "classes", None):
-            self.dataset_label.setText("<b>Dataset:</b> none yet")
+            self.summary_label.setText(f"No dataset yet · model: {model}")
         else:
             base, new = len(data.base_classes), len(data.new_classes)
-            images = getattr(scan, "image_count", sum(len(folder.images) for folder in scan.classes))
-            roles = f" · {base} base / {new} new" if base or new else ""
-            self.dataset_label.setText(f"<b>Dataset:</b> {len(scan.classes)} classes{roles} · {images:,} images")
-        selection = self.state.backbone
-        self.backbone_label.setText(f"<b>Backbone:</b> {selection.label or f'{selection.model} · {selection.pretrained}'}")
+            images = scan.image_count
+            roles = f": {base} base to train on, {new} new held out" if base or new else ""
+            self.summary_label.setText(f"{len(scan.classes)} classes{roles} · {images:,} images · model: {model}")
         if selection.is_random:
             note = "Random weights, for testing the app only: accuracy will stay near chance."
         elif selection.is_demo:
