@@ -243,7 +243,12 @@ def command_train(args, token) -> int:
 
     run = train_adapter(result, settings, cache=make_cache(args), on_progress=printer, on_event=on_event, token=token)
     printer.close()
-    path = run.save(args.output)
+    existed = args.output.exists()
+    try:
+        path = run.save(args.output)
+    except OSError as exc:  # a full disk, a read-only folder: the earlier file is untouched
+        kept = "the earlier file there is unchanged" if existed else "nothing was written"
+        raise UserError(f"cannot write the adapter file {args.output} ({exc.strerror or exc}); {kept}") from None
     summary = {"event": "summary", **run.summary(), "adapter_file": str(path)}
     if args.json:
         print_json(summary)
@@ -420,6 +425,7 @@ def user_error_types() -> tuple[type[BaseException], ...]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    _print_any_file_name()
     if not argv:
         from mma_studio.ui.app import run_app
 
@@ -430,9 +436,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USER_ERROR
 
+    import warnings
+
     from mma_studio.core.cancellation import Cancelled, CancelToken
 
     token = CancelToken()
+    previous_showwarning = warnings.showwarning
+    if not args.debug:
+        warnings.showwarning = _one_line_warning_printer(args.command)
     try:
         return COMMANDS[args.command](args, token)
     except KeyboardInterrupt:
@@ -451,10 +462,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         eprint(f"mma-studio {args.command}: unexpected error: {type(exc).__name__}: {_one_line(exc)} "
                "(run again with --debug for details)")
         return EXIT_FAILURE
+    finally:
+        warnings.showwarning = previous_showwarning
+
+
+def _print_any_file_name() -> None:
+    """Print paths that are not valid UTF-8 (surrogate-escaped by Python) as their original
+    bytes, as `ls` does, instead of failing with UnicodeEncodeError mid-report."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and getattr(stream, "errors", None) == "strict":
+            try:
+                reconfigure(errors="surrogateescape")
+            except (ValueError, OSError, TypeError):
+                pass
 
 
 def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _one_line_warning_printer(command: str):
+    """A `warnings.showwarning` that prints a warning (e.g. "features computed but not cached:
+    disk full") as one readable line instead of Python's file:line format with a source excerpt."""
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        text = _one_line(message) if isinstance(message, BaseException) else " ".join(str(message).split())
+        eprint(f"mma-studio {command}: warning: {text}")
+
+    return show
 
 
 if __name__ == "__main__":

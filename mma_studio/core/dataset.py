@@ -139,13 +139,29 @@ _HEX_HASH = re.compile(r"[0-9a-f]{8,}")
 _UUID = re.compile(r"[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}")
 
 
+def printable_name(name: str) -> str:
+    """`name` with bytes that were not valid UTF-8 (which the OS layer hands over as lone
+    surrogates, e.g. a Latin-1 file name from an old zip) shown as U+FFFD, so it can be
+    printed, encoded, tokenized and shown in the app; valid names come back unchanged."""
+    try:
+        name.encode("utf-8")
+        return name
+    except UnicodeEncodeError:
+        pass
+    try:
+        raw = name.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        raw = name.encode("utf-8", "surrogatepass")
+    return raw.decode("utf-8", "replace")
+
+
 def readable_class_name(folder_name: str) -> str:
     """Turn a folder name into words CLIP reads well: `001.Black_footed_Albatross` -> `black footed albatross`.
 
     Drops a leading ordinal (`001.`, `12_`), splits camelCase, turns `_ - . + ~` into spaces,
     collapses whitespace and lowercases (CLIP's tokenizer lowercases anyway).
     """
-    name = unicodedata.normalize("NFC", folder_name).strip()
+    name = unicodedata.normalize("NFC", printable_name(folder_name)).strip()
     rest = _ORDINAL_PREFIX.sub("", name, count=1)
     if rest != name and re.search(r"[^\W\d_]", rest):
         name = rest

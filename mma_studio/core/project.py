@@ -111,7 +111,12 @@ def resolve_from_project(stored: str, project_file: Path | str) -> Path:
 
 
 def save_project(project: Project, path: Path | str) -> Path:
-    data = json.dumps(project.to_dict(), indent=2, ensure_ascii=False, default=str).encode("utf-8")
+    try:
+        data = json.dumps(project.to_dict(), indent=2, ensure_ascii=False, default=str).encode("utf-8")
+    except UnicodeEncodeError:
+        # A path that is not valid UTF-8 (a lone surrogate from the OS layer): \u-escape it, so
+        # the file stays valid JSON and the path comes back byte-for-byte on load.
+        data = json.dumps(project.to_dict(), indent=2, ensure_ascii=True, default=str).encode("ascii")
     return write_bytes_atomically(Path(path), data)
 
 

@@ -262,7 +262,9 @@ def make_split(
         i = index[folder.name]
         if folder.name in base_names:
             order = sorted(folder.images)
-            random.Random(f"{seed}/{folder.name}").shuffle(order)
+            # bytes, not str: a folder name that is not valid UTF-8 (surrogate-escaped by the OS
+            # layer) must seed too; for valid names the bytes, and so the samples, are unchanged.
+            random.Random(f"{seed}/{folder.name}".encode("utf-8", "surrogateescape")).shuffle(order)
             val.extend(Sample(p, i) for p in sorted(order[:val_per_class]))
             train.extend(Sample(p, i) for p in sorted(order[val_per_class:need]))
             test_base.extend(Sample(p, i) for p in sorted(order[need:]))
