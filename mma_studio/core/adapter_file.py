@@ -119,8 +119,8 @@ def load_adapter_file(path: Path | str) -> AdapterFile:
         raise refuse("not an MMA Studio adapter file (a safetensors file without the adapter metadata)")
     try:
         version = int(metadata.get("format_version", ""))
-    except ValueError:
-        raise refuse(f"unreadable format version {metadata.get('format_version')!r}") from None
+    except (TypeError, ValueError):
+        raise refuse(f"unreadable format version {_brief(metadata.get('format_version'))}") from None
     if version > FORMAT_VERSION:
         raise refuse(f"format version {version} is newer than this MMA Studio understands ({FORMAT_VERSION}); update the app")
     if version < 1:
@@ -131,7 +131,7 @@ def load_adapter_file(path: Path | str) -> AdapterFile:
             raise refuse(f"metadata field '{name}' is missing")
         try:
             value = json.loads(metadata[name])
-        except (TypeError, json.JSONDecodeError):
+        except (TypeError, ValueError, RecursionError):  # also absurd nesting or 5000-digit numbers
             raise refuse(f"metadata field '{name}' is not valid JSON") from None
         if not isinstance(value, kind):
             raise refuse(f"metadata field '{name}' should be a JSON {kind.__name__}")
@@ -309,7 +309,7 @@ def _read_safetensors_header(path: Path, refuse) -> dict:
         raise AdapterFileError(f"{path}: permission denied") from None
     try:
         header = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (ValueError, RecursionError):  # not UTF-8, not JSON, absurd nesting or 5000-digit numbers
         raise refuse("not a safetensors file (its header is not JSON)") from None
     if not isinstance(header, dict):
         raise refuse("not a safetensors file (its header is not a JSON object)")

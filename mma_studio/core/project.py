@@ -44,7 +44,7 @@ class RunRecord:
             finished_at=str(data.get("finished_at", "")),
             summary=dict(data.get("summary") or {}),
             zero_shot=dict(data.get("zero_shot") or {}),
-            history=list(data.get("history") or []),
+            history=[e for e in data.get("history") or [] if isinstance(e, dict)] if isinstance(data.get("history"), list) else [],
             settings=dict(data.get("settings") or {}),
             split=data.get("split"),
             adapter_file=data.get("adapter_file"),
@@ -130,12 +130,12 @@ def load_project(path: Path | str) -> Project:
         raise ProjectError(f"{path}: cannot read ({exc.strerror or exc})") from None
     try:
         data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ProjectError(f"{path}: not a project file (invalid JSON: {exc})") from None
+    except (ValueError, RecursionError) as exc:  # also absurd nesting or 5000-digit numbers
+        raise ProjectError(f"{path}: not a project file (invalid JSON: {_brief(exc)})") from None
     if not isinstance(data, dict) or data.get("format") != PROJECT_FORMAT:
         raise ProjectError(f"{path}: not an MMA Studio project file")
     version = data.get("version")
-    if not isinstance(version, int) or version < 1:
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise ProjectError(f"{path}: invalid project version {version!r}")
     if version > PROJECT_VERSION:
         raise ProjectError(f"{path}: made by a newer MMA Studio (project version {version}); update the app")
@@ -143,6 +143,11 @@ def load_project(path: Path | str) -> Project:
         return Project.from_dict(data)
     except (TypeError, ValueError, AttributeError) as exc:
         raise ProjectError(f"{path}: damaged project file ({exc})") from None
+
+
+def _brief(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= 120 else text[:117] + "..."
 
 
 def record_run(run, project_file: Path | str, adapter_file: Path | str | None = None) -> RunRecord:
