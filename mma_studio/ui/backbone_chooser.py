@@ -91,12 +91,12 @@ def _default_label(selection: BackboneSelection) -> str:
 
 def _list_choices_task():
     def run(on_progress, token):
-        from mma_studio.core.backbone import list_backbone_choices
-
-        choices = list_backbone_choices()
         import open_clip
 
-        return choices, sorted(open_clip.list_models())
+        from mma_studio.core.backbone import list_backbone_choices, recommended_choice
+
+        choices = list_backbone_choices()
+        return choices, sorted(open_clip.list_models()), recommended_choice(choices)
 
     return run
 
@@ -125,13 +125,15 @@ class BackboneChooser(QWidget):
         self._choices_task: BackgroundTask | None = None
         self._download_task: BackgroundTask | None = None
         self._loaded = False
+        self._shut_down = False  # set when the window closes: no new workers after that
+        self._user_chose = False  # a choice made this session is never overridden by the recommendation
         self._architectures: list[str] = []
         self._any_pretrained_cached = False
 
         self.combo = QComboBox(self)
         self.combo.setObjectName("backboneCombo")
-        self.combo.setAccessibleName("Backbone model")
-        self.combo.setAccessibleDescription("The frozen CLIP model and weights the adapter is trained on")
+        self.combo.setAccessibleName("backboneCombo")
+        self.combo.setAccessibleDescription("Backbone model: the frozen CLIP model and weights the adapter is trained on")
         self.combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
         self.combo.setMinimumContentsLength(28)
         self.combo.activated.connect(self._on_activated)
@@ -214,7 +216,7 @@ class BackboneChooser(QWidget):
 
     def ensure_loaded(self) -> None:
         """List the choices in a worker (the first call only); `choicesLoaded` when done."""
-        if self._loaded or self._choices_task is not None:
+        if self._loaded or self._choices_task is not None or self._shut_down:
             return
         task = BackgroundTask(_list_choices_task(), self)
         task.succeeded.connect(self._on_choices)
@@ -228,6 +230,8 @@ class BackboneChooser(QWidget):
         return self._loaded
 
     def _on_choices_task_finished(self) -> None:
+        if self._choices_task is not None:
+            self._choices_task.deleteLater()
         self._choices_task = None
 
     def _on_choices_failed(self, message: str) -> None:
@@ -237,9 +241,14 @@ class BackboneChooser(QWidget):
         self.choicesLoaded.emit()
 
     def _on_choices(self, result) -> None:
-        choices, architectures = result
+        choices, architectures, recommended = result
         self._architectures = list(architectures)
         entries = [ChoiceEntry.from_choice(c) for c in choices]
+        if not self._user_chose and not QSettings().contains(SETTINGS_KEY):
+            # First run: preselect downloaded weights if any, else the demo model (offline).
+            choice = ChoiceEntry.from_choice(recommended).to_selection()
+            if choice != self._state.backbone:
+                self._state.set_backbone(choice)
         self._any_pretrained_cached = any(e.kind == "pretrained" and e.downloaded for e in entries)
         current = ChoiceEntry.from_selection(self._state.backbone)
         if current.kind == "file" and not any(e.key() == current.key() for e in entries):
@@ -340,6 +349,7 @@ class BackboneChooser(QWidget):
         self._apply(entry)
 
     def _apply(self, entry: ChoiceEntry) -> None:
+        self._user_chose = True
         self._hide_error()
         selection = entry.to_selection()
         if selection != self._state.backbone:
@@ -406,7 +416,8 @@ class BackboneChooser(QWidget):
 
     def start_download(self) -> None:
         entry = self.current_entry()
-        if entry is None or entry.kind != "pretrained" or entry.downloaded or self._download_task is not None:
+        if (entry is None or entry.kind != "pretrained" or entry.downloaded or self._download_task is not None
+                or self._shut_down):
             return
         self._hide_error()
         task = BackgroundTask(_download_task(entry.model, entry.pretrained), self)
@@ -436,6 +447,7 @@ class BackboneChooser(QWidget):
         Listing cannot be interrupted (it is mostly `import open_clip`), but it ends by itself
         within seconds: it is always waited for, since destroying a running QThread aborts.
         """
+        self._shut_down = True
         ok = True
         if self._download_task is not None:
             ok = self._download_task.cancel_and_wait(timeout_ms)
@@ -471,6 +483,8 @@ class BackboneChooser(QWidget):
         self.downloadFinished.emit(False)
 
     def _on_download_finished(self) -> None:
+        if self._download_task is not None:
+            self._download_task.deleteLater()
         self._download_task = None
         self._progress_row.setVisible(False)
         self.cancel_button.setEnabled(True)

@@ -9,6 +9,7 @@ bounded rate, so a fast scan cannot flood the event loop), and ends with exactly
 
 from __future__ import annotations
 
+import atexit
 import threading
 import time
 import traceback
@@ -74,6 +75,47 @@ def user_message(exc: BaseException) -> str:
     return text or type(exc).__name__
 
 
+class _ThreadKeeper(QObject):
+    """Owns every worker thread until it has really stopped.
+
+    Destroying a running QThread aborts the process. A page can be deleted while its task
+    still runs (a window closed mid-scan, a test ending), so threads are not children of the
+    task: they live here until they end, and the interpreter waits for stragglers at exit.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._live: dict[int, tuple[QThread, _Worker, CancelToken]] = {}
+
+    def adopt(self, thread: QThread, worker: _Worker, token: CancelToken) -> None:
+        self._live[id(thread)] = (thread, worker, token)
+        thread.finished.connect(lambda key=id(thread): self._release(key), Qt.QueuedConnection)
+
+    def _release(self, key: int) -> None:
+        entry = self._live.pop(key, None)
+        if entry is not None:
+            entry[0].wait()  # finished is emitted just before the thread ends
+
+    def live_count(self) -> int:
+        return sum(1 for thread, _, _ in self._live.values() if thread.isRunning())
+
+    def cancel_and_wait_all(self) -> None:
+        for thread, _, token in list(self._live.values()):
+            token.cancel()
+        for thread, _, _ in list(self._live.values()):
+            thread.wait()
+        self._live.clear()
+
+
+_keeper = _ThreadKeeper()
+atexit.register(_keeper.cancel_and_wait_all)
+
+
+def running_worker_threads() -> int:
+    """How many worker threads are still running (tests check that none is left behind)."""
+    return _keeper.live_count()
+
+
 class BackgroundTask(QObject):
     """One run of `fn` in its own QThread. Create, connect the signals, then `start()`."""
 
@@ -94,13 +136,14 @@ class BackgroundTask(QObject):
         self._worker.succeeded.connect(self.succeeded)
         self._worker.failed.connect(self.failed)
         self._worker.cancelled.connect(self.cancelled)
-        self._worker.done.connect(self._thread.quit, Qt.DirectConnection)  # quit() is thread-safe; a
-        # queued call would never run while the GUI thread blocks in wait()
+        # quit() is thread-safe; a queued call would never run while the GUI thread blocks in wait().
+        self._worker.done.connect(self._thread.quit, Qt.DirectConnection)
         self._thread.finished.connect(self._on_thread_finished)
         self._running = False
 
     def start(self) -> None:
         self._running = True
+        _keeper.adopt(self._thread, self._worker, self.token)
         self._thread.start()
 
     def cancel(self) -> None:
@@ -122,5 +165,6 @@ class BackgroundTask(QObject):
         return self.wait(timeout_ms)
 
     def _on_thread_finished(self) -> None:
+        self._thread.wait()  # finished is emitted just before the thread ends: wait that instant out
         self._running = False
         self.finished.emit()

@@ -311,8 +311,8 @@ class ClassTable(QTableView):
     def __init__(self, state: AppState, thumbnails: ThumbnailLoader, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("classTable")
-        self.setAccessibleName("Classes")
-        self.setAccessibleDescription("One row per class: name, role, usable image count, examples and folder")
+        self.setAccessibleName("classTable")
+        self.setAccessibleDescription("Classes: one row per class with its name, role, usable image count, examples and folder")
         self._state = state
         self._model = ClassTableModel(state, thumbnails, self)
         self.setModel(self._model)

@@ -38,8 +38,8 @@ class DropZone(QFrame):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("dataDropZone")
-        self.setAccessibleName("Drop zone for image folders")
-        self.setAccessibleDescription(self.LARGE_HINT)
+        self.setAccessibleName("dataDropZone")  # the stable names of the issue: object name = accessible name
+        self.setAccessibleDescription("Drop zone for image folders. " + self.LARGE_HINT)
         self.setAcceptDrops(True)
         self.setFocusPolicy(Qt.NoFocus)
         self._hovering = False

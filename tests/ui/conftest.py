@@ -1,0 +1,29 @@
+"""Setup for every UI test: headless Qt, and settings and data folders that are the test's own.
+
+QSettings would otherwise read and write the real user's MMA Studio settings, and "Try an
+example" would write into the real user data folder; here both point into `tmp_path`.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before any QApplication exists
+
+import pytest
+from PySide6.QtCore import QSettings
+
+from mma_studio.ui.app import configure_application_identity
+
+
+@pytest.fixture(autouse=True)
+def isolated_user_folders(tmp_path, monkeypatch):
+    """Per-test QSettings (INI files under tmp_path) and platformdirs data/config folders."""
+    settings_dir = tmp_path / "qsettings"
+    configure_application_identity()
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    for fmt in (QSettings.Format.IniFormat, QSettings.Format.NativeFormat):
+        QSettings.setPath(fmt, QSettings.Scope.UserScope, str(settings_dir))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    yield settings_dir
