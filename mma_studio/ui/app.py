@@ -1,0 +1,89 @@
+"""Start the desktop application: one QApplication, named for QSettings, with its icon and a
+style that follows the system's light or dark palette.
+
+`mma-studio` without arguments calls `run_app()`. Nothing here imports torch: the window is
+on screen before any engine work starts.
+"""
+
+from __future__ import annotations
+
+import sys
+from importlib import resources
+
+from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtGui import QGuiApplication, QIcon, QPalette
+from PySide6.QtWidgets import QApplication
+
+from mma_studio import __version__
+
+APP_NAME = "MMA Studio"
+ORGANIZATION = "MMA Studio"
+ORGANIZATION_DOMAIN = "mma-studio.org"
+DESKTOP_FILE = "mma-studio"  # resources/mma-studio.desktop: Wayland matches windows to it
+ICON_SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
+
+
+def application_icon() -> QIcon:
+    """The app icon from `resources/icons`: the PNG sizes, and the SVG for anything larger."""
+    icon = QIcon()
+    folder = resources.files("mma_studio.resources") / "icons"
+    for size in ICON_SIZES:
+        png = folder / f"mma-studio-{size}.png"
+        if png.is_file():
+            icon.addFile(str(png))
+    svg = folder / "mma-studio.svg"
+    if icon.isNull() and svg.is_file():
+        icon.addFile(str(svg))
+    return icon
+
+
+def configure_application_identity() -> None:
+    """Names QSettings and the platform use; safe to call before or after the QApplication."""
+    QCoreApplication.setApplicationName(APP_NAME)
+    QCoreApplication.setOrganizationName(ORGANIZATION)
+    QCoreApplication.setOrganizationDomain(ORGANIZATION_DOMAIN)
+    QCoreApplication.setApplicationVersion(__version__)
+    QGuiApplication.setApplicationDisplayName(APP_NAME)
+    QGuiApplication.setDesktopFileName(DESKTOP_FILE)
+
+
+def is_dark(palette: QPalette | None = None) -> bool:
+    palette = palette or QGuiApplication.palette()
+    return palette.color(QPalette.Window).lightness() < 128
+
+
+def apply_style(app: QApplication) -> None:
+    """Fusion, fed with the system palette: native-looking colours, light or dark, and widgets
+    that render the same on every platform (the screenshots in docs/ match what users see).
+
+    On macOS and Windows 11 the native style already follows the system theme, so it is kept.
+    """
+    if sys.platform == "darwin":
+        return
+    if sys.platform == "win32" and app.style().name().lower() == "windows11":
+        return
+    app.setStyle("Fusion")
+
+
+def create_application(argv: list[str] | None = None) -> QApplication:
+    """The QApplication (created once), identified, styled and with its icon."""
+    existing = QApplication.instance()
+    configure_application_identity()
+    if existing is not None:
+        app = existing
+    else:
+        QGuiApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
+        app = QApplication(list(argv) if argv is not None else sys.argv[:1])
+        apply_style(app)
+    app.setWindowIcon(application_icon())
+    return app
+
+
+def run_app(argv: list[str] | None = None) -> int:
+    """Open the main window and run until it closes; the process exit code."""
+    app = create_application(argv)
+    from mma_studio.ui.main_window import MainWindow
+
+    window = MainWindow(defer_train_page=True)  # on screen before pyqtgraph is imported
+    window.show()
+    return app.exec()

@@ -1,0 +1,389 @@
+"""The main window: a sidebar with the steps of the flow (Data, Train, …), the pages, menus
+with shortcuts, and a status bar. It restores its geometry and last settings between runs.
+
+Building it shows nothing and starts no engine work, so tests can drive it offscreen; the
+backbone list (which imports torch) is filled in a worker shortly after the window appears.
+"""
+
+from __future__ import annotations
+
+import json
+
+from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QPalette, QShowEvent
+from PySide6.QtWidgets import (
+    QApplication,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QMessageBox,
+    QStackedWidget,
+    QStyle,
+    QWidget,
+)
+
+from mma_studio import __version__
+from mma_studio.ui.app import APP_NAME, application_icon
+from mma_studio.ui.app_state import AppState
+from mma_studio.ui.data_page import DataPage
+
+STOP_TIMEOUT_MS = 5000
+TRAIN_PAGE_DELAY_MS = 30  # a deferred Train page is built once the first frame has painted
+BACKBONE_LIST_DELAY_MS = 400  # and the backbone list (a worker importing torch) starts after it
+
+SIDEBAR_STYLE = """
+QListWidget#pageList {
+    border: none;
+    border-right: 1px solid palette(midlight);
+    background: palette(window);
+    padding: 10px 6px;
+    outline: 0;
+}
+QListWidget#pageList::item {
+    padding: 9px 10px;
+    margin: 2px 0px;
+    border-radius: 7px;
+}
+QListWidget#pageList::item:selected {
+    background: palette(highlight);
+    color: palette(highlighted-text);
+}
+QListWidget#pageList::item:hover:!selected { background: palette(midlight); }
+"""
+
+
+class MainWindow(QMainWindow):
+    """The application window. `defer_train_page=True` (what `run_app` uses) shows the window
+    before the Train page is built: its live plots import pyqtgraph and numpy, about a second
+    of start-up, which then happens just after the first frame instead of before it."""
+
+    def __init__(
+        self, state: AppState | None = None, parent: QWidget | None = None, *, defer_train_page: bool = False
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("mainWindow")
+        self.state = state or AppState(self)
+        self.setWindowIcon(application_icon())
+        self.resize(1180, 780)
+        self.setMinimumSize(QSize(860, 560))
+        self._shown_once = False
+        self._closing = False
+
+        self.data_page = DataPage(self.state, self)
+        self.train_page = None  # built by `_build_train_page()`, now or right after the first show
+        self._train_placeholder = QLabel("Loading the Train page…", self)
+        self._train_placeholder.setAlignment(Qt.AlignCenter)
+        self._saved_train_settings: str | None = None
+        self.pages = QStackedWidget(self)
+        self.pages.setObjectName("pageStack")
+        self.sidebar = QListWidget(self)
+        self.sidebar.setObjectName("pageList")
+        self.sidebar.setAccessibleName("Steps")
+        self.sidebar.setStyleSheet(SIDEBAR_STYLE)
+        self.sidebar.setIconSize(QSize(20, 20))
+        self.sidebar.setFixedWidth(168)
+        self.sidebar.setFocusPolicy(Qt.StrongFocus)
+        style = self.style()
+        self._add_page(self.data_page, "1  Data", style.standardIcon(QStyle.SP_DirIcon),
+                       "Bring in images, name the classes, choose the split and the model")
+        self._add_page(self._train_placeholder, "2  Train", style.standardIcon(QStyle.SP_MediaPlay),
+                       "Train the adapter and watch its curves")
+        self.sidebar.currentRowChanged.connect(self._on_page_chosen)
+        self.sidebar.setCurrentRow(0)
+
+        central = QWidget(self)
+        layout = QHBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.sidebar)
+        layout.addWidget(self.pages, 1)
+        self.setCentralWidget(central)
+
+        self._build_status_bar()
+        self._build_menus()
+
+        self.data_page.statusMessage.connect(self.show_status)
+        self.data_page.exampleFinished.connect(self._on_example_finished)
+        self.state.datasetChanged.connect(self._update_title)
+        self.state.datasetChanged.connect(self._update_status_labels)
+        self.state.rolesChanged.connect(self._update_status_labels)
+        self.state.backboneChanged.connect(self._update_status_labels)
+        self.state.busyChanged.connect(self._update_actions)
+        self._update_title()
+        self._update_status_labels()
+        self._update_actions()
+        self.restore_settings()
+        if not defer_train_page:
+            self._build_train_page()
+
+    def _build_train_page(self) -> None:
+        if self.train_page is not None:
+            return
+        from mma_studio.ui.train_page import TrainPage  # pyqtgraph: deferred with the page
+
+        self.train_page = TrainPage(self.state, self)
+        index = self.pages.indexOf(self._train_placeholder)
+        self.pages.insertWidget(index, self.train_page)
+        self.pages.removeWidget(self._train_placeholder)
+        self._train_placeholder.deleteLater()
+        self.pages.setCurrentIndex(self.sidebar.currentRow())
+        if self._saved_train_settings:
+            try:
+                self.train_page.restore_settings_values(json.loads(self._saved_train_settings))
+            except (ValueError, TypeError, KeyError, AttributeError):
+                pass  # settings from an older version: keep the defaults
+
+    def _on_page_chosen(self, row: int) -> None:
+        if row == 1 and self.train_page is None:
+            self._build_train_page()
+        self.pages.setCurrentIndex(row)
+
+    # --- construction ----------------------------------------------------------------------
+
+    def _add_page(self, page: QWidget, title: str, icon, tooltip: str) -> None:
+        self.pages.addWidget(page)
+        item = QListWidgetItem(icon, title)
+        item.setToolTip(tooltip)
+        item.setSizeHint(QSize(150, 40))
+        self.sidebar.addItem(item)
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        bar.setObjectName("statusBar")
+        self.status_dataset = QLabel(self)
+        self.status_dataset.setObjectName("statusDataset")
+        self.status_backbone = QLabel(self)
+        self.status_backbone.setObjectName("statusBackbone")
+        for label in (self.status_dataset, self.status_backbone):
+            label.setContentsMargins(10, 0, 10, 0)
+            label.setForegroundRole(QPalette.PlaceholderText)
+        separator = QFrame(self)
+        separator.setFrameShape(QFrame.VLine)
+        separator.setFrameShadow(QFrame.Sunken)
+        bar.addPermanentWidget(self.status_dataset)
+        bar.addPermanentWidget(separator)
+        bar.addPermanentWidget(self.status_backbone)
+
+    def _build_menus(self) -> None:
+        style = self.style()
+        menu_bar = self.menuBar()
+        file_menu = menu_bar.addMenu("&File")
+        self.open_action = QAction(style.standardIcon(QStyle.SP_DirOpenIcon), "&Open Folder…", self)
+        self.open_action.setObjectName("openFolderAction")
+        self.open_action.setShortcut(QKeySequence.Open)
+        self.open_action.setStatusTip("Open a folder with one sub-folder per class")
+        self.open_action.triggered.connect(self._open_folder)
+        self.example_action = QAction(style.standardIcon(QStyle.SP_MediaPlay), "Try an &Example", self)
+        self.example_action.setObjectName("tryExampleAction")
+        self.example_action.setShortcut(QKeySequence("Ctrl+Shift+E"))
+        self.example_action.setStatusTip("Write a small dataset of shapes and select the offline demo model")
+        self.example_action.triggered.connect(self._try_example)
+        self.report_action = QAction(style.standardIcon(QStyle.SP_FileDialogDetailedView), "Dataset &Health Report", self)
+        self.report_action.setObjectName("healthReportAction")
+        self.report_action.setShortcut(QKeySequence("Ctrl+Shift+H"))
+        self.report_action.triggered.connect(self.data_page.show_health_report)
+        self.close_dataset_action = QAction("&Close Dataset", self)
+        self.close_dataset_action.setObjectName("closeDatasetAction")
+        self.close_dataset_action.setShortcut(QKeySequence("Ctrl+Shift+W"))
+        self.close_dataset_action.triggered.connect(self.data_page.clear_dataset)
+        self.quit_action = QAction("&Quit", self)
+        self.quit_action.setObjectName("quitAction")
+        self.quit_action.setShortcut(QKeySequence("Ctrl+Q"))
+        self.quit_action.setMenuRole(QAction.QuitRole)
+        self.quit_action.triggered.connect(self.close)
+        file_menu.addAction(self.open_action)
+        file_menu.addAction(self.example_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.report_action)
+        file_menu.addAction(self.close_dataset_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+
+        view_menu = menu_bar.addMenu("&View")
+        self.page_actions: list[QAction] = []
+        for row in range(self.sidebar.count()):
+            title = self.sidebar.item(row).text().split(maxsplit=1)[-1]
+            action = QAction(f"&{title}", self)
+            action.setObjectName(f"show{title}Action")
+            action.setShortcut(QKeySequence(f"Ctrl+{row + 1}"))
+            action.setCheckable(True)
+            action.triggered.connect(lambda _checked=False, r=row: self.show_page(r))
+            view_menu.addAction(action)
+            self.page_actions.append(action)
+        self.sidebar.currentRowChanged.connect(self._sync_page_actions)
+        self._sync_page_actions(self.sidebar.currentRow())
+        view_menu.addSeparator()
+        self.sidebar_action = QAction("Show &Sidebar", self)
+        self.sidebar_action.setObjectName("toggleSidebarAction")
+        self.sidebar_action.setCheckable(True)
+        self.sidebar_action.setChecked(True)
+        self.sidebar_action.setShortcut(QKeySequence("Ctrl+Alt+S"))
+        self.sidebar_action.toggled.connect(self.sidebar.setVisible)
+        view_menu.addAction(self.sidebar_action)
+        self.full_screen_action = QAction("&Full Screen", self)
+        self.full_screen_action.setObjectName("fullScreenAction")
+        self.full_screen_action.setCheckable(True)
+        self.full_screen_action.setShortcut(QKeySequence.FullScreen)
+        self.full_screen_action.toggled.connect(self._set_full_screen)
+        view_menu.addAction(self.full_screen_action)
+
+        help_menu = menu_bar.addMenu("&Help")
+        self.about_action = QAction(f"&About {APP_NAME}", self)
+        self.about_action.setObjectName("aboutAction")
+        self.about_action.setMenuRole(QAction.AboutRole)
+        self.about_action.triggered.connect(self.show_about)
+        about_qt = QAction("About &Qt", self)
+        about_qt.setMenuRole(QAction.AboutQtRole)
+        about_qt.triggered.connect(QApplication.aboutQt)
+        help_menu.addAction(self.about_action)
+        help_menu.addAction(about_qt)
+
+    # --- navigation and actions ------------------------------------------------------------
+
+    def show_page(self, row: int) -> None:
+        self.sidebar.setCurrentRow(row)
+
+    def current_page(self) -> QWidget:
+        return self.pages.currentWidget()
+
+    def _sync_page_actions(self, row: int) -> None:
+        for index, action in enumerate(self.page_actions):
+            action.setChecked(index == row)
+
+    def _open_folder(self) -> None:
+        self.show_page(0)
+        self.data_page.choose_folder()
+
+    def _try_example(self) -> None:
+        self.show_page(0)
+        self.data_page.try_example()
+
+    def _on_example_finished(self, ok: bool) -> None:
+        if ok:
+            self.sidebar.item(1).setToolTip("The example is ready: train the adapter here")
+
+    def _set_full_screen(self, on: bool) -> None:
+        self.showFullScreen() if on else self.showNormal()
+
+    def show_status(self, text: str, timeout_ms: int = 0) -> None:
+        self.statusBar().showMessage(text, timeout_ms)
+
+    def show_about(self) -> None:
+        QMessageBox.about(
+            self,
+            f"About {APP_NAME}",
+            f"<h3>{APP_NAME} {__version__}</h3>"
+            "<p>Adapt a frozen CLIP model to your own image classes with the Multi-Modal Adapter "
+            "(Seputis, Mihailov, Chatterjee and Xiao, <i>Multi-Modal Adapter for Vision-Language "
+            "Models</i>, arXiv:2409.02958), on your own computer.</p>"
+            "<p>Built on open_clip, PyTorch, Qt for Python and pyqtgraph.</p>",
+        )
+
+    def _update_actions(self, *_args) -> None:
+        busy = self.state.busy
+        for action in (self.open_action, self.example_action, self.close_dataset_action):
+            action.setEnabled(not busy)
+        self.report_action.setEnabled(self.state.data.scan is not None)
+        self.close_dataset_action.setEnabled(not busy and self.state.data.scan is not None)
+
+    def _update_title(self) -> None:
+        name = self.data_page.dataset_title()
+        self.setWindowTitle(f"{name} — {APP_NAME}" if name else APP_NAME)
+        self._update_actions()
+
+    def _update_status_labels(self) -> None:
+        data = self.state.data
+        if data.scan is None:
+            self.status_dataset.setText("No dataset")
+        else:
+            self.status_dataset.setText(
+                f"{len(data.scan.classes)} classes ({len(data.base_classes)} base, {len(data.new_classes)} new) · "
+                f"{data.scan.image_count:,} images"
+            )
+        backbone = self.state.backbone
+        self.status_backbone.setText(backbone.label or f"{backbone.model} · {backbone.pretrained}")
+
+    # --- settings --------------------------------------------------------------------------
+
+    def save_settings(self) -> None:
+        settings = QSettings()
+        settings.setValue("window/geometry", self.saveGeometry())
+        settings.setValue("window/state", self.saveState())
+        settings.setValue("window/page", self.sidebar.currentRow())
+        settings.setValue("window/sidebar", self.sidebar_action.isChecked())
+        settings.setValue("data/splitter", self.data_page.splitter.saveState())
+        if self.train_page is not None:
+            try:
+                settings.setValue("train/settings", json.dumps(self.train_page.settings_values()))
+            except (TypeError, ValueError, AttributeError, RuntimeError):
+                pass  # settings the page cannot give yet (never loaded) keep their last saved value
+        settings.sync()
+
+    def restore_settings(self) -> None:
+        settings = QSettings()
+        geometry = settings.value("window/geometry")
+        if isinstance(geometry, (QByteArray, bytes)) and geometry:
+            self.restoreGeometry(geometry)
+        window_state = settings.value("window/state")
+        if isinstance(window_state, (QByteArray, bytes)) and window_state:
+            self.restoreState(window_state)
+        page = settings.value("window/page", 0)
+        try:
+            page = int(page)
+        except (TypeError, ValueError):
+            page = 0
+        if 0 <= page < self.sidebar.count():
+            # Without the row signal: choosing a page must not build a deferred page early.
+            self.sidebar.blockSignals(True)
+            self.sidebar.setCurrentRow(page)
+            self.sidebar.blockSignals(False)
+            self.pages.setCurrentIndex(page)
+            self._sync_page_actions(page)
+        self.sidebar_action.setChecked(str(settings.value("window/sidebar", True)).lower() not in ("false", "0"))
+        splitter = settings.value("data/splitter")
+        if isinstance(splitter, (QByteArray, bytes)) and splitter:
+            self.data_page.splitter.restoreState(splitter)
+        saved_train = settings.value("train/settings")
+        self._saved_train_settings = saved_train if isinstance(saved_train, str) and saved_train else None
+
+    # --- Qt events -------------------------------------------------------------------------
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._shown_once:
+            self._shown_once = True
+            if self.train_page is None:
+                QTimer.singleShot(TRAIN_PAGE_DELAY_MS, self._build_train_page)
+            QTimer.singleShot(BACKBONE_LIST_DELAY_MS, self.data_page.backbone_chooser.ensure_loaded)
+
+    def confirm_stop_training(self) -> bool:
+        """Ask before closing during training (a method so tests can answer it)."""
+        answer = QMessageBox.question(
+            self,
+            "Training Is Running",
+            "Training is still running. Stop it and quit?\n\n"
+            "The run stops cleanly; its results so far are not saved.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.train_page is not None and self.train_page.is_training():
+            if not self.confirm_stop_training():
+                event.ignore()
+                return
+            self.show_status("Stopping training…")
+            if not self.train_page.request_stop_and_wait(STOP_TIMEOUT_MS):
+                QMessageBox.warning(
+                    self, "Still Stopping",
+                    "Training did not stop within a few seconds. Try closing again in a moment.",
+                )
+                event.ignore()
+                return
+        self.data_page.stop_and_wait(STOP_TIMEOUT_MS)
+        self.save_settings()
+        event.accept()
