@@ -1,0 +1,161 @@
+"""The main window: built without showing, stable object names, menus and shortcuts, the
+title, settings restored between runs, a deferred Train page, and closing during training."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pyqtgraph as pg
+import pytest
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import QApplication, QComboBox, QListWidget, QPushButton, QTableView, QWidget
+
+from mma_studio.ui import MainWindow, main_window
+from mma_studio.ui.app import APP_NAME, application_icon, create_application
+from tests.image_factory import make_class_dataset
+
+NAMED_CONTROLS = {
+    "dataDropZone": QWidget,
+    "classTable": QTableView,
+    "backboneCombo": QComboBox,
+    "trainButton": QPushButton,
+    "cancelButton": QPushButton,
+    "lossPlot": pg.PlotWidget,
+    "accuracyPlot": pg.PlotWidget,
+}
+
+
+@pytest.fixture
+def window(qtbot):
+    window = MainWindow()
+    qtbot.addWidget(window)
+    return window
+
+
+def test_builds_without_showing_and_names_its_controls(window):
+    assert not window.isVisible()
+    for name, kind in NAMED_CONTROLS.items():
+        found = window.findChild(kind, name)
+        assert found is not None, name
+        assert found.accessibleName(), f"{name} has no accessible name"
+    for name in ("dataDropZone", "classTable", "backboneCombo"):
+        assert window.findChild(QWidget, name).accessibleName() == name
+    sidebar = window.findChild(QListWidget, "pageList")
+    assert [sidebar.item(i).text().split()[-1] for i in range(sidebar.count())] == ["Data", "Train"]
+    assert window.windowTitle() == APP_NAME
+    assert not window.windowIcon().isNull()
+
+
+def test_menus_have_the_expected_shortcuts(window):
+    assert window.open_action.shortcut() == QKeySequence(QKeySequence.StandardKey.Open)
+    assert window.quit_action.shortcut() == QKeySequence("Ctrl+Q")
+    assert window.page_actions[1].shortcut() == QKeySequence("Ctrl+2")
+    titles = [action.text() for action in window.menuBar().actions()]
+    assert titles == ["&File", "&View", "&Help"]
+    file_actions = [a.text() for a in window.menuBar().actions()[0].menu().actions() if a.text()]
+    assert file_actions[:2] == ["&Open Folder…", "Try an &Example"]
+    window.page_actions[1].trigger()
+    assert window.current_page() is window.train_page
+    assert window.page_actions[1].isChecked() and not window.page_actions[0].isChecked()
+
+
+def test_title_and_status_follow_the_dataset(qtbot, window, tmp_path):
+    make_class_dataset(tmp_path / "Birds", ["crow", "owl", "robin"], per_class=3)
+    window.data_page.open_folder(tmp_path / "Birds")
+    qtbot.waitUntil(lambda: window.state.data.scan is not None, timeout=20_000)
+    assert window.windowTitle() == f"Birds — {APP_NAME}"
+    assert window.status_dataset.text().startswith("3 classes (2 base, 1 new)")
+    assert window.report_action.isEnabled()
+    window.close_dataset_action.trigger()
+    assert window.state.data.scan is None and window.windowTitle() == APP_NAME
+
+
+def test_geometry_page_and_splitter_are_restored(qtbot, isolated_user_folders):
+    first = MainWindow()
+    qtbot.addWidget(first)
+    first.show()
+    qtbot.waitExposed(first)
+    first.resize(first.width(), 610)  # the offscreen screen is 800 px wide: only heights fit freely
+    first.show_page(1)
+    first.data_page.splitter.setSizes([500, 400])
+    splitter_state = first.data_page.splitter.saveState()
+    first.close()
+    assert list(isolated_user_folders.rglob("*.ini")), "settings were not written to the test's folder"
+    assert QSettings().value("window/page") in (1, "1")
+
+    second = MainWindow()
+    qtbot.addWidget(second)
+    assert second.height() == 610  # (the default is 780; x, y and width are clamped to the small offscreen screen)
+    assert second.sidebar.currentRow() == 1 and second.current_page() is second.train_page
+    assert second.data_page.splitter.saveState() == splitter_state
+
+
+def test_deferred_train_page_is_built_after_the_first_show(qtbot, monkeypatch):
+    monkeypatch.setattr(main_window, "BACKBONE_LIST_DELAY_MS", 600_000)  # no torch import in this test
+    window = MainWindow(defer_train_page=True)
+    qtbot.addWidget(window)
+    assert window.train_page is None and window.findChild(QPushButton, "trainButton") is None
+    assert window.pages.count() == 2  # a placeholder holds the Train page's place
+    window.show()
+    qtbot.waitUntil(lambda: window.train_page is not None, timeout=10_000)
+    assert window.findChild(QPushButton, "trainButton") is not None
+    assert window.pages.indexOf(window.train_page) == 1 and window.pages.count() == 2
+
+
+def test_choosing_train_before_the_deferred_build_builds_it(qtbot):
+    window = MainWindow(defer_train_page=True)
+    qtbot.addWidget(window)
+    window.show_page(1)
+    assert window.train_page is not None and window.current_page() is window.train_page
+
+
+def test_close_during_training_asks_then_stops_the_worker(qtbot, window, monkeypatch):
+    page = window.train_page
+    stops = []
+    monkeypatch.setattr(page, "is_training", lambda: True)
+    monkeypatch.setattr(page, "request_stop_and_wait", lambda timeout_ms: stops.append(timeout_ms) or True)
+    window.show()
+    qtbot.waitExposed(window)
+
+    monkeypatch.setattr(window, "confirm_stop_training", lambda: False)
+    assert not window.close()
+    assert window.isVisible() and stops == []
+
+    monkeypatch.setattr(window, "confirm_stop_training", lambda: True)
+    assert window.close()
+    assert not window.isVisible() and len(stops) == 1
+
+
+def test_application_identity_and_icon(qapp):
+    app = create_application()
+    assert app is QApplication.instance()
+    assert app.applicationName() == APP_NAME and app.organizationName()
+    icon = application_icon()
+    assert {s.width() for s in icon.availableSizes()} >= {16, 32, 48, 256}
+
+
+def test_window_appears_without_importing_torch(tmp_path):
+    """The window must be on screen before the engine's heavy imports (start-up time)."""
+    code = textwrap.dedent(
+        """
+        import os, sys
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        from PySide6.QtCore import QSettings
+        QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+        QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, sys.argv[1])
+        from mma_studio.ui.app import create_application
+        app = create_application()
+        from mma_studio.ui.main_window import MainWindow
+        window = MainWindow(defer_train_page=True)
+        window.show()
+        app.processEvents()
+        heavy = sorted(m for m in ("torch", "open_clip", "pyqtgraph", "numpy") if m in sys.modules)
+        print("HEAVY=" + ",".join(heavy))
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "HEAVY=\n" in result.stdout, result.stdout
