@@ -4,8 +4,8 @@ A 10 ms timer ticks on the GUI thread through a whole run of mma-tiny (model loa
 extraction of a few hundred images into an empty cache, hundreds of millisecond-long epochs
 that flood the page with events). The largest gap between ticks is how long a user's click
 would have waited. The plots must redraw from their timer at no more than 20 Hz, however
-fast the epochs come. Figures are printed; the bounds are generous because the test machine
-is shared, and the benchmark under benchmarks/ holds the tighter 100 ms target.
+fast the epochs come. Figures are printed; the tick-gap bound is generous (250 ms) because
+the test machine is shared; issue 6's tighter 100 ms target belongs to a quiet-machine benchmark.
 """
 
 from __future__ import annotations
