@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, QUrl, Signal
-from PySide6.QtGui import QAction, QBrush, QColor, QDesktopServices, QIcon, QPalette
+from PySide6.QtGui import QAction, QBrush, QColor, QDesktopServices, QIcon, QKeySequence, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -341,6 +341,15 @@ class ClassTable(QTableView):
         self.setColumnWidth(SAMPLES, THUMBNAILS_PER_ROW * (THUMBNAIL_SIZE + 4) + 8)
         self.setContextMenuPolicy(Qt.CustomContextMenu)
         self.customContextMenuRequested.connect(self._show_menu)
+
+    def keyPressEvent(self, event) -> None:
+        """Delete (or Backspace) removes the selected classes from the dataset (not from disk)."""
+        if event.matches(QKeySequence.Delete) or event.key() == Qt.Key_Backspace:
+            names = self.selected_folder_names()
+            if names and self.state() != QAbstractItemView.EditingState:
+                self.removeRequested.emit(names)
+                return
+        super().keyPressEvent(event)
 
     def class_model(self) -> ClassTableModel:
         return self._model

@@ -62,6 +62,12 @@ QLabel[role="cardTitle"] { font-size: 12pt; font-weight: 600; }
 QLabel[role="pageTitle"] { font-size: 18pt; font-weight: 600; }
 QLabel[role="hint"] { color: palette(placeholder-text); }
 QFrame#datasetWarnings { background: palette(base); border: 1px solid palette(midlight); border-radius: 10px; }
+QPushButton#continueButton {
+    background: #2563eb; color: white; border: none; border-radius: 7px;
+    padding: 9px 18px; font-size: 11pt; font-weight: 600;
+}
+QPushButton#continueButton:hover { background: #1d4ed8; }
+QPushButton#continueButton:disabled { background: #bfdbfe; color: #f8fafc; }
 QFrame#dataError { background: #fef2f2; border: 1px solid #fecaca; border-radius: 8px; }
 QFrame#dataError QLabel { color: #991b1b; }
 QFrame#backboneError { background: #fffbeb; border: 1px solid #fde68a; border-radius: 8px; }
@@ -159,6 +165,7 @@ class DataPage(QWidget):
     statusMessage = Signal(str, int)  # text, timeout in ms (0 = until replaced)
     scanFinished = Signal(bool)  # True when a scan (or the example) produced a dataset
     exampleFinished = Signal(bool)
+    continueRequested = Signal()  # the user wants the next step (the Train page)
 
     def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -271,7 +278,15 @@ class DataPage(QWidget):
         left_layout.setSpacing(10)
         left_layout.addWidget(self.drop_zone)
         left_layout.addWidget(self.table, 1)
-        left_layout.addWidget(self.warnings)
+        self.continue_button = QPushButton("Continue to Train  ›", self)
+        self.continue_button.setObjectName("continueButton")
+        self.continue_button.setToolTip("Go to the Train page (Ctrl+2)")
+        self.continue_button.clicked.connect(self.continueRequested)
+        bottom = QHBoxLayout()
+        bottom.setSpacing(10)
+        bottom.addWidget(self.warnings, 1)
+        bottom.addWidget(self.continue_button, 0, Qt.AlignBottom)
+        left_layout.addLayout(bottom)
 
         # Right: split and model, as cards.
         self.split_editor = SplitEditor(state, self)
@@ -293,7 +308,10 @@ class DataPage(QWidget):
         right_scroll.setWidgetResizable(True)
         right_scroll.setFrameShape(QFrame.NoFrame)
         right_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-        right_scroll.setMinimumWidth(320)
+        # Wide enough for its content plus a vertical scroll bar: nothing is ever cut off on the right.
+        scrollbar = right_scroll.verticalScrollBar().sizeHint().width()
+        right_scroll.setMinimumWidth(max(362, right.minimumSizeHint().width() + scrollbar + 2))  # 362: with the
+        # backbone error and its buttons showing (hidden widgets do not count in the hint)
 
         self.splitter = QSplitter(Qt.Horizontal, self)
         self.splitter.setObjectName("dataSplitter")
@@ -302,7 +320,7 @@ class DataPage(QWidget):
         self.splitter.addWidget(right_scroll)
         self.splitter.setStretchFactor(0, 1)
         self.splitter.setStretchFactor(1, 0)
-        self.splitter.setSizes([700, 360])
+        self.splitter.setSizes([700, 380])
         self.splitter.setHandleWidth(14)
 
         self.setStyleSheet(DATA_PAGE_STYLE)
@@ -316,6 +334,7 @@ class DataPage(QWidget):
 
         state.datasetChanged.connect(self._on_dataset_changed)
         state.rolesChanged.connect(self._refresh_advice)
+        state.rolesChanged.connect(self._update_enabled)
         state.sampleNeedsChanged.connect(self._refresh_advice)
         state.busyChanged.connect(self._update_enabled)
         self._on_dataset_changed()
@@ -559,6 +578,7 @@ class DataPage(QWidget):
         self.drop_zone.set_compact(has_data)
         self.table.setVisible(has_data)
         self.warnings.setVisible(has_data)
+        self.continue_button.setVisible(has_data)
         self.split_card.setVisible(has_data)
         if has_data:
             skipped = len(scan.skipped)
@@ -601,6 +621,7 @@ class DataPage(QWidget):
         self.drop_zone.setAcceptDrops(not busy)
         self.table.setEnabled(not busy or self._task is not None)
         self.report_button.setEnabled(has_data)
+        self.continue_button.setEnabled(bool(self._state.data.base_classes))
         self.open_button.setVisible(has_data)
         self.example_button.setVisible(has_data)
         self.report_button.setVisible(has_data)

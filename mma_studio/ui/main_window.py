@@ -107,6 +107,7 @@ class MainWindow(QMainWindow):
 
         self.data_page.statusMessage.connect(self.show_status)
         self.data_page.exampleFinished.connect(self._on_example_finished)
+        self.data_page.continueRequested.connect(lambda: self.show_page(1))
         self.state.datasetChanged.connect(self._update_title)
         self.state.datasetChanged.connect(self._update_status_labels)
         self.state.rolesChanged.connect(self._update_status_labels)

@@ -255,9 +255,14 @@ def test_removing_a_class(qtbot, page, tmp_path):
     make_class_dataset(tmp_path / "d", ["a", "b", "c"], per_class=2)
     page.open_folder(tmp_path / "d")
     wait_for_scan(qtbot, page)
-    page.table.removeRequested.emit(["b"])
+    page.show()
+    qtbot.waitExposed(page)
+    page.table.selectRow(row_of(page, "b"))
+    page.table.setFocus()
+    qtbot.keyClick(page.table, Qt.Key.Key_Delete)
     assert page._state.data.scan.class_names == ["a", "c"]
     assert "b" not in page._state.data.base_classes + page._state.data.new_classes
+    assert table_names(page) == ["a", "c"]
 
 
 # --------------------------------------------------------------------------- health report

@@ -137,6 +137,25 @@ def test_application_identity_and_icon(qapp):
     assert {s.width() for s in icon.availableSizes()} >= {16, 32, 48, 256}
 
 
+def test_run_app_shows_the_window_and_returns_when_it_closes(qtbot, monkeypatch):
+    """What `mma-studio` without arguments does, closed by a timer after the first frames."""
+    from PySide6.QtCore import QTimer
+
+    from mma_studio.ui.app import run_app
+
+    seen = []
+
+    def close_windows():
+        seen.extend(w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible())
+        QApplication.closeAllWindows()
+
+    monkeypatch.setattr(main_window, "BACKBONE_LIST_DELAY_MS", 600_000)
+    QTimer.singleShot(300, close_windows)
+    assert run_app([]) == 0
+    assert len(seen) == 1 and seen[0].train_page is not None  # the deferred page was built
+    assert not seen[0].isVisible()
+
+
 def test_window_appears_without_importing_torch(tmp_path):
     """The window must be on screen before the engine's heavy imports (start-up time)."""
     code = textwrap.dedent(
