@@ -299,7 +299,7 @@ class TrainPage(QWidget):
         state.datasetChanged.connect(self._refresh_setup)
         state.rolesChanged.connect(self._refresh_setup)
         state.backboneChanged.connect(self._refresh_setup)
-        state.busyChanged.connect(lambda _busy: self._update_controls())
+        state.busyChanged.connect(self._on_busy_changed)
         self.settings.changed.connect(self._on_settings_changed)
         self._refresh_setup()
 
@@ -338,6 +338,7 @@ class TrainPage(QWidget):
         self.plots.reset()
         self.tiles.reset()
         self.progress.reset("Starting…")
+        self.last_run = None  # the page shows one run at a time: this one, once it ends
         self.last_error = None
         self.last_finished = None
         self._latest_epoch = None
@@ -416,6 +417,7 @@ class TrainPage(QWidget):
                 self._engine_loading = True
                 self.settings.summary_label.setText("Loading the training engine…")
                 threading.Thread(target=self._import_engine, name="import-engine", daemon=True).start()
+                self._update_controls()
 
     def _import_engine(self) -> None:
         try:
@@ -497,6 +499,9 @@ class TrainPage(QWidget):
         self.trainingStopped.emit()
 
     # -- helpers -----------------------------------------------------------------------------
+    def _on_busy_changed(self, _busy: bool) -> None:
+        self._update_controls()
+
     def _on_pause_toggled(self, paused: bool) -> None:
         job = self._job
         if job is None:
@@ -536,6 +541,8 @@ class TrainPage(QWidget):
             return "Add a dataset on the Data page first: a folder with one sub-folder of images per class."
         if self.state.busy and not self.is_training():
             return "Wait for the current task (scan or download) to finish."
+        if self._engine_loading:
+            return "Loading the training engine…"
         classes = len(data.scan.classes)
         if classes < 2:
             return "At least two classes are needed to train a classifier."
