@@ -14,7 +14,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from mma_studio.core.images import has_image_extension
 
 ROOT = "root"
 CLASS_FOLDERS = "class_folders"
@@ -66,6 +65,8 @@ def classify_drop(paths: list[Path] | tuple[Path, ...]) -> DropRequest:
         return DropRequest(ROOT if _has_subfolder(folder) else CLASS_FOLDERS, (folder,))
     if folders:
         return DropRequest(CLASS_FOLDERS, tuple(folders))
+    from mma_studio.core.images import has_image_extension  # imports Pillow: not at start-up
+
     images = [p for p in files if has_image_extension(p)]
     if not images:
         raise DropRefused(
