@@ -160,7 +160,9 @@ class ClassTableModel(QAbstractTableModel):
                 return f"{count:,}"
             if role == Qt.TextAlignmentRole:
                 return int(Qt.AlignRight | Qt.AlignVCenter)
-            too_few = self._minimum_images and count < self._minimum_images
+            # Only base classes need shots + validation images; new classes are only tested.
+            too_few = bool(self._minimum_images) and count < self._minimum_images and (
+                self.class_role(folder.name) == "base")
             if role == Qt.ForegroundRole and too_few:
                 return warning_brush()
             if role == Qt.ToolTipRole:

@@ -246,6 +246,12 @@ def test_too_few_images_warning_follows_the_shots(qtbot, page, tmp_path):
     page.open_folder(tmp_path / "d")
     wait_for_scan(qtbot, page)
     assert any("need 20 images" in m for m in page.warnings.messages())
+    model = page.table.class_model()
+    assert model.index(row_of(page, "a"), IMAGES).data(Qt.ItemDataRole.ForegroundRole) is not None  # base, 3 < 20
+    assert model.index(row_of(page, "c"), IMAGES).data(Qt.ItemDataRole.ForegroundRole) is None  # 30 is enough
+    page._state.set_roles(["b", "c"], ["a", "d"])
+    assert model.index(row_of(page, "a"), IMAGES).data(Qt.ItemDataRole.ForegroundRole) is None  # new: only tested
+    assert not any("need 20 images" in m for m in page.warnings.messages())
     page._state.set_sample_needs(2, 1)
     assert not any("need" in m and "images each" in m for m in page.warnings.messages())
     assert any("imbalanced" in m for m in page.warnings.messages())
