@@ -470,6 +470,8 @@ def _print_any_file_name() -> None:
     """Print paths that are not valid UTF-8 (surrogate-escaped by Python) as their original
     bytes, as `ls` does, instead of failing with UnicodeEncodeError mid-report."""
     for stream in (sys.stdout, sys.stderr):
+        if stream is None or stream not in (sys.__stdout__, sys.__stderr__):
+            continue  # a stream someone replaced (a test's capture): leave it as it is
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None and getattr(stream, "errors", None) == "strict":
             try:
