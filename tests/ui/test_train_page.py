@@ -6,7 +6,7 @@ import time
 
 import pyqtgraph as pg
 import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QMessageBox, QPushButton
 
 from mma_studio.ui.app_state import AppState
@@ -203,6 +203,17 @@ def test_worker_error_shows_a_message_and_the_app_stays_usable(qtbot, page_facto
     assert page.last_run is not None and page.error_banner.isHidden()
 
 
+def test_images_that_turn_unreadable_after_the_scan_are_reported_not_fatal(qtbot, page_factory, tmp_path):
+    scan = scanned_dataset(tmp_path / "data", classes=4, per_class=8)
+    broken = scan.classes[0].images[-1]
+    broken.write_bytes(b"not an image any more")  # e.g. a sync client replaced it after the scan
+    page = page_factory(make_state(scan), epochs=2)
+    run_to_end(qtbot, page)
+    assert page.last_run is not None and page.last_error is None
+    assert page.notice_banner.isVisibleTo(page)
+    assert broken.name in page.notice_banner.label.text() and "could not be read" in page.notice_banner.label.text()
+
+
 def test_request_stop_and_wait_ends_a_running_job(qtbot, page_factory):
     page = page_factory(**LONG_RUN)
     start_and_wait_for_epochs(qtbot, page, 1)
@@ -218,8 +229,6 @@ def test_request_stop_and_wait_ends_a_running_job(qtbot, page_factory):
 def test_closing_the_main_window_mid_training_stops_the_worker_cleanly(qtbot, tmp_path, warm, monkeypatch):
     from mma_studio.ui.main_window import MainWindow
 
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
-    QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
     state = make_state(scanned_dataset(tmp_path / "data", classes=6, per_class=8))
     window = MainWindow(state)
     qtbot.addWidget(window)
