@@ -181,7 +181,6 @@ class SettingsPanel(QWidget):
         self._loaded = False
         self._updating = False
         self._presets: dict[str, dict] = {}
-        self._defaults: dict = {}
         self._pending_values: dict | None = None
         self._carried: dict = {}  # the last preset or saved values, incl. fields without a widget
         self._preset = PRESET_NAMES[1]
@@ -310,14 +309,14 @@ class SettingsPanel(QWidget):
             return
         from mma_studio.core.pipeline import PRESETS, RunSettings, apply_preset
 
-        self._defaults = settings_to_values(RunSettings())
         self._presets = {name: settings_to_values(apply_preset(RunSettings(), name)) for name in PRESET_NAMES if name in PRESETS}
         self._loaded = True
+        # Start from a preset, then lay saved values over it: a saved dict may be partial
+        # (older version, hand-edited), and the fields it lacks must still hold real numbers.
+        self.apply_preset(self._preset if self._preset in self._presets else PRESET_NAMES[1])
         if self._pending_values is not None:
             values, self._pending_values = self._pending_values, None
             self.set_values(values)
-        else:
-            self.apply_preset(self._preset if self._preset in self._presets else PRESET_NAMES[1])
 
     def preset_values(self, name: str) -> dict:
         self.ensure_loaded()

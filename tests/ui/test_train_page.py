@@ -307,7 +307,17 @@ def test_saved_values_apply_once_the_engine_is_loaded(qtbot):
     assert panel.values() == {"shots": 5, "training": {"epochs": 17}}  # held until the engine loads
     panel.ensure_loaded()
     assert panel.shots.value() == 5 and panel.epochs.value() == 17
-    assert panel.values()["training"]["lr"] > 0  # the rest from the engine's defaults
+    # every field the saved dict lacks comes from the default preset, not from empty widgets
+    from mma_studio.core.pipeline import RunSettings, apply_preset
+    from mma_studio.ui.settings_panel import settings_to_values
+
+    expected = settings_to_values(apply_preset(RunSettings(), "Balanced"))
+    values = panel.values()
+    assert values["training"] == {**expected["training"], "epochs": 17}
+    assert values["adapter"] == expected["adapter"]
+    assert (values["val_per_class"], values["seed"], values["device"]) == (
+        expected["val_per_class"], expected["seed"], expected["device"])
+    assert panel.current_preset() == "Custom"
 
 
 def test_shot_settings_reach_the_data_pages_advice(page_factory):
