@@ -75,3 +75,23 @@ def test_gui_ticks_and_plot_redraws_stay_bounded_through_extraction_and_training
     assert not intervals or min(intervals) >= 0.9 / MAX_REDRAW_HZ
     assert len(redraws) < epochs  # buffered: many epochs per redraw
     assert page.plots.drawn_point_count() == epochs  # and no point lost
+
+
+def test_a_burst_of_epoch_events_is_drawn_once_by_the_timer_not_per_event(qtbot):
+    from mma_studio.core.events import EpochEvent, ZeroShotEvent
+    from mma_studio.ui.live_plots import LivePlots
+
+    plots = LivePlots()
+    qtbot.addWidget(plots)
+    plots.show()
+    qtbot.waitUntil(lambda: not plots._dirty, timeout=1000)  # the initial empty draw
+    before = plots.redraw_count
+    plots.add_zero_shot(ZeroShotEvent(0.5, 0.4, 0.44))
+    for epoch in range(1, 501):
+        plots.add_epoch(EpochEvent(epoch, 500, 1.0 / epoch, 0.6, 0.45, 0.51, epoch, True, 1000.0, 0.0))
+    assert plots.redraw_count == before  # nothing drawn while the events arrive
+    assert plots.drawn_point_count() == 0 and plots.point_count == 500
+    qtbot.waitUntil(lambda: plots.drawn_point_count() == 500, timeout=1000)
+    assert plots.redraw_count == before + 1  # one redraw for the whole burst
+    qtbot.wait(3 * 1000 // MAX_REDRAW_HZ)
+    assert plots.redraw_count == before + 1 and not plots._timer.isActive()  # idle: the timer stops
