@@ -1,0 +1,164 @@
+"""Issue 6, item 5: time from process start to the first painted window, `mma-studio` vs a
+bare PySide6 window, measured in the same run (fresh processes, interleaved, medians).
+
+Each measurement starts a new Python process with a small driver. The driver wraps
+`QWidget.show` so that the first top-level window shown gets an application-wide event
+filter; after the first Paint event has been handled (the first frame is drawn), it prints
+the monotonic clock and which heavy modules (torch, open_clip, pyqtgraph, numpy) were
+already imported, then exits at once. The app driver then calls `mma_studio.cli.main([])`
+exactly as the `mma-studio` command does; the bare driver shows an empty QMainWindow of the
+same size. Both run offscreen, with empty user config/cache/data folders (a first launch).
+
+If the app imported torch or open_clip before its first frame, the import chain that pulled
+it in is printed from `python -X importtime`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+from bench_common import ROOT, Row, base_parser, emit, log
+
+MAX_SLOWDOWN = 1.5
+HEAVY = ("torch", "open_clip", "pyqtgraph", "numpy")
+
+DRIVER = r"""
+import json, os, sys, time
+from PySide6 import QtCore, QtWidgets
+
+class _FirstFrame(QtCore.QObject):
+    def eventFilter(self, obj, event):
+        if event.type() == QtCore.QEvent.Type.Paint and not getattr(self, "seen", False):
+            self.seen = True
+            _times["paint"] = time.monotonic()
+            _times["heavy_at_paint"] = [m for m in HEAVY if m in sys.modules]
+            QtCore.QTimer.singleShot(0, _report)  # after the paint pass that draws the first frame
+        return False
+
+_times = {}
+
+def _report():
+    heavy = [m for m in HEAVY if m in sys.modules]
+    report = {"shown": time.monotonic(), "heavy": heavy, **_times}
+    sys.stdout.write(json.dumps(report) + "\n")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+_show = QtWidgets.QWidget.show
+_filter = _FirstFrame()
+
+def _patched_show(self):
+    if self.isWindow():
+        _times.setdefault("show", time.monotonic())
+        QtWidgets.QApplication.instance().installEventFilter(_filter)
+    return _show(self)
+
+QtWidgets.QWidget.show = _patched_show
+
+if MODE == "app":
+    from mma_studio.cli import main
+    sys.exit(main([]))
+else:
+    app = QtWidgets.QApplication(sys.argv[:1])
+    window = QtWidgets.QMainWindow()
+    window.setWindowTitle("bare")
+    window.setCentralWidget(QtWidgets.QLabel("bare PySide6 window"))
+    window.resize(1180, 780)
+    window.show()
+    sys.exit(app.exec())
+"""
+
+
+def child_environment(home: str) -> dict:
+    env = dict(os.environ)
+    env["QT_QPA_PLATFORM"] = "offscreen"
+    for name in ("XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME"):
+        env[name] = os.path.join(home, name.lower())
+    env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def launch(mode: str, env: dict, *, importtime: bool = False, timeout: float = 120.0) -> tuple[float, list[str], str]:
+    """Seconds from spawning the process to its first painted window; heavy modules; stderr."""
+    code = f"MODE = {mode!r}\nHEAVY = {HEAVY!r}\n" + DRIVER
+    command = [sys.executable] + (["-X", "importtime"] if importtime else []) + ["-c", code]
+    started = time.monotonic()  # CLOCK_MONOTONIC: the same clock in the child on Linux/macOS
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if not lines:
+        raise RuntimeError(f"{mode} driver showed no window (exit {done.returncode}): {done.stderr[-2000:]}")
+    report = json.loads(lines[-1])
+    return report["shown"] - started, report["heavy"], done.stderr
+
+
+def import_chain(importtime_log: str, module: str) -> list[str]:
+    """The chain of imports that first pulled in `module`, outermost first, from -X importtime.
+
+    importtime prints a module after everything it imported, indented by nesting depth, so
+    the importer of a line is the next line below it with less indentation."""
+    entries = []
+    for line in importtime_log.splitlines():
+        if not line.startswith("import time:") or "|" not in line:
+            continue
+        name_field = line.split("|")[-1]
+        stripped = name_field.lstrip()
+        if stripped == "imported package":
+            continue
+        entries.append((len(name_field) - len(stripped), stripped.strip()))
+    for position, (depth, name) in enumerate(entries):
+        if name == module:
+            chain = [name]
+            for later_depth, later_name in entries[position + 1 :]:
+                if later_depth < depth:
+                    chain.append(later_name)
+                    depth = later_depth
+            return list(reversed(chain))
+    return []
+
+
+def main(argv=None) -> int:
+    parser = base_parser(__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=None, help="launches of each (default 7; --quick 2)")
+    args = parser.parse_args(argv)
+    rounds = args.rounds or (2 if args.quick else 7)
+
+    with tempfile.TemporaryDirectory(prefix="mma-bench-startup-") as home:
+        env = child_environment(home)
+        log(f"startup: {rounds} interleaved launches of each (plus one untimed warm-up) ...")
+        launch("bare", env)
+        launch("app", env)
+        samples: dict[str, list[float]] = {"app": [], "bare": []}
+        heavy_seen: set[str] = set()
+        for _ in range(rounds):
+            for mode in ("bare", "app"):
+                seconds, heavy, _ = launch(mode, env)
+                samples[mode].append(seconds)
+                if mode == "app":
+                    heavy_seen.update(heavy)
+        ours = statistics.median(samples["app"])
+        bare = statistics.median(samples["bare"])
+        culprits = [m for m in ("torch", "open_clip") if m in heavy_seen]
+        note = "heavy modules imported before the first frame: " + (", ".join(sorted(heavy_seen)) or "none")
+        if culprits:
+            _, _, stderr = launch("app", env, importtime=True)
+            for module in culprits:
+                chain = import_chain(stderr, module)
+                note += f"; {module} via {' -> '.join(chain) if chain else '(chain not found)'}"
+                log(f"  {module} is imported before the window shows: {' -> '.join(chain)}")
+
+    ratio = ours / bare if bare > 0 else float("inf")
+    row = Row("start-up to first painted window: mma-studio vs bare PySide6", ours, bare, "s", ratio,
+              f"<= {MAX_SLOWDOWN:g}x bare", ratio <= MAX_SLOWDOWN, note=note)
+    emit([row], args, "startup")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
