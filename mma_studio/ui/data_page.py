@@ -50,6 +50,25 @@ from mma_studio.ui.warnings_panel import WarningsPanel
 EXAMPLE_PER_CLASS = 40  # the example dataset's size in the app (tests use fewer)
 EXAMPLE_SEED = 0
 LAST_FOLDER_KEY = "data/lastFolder"
+RECENT_KEY = "data/recentFolders"
+RECENT_MAX = 8
+
+
+def recent_folders() -> list[Path]:
+    """Dataset folders opened before, newest first, that still exist."""
+    value = QSettings().value(RECENT_KEY, [])
+    if isinstance(value, str):  # QSettings returns a lone string for a one-item list
+        value = [value]
+    return [Path(v) for v in (value or []) if isinstance(v, str) and Path(v).is_dir()]
+
+
+def remember_recent_folder(folder: Path) -> None:
+    folders = [str(folder)] + [str(f) for f in recent_folders() if f != folder]
+    QSettings().setValue(RECENT_KEY, folders[:RECENT_MAX])
+
+
+def clear_recent_folders() -> None:
+    QSettings().remove(RECENT_KEY)
 
 
 DATA_PAGE_STYLE = """
@@ -175,6 +194,7 @@ class DataPage(QWidget):
         self._task_kind = ""
         self._pending_replace = True
         self._pending_extend = False
+        self._pending_root: Path | None = None
         self.example_dir: Path | None = None  # None: `default_example_dir()`; tests point it elsewhere
         self.example_per_class = EXAMPLE_PER_CLASS
         self.thumbnails = ThumbnailLoader(parent=self)
@@ -366,6 +386,7 @@ class DataPage(QWidget):
             QSettings().setValue(LAST_FOLDER_KEY, str(request.paths[0]))
             self._start_scan(scan_root_task(request.paths[0]), f"Scanning {request.paths[0].name}",
                              replace=True, extend=False)
+            self._pending_root = request.paths[0]
         elif request.kind == CLASS_FOLDERS:
             QSettings().setValue(LAST_FOLDER_KEY, str(request.paths[0].parent))
             self._start_scan(scan_folders_task(list(request.paths)), f"Scanning {request.describe()}",
@@ -455,6 +476,7 @@ class DataPage(QWidget):
         self._task_kind = kind
         self._pending_replace = replace
         self._pending_extend = extend
+        self._pending_root = None
         self.progress.setRange(0, 0)
         self.progress.setFormat(label + "…")
         self.cancel_button.setEnabled(True)
@@ -487,6 +509,8 @@ class DataPage(QWidget):
             self._on_failed(result.message, result.scan)
             return
         self._apply_scan(result)
+        if self._pending_root is not None:
+            remember_recent_folder(self._pending_root)
         if self._task_kind == "example":
             self.backbone_chooser.select_demo()
             self.statusMessage.emit(

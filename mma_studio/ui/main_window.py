@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 from mma_studio import __version__
 from mma_studio.ui.app import APP_NAME, application_icon
 from mma_studio.ui.app_state import AppState
-from mma_studio.ui.data_page import DataPage
+from mma_studio.ui.data_page import DataPage, clear_recent_folders, recent_folders
 
 STOP_TIMEOUT_MS = 5000
 TRAIN_PAGE_DELAY_MS = 30  # a deferred Train page is built once the first frame has painted
@@ -196,6 +196,9 @@ class MainWindow(QMainWindow):
         self.quit_action.setMenuRole(QAction.QuitRole)
         self.quit_action.triggered.connect(self.close)
         file_menu.addAction(self.open_action)
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        self.recent_menu.setObjectName("recentMenu")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
         file_menu.addAction(self.example_action)
         file_menu.addSeparator()
         file_menu.addAction(self.report_action)
@@ -257,6 +260,24 @@ class MainWindow(QMainWindow):
     def _open_folder(self) -> None:
         self.show_page(0)
         self.data_page.choose_folder()
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        folders = recent_folders()
+        for index, folder in enumerate(folders, start=1):
+            action = self.recent_menu.addAction(f"&{index}  {folder.name} — {folder.parent}")
+            action.setToolTip(str(folder))
+            action.triggered.connect(lambda _checked=False, f=folder: self._open_recent(f))
+            action.setEnabled(not self.state.busy)
+        if not folders:
+            self.recent_menu.addAction("No Recent Folders").setEnabled(False)
+        else:
+            self.recent_menu.addSeparator()
+            self.recent_menu.addAction("Clear Menu", clear_recent_folders)
+
+    def _open_recent(self, folder) -> None:
+        self.show_page(0)
+        self.data_page.open_folder(folder)
 
     def _try_example(self) -> None:
         self.show_page(0)

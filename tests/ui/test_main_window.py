@@ -72,6 +72,13 @@ def test_title_and_status_follow_the_dataset(qtbot, window, tmp_path):
     window.close_dataset_action.trigger()
     assert window.state.data.scan is None and window.windowTitle() == APP_NAME
 
+    window._fill_recent_menu()  # File > Open Recent reopens it
+    recent = [a for a in window.recent_menu.actions() if "Birds" in a.text()]
+    assert len(recent) == 1
+    recent[0].trigger()
+    qtbot.waitUntil(lambda: window.state.data.scan is not None, timeout=20_000)
+    assert window.windowTitle() == f"Birds — {APP_NAME}"
+
 
 def test_geometry_page_and_splitter_are_restored(qtbot, isolated_user_folders):
     first = MainWindow()
