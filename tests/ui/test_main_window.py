@@ -56,7 +56,7 @@ def test_menus_have_the_expected_shortcuts(window):
     titles = [action.text() for action in window.menuBar().actions()]
     assert titles == ["&File", "&View", "&Help"]
     file_actions = [a.text() for a in window.menuBar().actions()[0].menu().actions() if a.text()]
-    assert file_actions[:2] == ["&Open Folder…", "Try an &Example"]
+    assert file_actions[:3] == ["&Open Folder…", "Open &Recent", "Try an &Example"]
     window.page_actions[1].trigger()
     assert window.current_page() is window.train_page
     assert window.page_actions[1].isChecked() and not window.page_actions[0].isChecked()
