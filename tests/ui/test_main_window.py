@@ -86,6 +86,7 @@ def test_geometry_page_and_splitter_are_restored(qtbot, isolated_user_folders):
     first.show()
     qtbot.waitExposed(first)
     first.resize(first.width(), 610)  # the offscreen screen is 800 px wide: only heights fit freely
+    first.hide()  # choose the Train page without showing it: it would start importing the engine
     first.show_page(1)
     first.data_page.splitter.setSizes([500, 400])
     splitter_state = first.data_page.splitter.saveState()
