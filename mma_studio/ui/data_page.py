@@ -330,6 +330,8 @@ class DataPage(QWidget):
         right_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         # Wide enough for its content plus a vertical scroll bar: nothing is ever cut off on the right.
         scrollbar = right_scroll.verticalScrollBar().sizeHint().width()
+        self.backbone_chooser.downloadFinished.connect(
+            lambda ok: ok or right_scroll.ensureWidgetVisible(self.backbone_chooser.error_frame))
         right_scroll.setMinimumWidth(max(362, right.minimumSizeHint().width() + scrollbar + 2))  # 362: with the
         # backbone error and its buttons showing (hidden widgets do not count in the hint)
 
