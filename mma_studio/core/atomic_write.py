@@ -1,12 +1,16 @@
 """Write a file so that readers see the old version or the new one, never half of either.
 
 Temp file in the same folder, flushed and fsynced, then `os.replace`; on any failure (a full
-disk, a cancel) the temp file is removed and the earlier file is untouched.
+disk, a cancel) the temp file is removed and the earlier file is untouched. A process killed
+mid-write (SIGKILL, power loss) cannot clean up, so its temp file carries its process id, and
+the next write of the same file removes temp files whose writer is no longer running.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import sys
 import tempfile
 from pathlib import Path
 
@@ -14,7 +18,8 @@ from pathlib import Path
 def write_bytes_atomically(path: Path | str, data: bytes) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    remove_abandoned_temp_files(path)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
@@ -32,3 +37,42 @@ def write_bytes_atomically(path: Path | str, data: bytes) -> Path:
 
 def write_text_atomically(path: Path | str, text: str) -> Path:
     return write_bytes_atomically(path, text.encode("utf-8"))
+
+
+def remove_abandoned_temp_files(path: Path | str) -> list[Path]:
+    """Delete `path`'s temp files left by writers that died mid-write; return what was removed.
+
+    Only files named like ours (`.<name>.<pid>.<random>.tmp`) whose process is gone are
+    touched; a write in progress in another live process keeps its temp file.
+    """
+    path = Path(path)
+    if sys.platform == "win32":  # os.kill(pid, 0) would send CTRL_C_EVENT there
+        return []
+    pattern = re.compile(rf"^\.{re.escape(path.name)}\.(\d+)\.[^/]+\.tmp$")
+    removed: list[Path] = []
+    try:
+        names = os.listdir(path.parent)
+    except OSError:
+        return removed
+    for name in names:
+        match = pattern.match(name)
+        if not match or _process_alive(int(match.group(1))):
+            continue
+        try:
+            os.unlink(path.parent / name)
+            removed.append(path.parent / name)
+        except OSError:
+            pass
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True  # our own write in another thread
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError, OverflowError):
+        return True  # exists but belongs to someone else, or cannot tell: leave it
+    return True
