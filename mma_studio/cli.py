@@ -440,6 +440,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from mma_studio.core.cancellation import Cancelled, CancelToken
 
+    _configure_logging(quiet=getattr(args, "quiet", False))
     token = CancelToken()
     previous_showwarning = warnings.showwarning
     if not args.debug:
@@ -478,6 +479,26 @@ def _print_any_file_name() -> None:
                 reconfigure(errors="surrogateescape")
             except (ValueError, OSError, TypeError):
                 pass
+
+
+def _configure_logging(quiet: bool) -> None:
+    """Library log records as one prefixed line each, never twice, and none with --quiet.
+
+    open_clip logs through the root logger (which installs Python's default handler), and
+    huggingface_hub has a handler of its own that also propagates to the root: without this,
+    each download retry notice is printed twice, once as 'WARNING:huggingface_hub...:'."""
+    import logging
+
+    root = logging.getLogger()
+    if not root.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("mma-studio: %(message)s"))
+        root.addHandler(handler)
+    root.setLevel(logging.ERROR if quiet else logging.WARNING)
+    hub = logging.getLogger("huggingface_hub")
+    if hub.handlers:
+        hub.propagate = False
+    hub.setLevel(logging.ERROR if quiet else logging.WARNING)
 
 
 def _one_line(exc: BaseException) -> str:
