@@ -541,7 +541,7 @@ class TrainPage(QWidget):
             return "Add a dataset on the Data page first: a folder with one sub-folder of images per class."
         if self.state.busy and not self.is_training():
             return "Wait for the current task (scan or download) to finish."
-        if self._engine_loading:
+        if self._engine_loading and not self.settings.loaded:
             return "Loading the training engine…"
         classes = len(data.scan.classes)
         if classes < 2:

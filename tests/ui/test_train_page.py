@@ -298,6 +298,20 @@ def test_bottleneck_not_divisible_by_heads_is_refused_before_starting(qtbot, pag
     assert not page.is_training() and "divisible" in shown[0].informativeText()
 
 
+def test_train_waits_for_the_engine_only_until_the_settings_are_loaded(qtbot, tmp_path, warm):
+    state = make_state(scanned_dataset(tmp_path / "data", classes=4, per_class=6))
+    page = TrainPage(state)
+    qtbot.addWidget(page)
+    page._engine_loading = True  # as right after the first show, while the import thread runs
+    page._update_controls()
+    assert not page.train_button.isEnabled() and "Loading" in page.ready_label.text()
+    page.settings.ensure_loaded()  # loaded another way (e.g. by a script) before the thread reports
+    page.settings.set_values(fast_values(epochs=1))
+    assert page.train_button.isEnabled()
+    with qtbot.waitSignal(page.trainingStopped, timeout=60_000):
+        assert page.start_training()
+
+
 def test_saved_values_apply_once_the_engine_is_loaded(qtbot):
     from mma_studio.ui.settings_panel import SettingsPanel
 
