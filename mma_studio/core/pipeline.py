@@ -102,6 +102,9 @@ class TrainingRun:
     stopped_early: bool = False
     failed_images: list[tuple[str, str]] = field(default_factory=list)
     finished_at: str = ""
+    # Problems that did not stop the run but a user should hear about, e.g. features that
+    # could not be cached because the disk is full (the next run will encode them again).
+    warnings: list[str] = field(default_factory=list)
 
     def summary(self) -> dict:
         return {
@@ -116,6 +119,7 @@ class TrainingRun:
             "new_classes": [self.prompt_names[i] for i in self.split.new],
             "backbone": self.backbone_metadata.get("description", ""),
             "skipped_images": [{"path": p, "reason": r} for p, r in self.failed_images],
+            "warnings": list(self.warnings),
         }
 
     def to_adapter_file(self) -> AdapterFile:
@@ -170,6 +174,7 @@ class _FeatureTable:
         self.backbone, self.cache, self.on_progress, self.token = backbone, cache, on_progress, token
         self.failed: dict[Path, str] = {}
         self.rows: dict[tuple[int, Path], torch.Tensor] = {}
+        self.warnings: list[str] = []
 
     def extract(self, paths: list[Path], view: int, label: str) -> None:
         from mma_studio.core.features import extract_image_features
@@ -189,6 +194,10 @@ class _FeatureTable:
             self.rows[(view, todo[index])] = result.features[row]
         for path, reason in result.failed:
             self.failed[Path(path)] = reason
+        for problem in [*result.warnings, *([f"Features computed but not cached: {result.cache_error}"]
+                                            if result.cache_error else [])]:
+            if problem not in self.warnings:
+                self.warnings.append(problem)
 
     def stack(self, samples: list[Sample], view: int = 0) -> tuple[torch.Tensor, list[Sample]]:
         kept = [s for s in samples if (view, s.path) in self.rows]
@@ -326,5 +335,6 @@ def train_adapter(
         best_epoch=result.best_epoch,
         stopped_early=result.finished.stopped_early,
         failed_images=[(str(p), r) for p, r in table.failed.items()],
+        warnings=list(table.warnings),
         finished_at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     )
