@@ -1,0 +1,377 @@
+"""Issue 7 in the desktop app: bad inputs, faults and network failures, driven like a user.
+
+- The bad-input corpus (the same oracle as the engine and CLI tests) dropped onto the main
+  window's `dataDropZone` with real drag-and-drop events: the class table lists the usable
+  classes with the right counts, the health report lists every skipped file with its reason,
+  every usable image has a thumbnail (an EXIF-rotated one upright), and the corpus trains.
+- Datasets that cannot be used (only broken files, names that are not valid UTF-8, a FIFO
+  named like an image): a message or a normal table, no exception, no hang.
+- Cancel during extraction and during training, then train again: the result equals an
+  uninterrupted run's, and every cache shard on disk verifies.
+- A full feature-cache disk: the run still finishes; a loading failure (no network, a damaged
+  cached weights file) is a message naming the fix, and the app then trains with local weights.
+
+pytest-qt fails a test on any exception raised in a Qt slot or event handler, so "no
+traceback" is checked for every step. Adapter files cannot be opened in the app yet (there
+is no Demo/Evaluate page), so hostile adapter files are covered by the CLI and engine tests.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication, QMessageBox, QTableView, QWidget
+
+from mma_studio.ui.app_state import BackboneSelection
+from mma_studio.ui.class_table import IMAGES, NAME
+from tests.image_factory import make_class_dataset, make_image, write_bad_input_corpus, write_truncated
+from tests.training_helpers import RANDOM_BACKBONE, fast_values, warm_up_engine
+
+SCAN_TIMEOUT_MS = 60_000
+RUN_TIMEOUT_MS = 120_000
+CLOSED_PORT_ENDPOINT = "http://127.0.0.1:9"
+
+
+@pytest.fixture(scope="module")
+def warm(tmp_path_factory):
+    warm_up_engine(tmp_path_factory.mktemp("warm"))
+
+
+@pytest.fixture(autouse=True)
+def _loopback_only(monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_ENDPOINT", CLOSED_PORT_ENDPOINT)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf-cache"))
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.setenv(name, "127.0.0.1,localhost")
+
+
+@pytest.fixture
+def messages(monkeypatch) -> list[QMessageBox]:
+    """Message boxes the app opens (recorded instead of shown)."""
+    shown: list[QMessageBox] = []
+    monkeypatch.setattr(QMessageBox, "open", lambda box: shown.append(box))
+    monkeypatch.setattr(QMessageBox, "exec", lambda box: shown.append(box) or QMessageBox.StandardButton.Ok)
+    return shown
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, warm):
+    from mma_studio.ui.main_window import MainWindow
+
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.resize(1200, 800)
+    window.train_page.cache_dir = tmp_path / "cache"
+    yield window
+    assert window.train_page.request_stop_and_wait(5000)
+    assert window.data_page.stop_and_wait(5000)
+
+
+def drop(widget: QWidget, paths: list[Path]) -> None:
+    """Drag file URLs onto `widget` and drop them, as a file manager does."""
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    centre = QPoint(widget.width() // 2, widget.height() // 2)
+    buttons, modifiers = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        enter = QDragEnterEvent(centre, Qt.DropAction.CopyAction, mime, buttons, modifiers)
+    QApplication.sendEvent(widget, enter)
+    assert enter.isAccepted()
+    QApplication.sendEvent(widget, QDropEvent(QPointF(centre), Qt.DropAction.CopyAction, mime, buttons, modifiers))
+
+
+def drop_and_wait(qtbot, window, folder: Path) -> None:
+    zone = window.findChild(QWidget, "dataDropZone")
+    with qtbot.waitSignal(window.data_page.scanFinished, timeout=SCAN_TIMEOUT_MS):
+        drop(zone, [folder])
+    qtbot.waitUntil(lambda: not window.data_page.is_busy(), timeout=SCAN_TIMEOUT_MS)
+
+
+def table_counts(window) -> dict[str, int]:
+    table = window.findChild(QTableView, "classTable")
+    model = table.model()
+    return {model.index(r, NAME).data(): int(str(model.index(r, IMAGES).data()).replace(",", ""))
+            for r in range(model.rowCount())}
+
+
+def use_random_backbone(window) -> None:
+    model, tag, label = RANDOM_BACKBONE
+    window.state.set_backbone(BackboneSelection(model, tag, label, is_random=True))
+
+
+def train(qtbot, window, **values) -> None:
+    page = window.train_page
+    page.settings.ensure_loaded()
+    page.settings.set_values(fast_values(**values))
+    with qtbot.waitSignal(page.trainingStopped, timeout=RUN_TIMEOUT_MS):
+        assert page.start_training()
+
+
+# --------------------------------------------------------------------------- the corpus
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    return write_bad_input_corpus(tmp_path_factory.mktemp("corpus") / "dataset")
+
+
+def test_the_bad_input_corpus_dropped_on_the_window(qtbot, window, corpus, messages):
+    drop_and_wait(qtbot, window, corpus.root)
+    page = window.data_page
+    assert page.error_text() == "" and messages == []
+    expected = {page._state.display_name(name): count for name, count in corpus.expected_counts().items()}
+    assert table_counts(window) == expected
+
+    # the health report: every skipped file, with its reason, and nothing else
+    dialog = page.health_report_dialog()
+    qtbot.addWidget(dialog)
+    rows = {dialog.table.item(r, 0).data(Qt.ItemDataRole.UserRole): dialog.table.item(r, 1).text()
+            for r in range(dialog.table.rowCount())}
+    assert set(rows) == {str(e.path) for e in corpus.by_expectation("skipped")}
+    for entry in corpus.by_expectation("skipped"):
+        assert rows[str(entry.path)], entry.what
+        if entry.reason_hint:
+            assert entry.reason_hint in rows[str(entry.path)].lower(), (entry.what, rows[str(entry.path)])
+    assert dialog.report_text().count("\n") == len(corpus.by_expectation("skipped"))
+    assert page.report_button.text().endswith(f"({len(corpus.by_expectation('skipped'))})")
+
+
+def _thumbnails(qtbot, window, paths: list[Path], size: int) -> dict[Path, object]:
+    loader = window.data_page.thumbnails
+    qtbot.waitUntil(lambda: all(loader.thumbnail(p, size) is not None for p in paths), timeout=SCAN_TIMEOUT_MS)
+    return {p: loader.thumbnail(p, size) for p in paths}
+
+
+# Pillow (and so the engine) uses this file; Qt's PNG reader refuses it. See the xfail below.
+QT_UNREADABLE = "bad_idat_crc.png"
+
+
+def test_every_usable_corpus_image_has_a_thumbnail_upright_and_in_its_colours(qtbot, window, corpus):
+    import numpy as np
+
+    from mma_studio.core.images import load_rgb_image
+
+    size = 16
+    used = [e.path for e in corpus.by_expectation("used") if e.path.name != QT_UNREADABLE]
+    thumbnails = _thumbnails(qtbot, window, used, size)
+    for path, pixmap in thumbnails.items():
+        assert not pixmap.isNull(), path
+        image = pixmap.toImage()
+        if image.hasAlphaChannel() and any(image.pixelColor(x, y).alpha() < 255 for x in range(size) for y in range(size)):
+            continue  # transparency: the view shows its own background, the engine composites on white
+        shown = np.array([[image.pixelColor(x, y).getRgb()[:3] for x in range(size)] for y in range(size)], float)
+        decoded = np.asarray(load_rgb_image(path).resize((size, size)), float)
+        assert np.abs(shown.mean(axis=(0, 1)) - decoded.reshape(-1, 3).mean(axis=0)).max() < 12, path
+    exif = _thumbnails(qtbot, window, [corpus.exif_path], 48)[corpus.exif_path].toImage()
+    top, bottom = exif.pixelColor(24, 3), exif.pixelColor(24, 44)
+    assert top.red() > 180 and top.blue() < 70, "the EXIF-rotated thumbnail is not upright"
+    assert bottom.blue() > 180 and bottom.red() < 70
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "ui/thumbnails.read_square_thumbnail decodes with Qt (libpng), which refuses a PNG whose IDAT CRC is wrong; "
+    "Pillow, and so the engine, uses its intact pixels. Fix: fall back to load_rgb_image when QImageReader fails."))
+def test_a_png_with_a_bad_pixel_checksum_has_a_thumbnail_too(qtbot, window, corpus):
+    path = next(e.path for e in corpus.by_expectation("used") if e.path.name == QT_UNREADABLE)
+    assert not _thumbnails(qtbot, window, [path], 16)[path].isNull()
+
+
+def test_the_corpus_trains_in_the_app_with_every_usable_image(qtbot, window, corpus, messages):
+    drop_and_wait(qtbot, window, corpus.root)
+    use_random_backbone(window)
+    names = sorted(corpus.expected_counts())
+    window.state.set_roles(["usable formats", "ünïcødé class & spaces"],
+                           [n for n in names if n not in ("usable formats", "ünïcødé class & spaces")])
+    train(qtbot, window, epochs=2, shots=2, val_per_class=1)
+    page = window.train_page
+    assert page.last_error is None and messages == []
+    run = page.last_run
+    assert sum(run.split.counts().values()) == len(corpus.by_expectation("used"))
+    assert run.failed_images == []
+
+
+# --------------------------------------------------------------------------- odd datasets
+
+
+def test_a_folder_of_only_broken_files_gives_a_message_and_its_report(qtbot, window, tmp_path, messages):
+    root = tmp_path / "broken"
+    write_truncated(root / "cat" / "a.jpg")
+    (root / "dog").mkdir()
+    (root / "dog" / "b.png").write_text("<html>not an image</html>")
+    drop_and_wait(qtbot, window, root)
+    page = window.data_page
+    assert "no usable images" in page.error_text()
+    assert page.error_report_button.isVisibleTo(page)
+    assert table_counts(window) == {}
+    drop_and_wait(qtbot, window, corpus_like_good(tmp_path))  # the app is still usable
+    assert table_counts(window) == {"ant": 4, "bee": 4}
+
+
+def corpus_like_good(tmp_path: Path) -> Path:
+    make_class_dataset(tmp_path / "good", {"ant": 4, "bee": 4})
+    return tmp_path / "good"
+
+
+def test_names_that_are_not_valid_utf8_and_a_fifo_neither_crash_nor_hang(qtbot, window, tmp_path):
+    if sys.platform != "linux":
+        pytest.skip("needs a file system that stores arbitrary bytes and FIFOs")
+    root = tmp_path / "data"
+    make_class_dataset(root, {"ant": 4, "bee": 4})
+    odd = Path(os.fsdecode(os.fsencode(root) + b"/caf\xe9"))
+    for i in range(4):
+        make_image(Path(os.fsdecode(os.fsencode(odd) + b"/img\xff%d.png" % i)))
+    os.mkfifo(root / "ant" / "pipe.png")
+    drop_and_wait(qtbot, window, root)
+    assert table_counts(window) == {"ant": 4, "bee": 4, "caf\ufffd": 4}
+    table = window.findChild(QTableView, "classTable")
+    table.viewport().repaint()  # paint every row, thumbnails included
+    window.data_page.thumbnails.wait_for_idle(5000)
+    qtbot.wait(50)
+
+
+# --------------------------------------------------------------------------- cancel, then train again
+
+
+def _cache_rows(cache_root: Path) -> int:
+    """Image rows in the cache; every shard (image or prompt) must verify its checksum."""
+    from mma_studio.core.feature_cache import FeatureCache
+
+    cache = FeatureCache(cache_root)
+    rows = 0
+    for shard in Path(cache_root).rglob("shard-*.safetensors"):
+        loaded = cache._read_shard(shard)
+        assert loaded is not None, f"{shard} does not verify"
+        rows += len(loaded[0]) if shard.parent.name.startswith("img-") else 0
+    return rows
+
+
+@pytest.mark.parametrize("moment", ["extraction", "training"])
+def test_cancel_then_train_again_matches_an_uninterrupted_run(moment, qtbot, window, tmp_path, monkeypatch):
+    from mma_studio.core import backbone as backbone_module
+    from mma_studio.core import feature_cache, features
+
+    make_class_dataset(tmp_path / "data", [f"colour {i}" for i in range(6)], per_class=10)
+    drop_and_wait(qtbot, window, tmp_path / "data")
+    use_random_backbone(window)
+    page = window.train_page
+    # small batches and shards, and a slow encoder, so a cancel lands mid-extraction
+    monkeypatch.setattr(features, "default_batch_size", lambda device: 8)
+    monkeypatch.setattr(features, "SHARD_ROWS", 8)
+    monkeypatch.setattr(feature_cache, "SHARD_ROWS", 8)
+    encode = backbone_module.Backbone.encode_images
+    encoded = []
+
+    def slow_encode(self, pixels):
+        encoded.append(len(pixels))
+        time.sleep(0.05)
+        return encode(self, pixels)
+
+    monkeypatch.setattr(backbone_module.Backbone, "encode_images", slow_encode)
+    page.settings.ensure_loaded()
+    page.settings.set_values(fast_values(epochs=100_000 if moment == "training" else 3, shots=3, val_per_class=2))
+    with qtbot.waitSignal(page.trainingStopped, timeout=RUN_TIMEOUT_MS):
+        assert page.start_training()
+        if moment == "extraction":
+            qtbot.waitUntil(lambda: len(encoded) >= 2, timeout=RUN_TIMEOUT_MS)
+        else:
+            qtbot.waitUntil(lambda: page.plots.point_count >= 2, timeout=RUN_TIMEOUT_MS)
+        qtbot.mouseClick(page.cancel_button, Qt.MouseButton.LeftButton)
+    assert page.last_error is None
+    if moment == "extraction":
+        assert page.last_run is None and 0 < _cache_rows(page.cache_dir) < 60
+    else:
+        assert page.last_run is not None and page.last_run.cancelled  # the best adapter so far
+    monkeypatch.setattr(backbone_module.Backbone, "encode_images", encode)
+
+    train(qtbot, window, epochs=3, shots=3, val_per_class=2)
+    resumed = page.last_run
+    assert resumed is not None and not resumed.cancelled and page.last_error is None
+    page.cache_dir = tmp_path / "fresh-cache"
+    train(qtbot, window, epochs=3, shots=3, val_per_class=2)
+    uninterrupted = page.last_run
+    assert resumed.summary()["adapted"] == uninterrupted.summary()["adapted"]
+    assert resumed.summary()["zero_shot"] == uninterrupted.summary()["zero_shot"]
+    assert _cache_rows(tmp_path / "cache") == _cache_rows(page.cache_dir) == 60
+
+
+# --------------------------------------------------------------------------- disk and network
+
+
+def test_a_full_cache_disk_does_not_stop_a_run(qtbot, window, tmp_path, monkeypatch, messages):
+    from mma_studio.core import feature_cache
+
+    make_class_dataset(tmp_path / "data", [f"colour {i}" for i in range(4)], per_class=8)
+    drop_and_wait(qtbot, window, tmp_path / "data")
+    use_random_backbone(window)
+
+    def no_space(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(feature_cache.os, "fsync", no_space)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # "features computed but not cached"
+        train(qtbot, window, epochs=2, shots=2, val_per_class=2)
+    page = window.train_page
+    assert page.last_error is None and page.last_run is not None and messages == []
+    assert not list(Path(page.cache_dir).rglob("shard-*"))
+    # the run says so (for the page to show; see the report of issue 7)
+    assert any("not cached" in w and "No space left on device" in w for w in page.last_run.warnings)
+    monkeypatch.undo()
+    train(qtbot, window, epochs=2, shots=2, val_per_class=2)  # space again: now it is cached
+    assert page.last_run is not None and _cache_rows(page.cache_dir) == 32
+
+
+def _local_weights(tmp_path: Path) -> Path:
+    from safetensors.torch import save_file
+
+    from mma_studio.core.backbone import load_backbone
+
+    path = tmp_path / "my weights.safetensors"
+    save_file({k: v.contiguous() for k, v in load_backbone("mma-tiny", "random:3").model.state_dict().items()}, str(path))
+    return path
+
+
+@pytest.mark.parametrize("fault", ["no network", "damaged cached weights"])
+def test_a_backbone_that_cannot_load_is_a_message_and_local_weights_then_train(fault, qtbot, window, tmp_path,
+                                                                                 monkeypatch, messages):
+    make_class_dataset(tmp_path / "data", [f"colour {i}" for i in range(4)], per_class=8)
+    drop_and_wait(qtbot, window, tmp_path / "data")
+    if fault == "no network":
+        selection = BackboneSelection("ViT-B-16", "openai", "ViT-B-16 · OpenAI")
+        expect = "unreachable"
+    else:
+        import open_clip
+
+        from tests.test_backbone import FAKE_REPO, put_in_hub_cache
+
+        tags = dict(open_clip.pretrained._PRETRAINED.get("mma-tiny", {}))
+        tags["apptest"] = {"url": "", "hf_hub": f"{FAKE_REPO}/", "mean": (0.5,) * 3, "std": (0.5,) * 3,
+                           "interpolation": "bilinear", "resize_mode": "shortest"}
+        monkeypatch.setitem(open_clip.pretrained._PRETRAINED, "mma-tiny", tags)
+        damaged = put_in_hub_cache("open_clip_model.safetensors", b"\x13\x00\x00\x00\x00\x00\x00\x00{broken")
+        selection = BackboneSelection("mma-tiny", "apptest", "mma-tiny · apptest")
+        expect = f"delete {damaged}"
+    window.state.set_backbone(selection)
+    started = time.monotonic()
+    train(qtbot, window, epochs=2, shots=2, val_per_class=2)
+    page = window.train_page
+    assert time.monotonic() - started < 30
+    assert page.last_run is None and page.last_error is not None
+    title, message = page.last_error
+    assert title == "The model could not be loaded" and expect in message and "Local weights file" in message
+    assert len(messages) == 1 and not window.state.busy and page.train_button.isEnabled()
+
+    weights = _local_weights(tmp_path)
+    window.state.set_backbone(BackboneSelection("mma-tiny", str(weights), f"mma-tiny · {weights.name}"))
+    train(qtbot, window, epochs=2, shots=2, val_per_class=2)
+    assert page.last_error is None and page.last_run is not None
