@@ -97,7 +97,7 @@ def main(argv=None) -> int:
 
     apply_threads(args)
     torch.manual_seed(0)
-    classes = args.classes or ([10, 50] if args.quick else [10, 100, 1000])
+    classes = args.classes or ([10, 30] if args.quick else [10, 100, 1000])
     batch = args.batch or (32 if args.quick else 256)
     dim = args.dim or (64 if args.quick else 512)
     log(f"attention_fast_path on {machine_description(args.device)}")

@@ -30,13 +30,13 @@ MAX_REDRAW_HZ = 20.0
 
 def main(argv=None) -> int:
     parser = base_parser(__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=None, help="epochs (default 300; --quick 40)")
+    parser.add_argument("--epochs", type=int, default=None, help="epochs (default 300; --quick 15)")
     parser.add_argument("--images", type=int, default=None, help="images per class (default 40; --quick 8)")
     parser.add_argument("--diagnose", action="store_true",
                         help="print where the GUI thread was (Python stack) whenever it stalled > 50 ms")
     args = parser.parse_args(argv)
     apply_threads(args)
-    epochs = args.epochs or (40 if args.quick else 300)
+    epochs = args.epochs or (15 if args.quick else 300)
     per_class = args.images or (8 if args.quick else 40)
     classes = 8
 
@@ -45,7 +45,7 @@ def main(argv=None) -> int:
     for name in ("XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME"):  # a first launch, no saved state
         os.environ[name] = str(home / name.lower())
     try:
-        rows = measure(home, classes, per_class, epochs, args.diagnose)
+        rows = measure(home, classes, per_class, epochs, args.diagnose, idle_s=1.0 if args.quick else 2.0)
     finally:
         shutil.rmtree(home, ignore_errors=True)
     emit(rows, args, "gui_responsiveness")
@@ -147,7 +147,8 @@ def run_event_loop(until, timeout_s: float, what: str) -> None:
         raise RuntimeError(f"timed out after {timeout_s:.0f}s waiting for {what}")
 
 
-def measure(home: Path, classes: int, per_class: int, epochs: int, diagnose: bool = False) -> list[Row]:
+def measure(home: Path, classes: int, per_class: int, epochs: int, diagnose: bool = False,
+            idle_s: float = 2.0) -> list[Row]:
     from mma_studio.core.dataset import scan_dataset
     from mma_studio.ui.app import create_application
     from mma_studio.ui.app_state import BackboneSelection
@@ -175,15 +176,15 @@ def measure(home: Path, classes: int, per_class: int, epochs: int, diagnose: boo
     window.show_page(1)
     run_event_loop(lambda: page.settings.loaded, 300, "the training engine to load")
     page.settings.set_values({
-        "shots": min(16, per_class - 8), "val_per_class": 4, "augment_views": 0, "device": "cpu",
+        "shots": min(16, per_class // 2), "val_per_class": min(4, per_class // 4), "augment_views": 0, "device": "cpu",
         "training": {"epochs": epochs, "patience": 0},
     })
 
     recorder = TickRecorder(10)
-    log("  idle baseline (2 s) ...")
+    log(f"  idle baseline ({idle_s:g} s) ...")
     recorder.start()
     idle_started = time.perf_counter()
-    run_event_loop(lambda: time.perf_counter() - idle_started > 2.0, 10, "the idle period")
+    run_event_loop(lambda: time.perf_counter() - idle_started > idle_s, 10 + idle_s, "the idle period")
     recorder.stop()
     idle_gap = recorder.max_gap()
 

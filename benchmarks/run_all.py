@@ -1,0 +1,96 @@
+"""Run every benchmark (each in its own process, one after another) and print one table:
+figure, ours, baseline, ratio, target, met.
+
+    python benchmarks/run_all.py            # the issue-6 sizes (tens of minutes on a 2-core CPU)
+    python benchmarks/run_all.py --quick    # tiny sizes: checks every script runs
+    python benchmarks/run_all.py --device cuda   # items 1-3 on the GPU, the rest as usual
+    python benchmarks/run_all.py --markdown # the table as Markdown, with the machine (for the README)
+
+Scripts run one at a time so that they do not slow each other down; a script that fails is
+reported as a failed row and the others still run. `--json` prints all rows as JSON lines.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+from bench_common import Row, base_parser, log, machine_description, render_markdown, render_table
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SCRIPTS = (
+    ("attention_fast_path", True),  # (script, takes --device)
+    ("cached_vs_encoders", True),
+    ("extraction_throughput", True),
+    ("gui_responsiveness", False),
+    ("startup", False),
+    ("memory_at_scale", False),
+)
+
+
+def run_script(name: str, extra: list[str], timeout: float) -> tuple[list[Row], float, str]:
+    command = [sys.executable, os.path.join(HERE, f"{name}.py"), "--json", *extra]
+    started = time.monotonic()
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return [], time.monotonic() - started, f"timed out after {timeout:.0f}s"
+    seconds = time.monotonic() - started
+    rows = []
+    for line in done.stdout.splitlines():
+        if line.startswith("{"):
+            try:
+                rows.append(Row.from_dict(json.loads(line)))
+            except (ValueError, TypeError):
+                pass
+    error = ""
+    if done.returncode != 0 or not rows:
+        tail = [line for line in done.stderr.strip().splitlines() if line.strip()][-3:]
+        error = f"exit {done.returncode}: {' | '.join(tail)}"
+    return rows, seconds, error
+
+
+def main(argv=None) -> int:
+    parser = base_parser(__doc__.splitlines()[0], device=True)
+    parser.add_argument("--only", nargs="+", default=None, help="run only these scripts")
+    parser.add_argument("--markdown", action="store_true", help="print the table as Markdown with the machine")
+    parser.add_argument("--timeout", type=float, default=3600.0, help="seconds allowed per script")
+    args = parser.parse_args(argv)
+
+    machine = machine_description(args.device)
+    log(f"run_all on {machine}")
+    rows: list[Row] = []
+    failures: list[str] = []
+    for name, takes_device in SCRIPTS:
+        if args.only and name not in args.only:
+            continue
+        extra = (["--quick"] if args.quick else []) + (["--threads", str(args.threads)] if args.threads else [])
+        if takes_device:
+            extra += ["--device", args.device]
+        log(f"- {name} {' '.join(extra)}")
+        script_rows, seconds, error = run_script(name, extra, args.timeout)
+        log(f"  {len(script_rows)} row(s) in {seconds:.0f}s" + (f"; FAILED {error}" if error else ""))
+        for row in script_rows:
+            row.script = row.script or name
+        rows += script_rows
+        if error:
+            failures.append(name)
+            rows.append(Row(f"{name}: script failed", float("nan"), None, "", None, "runs", False, note=error))
+
+    if args.json:
+        for row in rows:
+            print(json.dumps(row.to_dict()))
+    elif args.markdown:
+        print(f"Measured on: {machine}{' (--quick sizes)' if args.quick else ''}\n")
+        print(render_markdown(rows))
+    else:
+        print(f"machine: {machine}")
+        print(render_table(rows))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
