@@ -102,6 +102,9 @@ class TrainingRun:
     stopped_early: bool = False
     failed_images: list[tuple[str, str]] = field(default_factory=list)
     finished_at: str = ""
+    # The loaded backbone, kept so the app can evaluate, verify an export and demo without
+    # loading it again (never serialised).
+    backbone: object = field(default=None, repr=False, compare=False)
     # Problems that did not stop the run but a user should hear about, e.g. features that
     # could not be cached because the disk is full (the next run will encode them again).
     warnings: list[str] = field(default_factory=list)
@@ -337,4 +340,5 @@ def train_adapter(
         failed_images=[(str(p), r) for p, r in table.failed.items()],
         warnings=list(table.warnings),
         finished_at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        backbone=backbone,
     )
