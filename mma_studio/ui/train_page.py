@@ -468,14 +468,18 @@ class TrainPage(QWidget):
             detail=f"in {format_duration(time.monotonic() - self._started_at)}",
         )
         self.summary.show_run(run, finished)
+        notices = []
         skipped = list(getattr(run, "failed_images", []) or [])
         if skipped:
             first_path, first_reason = skipped[0]
             more = f" and {len(skipped) - 1} more" if len(skipped) > 1 else ""
-            self.notice_banner.show_text(
+            notices.append(
                 f"{len(skipped)} image{'s' if len(skipped) != 1 else ''} could not be read and were left out: "
                 f"{first_path} ({first_reason}){more}."
             )
+        notices.extend(getattr(run, "warnings", []) or [])  # e.g. features not cached: the disk is full
+        if notices:
+            self.notice_banner.show_text("\n".join(notices))
         self.runFinished.emit(run)
 
     def _on_failed(self, title: str, message: str, details: str) -> None:

@@ -214,6 +214,25 @@ def test_images_that_turn_unreadable_after_the_scan_are_reported_not_fatal(qtbot
     assert broken.name in page.notice_banner.label.text() and "could not be read" in page.notice_banner.label.text()
 
 
+def test_a_run_whose_features_could_not_be_cached_says_so(qtbot, page_factory, monkeypatch):
+    import errno
+    import warnings
+
+    from mma_studio.core import feature_cache
+
+    def no_space(_fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(feature_cache.os, "fsync", no_space)
+    page = page_factory(epochs=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        run_to_end(qtbot, page)
+    assert page.last_run is not None and page.last_error is None
+    text = page.notice_banner.label.text()
+    assert page.notice_banner.isVisibleTo(page) and "not cached" in text and "No space left" in text
+
+
 def test_request_stop_and_wait_ends_a_running_job(qtbot, page_factory):
     page = page_factory(**LONG_RUN)
     start_and_wait_for_epochs(qtbot, page, 1)
