@@ -131,8 +131,8 @@ class RunProgress(QWidget):
         title = self.stage_label.text().removesuffix(" (paused)")
         self.stage_label.setText(f"{title} (paused)" if paused else title)
 
-    def finish(self, title: str, *, complete: bool = True, detail: str = "") -> None:
-        """The run ended: a full (or stopped) bar and a closing message."""
+    def finish(self, title: str, *, complete: bool = True, detail: str = "", fraction: float | None = None) -> None:
+        """The run ended: a full bar, or one at `fraction` for a stopped run, and a closing message."""
         self._paused = False
         self.stage_label.setText(title)
         self.detail_label.setText(detail)
@@ -140,3 +140,5 @@ class RunProgress(QWidget):
         self.bar.setRange(0, BAR_STEPS)
         if complete:
             self.bar.setValue(BAR_STEPS)
+        elif fraction is not None:
+            self.bar.setValue(round(max(0.0, min(1.0, fraction)) * BAR_STEPS))

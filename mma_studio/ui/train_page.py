@@ -462,10 +462,12 @@ class TrainPage(QWidget):
         self._refresh_figures()
         finished = self.last_finished
         cancelled = bool(getattr(run, "cancelled", False))
+        history = list(getattr(run, "history", []) or [])
         self.progress.finish(
             "Stopped: best adapter so far kept" if cancelled else "Training complete",
             complete=not cancelled,
             detail=f"in {format_duration(time.monotonic() - self._started_at)}",
+            fraction=len(history) / history[-1].epochs if history else 0.0,
         )
         self.summary.show_run(run, finished)
         notices = []
