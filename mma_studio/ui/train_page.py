@@ -400,6 +400,40 @@ class TrainPage(QWidget):
     def restore_settings_values(self, values: dict) -> None:
         self.settings.set_values(values)
 
+    def show_history(self, zero_shot: dict | None, history: list[dict]) -> int:
+        """Draw a stored run's curves and figures (a reopened project's last run) without
+        training: `ZeroShotEvent.to_dict()` and `EpochEvent.to_dict()` per epoch. Entries that
+        do not make an event are skipped; returns the number of epochs drawn."""
+        from mma_studio.core.events import EpochEvent, ZeroShotEvent
+
+        if self.is_training():
+            return 0
+        self.plots.reset()
+        self.tiles.reset()
+        if isinstance(zero_shot, dict) and zero_shot:
+            try:
+                event = ZeroShotEvent(**{key: zero_shot.get(key) for key in ("val_acc", "new_acc", "hm")})
+            except TypeError:
+                event = None
+            if event is not None:
+                self.plots.add_zero_shot(event)
+                self.tiles.show_zero_shot(event)
+        names = [name for name in EpochEvent.__dataclass_fields__]
+        last, best_val, drawn = None, None, 0
+        for entry in history or []:
+            try:
+                event = EpochEvent(**{name: entry[name] for name in names})
+            except (KeyError, TypeError):
+                continue
+            self.plots.add_epoch(event)
+            best_val = event.val_acc if event.is_best else best_val
+            last, drawn = event, drawn + 1
+        if last is not None:
+            self.plots.set_best_epoch(last.best_epoch)
+            self.tiles.show_epoch(last, best_val)
+        self.plots.flush()
+        return drawn
+
     # -- Qt events ---------------------------------------------------------------------------
     def resizeEvent(self, event) -> None:  # noqa: N802
         super().resizeEvent(event)
