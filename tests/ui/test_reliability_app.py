@@ -375,3 +375,23 @@ def test_a_backbone_that_cannot_load_is_a_message_and_local_weights_then_train(f
     window.state.set_backbone(BackboneSelection("mma-tiny", str(weights), f"mma-tiny · {weights.name}"))
     train(qtbot, window, epochs=2, shots=2, val_per_class=2)
     assert page.last_error is None and page.last_run is not None
+
+
+# --------------------------------------------------------------------------- load, scaled down
+
+
+def test_scaled_down_load_in_the_app_keeps_the_window_responsive(qtbot, tmp_path, warm):
+    """The app phase of benchmarks/load_20k.py on 800 images in 80 classes: dropped, scanned,
+    the table scrolled top to bottom with thumbnails, trained from an empty cache."""
+    from tests.test_load import load_benchmark
+
+    load = load_benchmark()
+    root = load.generate_dataset(tmp_path / "data", 800, 80, size=(48, 36))
+    figures = load.gui_phase(root, tmp_path / "cache", epochs=3, shots=4, val_per_class=2, timeout_s=120)
+    print(f"\nscaled-down app load: {figures}")
+    assert figures["images"] == 800 and figures["table_rows"] == 80 and not figures["error"]
+    assert figures["trained"] and figures["train_error"] is None and figures["epochs_run"] == 3
+    assert figures["thumbnails"] > 0
+    # generous bounds: the machine is shared; the benchmark holds the figures for the full size
+    for stage in ("scan_gap_s", "scroll_step_max_s", "train_gap_s"):
+        assert figures[stage] < 0.5, (stage, figures[stage])
