@@ -1,0 +1,414 @@
+"""The confusion matrix as a heatmap: true classes down the side, predicted classes across the top.
+
+Painted directly (no plotting library): cells stay square, class names sit on both axes, and
+colours come from the window palette, so it reads on light and dark themes. Correct
+predictions (the diagonal) are shaded blue and mistakes red, each by the cell's value, so
+errors stand out without reading numbers. Counts or row-normalised shares (what fraction of
+each true class went where) are a toggle. Hovering a cell explains it; clicking one (or Enter
+on the keyboard-selected cell) emits `cellClicked(true, predicted)`.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from PySide6.QtCore import QPoint, QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QKeyEvent, QMouseEvent, QPainter, QPalette, QPen
+from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
+
+from mma_studio.ui.eval_colors import blend, correct_ramp, error_ramp, readable_text_on, role_color
+
+MIN_VALUE_POINTS = 6.5  # cells too small for numbers this size show colour only (the tooltip gives the number)
+MIN_LABEL_CELL = 9  # px: smaller cells get no axis labels at all
+MAX_LABEL_SHARE = 0.32  # the row labels take at most this share of the width (then they are elided)
+DOT = 7  # the role dot before a class name
+PAD = 6
+
+
+class ConfusionMatrixView(QWidget):
+    """A clickable heatmap of a square confusion matrix (rows = true class)."""
+
+    cellClicked = Signal(int, int)  # (true class index, predicted class index)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("confusionMatrix")
+        self.setAccessibleName("confusionMatrix")
+        self.setAccessibleDescription("Confusion matrix: rows are true classes, columns predicted classes")
+        self.setMouseTracking(True)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setMinimumSize(220, 200)
+        self._matrix: list[list[int]] = []
+        self._labels: list[str] = []
+        self._roles: list[str] = []
+        self._normalized = False
+        self._hovered: tuple[int, int] | None = None
+        self._selected: tuple[int, int] | None = None
+        self._grid = QRectF()
+        self._cell = 0.0
+        self._row_label_width = 0.0
+        self._column_label_height = 0.0
+        self._rotate_columns = False
+
+    # -- data ------------------------------------------------------------------------------
+    def set_matrix(self, matrix: Sequence[Sequence[int]], labels: Sequence[str], roles: Sequence[str] | None = None) -> None:
+        """Show `matrix` (N x N counts, rows = true) with class `labels` and optional base/new roles."""
+        rows = [[int(value) for value in row] for row in (matrix.tolist() if hasattr(matrix, "tolist") else matrix)]
+        if any(len(row) != len(rows) for row in rows) or len(labels) != len(rows):
+            raise ValueError(f"need a square matrix with one label per class, got {len(rows)} rows and {len(labels)} labels")
+        self._matrix = rows
+        self._labels = [str(label) for label in labels]
+        self._roles = list(roles) if roles is not None and len(roles) == len(rows) else []
+        self._hovered = None
+        if self._selected and max(self._selected) >= len(rows):
+            self._selected = None
+        self._update_description()
+        self._layout_grid()
+        self.update()
+
+    def clear(self) -> None:
+        self.set_matrix([], [])
+        self._selected = None
+
+    def set_normalized(self, normalized: bool) -> None:
+        """Counts (False) or each row divided by its total (True)."""
+        if normalized != self._normalized:
+            self._normalized = bool(normalized)
+            self.update()
+
+    def is_normalized(self) -> bool:
+        return self._normalized
+
+    @property
+    def size_n(self) -> int:
+        return len(self._matrix)
+
+    def count(self, true: int, predicted: int) -> int:
+        return self._matrix[true][predicted]
+
+    def row_total(self, true: int) -> int:
+        return sum(self._matrix[true])
+
+    def value(self, true: int, predicted: int) -> float:
+        """What the cell shows: its count, or its share of the true class's images."""
+        count = self._matrix[true][predicted]
+        if not self._normalized:
+            return float(count)
+        total = self.row_total(true)
+        return count / total if total else 0.0
+
+    def value_text(self, true: int, predicted: int) -> str:
+        if self._normalized:
+            # percent of the row, without the sign (the "Row %" toggle says it): fits small cells
+            return "—" if not self.row_total(true) else f"{round(100 * self.value(true, predicted))}"
+        return str(self._matrix[true][predicted])
+
+    def cell_tooltip(self, true: int, predicted: int) -> str:
+        count = self._matrix[true][predicted]
+        total = self.row_total(true)
+        share = f" ({100 * count / total:.0f}% of its {total})" if total else ""
+        role = f" · {self._roles[true]}" if self._roles else ""
+        verdict = "correct" if true == predicted else "mistaken"
+        images = "image" if count == 1 else "images"
+        lines = [
+            f"<b>True:</b> {_escape(self._labels[true])}{role}",
+            f"<b>Predicted:</b> {_escape(self._labels[predicted])}",
+            f"{count} {verdict} test {images}{share}",
+        ]
+        if count:
+            lines.append("<i>Click to see them</i>")
+        return "<br>".join(lines)
+
+    # -- selection -------------------------------------------------------------------------
+    def selected_cell(self) -> tuple[int, int] | None:
+        return self._selected
+
+    def set_selected_cell(self, cell: tuple[int, int] | None) -> None:
+        self._selected = cell
+        self.update()
+
+    def cell_rect(self, true: int, predicted: int) -> QRectF:
+        """Where a cell is drawn, in widget coordinates (tests click its centre)."""
+        return QRectF(self._grid.left() + predicted * self._cell, self._grid.top() + true * self._cell, self._cell, self._cell)
+
+    def cell_at(self, point: QPointF | QPoint) -> tuple[int, int] | None:
+        if not self._matrix or self._cell <= 0:
+            return None
+        x = (point.x() - self._grid.left()) / self._cell
+        y = (point.y() - self._grid.top()) / self._cell
+        n = len(self._matrix)
+        if 0 <= x < n and 0 <= y < n:
+            return int(y), int(x)
+        return None
+
+    # -- geometry ----------------------------------------------------------------------------
+    def sizeHint(self) -> QSize:  # noqa: N802
+        return QSize(460, 420)
+
+    def _label_font(self) -> QFont:
+        font = QFont(self.font())
+        n = len(self._matrix)
+        if n > 20:
+            font.setPointSizeF(max(7.0, font.pointSizeF() - 1.5))
+        elif n > 10:
+            font.setPointSizeF(max(7.5, font.pointSizeF() - 0.5))
+        return font
+
+    def _title_font(self) -> QFont:
+        font = QFont(self.font())
+        font.setBold(True)
+        return font
+
+    def _layout_grid(self) -> None:
+        n = len(self._matrix)
+        if not n:
+            self._grid = QRectF()
+            self._cell = 0.0
+            return
+        metrics = QFontMetrics(self._label_font())
+        title_height = QFontMetrics(self._title_font()).height()
+        width, height = self.width(), self.height()
+        widest = max(metrics.horizontalAdvance(label) for label in self._labels) + DOT + 3 * PAD + 4
+        self._row_label_width = min(widest, width * MAX_LABEL_SHARE)
+        left = title_height + PAD + self._row_label_width
+        # First guess with horizontal column labels, then rotate them if they do not fit.
+        cell = min((width - left - PAD) / n, (height - 2 * title_height - 3 * PAD) / n)
+        widest_column = max(metrics.horizontalAdvance(label) for label in self._labels) + PAD + 4
+        self._rotate_columns = widest_column > cell
+        if self._rotate_columns:
+            self._column_label_height = min(widest_column + DOT + PAD, height * MAX_LABEL_SHARE)
+        else:
+            self._column_label_height = metrics.height() + PAD
+        top = title_height + PAD + self._column_label_height
+        cell = max(1.0, min((width - left - PAD) / n, (height - top - PAD) / n))
+        if cell < MIN_LABEL_CELL:  # too small for labels: give their room to the cells
+            self._row_label_width = self._column_label_height = 0.0
+            left, top = title_height + PAD, 2 * title_height + PAD
+            cell = max(1.0, min((width - left - PAD) / n, (height - top - PAD) / n))
+        # Cells are square, so a tall-and-narrow or short-and-wide room leaves spare width: give
+        # it to the row labels (up to their full length) rather than eliding them.
+        spare = width - PAD - left - cell * n
+        if self._row_label_width and spare > 0 and self._row_label_width < widest:
+            grow = min(spare, widest - self._row_label_width)
+            self._row_label_width += grow
+            left += grow
+        self._cell = cell
+        grid_width = cell * n
+        # Centre the whole figure in the spare room.
+        spare = max(0.0, width - PAD - left - grid_width)
+        spare_height = max(0.0, height - PAD - top - grid_width)
+        self._grid = QRectF(left + spare / 2, top + spare_height / 3, grid_width, grid_width)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self._layout_grid()
+
+    # -- painting ----------------------------------------------------------------------------
+    def paintEvent(self, _event) -> None:  # noqa: N802
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        palette = self.palette()
+        text_color = palette.color(QPalette.ColorRole.WindowText)
+        if not self._matrix:
+            painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
+            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "No confusion matrix yet")
+            return
+        n = len(self._matrix)
+        base = palette.color(QPalette.ColorRole.Base)
+        empty = blend(base, palette.color(QPalette.ColorRole.Mid), 0.12)
+        correct, wrong = correct_ramp(palette), error_ramp(palette)
+        peak = self._peak()
+        label_font = self._label_font()
+        painter.setFont(label_font)
+        value_font = self._value_font(label_font)
+        show_text = value_font is not None
+
+        for true in range(n):
+            for predicted in range(n):
+                rect = self.cell_rect(true, predicted)
+                value = self.value(true, predicted)
+                if value <= 0:
+                    fill = empty
+                else:
+                    strength = 0.15 + 0.85 * (value / peak if peak else 0.0)
+                    fill = blend(base, correct if true == predicted else wrong, strength)
+                painter.fillRect(rect, fill)
+                if show_text:
+                    painter.setFont(value_font)
+                    painter.setPen(readable_text_on(fill) if value > 0 else palette.color(QPalette.ColorRole.PlaceholderText))
+                    painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, self.value_text(true, predicted))
+
+        # grid lines, in the background colour, so cells read as tiles
+        if self._cell >= 6:
+            painter.setPen(QPen(base, 1))
+            for k in range(n + 1):
+                x = self._grid.left() + k * self._cell
+                y = self._grid.top() + k * self._cell
+                painter.drawLine(QPointF(x, self._grid.top()), QPointF(x, self._grid.bottom()))
+                painter.drawLine(QPointF(self._grid.left(), y), QPointF(self._grid.right(), y))
+        painter.setPen(QPen(palette.color(QPalette.ColorRole.Mid), 1))
+        painter.drawRect(self._grid)
+
+        for cell, color, width in ((self._hovered, text_color, 1.5), (self._selected, palette.color(QPalette.ColorRole.Highlight), 2.5)):
+            if cell is not None:
+                painter.setPen(QPen(color, width))
+                painter.setBrush(Qt.BrushStyle.NoBrush)
+                painter.drawRect(self.cell_rect(*cell).adjusted(1, 1, -1, -1))
+        if self.hasFocus() and self._selected is None:
+            painter.setPen(QPen(palette.color(QPalette.ColorRole.Highlight), 1, Qt.PenStyle.DotLine))
+            painter.drawRect(self._grid.adjusted(-2, -2, 2, 2))
+
+        painter.setFont(label_font)
+        self._paint_labels(painter, text_color)
+        self._paint_titles(painter, palette)
+
+    def _value_font(self, label_font: QFont) -> QFont | None:
+        """The largest font (down to MIN_VALUE_POINTS) whose widest cell text fits in a cell; None if none does."""
+        n = len(self._matrix)
+        widest = max((self.value_text(t, p) for t in range(n) for p in range(n)), key=len, default="")
+        font = QFont(label_font)
+        size = label_font.pointSizeF()
+        while size >= MIN_VALUE_POINTS:
+            font.setPointSizeF(size)
+            metrics = QFontMetrics(font)
+            if metrics.horizontalAdvance(widest) + 4 <= self._cell and metrics.height() + 2 <= self._cell:
+                return font
+            size -= 0.5
+        return None
+
+    def _peak(self) -> float:
+        n = len(self._matrix)
+        return max((self.value(t, p) for t in range(n) for p in range(n)), default=0.0) or 1.0
+
+    def _paint_labels(self, painter: QPainter, text_color: QColor) -> None:
+        if not self._row_label_width:
+            return
+        metrics = QFontMetrics(painter.font())
+        palette = self.palette()
+        hovered_row = self._hovered[0] if self._hovered else -1
+        hovered_column = self._hovered[1] if self._hovered else -1
+        row_text_width = int(self._row_label_width - DOT - 3 * PAD)
+        for index, label in enumerate(self._labels):
+            # row labels, right-aligned against the grid, with the role dot before them
+            y = self._grid.top() + index * self._cell
+            row_rect = QRectF(PAD + QFontMetrics(self._title_font()).height(), y, self._row_label_width - PAD, self._cell)
+            text_rect = QRectF(row_rect.right() - row_text_width - PAD, y, row_text_width, self._cell)
+            painter.setPen(palette.color(QPalette.ColorRole.Highlight) if index == hovered_row else text_color)
+            painter.drawText(text_rect, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+                             metrics.elidedText(label, Qt.TextElideMode.ElideMiddle, row_text_width))
+            if self._roles:
+                shown = metrics.horizontalAdvance(metrics.elidedText(label, Qt.TextElideMode.ElideMiddle, row_text_width))
+                self._paint_dot(painter, QPointF(text_rect.right() - shown - PAD, y + self._cell / 2), self._roles[index])
+
+            # column labels above the grid
+            x = self._grid.left() + index * self._cell
+            painter.setPen(palette.color(QPalette.ColorRole.Highlight) if index == hovered_column else text_color)
+            if self._rotate_columns:
+                length = int(self._column_label_height - PAD - (DOT + PAD if self._roles else 0))
+                painter.save()
+                painter.translate(x + self._cell / 2, self._grid.top() - PAD)
+                painter.rotate(-90)
+                painter.drawText(QRectF(0, -metrics.height() / 2, length, metrics.height()),
+                                 Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                                 metrics.elidedText(label, Qt.TextElideMode.ElideMiddle, length))
+                painter.restore()
+                if self._roles:
+                    shown = metrics.horizontalAdvance(metrics.elidedText(label, Qt.TextElideMode.ElideMiddle, length))
+                    self._paint_dot(painter, QPointF(x + self._cell / 2, self._grid.top() - PAD - shown - PAD), self._roles[index])
+            else:
+                rect = QRectF(x, self._grid.top() - self._column_label_height, self._cell, self._column_label_height - PAD / 2)
+                painter.drawText(rect, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom,
+                                 metrics.elidedText(label, Qt.TextElideMode.ElideMiddle, int(self._cell)))
+
+    def _paint_dot(self, painter: QPainter, centre: QPointF, role: str) -> None:
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(role_color(role, self.palette()))
+        painter.drawEllipse(centre, DOT / 2, DOT / 2)
+        painter.restore()
+
+    def _paint_titles(self, painter: QPainter, palette: QPalette) -> None:
+        painter.setFont(self._title_font())
+        painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
+        metrics = QFontMetrics(painter.font())
+        title_height = metrics.height()
+        painter.drawText(QRectF(self._grid.left(), 0, self._grid.width(), title_height),
+                         Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, "Predicted class")
+        painter.save()
+        painter.translate(0, self._grid.top() + self._grid.height() / 2)
+        painter.rotate(-90)
+        painter.drawText(QRectF(-self._grid.height() / 2, 0, self._grid.height(), title_height),
+                         Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, "True class")
+        painter.restore()
+
+    # -- interaction -------------------------------------------------------------------------
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        cell = self.cell_at(event.position())
+        if cell != self._hovered:
+            self._hovered = cell
+            self.update()
+        if cell is None:
+            QToolTip.hideText()
+            self.setCursor(Qt.CursorShape.ArrowCursor)
+        else:
+            QToolTip.showText(event.globalPosition().toPoint(), self.cell_tooltip(*cell), self)
+            self.setCursor(Qt.CursorShape.PointingHandCursor)
+        super().mouseMoveEvent(event)
+
+    def leaveEvent(self, event) -> None:  # noqa: N802
+        self._hovered = None
+        self.update()
+        super().leaveEvent(event)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        cell = self.cell_at(event.position())
+        if event.button() == Qt.MouseButton.LeftButton and cell is not None:
+            self._activate(cell)
+            event.accept()
+            return
+        super().mousePressEvent(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        n = len(self._matrix)
+        if not n:
+            return super().keyPressEvent(event)
+        true, predicted = self._selected or (0, 0)
+        moves = {Qt.Key.Key_Up: (-1, 0), Qt.Key.Key_Down: (1, 0), Qt.Key.Key_Left: (0, -1), Qt.Key.Key_Right: (0, 1)}
+        if event.key() in moves:
+            step = moves[event.key()]
+            if self._selected is not None:
+                true = min(n - 1, max(0, true + step[0]))
+                predicted = min(n - 1, max(0, predicted + step[1]))
+            self.set_selected_cell((true, predicted))
+            self._announce((true, predicted))
+        elif event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Space):
+            self._activate((true, predicted))
+        else:
+            super().keyPressEvent(event)
+
+    def _activate(self, cell: tuple[int, int]) -> None:
+        self.set_selected_cell(cell)
+        self._announce(cell)
+        self.cellClicked.emit(*cell)
+
+    def _announce(self, cell: tuple[int, int]) -> None:
+        """Say the keyboard-selected cell in the accessible description (screen readers read it)."""
+        true, predicted = cell
+        self.setAccessibleDescription(
+            f"True {self._labels[true]}, predicted {self._labels[predicted]}: {self.value_text(true, predicted)}"
+        )
+
+    def _update_description(self) -> None:
+        n = len(self._matrix)
+        correct = sum(self._matrix[i][i] for i in range(n))
+        total = sum(sum(row) for row in self._matrix)
+        self.setAccessibleDescription(
+            f"Confusion matrix of {n} classes: {correct} of {total} test images on the diagonal (correct)"
+            if n else "No confusion matrix yet"
+        )
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -1,0 +1,269 @@
+"""Per-class figures of one model as a sortable table: class, role, test images, accuracy,
+precision, recall, and the accuracy change against zero-shot CLIP.
+
+A `QAbstractTableModel` holds the rows; a `QSortFilterProxyModel` sorts numerically (on raw
+values, not the shown text) and filters by class name. Missing figures (a class no test image
+was predicted as has no precision) always sort last, whichever the direction.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QRect, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QStyledItemDelegate, QStyleOptionViewItem, QTableView, QWidget
+
+from mma_studio.ui.eval_colors import blend, change_color, role_color
+
+DASH = "—"
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1  # the raw value a column sorts by
+CLASS_INDEX_ROLE = Qt.ItemDataRole.UserRole + 2  # the class's index in the report
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    title: str
+    tooltip: str
+
+
+COLUMNS = (
+    Column("class", "Class", "The class name used in the prompts"),
+    Column("role", "Role", "Base classes were trained on; new classes were never seen in training"),
+    Column("count", "Images", "Held-out test images of this class"),
+    Column("accuracy", "Accuracy",
+           "Share of this class's test images classified correctly among the classes of its own group "
+           "(base images among base classes, new images among new classes)"),
+    Column("precision", "Precision",
+           "Of the test images predicted as this class (all classes together), the share that really are"),
+    Column("recall", "Recall", "Of this class's test images, the share predicted as this class (all classes together)"),
+    Column("change", "Change", "Accuracy change against zero-shot CLIP, in percentage points"),
+)
+COLUMN_INDEX = {column.key: i for i, column in enumerate(COLUMNS)}
+PERCENT_COLUMNS = ("accuracy", "precision", "recall")
+
+
+@dataclass(frozen=True)
+class PerClassRow:
+    index: int  # the class's position in the report (confusion row)
+    name: str
+    role: str
+    count: int
+    accuracy: float | None
+    precision: float | None
+    recall: float | None
+    change: float | None  # accuracy minus the baseline's accuracy (None: no baseline shown)
+
+
+def _number(value) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    return None if math.isnan(value) else value
+
+
+def rows_from_metrics(per_class: Sequence, baseline: Sequence | None = None) -> list[PerClassRow]:
+    """Rows from `ClassMetrics` (and, for the change column, the zero-shot `ClassMetrics`)."""
+    before = {m.name: _number(m.accuracy) for m in baseline} if baseline is not None else {}
+    rows = []
+    for index, metrics in enumerate(per_class):
+        accuracy = _number(metrics.accuracy)
+        reference = before.get(metrics.name)
+        change = accuracy - reference if accuracy is not None and reference is not None else None
+        rows.append(PerClassRow(index, metrics.display_name or metrics.name, metrics.role, int(metrics.count),
+                                accuracy, _number(metrics.precision), _number(metrics.recall), change))
+    return rows
+
+
+class PerClassTableModel(QAbstractTableModel):
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self._rows: list[PerClassRow] = []
+        self._palette = QPalette()
+
+    def set_rows(self, rows: Sequence[PerClassRow]) -> None:
+        self.beginResetModel()
+        self._rows = list(rows)
+        self.endResetModel()
+
+    def set_palette(self, palette: QPalette) -> None:
+        self._palette = QPalette(palette)
+        if self._rows:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self._rows) - 1, len(COLUMNS) - 1))
+
+    def row_at(self, row: int) -> PerClassRow:
+        return self._rows[row]
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):  # noqa: N802
+        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(COLUMNS):
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section].title
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return COLUMNS[section].tooltip
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter) if section < 2 else int(
+                Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        row = self._rows[index.row()]
+        key = COLUMNS[index.column()].key
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._text(row, key)
+        if role == SORT_ROLE:
+            if key == "class":
+                return row.name.casefold()
+            if key == "role":
+                return row.role
+            return getattr(row, key)
+        if role == CLASS_INDEX_ROLE:
+            return row.index
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter) if key in ("class", "role") else int(
+                Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.ForegroundRole:
+            if key == "change":
+                color = change_color(row.change, self._palette)
+                return color if color is not None else None
+            if key == "role":
+                return role_color(row.role, self._palette)
+            if self._text(row, key) == DASH:
+                return self._palette.color(QPalette.ColorRole.PlaceholderText)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if key == "class":
+                return f"{row.name} ({row.role}): {row.count} test images. Select to see them below."
+            if key == "precision" and row.precision is None:
+                return "No test image was predicted as this class, so precision is undefined"
+            return None
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            return f"{COLUMNS[index.column()].title}: {self._text(row, key)}"
+        return None
+
+    @staticmethod
+    def _text(row: PerClassRow, key: str) -> str:
+        if key == "class":
+            return row.name
+        if key == "role":
+            return "Base" if row.role == "base" else "New"
+        if key == "count":
+            return str(row.count)
+        if key == "change":
+            return DASH if row.change is None else f"{100 * row.change:+.1f}"
+        value = getattr(row, key)
+        return DASH if value is None else f"{100 * value:.1f}%"
+
+
+class PerClassSortProxy(QSortFilterProxyModel):
+    """Numeric sorting on `SORT_ROLE`; missing values last in either direction; filter by class name."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setSortRole(SORT_ROLE)
+        self.setFilterKeyColumn(COLUMN_INDEX["class"])
+        self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+
+    def lessThan(self, left: QModelIndex, right: QModelIndex) -> bool:  # noqa: N802
+        a, b = left.data(SORT_ROLE), right.data(SORT_ROLE)
+        if a is None or b is None:
+            if a is None and b is None:
+                return False
+            # Qt swaps the arguments for a descending sort: "greater" in ascending, "smaller" in descending = last.
+            missing_is_greater = self.sortOrder() == Qt.SortOrder.AscendingOrder
+            return (b is None) == missing_is_greater
+        return a < b  # a stable sort: ties keep the report's class order
+
+
+class PercentBarDelegate(QStyledItemDelegate):
+    """Draws a faint bar behind a percentage, so a column can be scanned at a glance."""
+
+    def paint(self, painter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+        value = index.data(SORT_ROLE)
+        if isinstance(value, float):
+            palette = option.palette
+            bar = blend(palette.color(QPalette.ColorRole.Base), palette.color(QPalette.ColorRole.Highlight), 0.22)
+            rect = QRect(option.rect.adjusted(3, 5, -3, -5))
+            rect.setWidth(max(0, round(rect.width() * min(1.0, max(0.0, value)))))
+            painter.save()
+            painter.fillRect(rect, bar)
+            painter.restore()
+        super().paint(painter, option, index)
+
+
+class PerClassTable(QTableView):
+    """The table widget. `classChosen(index)`: the user picked a class row (index in the report)."""
+
+    classChosen = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("perClassTable")
+        self.setAccessibleName("perClassTable")
+        self.source = PerClassTableModel(self)
+        self.proxy = PerClassSortProxy(self)
+        self.proxy.setSourceModel(self.source)
+        self.setModel(self.proxy)
+        self.source.set_palette(self.palette())
+        self.setSortingEnabled(True)
+        self.sortByColumn(COLUMN_INDEX["class"], Qt.SortOrder.AscendingOrder)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setAlternatingRowColors(True)
+        self.setShowGrid(False)
+        self.setWordWrap(False)
+        self.verticalHeader().setVisible(False)
+        self.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 12)
+        header = self.horizontalHeader()
+        header.setSectionResizeMode(COLUMN_INDEX["class"], QHeaderView.ResizeMode.Stretch)
+        for column in range(1, len(COLUMNS)):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        header.setHighlightSections(False)
+        header.setMinimumSectionSize(48)
+        self._bars = PercentBarDelegate(self)
+        for key in PERCENT_COLUMNS:
+            self.setItemDelegateForColumn(COLUMN_INDEX[key], self._bars)
+        self.clicked.connect(self._on_clicked)
+        self.activated.connect(self._on_clicked)
+
+    def set_metrics(self, per_class: Sequence, baseline: Sequence | None = None) -> None:
+        """Show `ClassMetrics` rows; with `baseline` the last column gives the accuracy change."""
+        self.source.set_rows(rows_from_metrics(per_class, baseline))
+        self.setColumnHidden(COLUMN_INDEX["change"], baseline is None)
+
+    def set_filter_text(self, text: str) -> None:
+        self.proxy.setFilterFixedString(text)
+
+    def shown_column(self, key: str) -> list[str]:
+        """The texts of one column, top to bottom as shown (sorted and filtered)."""
+        column = COLUMN_INDEX[key]
+        return [self.proxy.index(row, column).data() for row in range(self.proxy.rowCount())]
+
+    def select_class(self, class_index: int) -> None:
+        for row in range(self.proxy.rowCount()):
+            if self.proxy.index(row, 0).data(CLASS_INDEX_ROLE) == class_index:
+                self.selectRow(row)
+                self.scrollTo(self.proxy.index(row, 0))
+                return
+        self.clearSelection()
+
+    def changeEvent(self, event) -> None:  # noqa: N802
+        super().changeEvent(event)
+        if event.type() == event.Type.PaletteChange:
+            self.source.set_palette(self.palette())
+
+    def _on_clicked(self, index: QModelIndex) -> None:
+        if index.isValid():
+            self.classChosen.emit(index.data(CLASS_INDEX_ROLE))
+
