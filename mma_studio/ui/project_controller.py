@@ -1,0 +1,555 @@
+"""Projects in the window: File > New, Open…, Save, Save As…, Open Recent Project, autosave,
+the modified marker and the title.
+
+A project remembers the data (folders, relative to the project file), the base/new split and
+display names, the backbone, the training settings and every run with its figures and curves
+(`core.project` writes it atomically). Reopening rescans the data in a worker and restores the
+rest, including the last run's curves on the Train page.
+
+Every change is saved without asking, a moment after it happens (debounced). A project that
+was never saved under a name is kept in the user data folder (`Autosaved/`) once it holds
+data, so closing the window never loses work; Save As moves it where the user wants and it
+appears in Open Recent Project either way.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime
+from dataclasses import asdict
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
+
+from mma_studio.ui.app_state import BackboneSelection
+from mma_studio.ui.background_task import BackgroundTask
+
+AUTOSAVE_DELAY_MS = 1500
+RECENT_PROJECTS_KEY = "projects/recent"
+LAST_PROJECT_DIR_KEY = "projects/lastFolder"
+RECENT_MAX = 10
+AUTOSAVED_KEEP = 10  # untitled projects kept in the Autosaved folder (oldest removed first)
+PROJECT_FILTER = "MMA Studio projects (*.mmaproj);;All files (*)"
+
+
+def recent_projects() -> list[Path]:
+    """Project files opened or saved before, newest first, that still exist."""
+    value = QSettings().value(RECENT_PROJECTS_KEY, [])
+    if isinstance(value, str):  # QSettings returns a lone string for a one-item list
+        value = [value]
+    return [Path(v) for v in (value or []) if isinstance(v, str) and Path(v).is_file()]
+
+
+def remember_recent_project(path: Path) -> None:
+    path = Path(path).absolute()
+    paths = [str(path)] + [str(p) for p in recent_projects() if p.absolute() != path]
+    QSettings().setValue(RECENT_PROJECTS_KEY, paths[:RECENT_MAX])
+
+
+def clear_recent_projects() -> None:
+    QSettings().remove(RECENT_PROJECTS_KEY)
+
+
+def autosave_folder() -> Path:
+    from platformdirs import user_data_path
+
+    return user_data_path("MMA Studio", "MMA Studio") / "Autosaved"
+
+
+def _restore_scan_task(root: Path | None, folders: list[Path]):
+    """Rescan a project's data: the dataset folder, then any class folders added on their own."""
+
+    def run(on_progress, token):
+        from mma_studio.core.dataset import DatasetError, scan_class_folders, scan_dataset
+        from mma_studio.ui.scan_worker import merge_scans
+
+        scan = scan_dataset(root, on_progress=on_progress, token=token) if root is not None else None
+        if folders:
+            try:
+                extra = scan_class_folders(folders, on_progress=on_progress, token=token)
+            except DatasetError:
+                extra = None  # none of them is usable any more: the root's classes still are
+            if extra is not None:
+                scan = merge_scans(scan, extra) if scan is not None else extra
+        return scan
+
+    return run
+
+
+class ProjectController(QObject):
+    """Owns the open project file and its runs; the main window shows its actions and title."""
+
+    titleChanged = Signal()
+    projectOpened = Signal(object)  # Path, once the data has been rescanned
+    projectSaved = Signal(object)  # Path
+    runsChanged = Signal()
+    statusMessage = Signal(str, int)
+
+    def __init__(self, window, parent: QObject | None = None) -> None:
+        super().__init__(parent or window)
+        self.window = window
+        self.state = window.state
+        self.path: Path | None = None  # the project file (a named one, or the autosaved copy)
+        self.is_autosaved_copy = False  # `path` lies in the Autosaved folder (never named by the user)
+        self.runs: list = []  # RunRecord, paths absolute (made relative when written)
+        self.dirty = False
+        self.last_error = ""
+        self._restoring = False
+        self._settings: dict = {}  # the project's training settings until the Train page exists
+        self._scan_task: BackgroundTask | None = None
+        self._pending_roles: tuple | None = None
+        self._autosave = QTimer(self)
+        self._autosave.setSingleShot(True)
+        self._autosave.setInterval(AUTOSAVE_DELAY_MS)
+        self._autosave.timeout.connect(self.autosave_now)
+
+        self.new_action = self._action("&New Project", "newProjectAction", QKeySequence.StandardKey.New, self.new_project,
+                                       "Start an empty project (the current one is saved)")
+        self.open_action = self._action("Open &Project…", "openProjectAction", QKeySequence("Ctrl+Shift+O"),
+                                        self.choose_project, "Open an MMA Studio project (.mmaproj)")
+        self.save_action = self._action("&Save Project", "saveProjectAction", QKeySequence.StandardKey.Save, self.save,
+                                        "Save the project (it is also saved automatically)")
+        self.save_as_action = self._action("Save Project &As…", "saveProjectAsAction", QKeySequence("Ctrl+Shift+S"),
+                                           self.choose_save_path, "Save the project under a new name")
+        self.runs_action = self._action("Project &Runs…", "projectRunsAction", QKeySequence("Ctrl+Shift+R"),
+                                        self.show_runs, "Every run of this project, with its figures")
+        self.recent_menu = QMenu("Open Recent Pro&ject")
+        self.recent_menu.setObjectName("recentProjectsMenu")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+
+        self.state.datasetChanged.connect(self._on_changed)
+        self.state.rolesChanged.connect(self._on_changed)
+        self.state.backboneChanged.connect(self._on_changed)
+        self.state.busyChanged.connect(self._update_actions)
+        self._update_actions()
+
+    def _action(self, text, name, shortcut, slot, tip) -> QAction:
+        action = QAction(text, self.window)
+        action.setObjectName(name)
+        action.setShortcut(QKeySequence(shortcut))
+        action.setStatusTip(tip)
+        action.triggered.connect(lambda _checked=False: slot())
+        return action
+
+    # ================================================================== hooks the window calls
+    def attach_train_page(self, page) -> None:
+        """Follow the Train page once it exists: settings edits and finished runs."""
+        page.settings.changed.connect(self._on_changed)
+        page.runFinished.connect(self.add_run)
+        if self._settings:
+            page.restore_settings_values(self._settings)
+        if self.runs and not page.is_training() and page.last_run is None:
+            last = self.runs[-1]
+            page.show_history(last.zero_shot, last.history)
+
+    def add_run(self, run) -> None:
+        """A run finished on the Train page: record it (figures, curves, split, settings)."""
+        from mma_studio.core.project import record_run
+
+        record = record_run(run, self.path or Path.cwd() / "project.mmaproj")
+        record.split = run.split.to_dict(None)  # absolute in memory; relative when written
+        self.runs.append(record)
+        self.runsChanged.emit()
+        self._on_changed()
+
+    def note_export(self, run, adapter_path: Path | str) -> None:
+        """The adapter of `run` was exported to `adapter_path`: the project remembers where."""
+        for record in reversed(self.runs):
+            if record.finished_at == getattr(run, "finished_at", None):
+                record.adapter_file = str(Path(adapter_path).absolute())
+                self.runsChanged.emit()
+                self._on_changed()
+                return
+
+    def title_name(self) -> str:
+        """The project's name for the window title, or "" when it has no name of its own."""
+        if self.path is None or self.is_autosaved_copy:
+            return ""
+        return self.path.stem
+
+    def flush(self) -> None:
+        """Write pending changes now (the window is closing)."""
+        if self._autosave.isActive() or self.dirty:
+            self._autosave.stop()
+            self.autosave_now()
+
+    def stop_and_wait(self, timeout_ms: int = 5000) -> bool:
+        if self._scan_task is not None:
+            return self._scan_task.cancel_and_wait(timeout_ms)
+        return True
+
+    # ================================================================== new / open / save
+    def new_project(self) -> bool:
+        if not self._can_switch():
+            return False
+        self.flush()
+        self._restoring = True
+        self.path = None
+        self.is_autosaved_copy = False
+        self.runs = []
+        self.state.clear_scan()
+        self._restoring = False
+        page = self.window.train_page
+        if page is not None and not page.is_training():
+            page.show_history(None, [])
+        self.dirty = False
+        self.runsChanged.emit()
+        self._changed_title()
+        self.statusMessage.emit("New project: drop a dataset to begin.", 5000)
+        return True
+
+    def choose_project(self) -> None:
+        start = QSettings().value(LAST_PROJECT_DIR_KEY, str(Path.home()))
+        path, _ = QFileDialog.getOpenFileName(self.window, "Open Project", str(start), PROJECT_FILTER)
+        if path:
+            self.open_project(Path(path))
+
+    def open_project(self, path: Path | str) -> bool:
+        """Load a project file and restore it; the data is rescanned in a worker."""
+        from mma_studio.core.project import ProjectError, load_project, resolve_from_project
+
+        path = Path(path).absolute()
+        if not self._can_switch():
+            return False
+        try:
+            project = load_project(path)
+        except ProjectError as exc:
+            self._show_error("The project could not be opened", str(exc))
+            return False
+        self.flush()
+        QSettings().setValue(LAST_PROJECT_DIR_KEY, str(path.parent))
+        self._restoring = True
+        self.path = path
+        self.is_autosaved_copy = path.parent == autosave_folder()
+        self.runs = [self._absolute_record(record, path) for record in project.runs]
+        self.runsChanged.emit()
+
+        selection = _backbone_selection(project.backbone)
+        if selection is not None and selection != self.state.backbone:
+            self.state.set_backbone(selection)
+        self._settings = dict(project.settings)
+        page = self.window.ensure_train_page()
+        if page is not None and not page.is_training():
+            if project.settings:
+                page.restore_settings_values(project.settings)
+            last = self.runs[-1] if self.runs else None
+            page.show_history(last.zero_shot if last else None, last.history if last else [])
+
+        root = resolve_from_project(project.data_root, path) if project.data_root else None
+        folders = [resolve_from_project(folder, path) for folder in project.class_folders]
+        missing = [str(p) for p in ([root] if root is not None else []) + folders if not p.is_dir()]
+        folders = [folder for folder in folders if folder.is_dir()]
+        if root is not None and not root.is_dir():
+            root = None
+        self._pending_roles = (list(project.base_classes), list(project.new_classes), dict(project.display_names), missing)
+        remember_recent_project(path)
+        self.dirty = False
+        self._changed_title()
+        if root is None and not folders:
+            self.state.clear_scan()
+            self._finish_restore(None)
+            return True
+        task = BackgroundTask(_restore_scan_task(root, folders), self)
+        task.succeeded.connect(self._finish_restore)
+        task.failed.connect(self._on_restore_failed)
+        task.cancelled.connect(lambda: self._on_restore_failed("Cancelled: the project opened without its data."))
+        task.finished.connect(self._on_restore_task_finished)
+        self._scan_task = task
+        self.state.set_busy(True)
+        self.statusMessage.emit(f"Opening {path.name}: scanning its data…", 0)
+        task.start()
+        return True
+
+    def save(self) -> bool:
+        """Save to the project file; a project without a name asks for one."""
+        if self.path is None or self.is_autosaved_copy:
+            return self.choose_save_path()
+        return self._write(self.path)
+
+    def choose_save_path(self) -> bool:
+        start = QSettings().value(LAST_PROJECT_DIR_KEY, str(Path.home()))
+        name = self.title_name() or self._suggested_name()
+        path = self.ask_save_path(str(Path(start) / f"{name}.mmaproj"))
+        if not path:
+            return False
+        return self.save_as(Path(path))
+
+    def ask_save_path(self, suggestion: str) -> str:
+        """Ask where to save (a method so tests can answer it)."""
+        path, _ = QFileDialog.getSaveFileName(self.window, "Save Project As", suggestion, PROJECT_FILTER)
+        return path
+
+    def save_as(self, path: Path | str) -> bool:
+        from mma_studio.core.project import PROJECT_SUFFIX
+
+        path = Path(path).absolute()
+        if path.suffix.lower() != PROJECT_SUFFIX:
+            path = path.with_name(path.name + PROJECT_SUFFIX)
+        previous = self.path if self.is_autosaved_copy else None
+        if not self._write(path):
+            return False
+        self.path = path
+        self.is_autosaved_copy = False
+        QSettings().setValue(LAST_PROJECT_DIR_KEY, str(path.parent))
+        remember_recent_project(path)
+        if previous is not None and previous != path:
+            _forget(previous)
+        self._changed_title()
+        return True
+
+    def autosave_now(self) -> None:
+        """Write the project where it lives; an unnamed project with data goes to Autosaved/."""
+        if not self.dirty or self._restoring:
+            return
+        if self.path is None:
+            if self.state.data.scan is None and not self.runs:
+                return  # nothing worth keeping yet
+            folder = autosave_folder()
+            stamp = datetime.datetime.now().strftime("%Y-%m-%d %H.%M.%S")
+            self.path = folder / f"Untitled {stamp}.mmaproj"
+            self.is_autosaved_copy = True
+            _prune_autosaved(folder, keep=AUTOSAVED_KEEP - 1)
+        if self._write(self.path, quiet=True) and self.is_autosaved_copy:
+            remember_recent_project(self.path)
+
+    def current_project(self, project_file: Path):
+        """The project as it stands, with paths relative to `project_file`."""
+        from mma_studio.core.project import Project, relative_to_project
+
+        data = self.state.data
+        scan = data.scan
+        data_root, class_folders = None, []
+        if scan is not None:
+            if scan.root is not None:
+                data_root = relative_to_project(scan.root, project_file)
+                class_folders = [relative_to_project(c.path, project_file) for c in scan.classes
+                                 if Path(c.path).parent != Path(scan.root)]
+            else:
+                class_folders = [relative_to_project(c.path, project_file) for c in scan.classes]
+        page = self.window.train_page
+        settings = page.settings_values() if page is not None and page.settings.loaded else dict(self._settings)
+        name = project_file.stem if not self.is_autosaved_copy else "Untitled"
+        return Project(
+            name=name,
+            data_root=data_root,
+            class_folders=list(dict.fromkeys(class_folders)),
+            display_names=dict(data.display_names),
+            base_classes=list(data.base_classes),
+            new_classes=list(data.new_classes),
+            backbone=asdict(self.state.backbone),
+            settings=settings,
+            runs=[self._portable_record(record, project_file) for record in self.runs],
+        )
+
+    # ================================================================== runs and recent
+    def show_runs(self):
+        from mma_studio.ui.runs_dialog import RunsDialog
+
+        dialog = RunsDialog(self.runs, self.window)
+        dialog.showCurvesRequested.connect(self.show_run_curves)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
+    def show_run_curves(self, index: int) -> bool:
+        page = self.window.ensure_train_page()
+        if page is None or page.is_training() or not 0 <= index < len(self.runs):
+            return False
+        record = self.runs[index]
+        page.show_history(record.zero_shot, record.history)
+        self.window.show_train_page()
+        return True
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        paths = recent_projects()
+        for number, path in enumerate(paths, start=1):
+            label = f"{path.stem} (autosaved)" if path.parent == autosave_folder() else path.stem
+            action = self.recent_menu.addAction(f"&{number}  {label} — {path.parent}")
+            action.setToolTip(str(path))
+            action.triggered.connect(lambda _checked=False, p=path: self.open_project(p))
+            action.setEnabled(not self.state.busy)
+        if not paths:
+            self.recent_menu.addAction("No Recent Projects").setEnabled(False)
+        else:
+            self.recent_menu.addSeparator()
+            self.recent_menu.addAction("Clear Menu", clear_recent_projects)
+
+    # ================================================================== internals
+    def _on_changed(self, *_args) -> None:
+        if self._restoring:
+            return
+        if not self.dirty:
+            self.dirty = True
+            self._changed_title()
+        self._autosave.start()
+
+    def _changed_title(self) -> None:
+        self._update_actions()
+        self.titleChanged.emit()
+
+    def _update_actions(self, *_args) -> None:
+        busy = self.state.busy
+        for action in (self.new_action, self.open_action):
+            action.setEnabled(not busy)
+
+    def _can_switch(self) -> bool:
+        page = self.window.train_page
+        if self.state.busy or (page is not None and page.is_training()):
+            self._show_error("Please wait", "A task is running: wait for it to finish (or cancel it) first.")
+            return False
+        return True
+
+    def _suggested_name(self) -> str:
+        scan = self.state.data.scan
+        if scan is not None and scan.root is not None:
+            return scan.root.name
+        return "Untitled"
+
+    def _write(self, path: Path, *, quiet: bool = False) -> bool:
+        from mma_studio.core.project import save_project
+
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            save_project(self.current_project(path), path)
+        except OSError as exc:
+            message = f"{path}: {exc.strerror or exc}. The previous version of the file is unchanged."
+            if quiet:
+                self.last_error = message
+                self.statusMessage.emit(f"Autosave failed: {message}", 10000)
+            else:
+                self._show_error("The project could not be saved", message)
+            return False
+        self.dirty = False
+        self.last_error = ""
+        self._changed_title()
+        self.projectSaved.emit(path)
+        if not quiet:
+            self.statusMessage.emit(f"Saved {path.name}", 4000)
+        return True
+
+    def _finish_restore(self, scan) -> None:
+        from mma_studio.core.split import default_roles
+        from mma_studio.ui.scan_worker import without_classes
+
+        base, new, display_names, missing = self._pending_roles or ([], [], {}, [])
+        self._pending_roles = None
+        self._restoring = True
+        try:
+            if scan is not None:
+                known = set(base) | set(new)
+                if known:
+                    absent = [c.name for c in scan.classes if c.name not in known]
+                    if absent and len(absent) < len(scan.classes):
+                        scan = without_classes(scan, set(absent))  # classes the user had removed
+                names = set(scan.class_names)
+                base = [n for n in base if n in names]
+                new = [n for n in new if n in names]
+                if not base and not new:
+                    base, new = default_roles(scan.class_names)
+                self.state.set_scan(scan, base, new)
+                for folder, shown in display_names.items():
+                    if folder in names:
+                        self.state.data.display_names[folder] = shown
+                if display_names:
+                    self.state.rolesChanged.emit()
+                lost = sorted(known - names)
+                if lost:
+                    missing = missing + [f"class {name!r}" for name in lost]
+            else:
+                self.state.clear_scan()
+        finally:
+            self._restoring = False
+        self.dirty = False
+        self._changed_title()
+        if missing:
+            self.statusMessage.emit(f"Opened {self.path.name}; not found: {', '.join(missing)}", 12000)
+        else:
+            self.statusMessage.emit(f"Opened {self.path.name}", 5000)
+        self.projectOpened.emit(self.path)
+
+    def _on_restore_failed(self, message: str) -> None:
+        self._restoring = True
+        self.state.clear_scan()
+        self._restoring = False
+        self._pending_roles = None
+        self._show_error("The project's data could not be read", message)
+        self.projectOpened.emit(self.path)
+
+    def _on_restore_task_finished(self) -> None:
+        task, self._scan_task = self._scan_task, None
+        if task is not None:
+            task.deleteLater()
+        self.state.set_busy(False)
+
+    def _show_error(self, title: str, message: str) -> None:
+        self.last_error = message
+        self.statusMessage.emit(f"{title}: {message}", 10000)
+        box = QMessageBox(QMessageBox.Icon.Warning, title, title, QMessageBox.StandardButton.Ok, self.window)
+        box.setObjectName("projectErrorBox")
+        box.setInformativeText(message)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+
+    @staticmethod
+    def _absolute_record(record, project_file: Path):
+        from mma_studio.core.project import resolve_from_project
+        from mma_studio.core.split import DatasetSplit, SplitError
+
+        record = copy.deepcopy(record)
+        if isinstance(record.split, dict):
+            try:
+                record.split = DatasetSplit.from_dict(record.split, project_file.parent).to_dict(None)
+            except SplitError:
+                record.split = None  # a damaged stored split: the figures and curves remain
+        if record.adapter_file:
+            record.adapter_file = str(resolve_from_project(record.adapter_file, project_file))
+        return record
+
+    @staticmethod
+    def _portable_record(record, project_file: Path):
+        from mma_studio.core.project import relative_to_project
+        from mma_studio.core.split import DatasetSplit, SplitError
+
+        record = copy.deepcopy(record)
+        if isinstance(record.split, dict):
+            try:
+                record.split = DatasetSplit.from_dict(record.split, None).to_dict(project_file.absolute().parent)
+            except SplitError:
+                pass
+        if record.adapter_file:
+            record.adapter_file = relative_to_project(record.adapter_file, project_file)
+        return record
+
+
+def _backbone_selection(data: dict) -> BackboneSelection | None:
+    if not isinstance(data, dict) or not data.get("model") or not data.get("pretrained"):
+        return None
+    return BackboneSelection(
+        model=str(data["model"]),
+        pretrained=str(data["pretrained"]),
+        label=str(data.get("label") or ""),
+        is_random=bool(data.get("is_random", False)),
+        is_demo=bool(data.get("is_demo", False)),
+    )
+
+
+def _forget(path: Path) -> None:
+    """Remove an autosaved copy once the project has a real home."""
+    try:
+        path.unlink()
+    except OSError:
+        pass
+    paths = [str(p) for p in recent_projects() if p != path]
+    QSettings().setValue(RECENT_PROJECTS_KEY, paths)
+
+
+def _prune_autosaved(folder: Path, keep: int) -> None:
+    try:
+        files = sorted(folder.glob("*.mmaproj"), key=lambda p: p.stat().st_mtime, reverse=True)
+    except OSError:
+        return
+    for old in files[keep:]:
+        _forget(old)

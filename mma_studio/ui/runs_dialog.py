@@ -1,0 +1,117 @@
+"""The runs of the open project, with their figures: when, which backbone, how long it
+trained, and zero-shot versus adapted base / new / HM. Choosing one shows its curves on the
+Train page."""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QDialogButtonBox,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from mma_studio.ui.adapter_info import format_created
+
+COLUMNS = ("Finished", "Backbone", "Epochs", "Base", "New", "HM", "Adapter file")
+
+
+def _percent(value) -> str:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or math.isnan(value):
+        return "—"
+    return f"{100 * value:.1f}"
+
+
+def figure_text(summary: dict, key: str) -> str:
+    """'61.2 → 78.4' (zero-shot → adapted, in percent) for one headline figure."""
+    zero = (summary.get("zero_shot") or {}).get(key)
+    adapted = (summary.get("adapted") or {}).get(key)
+    return f"{_percent(zero)} → {_percent(adapted)}"
+
+
+def run_row(record) -> list[str]:
+    summary = record.summary or {}
+    epochs = summary.get("epochs_run", len(record.history))
+    best = summary.get("best_epoch")
+    state = " (cancelled)" if summary.get("cancelled") else (" (early stop)" if summary.get("stopped_early") else "")
+    return [
+        format_created(record.finished_at),
+        str(summary.get("backbone") or ""),
+        f"{epochs}, best {best}{state}" if best else f"{epochs}{state}",
+        figure_text(summary, "base"),
+        figure_text(summary, "new"),
+        figure_text(summary, "hm"),
+        str(record.adapter_file or "not exported"),
+    ]
+
+
+class RunsDialog(QDialog):
+    """A table of runs, newest first; `showCurvesRequested(index)` with the index in `runs`."""
+
+    showCurvesRequested = Signal(int)
+
+    def __init__(self, runs: list, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("runsDialog")
+        self.setWindowTitle("Runs of This Project")
+        self.resize(860, 360)
+        self._runs = list(runs)
+        hint = QLabel("Figures are test accuracy in percent: zero-shot CLIP → with the adapter.")
+        hint.setWordWrap(True)
+        self.table = QTableWidget(len(runs), len(COLUMNS), self)
+        self.table.setObjectName("runsTable")
+        self.table.setAccessibleName("runsTable")
+        self.table.setHorizontalHeaderLabels(list(COLUMNS))
+        self.table.verticalHeader().setVisible(False)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        for row, index in enumerate(reversed(range(len(runs)))):  # newest first
+            for column, text in enumerate(run_row(runs[index])):
+                item = QTableWidgetItem(text)
+                item.setData(Qt.ItemDataRole.UserRole, index)
+                if 3 <= column <= 5:
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                if column == 6 and runs[index].adapter_file:
+                    item.setToolTip(str(runs[index].adapter_file))
+                self.table.setItem(row, column, item)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(len(COLUMNS) - 1, QHeaderView.ResizeMode.Stretch)
+        self.table.doubleClicked.connect(lambda _index: self._show_curves())
+        if runs:
+            self.table.selectRow(0)
+        self.empty = QLabel("No runs yet: train an adapter and it is recorded here.")
+        self.empty.setVisible(not runs)
+        self.curves_button = QPushButton("Show Curves")
+        self.curves_button.setObjectName("showRunCurvesButton")
+        self.curves_button.setEnabled(bool(runs))
+        self.curves_button.setToolTip("Draw this run's curves on the Train page")
+        self.curves_button.clicked.connect(self._show_curves)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.addButton(self.curves_button, QDialogButtonBox.ButtonRole.ActionRole)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(hint)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.empty)
+        layout.addWidget(buttons)
+
+    def selected_index(self) -> int | None:
+        items = self.table.selectedItems()
+        return items[0].data(Qt.ItemDataRole.UserRole) if items else None
+
+    def _show_curves(self) -> None:
+        index = self.selected_index()
+        if index is not None:
+            self.showCurvesRequested.emit(int(index))
