@@ -29,6 +29,10 @@ from mma_studio import __version__
 from mma_studio.ui.app import APP_NAME, application_icon
 from mma_studio.ui.app_state import AppState
 from mma_studio.ui.data_page import DataPage, clear_recent_folders, recent_folders
+from mma_studio.ui.demo_page import AdapterDropFilter, DemoPage
+from mma_studio.ui.project_controller import ProjectController
+from mma_studio.ui.settings_dialog import SettingsDialog, configured_cache_dir
+from mma_studio.ui.theme import apply_saved_theme, apply_theme
 
 STOP_TIMEOUT_MS = 5000
 TRAIN_PAGE_DELAY_MS = 30  # a deferred Train page is built once the first frame has painted
@@ -69,6 +73,7 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(application_icon())
         self.resize(1180, 780)
         self.setMinimumSize(QSize(860, 560))
+        apply_saved_theme()  # Settings > Theme, when not "follow the system"
         self._shown_once = False
         self._closing = False
 
@@ -91,6 +96,9 @@ class MainWindow(QMainWindow):
                        "Bring in images, name the classes, choose the split and the model")
         self._add_page(self._train_placeholder, "2  Train", style.standardIcon(QStyle.SP_MediaPlay),
                        "Train the adapter and watch its curves")
+        self.demo_page = DemoPage(self.state, self)
+        self._add_page(self.demo_page, f"{self.sidebar.count() + 1}  Demo", style.standardIcon(QStyle.SP_DialogApplyButton),
+                       "Try the adapter on any image, into any classes")
         self.sidebar.currentRowChanged.connect(self._on_page_chosen)
         self.sidebar.setCurrentRow(0)
 
@@ -102,12 +110,24 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.pages, 1)
         self.setCentralWidget(central)
 
+        self.projects = ProjectController(self)
+        # An adapter file dropped anywhere on the window opens in the Demo page (the Data
+        # page's drop zone would refuse it; other widgets ignore drops).
+        self._adapter_drop = AdapterDropFilter(self)
+        self._adapter_drop.adapterDropped.connect(self.open_adapter_in_demo)
+        self.setAcceptDrops(True)
+        self.installEventFilter(self._adapter_drop)
+        self.data_page.drop_zone.installEventFilter(self._adapter_drop)
+
         self._build_status_bar()
         self._build_menus()
 
         self.data_page.statusMessage.connect(self.show_status)
         self.data_page.exampleFinished.connect(self._on_example_finished)
         self.data_page.continueRequested.connect(lambda: self.show_page(1))
+        self.demo_page.statusMessage.connect(self.show_status)
+        self.projects.statusMessage.connect(self.show_status)
+        self.projects.titleChanged.connect(self._update_title)
         self.state.datasetChanged.connect(self._update_title)
         self.state.datasetChanged.connect(self._update_status_labels)
         self.state.rolesChanged.connect(self._update_status_labels)
@@ -136,6 +156,42 @@ class MainWindow(QMainWindow):
                 self.train_page.restore_settings_values(json.loads(self._saved_train_settings))
             except (ValueError, TypeError, KeyError, AttributeError):
                 pass  # settings from an older version: keep the defaults
+        self.train_page.runFinished.connect(self.demo_page.use_training_run)
+        cache_dir = configured_cache_dir()
+        if cache_dir is not None:
+            self.train_page.cache_dir = cache_dir
+        self.projects.attach_train_page(self.train_page)
+
+    def ensure_train_page(self):
+        """The Train page, built now if it was deferred."""
+        self._build_train_page()
+        return self.train_page
+
+    def show_train_page(self) -> None:
+        self.show_page(self.pages.indexOf(self.ensure_train_page()))
+
+    def open_adapter_in_demo(self, path) -> None:
+        """Load an adapter file in the Demo page and show it (File, or a drop on the window)."""
+        self.show_page(self.pages.indexOf(self.demo_page))
+        self.demo_page.load_adapter_file(path)
+
+    def show_settings(self) -> SettingsDialog:
+        dialog = SettingsDialog(self, busy=self.state.busy)
+        dialog.setAttribute(Qt.WA_DeleteOnClose)
+        dialog.themeChanged.connect(lambda mode: apply_theme(mode))
+        dialog.deviceChanged.connect(self._on_default_device_changed)
+        dialog.cacheDirChanged.connect(self._on_cache_dir_changed)
+        self.state.busyChanged.connect(dialog.set_busy)
+        dialog.open()
+        return dialog
+
+    def _on_default_device_changed(self, device: str) -> None:
+        if self.train_page is not None and not self.train_page.is_training():
+            self.train_page.restore_settings_values({"device": "cuda" if device.startswith("cuda") else device})
+
+    def _on_cache_dir_changed(self, folder) -> None:
+        if self.train_page is not None:
+            self.train_page.cache_dir = folder
 
     def _on_page_chosen(self, row: int) -> None:
         if row == 1 and self.train_page is None:
@@ -195,6 +251,13 @@ class MainWindow(QMainWindow):
         self.quit_action.setShortcut(QKeySequence("Ctrl+Q"))
         self.quit_action.setMenuRole(QAction.QuitRole)
         self.quit_action.triggered.connect(self.close)
+        file_menu.addAction(self.projects.new_action)
+        file_menu.addAction(self.projects.open_action)
+        file_menu.addMenu(self.projects.recent_menu)
+        file_menu.addAction(self.projects.save_action)
+        file_menu.addAction(self.projects.save_as_action)
+        file_menu.addAction(self.projects.runs_action)
+        file_menu.addSeparator()
         file_menu.addAction(self.open_action)
         self.recent_menu = file_menu.addMenu("Open &Recent")
         self.recent_menu.setObjectName("recentMenu")
@@ -203,6 +266,14 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.report_action)
         file_menu.addAction(self.close_dataset_action)
+        file_menu.addSeparator()
+        self.settings_action = QAction("&Settings…", self)
+        self.settings_action.setObjectName("settingsAction")
+        self.settings_action.setShortcut(QKeySequence("Ctrl+,"))
+        self.settings_action.setMenuRole(QAction.PreferencesRole)
+        self.settings_action.setStatusTip("Feature cache, default device and theme")
+        self.settings_action.triggered.connect(self.show_settings)
+        file_menu.addAction(self.settings_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
 
@@ -312,8 +383,13 @@ class MainWindow(QMainWindow):
         self.close_dataset_action.setEnabled(not busy and self.state.data.scan is not None)
 
     def _update_title(self) -> None:
-        name = self.data_page.dataset_title()
-        self.setWindowTitle(f"{name} — {APP_NAME}" if name else APP_NAME)
+        project = self.projects.title_name()
+        if project:  # a named project: its name, and the modified marker until it is saved
+            self.setWindowTitle(f"{project}[*] — {APP_NAME}")
+            self.setWindowModified(self.projects.dirty)
+        else:
+            name = self.data_page.dataset_title()
+            self.setWindowTitle(f"{name} — {APP_NAME}" if name else APP_NAME)
         self._update_actions()
 
     def _update_status_labels(self) -> None:
@@ -407,5 +483,8 @@ class MainWindow(QMainWindow):
                 event.ignore()
                 return
         self.data_page.stop_and_wait(STOP_TIMEOUT_MS)
+        self.demo_page.stop_and_wait(STOP_TIMEOUT_MS)
+        self.projects.stop_and_wait(STOP_TIMEOUT_MS)
+        self.projects.flush()  # pending autosave
         self.save_settings()
         event.accept()
