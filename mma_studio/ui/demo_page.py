@@ -421,6 +421,7 @@ class DemoPage(QWidget):
         if run is None:
             return
         self._latest_run = run
+        self.backbones.remember(getattr(run, "backbone", None))  # adapter files on the same weights reuse it
         if self.model is None or self.model.source == "run" or self._pending_is_run():
             self._queue_model(("run", run))
         else:
