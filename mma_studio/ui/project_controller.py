@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import datetime
+import os
 from dataclasses import asdict
 from pathlib import Path
 
@@ -495,33 +496,47 @@ class ProjectController(QObject):
 
     @staticmethod
     def _absolute_record(record, project_file: Path):
+        """A stored run with its paths made absolute (the split may hold `../data/...`)."""
         from mma_studio.core.project import resolve_from_project
         from mma_studio.core.split import DatasetSplit, SplitError
 
         record = copy.deepcopy(record)
+        folder = project_file.absolute().parent
         if isinstance(record.split, dict):
             try:
-                record.split = DatasetSplit.from_dict(record.split, project_file.parent).to_dict(None)
+                DatasetSplit.from_dict(record.split, folder)  # refuses a malformed stored split
             except SplitError:
-                record.split = None  # a damaged stored split: the figures and curves remain
+                record.split = None  # the figures and curves remain
+            else:
+                record.split = _map_split_paths(record.split, lambda p: os.path.normpath(folder / p))
         if record.adapter_file:
             record.adapter_file = str(resolve_from_project(record.adapter_file, project_file))
         return record
 
     @staticmethod
     def _portable_record(record, project_file: Path):
+        """A run as written: its paths relative to the project file (`../data/cat/1.jpg`)."""
         from mma_studio.core.project import relative_to_project
-        from mma_studio.core.split import DatasetSplit, SplitError
 
         record = copy.deepcopy(record)
         if isinstance(record.split, dict):
-            try:
-                record.split = DatasetSplit.from_dict(record.split, None).to_dict(project_file.absolute().parent)
-            except SplitError:
-                pass
+            record.split = _map_split_paths(record.split, lambda p: relative_to_project(p, project_file))
         if record.adapter_file:
             record.adapter_file = relative_to_project(record.adapter_file, project_file)
         return record
+
+
+SPLIT_SAMPLE_KEYS = ("train", "val", "test_base", "test_new")
+
+
+def _map_split_paths(split: dict, convert) -> dict:
+    """A copy of a stored split (`DatasetSplit.to_dict`) with every sample path converted."""
+    mapped = dict(split)
+    for key in SPLIT_SAMPLE_KEYS:
+        rows = split.get(key)
+        if isinstance(rows, list):
+            mapped[key] = [[convert(row[0]), *row[1:]] if isinstance(row, list) and row else row for row in rows]
+    return mapped
 
 
 def _backbone_selection(data: dict) -> BackboneSelection | None:

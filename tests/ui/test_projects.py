@@ -1,0 +1,253 @@
+"""Projects through the main window: save and reopen (data, split, names, backbone, settings,
+runs and curves), relative paths, autosave (debounced, atomic, unnamed projects kept), the
+recent list, the title, and files that cannot be opened."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSettings
+
+from mma_studio.ui import project_controller as controller_module
+from mma_studio.ui.app import APP_NAME
+from mma_studio.ui.app_state import BackboneSelection
+from mma_studio.ui.main_window import MainWindow
+from mma_studio.ui.project_controller import autosave_folder, recent_projects
+from tests.image_factory import make_class_dataset
+from tests.training_helpers import RANDOM_BACKBONE, fast_values, limit_torch_threads
+
+CLASSES = ["apple", "leaf", "sky", "sun", "grape"]
+WAIT_MS = 30_000
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    """A colour dataset and one finished mma-tiny run on it with 'sun' moved to the new classes."""
+    limit_torch_threads()
+    from mma_studio.core.dataset import scan_dataset
+    from mma_studio.core.feature_cache import FeatureCache
+    from mma_studio.core.pipeline import RunSettings, train_adapter
+    from mma_studio.core.training import TrainConfig
+
+    home = tmp_path_factory.mktemp("project-home")
+    root = home / "data"
+    make_class_dataset(root, CLASSES, per_class=5)
+    scan = scan_dataset(root)
+    settings = RunSettings(model="mma-tiny", pretrained="random:0", device="cpu", shots=2, val_per_class=1,
+                           base_classes=["apple", "grape", "leaf"], new_classes=["sky", "sun"],
+                           display_names={"leaf": "green leaf"}, training=TrainConfig(epochs=4, patience=0))
+    run = train_adapter(scan, settings, cache=FeatureCache(home / "cache"))
+    return home, scan, run
+
+
+@pytest.fixture
+def window_factory(qtbot):
+    windows = []
+
+    def build() -> MainWindow:
+        window = MainWindow()
+        qtbot.addWidget(window)
+        window.resize(1180, 780)
+        windows.append(window)
+        return window
+
+    yield build
+    for window in windows:
+        window.projects.stop_and_wait(5000)
+
+
+def fill(window: MainWindow, dataset) -> None:
+    """The state a user builds on the Data and Train pages: data, split, a rename, model, settings."""
+    _home, scan, run = dataset
+    window.state.set_scan(scan, ["apple", "grape", "leaf"], ["sky", "sun"])
+    window.state.rename_class("leaf", "green leaf")
+    model, tag, label = RANDOM_BACKBONE
+    window.state.set_backbone(BackboneSelection(model, tag, label, is_random=True))
+    window.train_page.settings.ensure_loaded()
+    window.train_page.settings.set_values(fast_values(epochs=7, shots=3, val_per_class=1))
+    window.train_page.runFinished.emit(run)
+
+
+def open_and_wait(qtbot, window: MainWindow, path: Path) -> None:
+    with qtbot.waitSignal(window.projects.projectOpened, timeout=WAIT_MS):
+        assert window.projects.open_project(path)
+
+
+def test_save_and_reopen_restores_data_split_names_settings_and_the_last_runs_curves(qtbot, window_factory, dataset):
+    home, scan, run = dataset
+    first = window_factory()
+    fill(first, dataset)
+    path = home / "projects" / "colours.mmaproj"
+    assert first.projects.save_as(path)
+    stored = json.loads(path.read_text(encoding="utf-8"))
+    assert stored["data_root"] == "../data"  # relative to the project file
+    assert stored["runs"][0]["split"]["train"][0][0].startswith("../data/")
+    assert stored["runs"][0]["summary"]["adapted"].keys() >= {"base", "new", "hm"}
+    assert first.windowTitle() == f"colours[*] — {APP_NAME}" and not first.isWindowModified()
+
+    second = window_factory()
+    open_and_wait(qtbot, second, path)
+    data = second.state.data
+    assert data.scan.class_names == scan.class_names and data.scan.image_count == scan.image_count
+    assert (data.base_classes, data.new_classes) == (["apple", "grape", "leaf"], ["sky", "sun"])
+    assert second.state.display_name("leaf") == "green leaf"
+    assert second.state.backbone.pretrained == RANDOM_BACKBONE[1] and second.state.backbone.is_random
+    values = second.train_page.settings.values()
+    assert (values["shots"], values["training"]["epochs"], values["val_per_class"]) == (3, 7, 1)
+    plots = second.train_page.plots
+    assert plots.point_count == len(run.history)
+    assert plots.drawn_point_count() == len(run.history)
+    assert plots._zero_shot["val"] == pytest.approx(100 * run.zero_shot_event.val_acc)
+    assert second.projects.runs[0].summary["best_epoch"] == run.best_epoch
+    assert Path(second.projects.runs[0].split["train"][0][0]).is_absolute()
+    assert second.windowTitle() == f"colours[*] — {APP_NAME}" and not second.isWindowModified()
+    assert not second.projects.dirty and not second.state.busy
+
+
+def test_a_project_moved_with_its_data_still_opens(qtbot, window_factory, dataset, tmp_path):
+    home, scan, _run = dataset
+    first = window_factory()
+    fill(first, dataset)
+    assert first.projects.save_as(home / "projects" / "moving.mmaproj")
+    moved = tmp_path / "elsewhere"
+    shutil.copytree(home / "data", moved / "data")
+    (moved / "projects").mkdir()
+    shutil.copy(home / "projects" / "moving.mmaproj", moved / "projects" / "moving.mmaproj")
+    second = window_factory()
+    open_and_wait(qtbot, second, moved / "projects" / "moving.mmaproj")
+    assert Path(second.state.data.scan.root).resolve() == (moved / "data").resolve()
+    assert second.state.data.scan.class_names == scan.class_names
+    split = second.projects.runs[0].split
+    assert all(Path(p).is_relative_to(moved) for p, _ in split["train"])
+
+
+def test_changes_are_autosaved_after_a_pause_atomically(qtbot, window_factory, dataset, monkeypatch):
+    home, _scan, _run = dataset
+    window = window_factory()
+    fill(window, dataset)
+    path = home / "projects" / "autosave.mmaproj"
+    assert window.projects.save_as(path)
+    monkeypatch.setattr(controller_module, "AUTOSAVE_DELAY_MS", 50)
+    window.projects._autosave.setInterval(50)
+    replaced: list[tuple[str, str]] = []
+    real_replace = os.replace
+
+    def spying_replace(src, dst, *args, **kwargs):
+        replaced.append((str(src), str(dst)))
+        return real_replace(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(os, "replace", spying_replace)
+    window.state.rename_class("sky", "clear blue sky")
+    assert window.projects.dirty and window.isWindowModified()  # the title marks unsaved changes
+    qtbot.waitUntil(lambda: not window.projects.dirty, timeout=5000)
+    assert json.loads(path.read_text())["display_names"]["sky"] == "clear blue sky"
+    assert replaced and replaced[-1][1] == str(path)
+    assert Path(replaced[-1][0]).parent == path.parent and Path(replaced[-1][0]) != path  # temp file beside it
+    assert not window.isWindowModified()
+    assert [p.name for p in path.parent.iterdir() if p.name.startswith(".") or p.suffix == ".tmp"] == []
+
+    # A failed write (full disk) keeps the previous file whole and says so.
+    before = path.read_bytes()
+
+    def failing_replace(src, dst, *args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", failing_replace)
+    window.state.rename_class("sun", "bright sun")
+    qtbot.waitUntil(lambda: bool(window.projects.last_error), timeout=5000)
+    assert path.read_bytes() == before and "No space left" in window.projects.last_error
+    assert window.projects.dirty
+
+
+def test_an_unnamed_project_is_kept_in_autosaved_and_save_as_gives_it_a_home(qtbot, window_factory, dataset):
+    home, _scan, _run = dataset
+    window = window_factory()
+    window.projects._autosave.setInterval(30)
+    assert window.projects.path is None
+    fill(window, dataset)
+    qtbot.waitUntil(lambda: window.projects.path is not None and window.projects.path.exists(), timeout=5000)
+    autosaved = window.projects.path
+    assert autosaved.parent == autosave_folder() and autosaved in recent_projects()
+    assert window.windowTitle() == f"data — {APP_NAME}"  # no name of its own yet: the dataset's
+    target = home / "projects" / "named.mmaproj"
+    window.projects.ask_save_path = lambda suggestion: str(target)
+    assert window.projects.save()
+    assert not autosaved.exists() and autosaved not in recent_projects()
+    assert window.projects.path == target and window.windowTitle().startswith("named[*]")
+
+
+def test_recent_projects_newest_first_and_the_menu_opens_them(qtbot, window_factory, dataset):
+    home, _scan, _run = dataset
+    window = window_factory()
+    fill(window, dataset)
+    first, second = home / "projects" / "one.mmaproj", home / "projects" / "two.mmaproj"
+    assert window.projects.save_as(first) and window.projects.save_as(second)
+    assert recent_projects()[:2] == [second, first]
+    QSettings().setValue(controller_module.RECENT_PROJECTS_KEY,
+                         [str(second), str(home / "gone.mmaproj"), str(first)])
+    assert recent_projects() == [second, first]  # files that no longer exist are left out
+    menu = window.projects.recent_menu
+    menu.aboutToShow.emit()
+    entries = [a for a in menu.actions() if a.text() and a.isEnabled() and "one" in a.text()]
+    assert entries and str(first) == entries[0].toolTip()
+    other = window_factory()
+    other.projects.recent_menu.aboutToShow.emit()
+    action = next(a for a in other.projects.recent_menu.actions() if a.toolTip() == str(first))
+    with qtbot.waitSignal(other.projects.projectOpened, timeout=WAIT_MS):
+        action.trigger()
+    assert other.projects.path == first and other.state.data.scan is not None
+
+
+def test_runs_dialog_lists_each_run_with_its_figures(qtbot, window_factory, dataset):
+    _home, _scan, run = dataset
+    window = window_factory()
+    fill(window, dataset)
+    window.train_page.runFinished.emit(run)
+    dialog = window.projects.show_runs()
+    assert dialog.table.rowCount() == 2
+    base = dialog.table.item(0, 3).text()
+    assert "→" in base and f"{100 * run.adapted.base_acc:.1f}" in base
+    assert dialog.table.item(0, 6).text() == "not exported"
+    dialog.table.selectRow(1)
+    window.train_page.plots.reset()
+    dialog.curves_button.click()
+    assert window.train_page.plots.point_count == len(run.history) and window.current_page() is window.train_page
+    dialog.close()
+
+
+def test_files_that_cannot_be_opened_leave_the_window_as_it_was(qtbot, window_factory, dataset, tmp_path):
+    home, scan, _run = dataset
+    window = window_factory()
+    fill(window, dataset)
+    for name, content in (("garbage.mmaproj", b"{not json"), ("other.mmaproj", b'{"format": "something-else"}')):
+        (tmp_path / name).write_bytes(content)
+        assert not window.projects.open_project(tmp_path / name)
+        assert name in window.projects.last_error
+        assert window.state.data.scan is scan and window.projects.path is None
+
+    # Data that moved away: the project still opens, without data, and says what is missing.
+    missing = tmp_path / "missing.mmaproj"
+    window.projects.save_as(missing)
+    stored = json.loads(missing.read_text())
+    stored["data_root"] = "no-such-folder"
+    missing.write_text(json.dumps(stored))
+    other = window_factory()
+    messages = []
+    other.projects.statusMessage.connect(lambda text, _ms: messages.append(text))
+    open_and_wait(qtbot, other, missing)
+    assert other.state.data.scan is None and "no-such-folder" in messages[-1]
+    assert len(other.projects.runs) == 1 and other.train_page.plots.point_count > 0
+
+
+def test_new_project_starts_empty(qtbot, window_factory, dataset):
+    home, _scan, _run = dataset
+    window = window_factory()
+    fill(window, dataset)
+    assert window.projects.save_as(home / "projects" / "before-new.mmaproj")
+    assert window.projects.new_project()
+    assert window.state.data.scan is None and window.projects.runs == [] and window.projects.path is None
+    assert window.windowTitle() == APP_NAME and window.train_page.plots.point_count == 0
