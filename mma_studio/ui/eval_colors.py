@@ -23,8 +23,9 @@ _ERROR_RAMP = ("#dc2626", "#ef4444")  # off-diagonal (mistakes)
 
 
 def is_dark(palette: QPalette) -> bool:
-    """True when the window background is darker than its text (a dark theme)."""
-    return palette.color(QPalette.ColorRole.Window).lightness() < palette.color(QPalette.ColorRole.WindowText).lightness()
+    """True for a dark theme: light text. (Text, not the background, decides: a style sheet's
+    `background:` rewrites a widget's Window colour, while its text colour stays the theme's.)"""
+    return palette.color(QPalette.ColorRole.WindowText).lightness() > 128
 
 
 def _pick(pair: tuple[str, str], palette: QPalette) -> QColor:
