@@ -29,6 +29,7 @@ from mma_studio import __version__
 from mma_studio.ui.app import APP_NAME, application_icon
 from mma_studio.ui.app_state import AppState
 from mma_studio.ui.data_page import DataPage, clear_recent_folders, recent_folders
+from mma_studio.ui.evaluate_page import EvaluatePage
 from mma_studio.ui.demo_page import AdapterDropFilter, DemoPage
 from mma_studio.ui.project_controller import ProjectController
 from mma_studio.ui.settings_dialog import SettingsDialog, configured_cache_dir
@@ -96,6 +97,10 @@ class MainWindow(QMainWindow):
                        "Bring in images, name the classes, choose the split and the model")
         self._add_page(self._train_placeholder, "2  Train", style.standardIcon(QStyle.SP_MediaPlay),
                        "Train the adapter and watch its curves")
+        self.evaluate_page = EvaluatePage(self.state, self)  # enabled once a run exists
+        self._add_page(self.evaluate_page, "3  Evaluate", style.standardIcon(QStyle.SP_FileDialogContentsView),
+                       "Test figures, per-class table, confusion matrix and the misclassified images")
+        self.evaluate_page.trainRequested.connect(lambda: self.show_page(1))
         self.demo_page = DemoPage(self.state, self)
         self._add_page(self.demo_page, f"{self.sidebar.count() + 1}  Demo", style.standardIcon(QStyle.SP_DialogApplyButton),
                        "Try the adapter on any image, into any classes")
@@ -156,6 +161,7 @@ class MainWindow(QMainWindow):
                 self.train_page.restore_settings_values(json.loads(self._saved_train_settings))
             except (ValueError, TypeError, KeyError, AttributeError):
                 pass  # settings from an older version: keep the defaults
+        self.train_page.runFinished.connect(self._on_run_finished)
         self.train_page.runFinished.connect(self.demo_page.use_training_run)
         cache_dir = configured_cache_dir()
         if cache_dir is not None:
@@ -192,6 +198,11 @@ class MainWindow(QMainWindow):
     def _on_cache_dir_changed(self, folder) -> None:
         if self.train_page is not None:
             self.train_page.cache_dir = folder
+
+    def _on_run_finished(self, run) -> None:
+        self.evaluate_page.set_run(run)
+        self._update_actions()
+        self.show_status("Training finished: see its test figures on the Evaluate page (Ctrl+3)", 8000)
 
     def _on_page_chosen(self, row: int) -> None:
         if row == 1 and self.train_page is None:
@@ -246,6 +257,11 @@ class MainWindow(QMainWindow):
         self.close_dataset_action.setObjectName("closeDatasetAction")
         self.close_dataset_action.setShortcut(QKeySequence("Ctrl+Shift+W"))
         self.close_dataset_action.triggered.connect(self.data_page.clear_dataset)
+        self.export_action = QAction(style.standardIcon(QStyle.SP_DialogSaveButton), "&Export Adapter…", self)
+        self.export_action.setObjectName("exportAdapterAction")
+        self.export_action.setShortcut(QKeySequence("Ctrl+E"))
+        self.export_action.setStatusTip("Save the trained adapter file, with a model card and metrics beside it")
+        self.export_action.triggered.connect(self.evaluate_page.export_adapter)
         self.quit_action = QAction("&Quit", self)
         self.quit_action.setObjectName("quitAction")
         self.quit_action.setShortcut(QKeySequence("Ctrl+Q"))
@@ -264,6 +280,7 @@ class MainWindow(QMainWindow):
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
         file_menu.addAction(self.example_action)
         file_menu.addSeparator()
+        file_menu.addAction(self.export_action)
         file_menu.addAction(self.report_action)
         file_menu.addAction(self.close_dataset_action)
         file_menu.addSeparator()
@@ -381,6 +398,16 @@ class MainWindow(QMainWindow):
             action.setEnabled(not busy)
         self.report_action.setEnabled(self.state.data.scan is not None)
         self.close_dataset_action.setEnabled(not busy and self.state.data.scan is not None)
+        # The Evaluate page and export need a trained run.
+        has_run = self.evaluate_page.has_run()
+        self.export_action.setEnabled(has_run)
+        evaluate_row = self.pages.indexOf(self.evaluate_page)
+        item = self.sidebar.item(evaluate_row)
+        item.setFlags(item.flags() | Qt.ItemIsEnabled if has_run else item.flags() & ~Qt.ItemIsEnabled)
+        item.setToolTip("Test figures, per-class table, confusion matrix and the misclassified images" if has_run
+                        else "Train an adapter first: its test figures appear here")
+        if evaluate_row < len(getattr(self, "page_actions", [])):
+            self.page_actions[evaluate_row].setEnabled(has_run)
 
     def _update_title(self) -> None:
         project = self.projects.title_name()
@@ -433,7 +460,7 @@ class MainWindow(QMainWindow):
             page = int(page)
         except (TypeError, ValueError):
             page = 0
-        if 0 <= page < self.sidebar.count():
+        if 0 <= page < self.sidebar.count() and self.sidebar.item(page).flags() & Qt.ItemIsEnabled:
             # Without the row signal: choosing a page must not build a deferred page early.
             self.sidebar.blockSignals(True)
             self.sidebar.setCurrentRow(page)
