@@ -126,6 +126,10 @@ class ExportDialog(QDialog):
         self.model_card_check.setChecked(_bool(settings.value(SETTINGS_MODEL_CARD, True)))
         self.metrics_check = _named(QCheckBox(self), "exportMetricsCheck")
         self.metrics_check.setChecked(_bool(settings.value(SETTINGS_METRICS, True)))
+        self.model_card_check.setToolTip("Markdown: backbone and weights, classes with their roles, prompt templates, "
+                                         "settings, zero-shot and adapted figures, date")
+        self.metrics_check.setToolTip("JSON: zero-shot and adapted figures, per class too; CSV: the adapter's confusion "
+                                      "matrix (rows: true class, columns: predicted)")
         self.model_card_check.toggled.connect(self._refresh_plan)
         self.metrics_check.toggled.connect(self._refresh_plan)
         self.files_label = _named(QLabel(self), "exportFilesLabel")
@@ -217,10 +221,8 @@ class ExportDialog(QDialog):
     def _refresh_plan(self, *_args) -> None:
         path = self.adapter_path()
         companions = companion_paths(path or Path(f"adapter{ADAPTER_SUFFIX}"))
-        self.model_card_check.setText(f"Model card ({companions['model_card'].name}): backbone, classes, prompts, "
-                                      "settings and results, in Markdown")
-        self.metrics_check.setText(f"Metrics ({companions['metrics'].name}) and confusion matrix "
-                                   f"({companions['confusion'].name})")
+        self.model_card_check.setText(f"Model card: {companions['model_card'].name}")
+        self.metrics_check.setText(f"Metrics: {companions['metrics'].name} and {companions['confusion'].name}")
         if path is None:
             self.files_label.setText("Choose where to save the adapter file.")
         else:
