@@ -167,6 +167,8 @@ class TopKBars(QWidget):
             painter.setBrush(track)
             painter.drawRoundedRect(QRectF(0, bar_y, width, BAR_HEIGHT), BAR_HEIGHT / 2, BAR_HEIGHT / 2)
             fill = QColor(self._accent)
+            if palette.color(QPalette.ColorRole.Base).lightness() < 128 and fill.lightness() < 140:
+                fill = fill.lighter(150)  # a mid-tone bar on a dark background needs more light
             if index > 0:
                 fill.setAlphaF(0.55)
             filled = max(BAR_HEIGHT, width * probability) if probability > 0 else 0
