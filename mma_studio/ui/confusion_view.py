@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from PySide6.QtCore import QPoint, QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QKeyEvent, QMouseEvent, QPainter, QPalette, QPen
+from PySide6.QtCore import QEvent, QLineF, QPoint, QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QKeyEvent, QMouseEvent, QPainter, QPalette, QPen, QPixmap
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 from mma_studio.ui.eval_colors import blend, correct_ramp, error_ramp, readable_text_on, role_color
@@ -50,6 +50,8 @@ class ConfusionMatrixView(QWidget):
         self._row_label_width = 0.0
         self._column_label_height = 0.0
         self._rotate_columns = False
+        self._layer: QPixmap | None = None  # cells, numbers and labels, drawn once per change
+        self._layer_key: tuple | None = None
 
     # -- data ------------------------------------------------------------------------------
     def set_matrix(self, matrix: Sequence[Sequence[int]], labels: Sequence[str], roles: Sequence[str] | None = None) -> None:
@@ -65,7 +67,7 @@ class ConfusionMatrixView(QWidget):
             self._selected = None
         self._update_description()
         self._layout_grid()
-        self.update()
+        self._invalidate()
 
     def clear(self) -> None:
         self.set_matrix([], [])
@@ -75,7 +77,7 @@ class ConfusionMatrixView(QWidget):
         """Counts (False) or each row divided by its total (True)."""
         if normalized != self._normalized:
             self._normalized = bool(normalized)
-            self.update()
+            self._invalidate()
 
     def is_normalized(self) -> bool:
         return self._normalized
@@ -127,6 +129,10 @@ class ConfusionMatrixView(QWidget):
     def set_selected_cell(self, cell: tuple[int, int] | None) -> None:
         self._selected = cell
         self.update()
+
+    def labels_shown(self) -> bool:
+        """False when the cells are too small for class names (hovering still names them)."""
+        return bool(self._row_label_width)
 
     def cell_rect(self, true: int, predicted: int) -> QRectF:
         """Where a cell is drawn, in widget coordinates (tests click its centre)."""
@@ -203,65 +209,115 @@ class ConfusionMatrixView(QWidget):
     def resizeEvent(self, event) -> None:  # noqa: N802
         super().resizeEvent(event)
         self._layout_grid()
+        self._layer = None
 
     # -- painting ----------------------------------------------------------------------------
     def paintEvent(self, _event) -> None:  # noqa: N802
         painter = QPainter(self)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         palette = self.palette()
-        text_color = palette.color(QPalette.ColorRole.WindowText)
         if not self._matrix:
             painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
             painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "No confusion matrix yet")
             return
+        # Cells, numbers and labels change only with the data, size or palette: they are drawn
+        # once into a pixmap, and hovering repaints just that pixmap and a few outlines.
+        ratio = self.devicePixelRatioF()
+        if self._layer is None or self._layer_key != (self.width(), self.height(), ratio):
+            self._layer = self._render_layer(ratio)
+            self._layer_key = (self.width(), self.height(), ratio)
+        painter.drawPixmap(0, 0, self._layer)
+
+        highlight = palette.color(QPalette.ColorRole.Highlight)
+        if self._hovered is not None:
+            true, predicted = self._hovered
+            band = QColor(highlight)
+            band.setAlpha(36)
+            row = self.cell_rect(true, 0)
+            column = self.cell_rect(0, predicted)
+            painter.fillRect(QRectF(self._grid.left() - self._row_label_width, row.top(),
+                                    self._row_label_width, self._cell), band)
+            painter.fillRect(QRectF(column.left(), self._grid.top() - self._column_label_height,
+                                    self._cell, self._column_label_height), band)
+            painter.setPen(QPen(palette.color(QPalette.ColorRole.WindowText), 1.5))
+            painter.drawRect(self.cell_rect(true, predicted).adjusted(1, 1, -1, -1))
+        if self._selected is not None:
+            painter.setPen(QPen(highlight, 2.5))
+            painter.drawRect(self.cell_rect(*self._selected).adjusted(1, 1, -1, -1))
+        elif self.hasFocus():
+            painter.setPen(QPen(highlight, 1, Qt.PenStyle.DotLine))
+            painter.drawRect(self._grid.adjusted(-2, -2, 2, 2))
+
+    def _render_layer(self, ratio: float) -> QPixmap:
+        layer = QPixmap(max(1, round(self.width() * ratio)), max(1, round(self.height() * ratio)))
+        layer.setDevicePixelRatio(ratio)
+        layer.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(layer)
+        palette = self.palette()
+        text_color = palette.color(QPalette.ColorRole.WindowText)
+        placeholder = palette.color(QPalette.ColorRole.PlaceholderText)
         n = len(self._matrix)
         base = palette.color(QPalette.ColorRole.Base)
         empty = blend(base, palette.color(QPalette.ColorRole.Mid), 0.12)
         correct, wrong = correct_ramp(palette), error_ramp(palette)
         peak = self._peak()
         label_font = self._label_font()
-        painter.setFont(label_font)
         value_font = self._value_font(label_font)
-        show_text = value_font is not None
-
+        if value_font is not None:
+            painter.setFont(value_font)
+        # All cell colours as one n x n image, scaled up without smoothing: one draw call
+        # however many classes there are.
+        fills: list[QColor] = []
+        pixels = bytearray(4 * n * n)
         for true in range(n):
             for predicted in range(n):
-                rect = self.cell_rect(true, predicted)
                 value = self.value(true, predicted)
                 if value <= 0:
                     fill = empty
                 else:
                     strength = 0.15 + 0.85 * (value / peak if peak else 0.0)
                     fill = blend(base, correct if true == predicted else wrong, strength)
-                painter.fillRect(rect, fill)
-                if show_text:
-                    painter.setFont(value_font)
-                    painter.setPen(readable_text_on(fill) if value > 0 else palette.color(QPalette.ColorRole.PlaceholderText))
-                    painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, self.value_text(true, predicted))
+                fills.append(fill)
+                at = 4 * (true * n + predicted)
+                pixels[at:at + 4] = bytes((fill.blue(), fill.green(), fill.red(), 255))  # ARGB32, little-endian
+        cells = QImage(bytes(pixels), n, n, 4 * n, QImage.Format.Format_ARGB32)
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
+        painter.drawImage(self._grid, cells)
+        if value_font is not None:
+            for true in range(n):
+                for predicted in range(n):
+                    value = self.value(true, predicted)
+                    painter.setPen(readable_text_on(fills[true * n + predicted]) if value > 0 else placeholder)
+                    painter.drawText(self.cell_rect(true, predicted), Qt.AlignmentFlag.AlignCenter,
+                                     self.value_text(true, predicted))
 
         # grid lines, in the background colour, so cells read as tiles
         if self._cell >= 6:
             painter.setPen(QPen(base, 1))
+            lines = []
             for k in range(n + 1):
                 x = self._grid.left() + k * self._cell
                 y = self._grid.top() + k * self._cell
-                painter.drawLine(QPointF(x, self._grid.top()), QPointF(x, self._grid.bottom()))
-                painter.drawLine(QPointF(self._grid.left(), y), QPointF(self._grid.right(), y))
+                lines.append(QLineF(x, self._grid.top(), x, self._grid.bottom()))
+                lines.append(QLineF(self._grid.left(), y, self._grid.right(), y))
+            painter.drawLines(lines)
         painter.setPen(QPen(palette.color(QPalette.ColorRole.Mid), 1))
         painter.drawRect(self._grid)
-
-        for cell, color, width in ((self._hovered, text_color, 1.5), (self._selected, palette.color(QPalette.ColorRole.Highlight), 2.5)):
-            if cell is not None:
-                painter.setPen(QPen(color, width))
-                painter.setBrush(Qt.BrushStyle.NoBrush)
-                painter.drawRect(self.cell_rect(*cell).adjusted(1, 1, -1, -1))
-        if self.hasFocus() and self._selected is None:
-            painter.setPen(QPen(palette.color(QPalette.ColorRole.Highlight), 1, Qt.PenStyle.DotLine))
-            painter.drawRect(self._grid.adjusted(-2, -2, 2, 2))
 
         painter.setFont(label_font)
         self._paint_labels(painter, text_color)
         self._paint_titles(painter, palette)
+        painter.end()
+        return layer
+
+    def _invalidate(self) -> None:
+        self._layer = None
+        self.update()
+
+    def changeEvent(self, event) -> None:  # noqa: N802
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self._layout_grid()
+            self._invalidate()
 
     def _value_font(self, label_font: QFont) -> QFont | None:
         """The largest font (down to MIN_VALUE_POINTS) whose widest cell text fits in a cell; None if none does."""
@@ -285,16 +341,13 @@ class ConfusionMatrixView(QWidget):
         if not self._row_label_width:
             return
         metrics = QFontMetrics(painter.font())
-        palette = self.palette()
-        hovered_row = self._hovered[0] if self._hovered else -1
-        hovered_column = self._hovered[1] if self._hovered else -1
         row_text_width = int(self._row_label_width - DOT - 3 * PAD)
         for index, label in enumerate(self._labels):
             # row labels, right-aligned against the grid, with the role dot before them
             y = self._grid.top() + index * self._cell
             row_rect = QRectF(PAD + QFontMetrics(self._title_font()).height(), y, self._row_label_width - PAD, self._cell)
             text_rect = QRectF(row_rect.right() - row_text_width - PAD, y, row_text_width, self._cell)
-            painter.setPen(palette.color(QPalette.ColorRole.Highlight) if index == hovered_row else text_color)
+            painter.setPen(text_color)
             painter.drawText(text_rect, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
                              metrics.elidedText(label, Qt.TextElideMode.ElideMiddle, row_text_width))
             if self._roles:
@@ -303,7 +356,6 @@ class ConfusionMatrixView(QWidget):
 
             # column labels above the grid
             x = self._grid.left() + index * self._cell
-            painter.setPen(palette.color(QPalette.ColorRole.Highlight) if index == hovered_column else text_color)
             if self._rotate_columns:
                 length = int(self._column_label_height - PAD - (DOT + PAD if self._roles else 0))
                 painter.save()
@@ -346,15 +398,15 @@ class ConfusionMatrixView(QWidget):
     # -- interaction -------------------------------------------------------------------------
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
         cell = self.cell_at(event.position())
-        if cell != self._hovered:
+        if cell != self._hovered:  # work only when the pointer enters another cell
             self._hovered = cell
             self.update()
-        if cell is None:
-            QToolTip.hideText()
-            self.setCursor(Qt.CursorShape.ArrowCursor)
-        else:
-            QToolTip.showText(event.globalPosition().toPoint(), self.cell_tooltip(*cell), self)
-            self.setCursor(Qt.CursorShape.PointingHandCursor)
+            if cell is None:
+                QToolTip.hideText()
+                self.unsetCursor()
+            else:
+                QToolTip.showText(event.globalPosition().toPoint(), self.cell_tooltip(*cell), self)
+                self.setCursor(Qt.CursorShape.PointingHandCursor)
         super().mouseMoveEvent(event)
 
     def leaveEvent(self, event) -> None:  # noqa: N802

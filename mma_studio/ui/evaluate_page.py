@@ -245,6 +245,7 @@ class EvaluatePage(QWidget):
         matrix_header.addLayout(scale_row)
         self.matrix = ConfusionMatrixView()
         self.matrix.cellClicked.connect(self.show_cell)
+        self.matrix.installEventFilter(self)  # its labels come and go with its size: keep the note in step
         self.matrix_note = QLabel()
         self.matrix_note.setProperty("role", "hint")
         self.matrix_note.setWordWrap(True)
@@ -429,11 +430,23 @@ class EvaluatePage(QWidget):
             self.matrix.set_matrix(report.confusion, self._names(report), report.roles)
         else:
             self.matrix.clear()
+        self._update_matrix_note()
+
+    def _update_matrix_note(self) -> None:
+        report = self.report()
+        if report is None:
+            return
         total = len(report.paths)
         correct = sum(1 for t, p in zip(report.true_labels, report.predicted_labels) if t == p)
+        hover = "" if self.matrix.labels_shown() else " Too many classes for names here: hover a cell, or widen the window."
         self.matrix_note.setText(
-            f"{title}, every test image classified among all {len(report.class_names)} classes: {correct} of {total} "
-            "correct (the diagonal). Click a cell to see its images.")
+            f"{MODEL_TITLES[self.model]}, every test image classified among all {len(report.class_names)} classes: "
+            f"{correct} of {total} correct (the diagonal). Click a cell to see its images.{hover}")
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802
+        if watched is self.matrix and event.type() == QEvent.Type.Resize:
+            self._update_matrix_note()
+        return super().eventFilter(watched, event)
 
     @staticmethod
     def _names(report) -> list[str]:

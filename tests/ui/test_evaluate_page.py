@@ -212,6 +212,22 @@ def test_hover_explains_a_cell(qtbot, page, trained):
     qtbot.waitUntil(lambda: QToolTip.isVisible() and report.display_names[1] in QToolTip.text(), timeout=3000)
 
 
+def test_hovering_repaints_outlines_only_not_the_whole_matrix(qtbot, page, monkeypatch):
+    """Cells and labels are drawn once per change; moving over cells must not redraw them all
+    (a 100-class matrix has 10,000 cells, and each Python-side paint call has a cost)."""
+    page.matrix.grab()
+    renders = []
+    original = page.matrix._render_layer
+    monkeypatch.setattr(page.matrix, "_render_layer", lambda ratio: renders.append(ratio) or original(ratio))
+    for true, predicted in ((0, 0), (1, 2), (2, 1), (0, 1)):
+        qtbot.mouseMove(page.matrix, page.matrix.cell_rect(true, predicted).center().toPoint())
+        page.matrix.grab()
+    assert renders == []
+    page.matrix.set_normalized(True)
+    page.matrix.grab()
+    assert len(renders) == 1
+
+
 def test_keyboard_moves_and_opens_a_cell(qtbot, page):
     page.matrix.setFocus()
     qtbot.keyClick(page.matrix, Qt.Key.Key_Down)  # selects (0, 0)
