@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import datetime
+import json
 import os
 from dataclasses import asdict
 from pathlib import Path
@@ -101,6 +102,7 @@ class ProjectController(QObject):
         self._settings: dict = {}  # the project's training settings until the Train page exists
         self._scan_task: BackgroundTask | None = None
         self._pending_roles: tuple | None = None
+        self._saved_snapshot = ""  # the project as last written or opened: equal again means clean
         self._autosave = QTimer(self)
         self._autosave.setSingleShot(True)
         self._autosave.setInterval(AUTOSAVE_DELAY_MS)
@@ -196,6 +198,7 @@ class ProjectController(QObject):
         if page is not None and not page.is_training():
             page.show_history(None, [])
         self.dirty = False
+        self._saved_snapshot = self._snapshot()
         self.runsChanged.emit()
         self._changed_title()
         self.statusMessage.emit("New project: drop a dataset to begin.", 5000)
@@ -293,6 +296,7 @@ class ProjectController(QObject):
             return False
         self.path = path
         self.is_autosaved_copy = False
+        self._saved_snapshot = self._snapshot()
         QSettings().setValue(LAST_PROJECT_DIR_KEY, str(path.parent))
         remember_recent_project(path)
         if previous is not None and previous != path:
@@ -350,6 +354,7 @@ class ProjectController(QObject):
 
         dialog = RunsDialog(self.runs, self.window)
         dialog.showCurvesRequested.connect(self.show_run_curves)
+        dialog.openAdapterRequested.connect(self.window.open_adapter_in_demo)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
         return dialog
@@ -382,10 +387,23 @@ class ProjectController(QObject):
     def _on_changed(self, *_args) -> None:
         if self._restoring:
             return
+        if self._snapshot() == self._saved_snapshot:  # e.g. a setting changed and changed back
+            self._autosave.stop()
+            if self.dirty:
+                self.dirty = False
+                self._changed_title()
+            return
         if not self.dirty:
             self.dirty = True
             self._changed_title()
         self._autosave.start()
+
+    def _snapshot(self) -> str:
+        path = self.path or Path.cwd() / "Untitled.mmaproj"
+        try:
+            return json.dumps(self.current_project(path).to_dict(), sort_keys=True, default=str)
+        except (TypeError, ValueError):
+            return ""
 
     def _changed_title(self) -> None:
         self._update_actions()
@@ -425,6 +443,7 @@ class ProjectController(QObject):
             return False
         self.dirty = False
         self.last_error = ""
+        self._saved_snapshot = self._snapshot() if path == self.path else ""
         self._changed_title()
         self.projectSaved.emit(path)
         if not quiet:
@@ -464,6 +483,7 @@ class ProjectController(QObject):
         finally:
             self._restoring = False
         self.dirty = False
+        self._saved_snapshot = self._snapshot()
         self._changed_title()
         if missing:
             self.statusMessage.emit(f"Opened {self.path.name}; not found: {', '.join(missing)}", 12000)

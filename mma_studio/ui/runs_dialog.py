@@ -5,6 +5,7 @@ Train page."""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -58,6 +59,7 @@ class RunsDialog(QDialog):
     """A table of runs, newest first; `showCurvesRequested(index)` with the index in `runs`."""
 
     showCurvesRequested = Signal(int)
+    openAdapterRequested = Signal(object)  # Path of an exported adapter file
 
     def __init__(self, runs: list, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -98,18 +100,45 @@ class RunsDialog(QDialog):
         self.curves_button.setEnabled(bool(runs))
         self.curves_button.setToolTip("Draw this run's curves on the Train page")
         self.curves_button.clicked.connect(self._show_curves)
+        self.demo_button = QPushButton("Open in Demo")
+        self.demo_button.setObjectName("openRunInDemoButton")
+        self.demo_button.setToolTip("Classify images with this run's exported adapter file")
+        self.demo_button.clicked.connect(self._open_in_demo)
+        self.table.itemSelectionChanged.connect(self._update_buttons)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.addButton(self.curves_button, QDialogButtonBox.ButtonRole.ActionRole)
+        buttons.addButton(self.demo_button, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(hint)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.empty)
         layout.addWidget(buttons)
+        self._update_buttons()
 
     def selected_index(self) -> int | None:
         items = self.table.selectedItems()
         return items[0].data(Qt.ItemDataRole.UserRole) if items else None
+
+    def _adapter_path(self) -> Path | None:
+        index = self.selected_index()
+        if index is None or not self._runs[index].adapter_file:
+            return None
+        path = Path(self._runs[index].adapter_file)
+        return path if path.is_file() else None
+
+    def _update_buttons(self) -> None:
+        path = self._adapter_path()
+        self.demo_button.setEnabled(path is not None)
+        index = self.selected_index()
+        if path is None and index is not None and self._runs[index].adapter_file:
+            self.demo_button.setToolTip("The exported adapter file is no longer there")
+
+    def _open_in_demo(self) -> None:
+        path = self._adapter_path()
+        if path is not None:
+            self.openAdapterRequested.emit(path)
+            self.accept()
 
     def _show_curves(self) -> None:
         index = self.selected_index()

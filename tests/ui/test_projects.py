@@ -141,8 +141,12 @@ def test_changes_are_autosaved_after_a_pause_atomically(qtbot, window_factory, d
         return real_replace(src, dst, *args, **kwargs)
 
     monkeypatch.setattr(os, "replace", spying_replace)
-    window.state.rename_class("sky", "clear blue sky")
+    window.train_page.settings.set_values({"training": {"epochs": 8}})
     assert window.projects.dirty and window.isWindowModified()  # the title marks unsaved changes
+    window.train_page.settings.set_values({"training": {"epochs": 7}})  # changed back: clean again
+    assert not window.projects.dirty and not window.isWindowModified()
+    window.state.rename_class("sky", "clear blue sky")
+    assert window.projects.dirty
     qtbot.waitUntil(lambda: not window.projects.dirty, timeout=5000)
     assert json.loads(path.read_text())["display_names"]["sky"] == "clear blue sky"
     assert replaced and replaced[-1][1] == str(path)
@@ -216,7 +220,22 @@ def test_runs_dialog_lists_each_run_with_its_figures(qtbot, window_factory, data
     window.train_page.plots.reset()
     dialog.curves_button.click()
     assert window.train_page.plots.point_count == len(run.history) and window.current_page() is window.train_page
+    assert not dialog.demo_button.isEnabled()  # not exported yet
     dialog.close()
+
+    # Once exported, the project remembers the file (relative to it) and the run opens in the Demo.
+    home, _scan, _run = dataset
+    adapter = run.save(home / "exports" / "colours.safetensors")
+    window.projects.note_export(run, adapter)
+    path = home / "projects" / "exported.mmaproj"
+    assert window.projects.save_as(path)
+    assert json.loads(path.read_text())["runs"][-1]["adapter_file"] == "../exports/colours.safetensors"
+    dialog = window.projects.show_runs()
+    assert dialog.table.item(0, 6).text() == str(adapter)
+    dialog.demo_button.click()
+    qtbot.waitUntil(lambda: window.demo_page.model is not None and window.demo_page.model.path == adapter,
+                    timeout=WAIT_MS)
+    assert window.current_page() is window.demo_page
 
 
 def test_files_that_cannot_be_opened_leave_the_window_as_it_was(qtbot, window_factory, dataset, tmp_path):
