@@ -170,10 +170,6 @@ class EvaluatePage(QWidget):
         self.summary_label = _named(QLabel("No trained adapter yet"), "evaluateSummaryLabel")
         self.summary_label.setProperty("role", "hint")
         self.summary_label.setWordWrap(True)
-        titles = QVBoxLayout()
-        titles.setSpacing(2)
-        titles.addWidget(page_title)
-        titles.addWidget(self.summary_label)
         self.model_group, model_row = _segmented(
             [("showAdaptedButton", MODEL_TITLES[ADAPTED], "Per-class figures, confusion matrix and images of CLIP + adapter"),
              ("showZeroShotButton", MODEL_TITLES[ZERO_SHOT], "The same for zero-shot CLIP, the baseline without adapter")],
@@ -187,17 +183,18 @@ class EvaluatePage(QWidget):
         self.export_button.setToolTip("Save the adapter file, and a model card and metrics beside it (Ctrl+E)")
         self.export_button.setCursor(Qt.CursorShape.PointingHandCursor)
         self.export_button.clicked.connect(self.export_adapter)
-        header = QHBoxLayout()
-        header.setSpacing(10)
-        header.addLayout(titles, 1)
-        controls = QHBoxLayout()
-        controls.setSpacing(10)
-        controls.addWidget(model_caption)
-        controls.addLayout(model_row)
-        controls.addSpacing(8)
-        controls.addWidget(self.export_button)
-        header.addLayout(controls)
-        header.setAlignment(controls, Qt.AlignmentFlag.AlignBottom)
+        # Title and controls on one line, the run's summary under them across the whole width.
+        top = QHBoxLayout()
+        top.setSpacing(10)
+        top.addWidget(page_title, 1)
+        top.addWidget(model_caption)
+        top.addLayout(model_row)
+        top.addSpacing(8)
+        top.addWidget(self.export_button)
+        header = QVBoxLayout()
+        header.setSpacing(2)
+        header.addLayout(top)
+        header.addWidget(self.summary_label)
 
         # ---- notice (random weights, a cancelled run) -----------------------------------------
         self.notice = QFrame()
