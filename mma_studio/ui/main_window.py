@@ -133,6 +133,7 @@ class MainWindow(QMainWindow):
         self.demo_page.statusMessage.connect(self.show_status)
         self.projects.statusMessage.connect(self.show_status)
         self.projects.titleChanged.connect(self._update_title)
+        self.evaluate_page.adapterExported.connect(self.projects.note_export)
         self.state.datasetChanged.connect(self._update_title)
         self.state.datasetChanged.connect(self._update_status_labels)
         self.state.rolesChanged.connect(self._update_status_labels)
