@@ -155,6 +155,7 @@ class EvaluatePage(QWidget):
 
     runChanged = Signal(object)  # the TrainingRun now shown (None when cleared)
     trainRequested = Signal()  # the empty state's "Go to Train" button
+    adapterExported = Signal(object, object)  # (TrainingRun, Path of the saved adapter file)
 
     def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -404,6 +405,8 @@ class EvaluatePage(QWidget):
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.destroyed.connect(lambda *_: setattr(self, "export_dialog", None))
         dialog.setWindowModality(Qt.WindowModality.WindowModal)
+        dialog.exportSucceeded.connect(
+            lambda result, run=self.run: result.written and self.adapterExported.emit(run, result.written[0]))
         self.export_dialog = dialog
         dialog.open()
         return dialog

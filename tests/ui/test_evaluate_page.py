@@ -289,10 +289,13 @@ def test_open_containing_folder(qtbot, page, trained):
     assert opened == [str(Path(paths[0]).parent)]
 
 
-def test_main_window_adds_evaluate_after_train_enabled_by_a_finished_run(qtbot, trained):
+def test_main_window_adds_evaluate_after_train_enabled_by_a_finished_run(qtbot, trained, tmp_path, monkeypatch):
     from mma_studio.ui.main_window import MainWindow
+    from mma_studio.ui.project_controller import ProjectController
 
     _, run = trained
+    noted = []
+    monkeypatch.setattr(ProjectController, "note_export", lambda self, run_, path: noted.append((run_, path)))
     window = MainWindow()
     qtbot.addWidget(window)
     titles = [window.sidebar.item(row).text() for row in range(window.sidebar.count())]
@@ -313,5 +316,11 @@ def test_main_window_adds_evaluate_after_train_enabled_by_a_finished_run(qtbot, 
     window.export_action.trigger()
     dialog = window.evaluate_page.export_dialog
     assert dialog is not None and dialog.isVisible() and dialog.run is run
+    # a successful export is remembered by the project
+    dialog.set_adapter_path(tmp_path / "out" / "window.safetensors")
+    (tmp_path / "out").mkdir()
+    with qtbot.waitSignal(dialog.exportFinished, timeout=60_000):
+        dialog.start_export()
+    assert noted == [(run, tmp_path / "out" / "window.safetensors")]
     dialog.reject()
     QApplication.processEvents()
