@@ -459,7 +459,7 @@ class EvaluatePage(QWidget):
         return {
             "base": f"{base_images} test images of {len(split.base)} classes",
             "new": f"{new_images} test images of {len(split.new)} unseen classes" if split.new else "no new classes",
-            "hm": "balance of base and new",
+            "hm": "balance of base and new" if split.new else "needs new classes",
             "all": f"{base_images + new_images} images among all {len(split.classes)} classes",
         }
 
