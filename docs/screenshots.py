@@ -1,11 +1,11 @@
 """Save a screenshot of each page of MMA Studio into docs/, the way a new user gets there.
 
 Drives the real main window offscreen: "Try an example" writes the example dataset and selects
-the demo model (`mma-tiny` · `shapes`), the Train page trains with the Fast preset, and each
-page is grabbed once the work is done. Settings, the example images and the feature cache go
+the demo model (`mma-tiny` · `shapes`), the Train page trains with the Fast preset, and every
+page of the sidebar (Data, Train, and those after them) is grabbed once the work is done. Settings, the example images and the feature cache go
 to a temporary folder, so the script leaves the user's own settings and caches alone.
 
-    python docs/screenshots.py            # writes docs/data_page.png and docs/train_page.png
+    python docs/screenshots.py            # writes docs/<page>_page.png, one per sidebar page
     python docs/screenshots.py --out DIR  # somewhere else
 """
 
@@ -59,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
 
     work = Path(tempfile.mkdtemp(prefix="mma-studio-screenshots-"))
+    for variable, folder in (("XDG_DATA_HOME", "data"), ("XDG_CONFIG_HOME", "config"), ("XDG_CACHE_HOME", "cache")):
+        os.environ[variable] = str(work / folder)  # platformdirs: nothing lands in the user's folders
     from PySide6.QtCore import QSettings
 
     for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
@@ -80,11 +82,6 @@ def main(argv: list[str] | None = None) -> int:
     selection = window.state.backbone
     if not selection.is_demo:
         raise SystemExit(f"screenshots: the example should select the demo model, got {selection.label!r}")
-    settle(1.0)
-    data_png = args.out / "data_page.png"
-    window.grab().save(str(data_png))
-    print(f"saved {data_png}")
-
     window.sidebar.setCurrentRow(1)
     page = window.train_page
     page.cache_dir = work / "feature-cache"
@@ -98,13 +95,16 @@ def main(argv: list[str] | None = None) -> int:
         error = page.last_error or ("cancelled", "")
         raise SystemExit(f"screenshots: training failed: {error[0]}: {error[1]}")
     page.plots.flush()
-    settle(0.5)
-    train_png = args.out / "train_page.png"
-    window.grab().save(str(train_png))
     summary = page.last_run.summary()
-    print(f"saved {train_png}  (zero-shot {summary['zero_shot']}, adapted {summary['adapted']})")
-
-    window.close()
+    print(f"trained: zero-shot {summary['zero_shot']}, adapted {summary['adapted']}")
+    for row in range(window.sidebar.count()):
+        name = window.sidebar.item(row).text().split()[-1].lower()
+        window.sidebar.setCurrentRow(row)
+        settle(1.0)
+        path = args.out / f"{name}_page.png"
+        window.grab().save(str(path))
+        print(f"saved {path}")
+    # No close(): the window would ask about the unsaved project; the process just ends.
     return 0
 
 
