@@ -67,7 +67,13 @@ def _fake_hooks() -> types.ModuleType:
                 found.append((str(path), (Path(package) / Path(relative).parent).as_posix()))
         return found
 
+    def collect_dynamic_libs(package, **_kwargs):
+        base = _package_dir(package)
+        return [(str(path), (Path(package) / path.relative_to(base).parent).as_posix())
+                for pattern in ("*.so", "*.so.*", "*.dll", "*.dylib", "*.pyd") for path in base.rglob(pattern)]
+
     hooks.collect_data_files = collect_data_files
+    hooks.collect_dynamic_libs = collect_dynamic_libs
     hooks.collect_submodules = lambda package: [package]
     hooks.copy_metadata = lambda distribution: []
     return hooks
@@ -123,6 +129,18 @@ def test_spec_collects_open_clip_data_and_our_resources(spec_run):
     assert icons and icons <= by_destination["mma_studio/resources/icons"]
     for source, _destination in datas:
         assert Path(source).exists(), source  # files, or dist-info folders from copy_metadata
+
+
+def test_spec_collects_torchvisions_operator_library(spec_run):
+    """torchvision loads `_C_stable` (or `_C`) with torch.ops.load_library: analysis misses it."""
+    import importlib.util
+
+    _namespace, calls = spec_run
+    libraries = {Path(source).name for source, _destination in calls["Analysis"][0].kwargs["binaries"]}
+    folder = Path(importlib.util.find_spec("torchvision").origin).parent
+    native = {p.name for p in folder.iterdir() if p.name.startswith(("_C", "image")) and ".so" in p.name
+              or p.suffix in (".pyd", ".dll", ".dylib") and p.name.startswith(("_C", "image"))}
+    assert native and native <= libraries
 
 
 def test_spec_builds_the_launcher_with_the_app_and_cli_and_leaves_out_triton(spec_run):
