@@ -5,6 +5,7 @@ figure, ours, baseline, ratio, target, met.
     python benchmarks/run_all.py --quick    # tiny sizes: checks every script runs
     python benchmarks/run_all.py --device cuda   # items 1-3 on the GPU, the rest as usual
     python benchmarks/run_all.py --markdown # the table as Markdown, with the machine (for the README)
+    python benchmarks/run_all.py --save run.json; python benchmarks/run_all.py --render run.json --markdown
 
 Scripts run one at a time so that they do not slow each other down; a script that fails is
 reported as a failed row and the others still run. `--json` prints all rows as JSON lines.
@@ -58,7 +59,14 @@ def main(argv=None) -> int:
     parser.add_argument("--only", nargs="+", default=None, help="run only these scripts")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown with the machine")
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds allowed per script")
+    parser.add_argument("--save", default=None, help="also write the machine and all rows to this JSON file")
+    parser.add_argument("--render", default=None, help="print the table of a file written by --save; run nothing")
     args = parser.parse_args(argv)
+
+    if args.render:
+        with open(args.render) as handle:
+            saved = json.load(handle)
+        return report(saved["machine"], [Row.from_dict(r) for r in saved["rows"]], args, saved.get("quick", False))
 
     machine = machine_description(args.device)
     log(f"run_all on {machine}")
@@ -80,16 +88,24 @@ def main(argv=None) -> int:
             failures.append(name)
             rows.append(Row(f"{name}: script failed", float("nan"), None, "", None, "runs", False, note=error))
 
+    if args.save:
+        with open(args.save, "w") as handle:
+            json.dump({"machine": machine, "quick": args.quick, "rows": [r.to_dict() for r in rows]}, handle, indent=1)
+    report(machine, rows, args, args.quick)
+    return 1 if failures else 0
+
+
+def report(machine: str, rows: list[Row], args, quick: bool) -> int:
     if args.json:
         for row in rows:
             print(json.dumps(row.to_dict()))
     elif args.markdown:
-        print(f"Measured on: {machine}{' (--quick sizes)' if args.quick else ''}\n")
+        print(f"Measured on: {machine}{' (--quick sizes)' if quick else ''}\n")
         print(render_markdown(rows))
     else:
         print(f"machine: {machine}")
         print(render_table(rows))
-    return 1 if failures else 0
+    return 0
 
 
 if __name__ == "__main__":
