@@ -60,6 +60,8 @@ LAST_IMAGE_DIR_KEY = "demo/lastImageFolder"
 LAST_CSV_DIR_KEY = "demo/lastCsvFolder"
 DEFAULT_TOP_K = 5
 FOLDER_TOP_K = 3
+SIDE_PANEL_WIDTH = 392
+NARROW_SIDE_PANEL_WIDTH = 280
 ZERO_SHOT_COLOR = "#6b7280"
 ADAPTER_COLOR = "#2563eb"
 
@@ -166,7 +168,7 @@ class ImageView(QFrame):
         self._pixmap: QPixmap | None = None
         self._caption = ""
         self._hovering = False
-        self.setMinimumSize(220, 180)
+        self.setMinimumSize(200, 120)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
     def set_image(self, image: QImage | None, caption: str = "") -> None:
@@ -394,7 +396,8 @@ class DemoPage(QWidget):
         right_scroll.setWidgetResizable(True)
         right_scroll.setFrameShape(QFrame.Shape.NoFrame)
         right_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        right_scroll.setFixedWidth(392)
+        right_scroll.setFixedWidth(SIDE_PANEL_WIDTH)
+        self._side_panel = right_scroll
         classes_card.setMinimumHeight(260)
 
         columns = QHBoxLayout()
@@ -414,6 +417,12 @@ class DemoPage(QWidget):
         paste.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         paste.activated.connect(self.paste_from_clipboard)
         self._refresh()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        # The side panel gives up width in a small window, so the image and results keep room.
+        width = int(event.size().width() * 0.4)
+        self._side_panel.setFixedWidth(max(NARROW_SIDE_PANEL_WIDTH, min(SIDE_PANEL_WIDTH, width)))
 
     # ================================================================== public API
     def use_training_run(self, run) -> None:
@@ -766,13 +775,12 @@ class DemoPage(QWidget):
         self.classified.emit()
 
     def _show_empty_results(self) -> None:
+        self.zero_shot_bars.show_message("Nothing classified yet.")
+        self.adapter_bars.show_message("Nothing classified yet.")
         if self.model is None:
-            message = "Train an adapter or load an adapter file to classify."
+            self.result_hint.setText("Train an adapter, or load an adapter file, to classify images.")
         else:
-            message = "Drop, open or paste an image."
-        self.zero_shot_bars.show_message(message)
-        self.adapter_bars.show_message(message)
-        self.result_hint.setText("")
+            self.result_hint.setText("Drop, open or paste an image to see the top classes.")
 
     def _show_folder_result(self, result: FolderResult) -> None:
         url = QUrl.fromLocalFile(str(result.csv_path)).toString()

@@ -40,7 +40,7 @@ class TopKBars(QWidget):
         self._rows: list[BarRow] = []
         self._message = ""
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Minimum)
-        self.setMinimumWidth(180)
+        self.setMinimumWidth(140)
         self._update_description()
 
     # -- data ------------------------------------------------------------------------------
@@ -105,7 +105,7 @@ class TopKBars(QWidget):
         return QSize(260, self._header_height() + rows * self._row_height())
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802
-        return QSize(180, self.sizeHint().height())
+        return QSize(140, self.sizeHint().height())
 
     # -- painting --------------------------------------------------------------------------
     def paintEvent(self, _event) -> None:  # noqa: N802
