@@ -40,14 +40,18 @@ class RunRecord:
 
     @classmethod
     def from_dict(cls, data: dict) -> "RunRecord":
+        history = data.get("history")
+        zero_shot = _object(data.get("zero_shot"), "a run's zero_shot")
         return cls(
-            finished_at=str(data.get("finished_at", "")),
-            summary=dict(data.get("summary") or {}),
-            zero_shot=dict(data.get("zero_shot") or {}),
-            history=[e for e in data.get("history") or [] if isinstance(e, dict)] if isinstance(data.get("history"), list) else [],
-            settings=dict(data.get("settings") or {}),
-            split=data.get("split"),
-            adapter_file=data.get("adapter_file"),
+            finished_at=_text(data.get("finished_at"), "a run's finished_at") or "",
+            summary=_object(data.get("summary"), "a run's summary"),
+            # Curves are redrawn from these: entries whose figures are not numbers are dropped
+            # here, so a hand-edited or damaged file cannot break the plots later.
+            zero_shot=zero_shot if _event_fields_ok(zero_shot) else {},
+            history=[e for e in history if isinstance(e, dict) and _event_fields_ok(e)] if isinstance(history, list) else [],
+            settings=_object(data.get("settings"), "a run's settings"),
+            split=_object(data.get("split"), "a run's split") or None,
+            adapter_file=_text(data.get("adapter_file"), "a run's adapter_file"),
         )
 
 
@@ -80,17 +84,64 @@ class Project:
 
     @classmethod
     def from_dict(cls, data: dict) -> "Project":
+        """Raises TypeError (a damaged project) when a field has the wrong type: a number where a
+        folder should be would otherwise fail later, deep inside the app."""
+        display_names = _object(data.get("display_names"), "display_names")
+        if not all(isinstance(k, str) and isinstance(v, str) for k, v in display_names.items()):
+            raise TypeError("display_names should map folder names to names")
+        runs = data.get("runs") or []
+        if not isinstance(runs, list):
+            raise TypeError("runs should be a list")
         return cls(
-            name=str(data.get("name") or "Untitled"),
-            data_root=data.get("data_root"),
-            class_folders=[str(p) for p in data.get("class_folders") or []],
-            display_names={str(k): str(v) for k, v in (data.get("display_names") or {}).items()},
-            base_classes=[str(c) for c in data.get("base_classes") or []],
-            new_classes=[str(c) for c in data.get("new_classes") or []],
-            backbone=dict(data.get("backbone") or {}),
-            settings=dict(data.get("settings") or {}),
-            runs=[RunRecord.from_dict(r) for r in data.get("runs") or [] if isinstance(r, dict)],
+            name=_text(data.get("name"), "name") or "Untitled",
+            data_root=_text(data.get("data_root"), "data_root"),
+            class_folders=_texts(data.get("class_folders"), "class_folders"),
+            display_names=display_names,
+            base_classes=_texts(data.get("base_classes"), "base_classes"),
+            new_classes=_texts(data.get("new_classes"), "new_classes"),
+            backbone=_object(data.get("backbone"), "backbone"),
+            settings=_object(data.get("settings"), "settings"),
+            runs=[RunRecord.from_dict(r) for r in runs if isinstance(r, dict)],
         )
+
+
+_NUMBER_OR_NONE = ("train_loss", "val_acc", "new_acc", "hm", "samples_per_s", "eta_s", "best_val_acc")
+_WHOLE_NUMBER = ("epoch", "epochs", "best_epoch", "epochs_run")
+
+
+def _event_fields_ok(entry: dict) -> bool:
+    """Whether the figures of a stored ZeroShotEvent/EpochEvent dict have their types."""
+    for key in _NUMBER_OR_NONE:
+        value = entry.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            return False
+    for key in _WHOLE_NUMBER:
+        value = entry.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            return False
+    return entry.get("is_best") is None or isinstance(entry.get("is_best"), bool)
+
+
+def _text(value, what: str) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise TypeError(f"{what} should be text, not {type(value).__name__}")
+
+
+def _texts(value, what: str) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise TypeError(f"{what} should be a list of text")
+    return list(value)
+
+
+def _object(value, what: str) -> dict:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise TypeError(f"{what} should be an object, not {type(value).__name__}")
+    return dict(value)
 
 
 def relative_to_project(path: Path | str, project_file: Path | str) -> str:
