@@ -306,6 +306,12 @@ def hostile_adapter_files(folder: Path, marker: Path) -> dict[str, Path]:
         "bool_heads": {"heads": True},
     }.items():
         cases[f"{name}.safetensors"] = _forged_settings(folder / f"{name}.safetensors", **changes)
+    missing = make_contents()
+    del missing.state_dict["up.bias"]
+    cases["missing_tensor.safetensors"] = save_adapter_file(folder / "missing_tensor.safetensors", missing)
+    extra = make_contents()
+    extra.state_dict["evil.payload"] = torch.zeros(3)
+    cases["extra_tensor.safetensors"] = save_adapter_file(folder / "extra_tensor.safetensors", extra)
     deep = b"[" * 100_000 + b"]" * 100_000
     (folder / "deep_json.safetensors").write_bytes(struct.pack("<Q", len(deep)) + deep)
     cases["deep_json.safetensors"] = folder / "deep_json.safetensors"
@@ -329,7 +335,7 @@ def image_dir(tmp_path_factory):
 @pytest.mark.parametrize("command", ["predict", "eval"])
 def test_hostile_adapter_files_are_refused_in_one_line_and_never_executed(command, hostile, image_dir, capsys):
     cases, marker = hostile
-    assert len(cases) >= 20
+    assert len(cases) == 23
     for name, path in cases.items():
         argv = [command, path, image_dir / "ant" / "img_000.png"] if command == "predict" else [command, path, image_dir]
         code, out, err = run(capsys, [*argv, "-q"])

@@ -392,6 +392,134 @@ def test_scaled_down_load_in_the_app_keeps_the_window_responsive(qtbot, tmp_path
     assert figures["images"] == 800 and figures["table_rows"] == 80 and not figures["error"]
     assert figures["trained"] and figures["train_error"] is None and figures["epochs_run"] == 3
     assert figures["thumbnails"] > 0
-    # generous bounds: the machine is shared; the benchmark holds the figures for the full size
-    for stage in ("scan_gap_s", "scroll_step_max_s", "train_gap_s"):
-        assert figures[stage] < 0.5, (stage, figures[stage])
+    # The GUI thread's own work between two ticks of its 10 ms timer: what our code blocks.
+    # (Wall-clock gaps add the time a shared machine ran other processes; they are printed.)
+    for stage in ("scan_busy_s", "scroll_step_busy_s", "train_busy_s"):
+        assert figures[stage] < 0.25, (stage, figures[stage])
+    for stage in ("scan_worst", "train_worst"):
+        assert figures[stage]["blocked"] < 0.25, (stage, figures[stage])  # no GIL hog in our workers
+
+
+def test_cached_weights_train_in_the_app_without_any_network(qtbot, window, tmp_path, monkeypatch, messages):
+    """Offline (HF_HUB_OFFLINE, and the hub a closed port): weights already in the Hugging Face
+    cache load and train; nothing is downloaded."""
+    import open_clip
+
+    from tests.test_backbone import FAKE_REPO, fp16_bytes, put_in_hub_cache, random_state_dict
+
+    tags = dict(open_clip.pretrained._PRETRAINED.get("mma-tiny", {}))
+    tags["appcached"] = {"url": "", "hf_hub": f"{FAKE_REPO}/", "mean": (0.5,) * 3, "std": (0.5,) * 3,
+                         "interpolation": "bilinear", "resize_mode": "shortest"}
+    monkeypatch.setitem(open_clip.pretrained._PRETRAINED, "mma-tiny", tags)
+    put_in_hub_cache("open_clip_model.safetensors", fp16_bytes(random_state_dict(6)))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    make_class_dataset(tmp_path / "data", [f"colour {i}" for i in range(4)], per_class=8)
+    drop_and_wait(qtbot, window, tmp_path / "data")
+    window.state.set_backbone(BackboneSelection("mma-tiny", "appcached", "mma-tiny · appcached"))
+    train(qtbot, window, epochs=2, shots=2, val_per_class=2)
+    page = window.train_page
+    assert page.last_error is None and messages == [] and page.last_run is not None
+    assert page.last_run.backbone_metadata["pretrained"] == "appcached"
+
+
+# --------------------------------------------------------------------------- hostile files in the app
+
+
+def test_hostile_adapter_files_dropped_on_the_window_are_refused_and_never_run(qtbot, tmp_path, warm, messages):
+    """Every damaged or hostile adapter file of the CLI tests, dropped on the window: the Demo
+    page says why in a message, keeps the adapter it had, and no file's code ever runs."""
+    from mma_studio.ui.main_window import MainWindow
+    from tests.test_reliability_cli import hostile_adapter_files
+    from tests.ui.trained_run import train_small_run
+
+    _scan, run = train_small_run(tmp_path / "run", epochs=2)
+    marker = tmp_path / "EXECUTED"
+    cases = hostile_adapter_files(tmp_path / "hostile", marker)
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.resize(1180, 780)
+    demo = window.demo_page
+    with qtbot.waitSignal(demo.modelChanged, timeout=RUN_TIMEOUT_MS):
+        demo.use_training_run(run)
+    try:
+        for name, path in cases.items():
+            messages.clear()
+            drop(window.data_page.drop_zone, [path])  # an adapter dropped anywhere opens in the Demo
+            qtbot.waitUntil(lambda: bool(messages) and not demo.is_busy(), timeout=RUN_TIMEOUT_MS)
+            assert window.current_page() is demo, name
+            assert messages[-1].text() == "The adapter could not be loaded", name
+            assert demo.last_error and "\n" not in demo.last_error, (name, demo.last_error)
+            assert demo.model is not None and demo.model.source == "run", name  # the adapter it had is kept
+            assert window.data_page.error_text() == ""
+        assert not marker.exists(), "a hostile adapter file was executed"
+    finally:
+        assert demo.stop_and_wait(5000)
+        window.projects.stop_and_wait(5000)
+
+
+def _hostile_projects(folder: Path, marker: Path) -> dict[str, bytes]:
+    import json
+    import pickle
+
+    import torch
+
+    folder.mkdir(parents=True, exist_ok=True)
+    torch.save({"format": "mma-studio-project", "hook": _PickleMarker(marker)}, folder / "zip.bin")
+    base = {"format": "mma-studio-project", "version": 1, "name": "hostile"}
+    documents = {
+        "pickle renamed": pickle.dumps({"format": "mma-studio-project", "hook": _PickleMarker(marker)}),
+        "torch zip renamed": (folder / "zip.bin").read_bytes(),
+        "deep JSON": b"[" * 100_000 + b"]" * 100_000,
+        "5000-digit version": b'{"format": "mma-studio-project", "version": ' + b"9" * 5000 + b"}",
+        "not UTF-8": b'{"format": "mma-studio-project", "name": "\xff\xfe"}',
+        "random bytes": bytes(range(256)) * 4,
+    }
+    for what, changes in {
+        "data root a number": {"data_root": 5},
+        "class folders wrong": {"class_folders": [1, None, ["x"]]},
+        "settings not an object": {"settings": ["epochs", 3]},
+        "settings of the wrong types": {"settings": {"shots": "many", "training": "fast", "adapter": [1]}},
+        "backbone of the wrong types": {"backbone": {"model": 5, "pretrained": ["openai"]}},
+        "runs of junk": {"runs": ["x", 5, {"history": "abc", "zero_shot": [1], "split": {"train": [[5, 0]]}}]},
+        "run history of junk": {"runs": [{"history": [{"epoch": "one", "val_acc": "high"}], "zero_shot": {"val_acc": "x"}}]},
+        "run split of junk": {"data_root": ".", "runs": [{"split": {"train": [[5, 0], "x", [None]], "classes": 3}}]},
+        "run adapter of junk": {"runs": [{"adapter_file": ["a.safetensors"]}]},
+    }.items():
+        documents[what] = json.dumps({**base, **changes}).encode()
+    return documents
+
+
+class _PickleMarker:
+    def __init__(self, marker: Path) -> None:
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_hostile_project_files_are_refused_or_opened_without_harm(qtbot, tmp_path, warm, monkeypatch):
+    """Damaged, forged and executable project files: each is refused with a message (the
+    window keeps what it had) or opens as far as it makes sense; nothing crashes, nothing runs."""
+    from mma_studio.ui.main_window import MainWindow
+
+    shown = []
+    monkeypatch.setattr(QMessageBox, "open", lambda box: shown.append(box))
+    monkeypatch.setattr(QMessageBox, "exec", lambda box: shown.append(box) or QMessageBox.StandardButton.Ok)
+    marker = tmp_path / "EXECUTED"
+    for what, content in _hostile_projects(tmp_path / "files", marker).items():
+        window = MainWindow()
+        qtbot.addWidget(window)
+        try:
+            path = tmp_path / f"{what}.mmaproj"
+            path.write_bytes(content)
+            opened = window.projects.open_project(path)
+            print(f"\n{what}: {'opened' if opened else 'refused: ' + window.projects.last_error}")
+            if opened:
+                qtbot.wait(100)  # the restore's queued work (rescans, settings) runs without raising
+            else:
+                assert window.projects.last_error and path.name in window.projects.last_error, what
+                assert window.projects.path is None and window.state.data.scan is None
+        finally:
+            window.projects.stop_and_wait(5000)
+            window.data_page.stop_and_wait(5000)
+    assert not marker.exists(), "a hostile project file was executed"
