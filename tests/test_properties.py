@@ -238,8 +238,11 @@ def test_adapter_metadata_round_trip(contents):
     original = MultiModalAdapter.from_config(contents.adapter_config)
     original.load_state_dict(contents.state_dict)
     images, texts = torch.randn(3, contents.adapter_config.embed_dim), torch.randn(4, contents.adapter_config.embed_dim)
-    with torch.no_grad():  # both on the same (inference) attention kernel
-        assert torch.equal(original.eval()(images, texts), loaded.build_adapter()(images, texts))
+    for name, tensor in contents.state_dict.items():  # the weights come back bit for bit
+        assert torch.equal(loaded.state_dict[name], tensor.float()), name
+    with torch.no_grad():  # and give the same logits (the 'full' mask's attention kernel may differ in the last bit)
+        torch.testing.assert_close(loaded.build_adapter()(images, texts), original.eval()(images, texts),
+                                   rtol=1e-5, atol=1e-5 * contents.adapter_config.logit_scale)
 
 
 @pytest.fixture(scope="module")
