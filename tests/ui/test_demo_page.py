@@ -268,3 +268,23 @@ def test_an_adapter_file_dropped_anywhere_on_the_window_opens_in_the_demo(qtbot,
     window.train_page.runFinished.emit(run)  # a finished run reaches the demo (a file is loaded: it waits)
     assert "Use its adapter" in window.demo_page.notice_banner.text()
     assert window.close()
+
+
+def test_ctrl_v_pastes_on_the_page_but_not_inside_the_class_name_field(qtbot, page, trained):
+    run, _root = trained
+    with_run(qtbot, page, run)
+    page.show()
+    page.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is page, timeout=5000)
+    image = QImage(16, 16, QImage.Format.Format_RGB32)
+    image.fill(QColor(220, 40, 40))
+    QGuiApplication.clipboard().setImage(image)
+    page.image_view.setFocus()
+    with qtbot.waitSignal(page.classified, timeout=WAIT_MS):
+        qtbot.keyClick(page.image_view, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
+    assert page.last_result.image.size == (16, 16)
+
+    QGuiApplication.clipboard().setText("tabby cat")
+    page.class_editor.name_edit.setFocus()
+    qtbot.keyClick(page.class_editor.name_edit, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
+    assert page.class_editor.name_edit.text() == "tabby cat" and page.error_text() == ""
