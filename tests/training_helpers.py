@@ -64,18 +64,35 @@ def warm_up_engine(root: Path) -> None:
     load_backbone(model, tag, device="cpu")
 
 
+def _runqueue_wait_s() -> float:
+    """Seconds this thread has spent runnable but waiting for a CPU (Linux schedstat; else 0)."""
+    try:
+        with open("/proc/thread-self/schedstat") as handle:
+            return int(handle.read().split()[1]) / 1e9
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
 class TickRecorder:
     """A 10 ms timer on the GUI thread; the largest gap between ticks measures how long the
-    event loop was kept from running."""
+    event loop was kept from running.
+
+    Each tick also records the GUI thread's CPU time and its time spent waiting for a CPU, so
+    a gap splits into *working* (our GUI-thread code), *waiting for a CPU* (the OS ran other
+    threads or processes: a shared, oversubscribed machine) and *blocked* (the rest: the GIL
+    or a lock held by another thread of ours). The first and last are the program's doing."""
 
     def __init__(self, interval_ms: int = 10) -> None:
         from PySide6.QtCore import Qt, QTimer
 
-        self.ticks: list[float] = []
+        self.ticks: list[tuple[float, float, float]] = []
         self.timer = QTimer()
         self.timer.setTimerType(Qt.TimerType.PreciseTimer)
         self.timer.setInterval(interval_ms)
-        self.timer.timeout.connect(lambda: self.ticks.append(time.perf_counter()))
+        self.timer.timeout.connect(self._tick)
+
+    def _tick(self) -> None:
+        self.ticks.append((time.perf_counter(), time.thread_time(), _runqueue_wait_s()))
 
     def start(self) -> None:
         self.ticks.clear()
@@ -84,6 +101,25 @@ class TickRecorder:
     def stop(self) -> None:
         self.timer.stop()
 
+    def _pairs(self):
+        return list(zip(self.ticks, self.ticks[1:]))
+
     def max_gap_s(self) -> float:
-        gaps = [b - a for a, b in zip(self.ticks, self.ticks[1:])]
+        """The longest wall-clock time between two ticks."""
+        gaps = [b[0] - a[0] for a, b in self._pairs()]
         return max(gaps) if gaps else float("inf")
+
+    def max_own_stall_s(self) -> float:
+        """The longest gap less the time the GUI thread waited for a CPU: what the program
+        itself (GUI-thread work, GIL held by the worker) kept the event loop from running."""
+        stalls = [(b[0] - a[0]) - (b[2] - a[2]) for a, b in self._pairs()]
+        return max(stalls) if stalls else float("inf")
+
+    def worst_gap(self) -> dict:
+        """The longest gap, split into working / waiting for a CPU / blocked (seconds)."""
+        pairs = self._pairs()
+        if not pairs:
+            return {"gap": float("inf"), "working": 0.0, "waiting_for_cpu": 0.0, "blocked": 0.0}
+        a, b = max(pairs, key=lambda pair: pair[1][0] - pair[0][0])
+        gap, working, waiting = b[0] - a[0], b[1] - a[1], b[2] - a[2]
+        return {"gap": gap, "working": working, "waiting_for_cpu": waiting, "blocked": max(0.0, gap - working - waiting)}

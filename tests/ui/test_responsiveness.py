@@ -4,8 +4,11 @@ A 10 ms timer ticks on the GUI thread through a whole run of mma-tiny (model loa
 extraction of a few hundred images into an empty cache, hundreds of millisecond-long epochs
 that flood the page with events). The largest gap between ticks is how long a user's click
 would have waited. The plots must redraw from their timer at no more than 20 Hz, however
-fast the epochs come. Figures are printed; the tick-gap bound is generous (250 ms) because
-the test machine is shared; issue 6's tighter 100 ms target belongs to a quiet-machine benchmark.
+fast the epochs come. Figures are printed. The bound (250 ms) applies to the stall the program
+causes (GUI-thread work, the GIL held by the worker): time the GUI thread spent waiting for a
+CPU on a shared, oversubscribed machine is measured (Linux schedstat) and reported, not
+counted; the raw gap only has to stay under a second. Issue 6's tighter 100 ms target belongs
+to a quiet-machine benchmark.
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ from mma_studio.ui.live_plots import MAX_REDRAW_HZ
 from mma_studio.ui.train_page import TrainPage
 from tests.training_helpers import TickRecorder, fast_values, make_state, scanned_dataset, warm_up_engine
 
-MAX_TICK_GAP_S = 0.25
+MAX_OWN_STALL_S = 0.25  # GUI-thread work + blocked (GIL, locks), without waiting for a CPU
+MAX_RAW_GAP_S = 1.0
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +62,8 @@ def test_gui_ticks_and_plot_redraws_stay_bounded_through_extraction_and_training
     assert epochs == 300
     duration = ended - started
     gap = recorder.max_gap_s()
+    own_stall = recorder.max_own_stall_s()
+    worst = recorder.worst_gap()
     redraws = [t for t in page.plots.redraw_times if started <= t <= ended]
     intervals = [b - a for a, b in zip(redraws, redraws[1:])]
     rate = len(redraws) / duration
@@ -65,11 +71,14 @@ def test_gui_ticks_and_plot_redraws_stay_bounded_through_extraction_and_training
     print(
         f"\nrun {duration:.2f}s ({stages}); {epochs} epochs -> {epochs / duration:.0f} epoch events/s"
         f"\nGUI thread: {len(recorder.ticks)} ticks of a 10 ms timer, largest gap {gap * 1000:.0f} ms"
+        f" (working {worst['working'] * 1000:.0f} ms, waiting for a CPU {worst['waiting_for_cpu'] * 1000:.0f} ms,"
+        f" blocked {worst['blocked'] * 1000:.0f} ms); largest stall of our own {own_stall * 1000:.0f} ms"
         f"\nplots: {len(redraws)} redraws, {rate:.1f} Hz on average,"
         f" shortest interval {min(intervals) * 1000 if intervals else float('nan'):.0f} ms"
     )
     assert "extract" in stage_started and "train" in stage_started
-    assert gap < MAX_TICK_GAP_S
+    assert own_stall < MAX_OWN_STALL_S
+    assert gap < MAX_RAW_GAP_S
     assert rate <= MAX_REDRAW_HZ
     # PreciseTimer may fire a millisecond early; never two redraws within one 50 ms period
     assert not intervals or min(intervals) >= 0.9 / MAX_REDRAW_HZ
