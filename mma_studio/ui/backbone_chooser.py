@@ -127,6 +127,9 @@ class BackboneChooser(QWidget):
         self._loaded = False
         self._shut_down = False  # set when the window closes: no new workers after that
         self._user_chose = False  # a choice made this session is never overridden by the recommendation
+        # A selection made elsewhere before the list loads (Try an Example, a project, a test)
+        # is a choice too: only the untouched default may be replaced by the recommendation.
+        self._backbone_at_start = state.backbone
         self._architectures: list[str] = []
         self._any_pretrained_cached = False
 
@@ -246,7 +249,8 @@ class BackboneChooser(QWidget):
         choices, architectures, recommended = result
         self._architectures = list(architectures)
         entries = [ChoiceEntry.from_choice(c) for c in choices]
-        if not self._user_chose and not QSettings().contains(SETTINGS_KEY):
+        untouched = self._state.backbone == self._backbone_at_start
+        if not self._user_chose and untouched and not QSettings().contains(SETTINGS_KEY):
             # First run: preselect downloaded weights if any, else the demo model (offline).
             choice = ChoiceEntry.from_choice(recommended).to_selection()
             if choice != self._state.backbone:

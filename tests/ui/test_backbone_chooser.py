@@ -143,3 +143,12 @@ def test_helpers():
     entry = ChoiceEntry("ViT-B-16", "openai", "ViT-B-16 · openai", False, "pretrained")
     assert entry.item_text().endswith("not downloaded")
     assert entry.to_selection() == BackboneSelection("ViT-B-16", "openai", "ViT-B-16 · openai")
+
+
+def test_a_choice_made_before_the_list_loads_is_kept(qtbot, chooser_factory):
+    state = AppState()
+    chooser = chooser_factory(state)
+    picked = BackboneSelection("mma-tiny", "random", "mma-tiny (random weights, for testing)", is_random=True)
+    state.set_backbone(picked)  # e.g. Try an Example or a reopened project, while the list is loading
+    loaded(qtbot, chooser)
+    assert state.backbone == picked
