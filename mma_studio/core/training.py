@@ -17,6 +17,7 @@ import torch.nn.functional as F
 
 from mma_studio.core.adapter import AdapterConfig, MultiModalAdapter, zero_shot_logits
 from mma_studio.core.cancellation import CancelToken, Cancelled
+from mma_studio.core.cpu_threads import adapter_training_threads, torch_threads
 from mma_studio.core.events import EpochEvent, EventCallback, FinishedEvent, ZeroShotEvent
 from mma_studio.core.metrics import harmonic_mean
 
@@ -124,6 +125,16 @@ def fit_features(
     paused-then-cancelled token) ends training with the best weights so far.
     """
     config = config or TrainConfig()
+    if image_features.device.type == "cpu":
+        with torch_threads(adapter_training_threads()):
+            return _fit(image_features, labels, text_features, val_image_features, val_labels, config,
+                        adapter_config, on_event, new_image_features, new_labels, new_text_features, token)
+    return _fit(image_features, labels, text_features, val_image_features, val_labels, config,
+                adapter_config, on_event, new_image_features, new_labels, new_text_features, token)
+
+
+def _fit(image_features, labels, text_features, val_image_features, val_labels, config, adapter_config,
+         on_event, new_image_features, new_labels, new_text_features, token) -> FitResult:
     views = image_features if image_features.dim() == 3 else image_features.unsqueeze(0)
     num_views, num_train, embed_dim = views.shape
     if labels.shape[0] != num_train:
