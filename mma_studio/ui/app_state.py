@@ -35,8 +35,11 @@ class DataState:
 
 
 class AppState(QObject):
-    datasetChanged = Signal()  # a new scan replaced the dataset
-    rolesChanged = Signal()  # base/new split or display names edited
+    # A new scan replaced the dataset, and with it the roles and names: it is not followed by
+    # rolesChanged, so a view of the roles or names listens to both (every page does). Sending
+    # both made each page redo its work twice when a scan landed.
+    datasetChanged = Signal()
+    rolesChanged = Signal()  # base/new split or display names edited within the same dataset
     backboneChanged = Signal()
     busyChanged = Signal(bool)  # long work started/stopped (pages disable conflicting actions)
     sampleNeedsChanged = Signal()  # shots / validation images per base class changed (advice updates)
@@ -50,23 +53,31 @@ class AppState(QObject):
         # about classes below shots + val_per_class). Defaults match RunSettings.
         self.shots = 16
         self.val_per_class = 4
+        # Lookups the class table asks for once per cell: built from the scan's classes and the
+        # role list, rebuilt when either is replaced (checked by identity, so a page that assigns
+        # `data.scan` directly is still seen). A linear search per cell froze the window for
+        # seconds when a 1000-class scan landed.
+        self._names_source: list | None = None
+        self._names_count = -1
+        self._scan_display_names: dict[str, str] = {}
+        self._new_source: list | None = None
+        self._new_count = -1
+        self._new_set: frozenset[str] = frozenset()
 
     def set_scan(self, scan: "ScanResult", base: list[str], new: list[str]) -> None:
         self.data = DataState(scan=scan, base_classes=list(base), new_classes=list(new))
         self.datasetChanged.emit()
-        self.rolesChanged.emit()
 
     def update_scan(self, scan: "ScanResult", base: list[str], new: list[str]) -> None:
         """Replace the scan after classes were added or removed, keeping the user's renames."""
-        kept = {name: shown for name, shown in self.data.display_names.items() if name in set(scan.class_names)}
+        names = set(scan.class_names)
+        kept = {name: shown for name, shown in self.data.display_names.items() if name in names}
         self.data = DataState(scan=scan, base_classes=list(base), new_classes=list(new), display_names=kept)
         self.datasetChanged.emit()
-        self.rolesChanged.emit()
 
     def clear_scan(self) -> None:
         self.data = DataState()
         self.datasetChanged.emit()
-        self.rolesChanged.emit()
 
     def set_sample_needs(self, shots: int, val_per_class: int) -> None:
         if (shots, val_per_class) != (self.shots, self.val_per_class):
@@ -84,14 +95,28 @@ class AppState(QObject):
         self.rolesChanged.emit()
 
     def display_name(self, folder_name: str) -> str:
-        if folder_name in self.data.display_names:
-            return self.data.display_names[folder_name]
+        """The name CLIP reads for a class: the user's rename, else the scan's, else the folder name."""
+        renamed = self.data.display_names
+        if folder_name in renamed:
+            return renamed[folder_name]
+        return self._scan_names().get(folder_name, folder_name)
+
+    def is_new_class(self, folder_name: str) -> bool:
+        """Whether the class is held out as new (a set lookup, not a search of the role list)."""
+        new = self.data.new_classes
+        if new is not self._new_source or len(new) != self._new_count:
+            self._new_source, self._new_count, self._new_set = new, len(new), frozenset(new)
+        return folder_name in self._new_set
+
+    def _scan_names(self) -> dict[str, str]:
         scan = self.data.scan
-        if scan is not None:
-            for folder in scan.classes:
-                if folder.name == folder_name:
-                    return folder.display_name
-        return folder_name
+        classes = scan.classes if scan is not None else None
+        if classes is not self._names_source or (classes is not None and len(classes) != self._names_count):
+            self._names_source = classes
+            self._names_count = len(classes) if classes is not None else -1
+            # Reversed, so a duplicated folder name keeps its first class, as a search would.
+            self._scan_display_names = {c.name: c.display_name for c in reversed(classes or [])}
+        return self._scan_display_names
 
     def set_backbone(self, selection: BackboneSelection) -> None:
         self.backbone = selection

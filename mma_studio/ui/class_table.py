@@ -7,9 +7,10 @@ new), so the split editor and the Train page see the same thing at once.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, QUrl, Signal
+from PySide6.QtCore import QAbstractTableModel, QEvent, QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, QUrl, Signal
 from PySide6.QtGui import QAction, QBrush, QColor, QDesktopServices, QIcon, QKeySequence, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -38,6 +39,9 @@ FolderNameRole = Qt.UserRole + 1
 SamplePathsRole = Qt.UserRole + 2
 ClassRoleRole = Qt.UserRole + 3
 
+# A role or count change touching more separate runs of rows than this is sent as one span.
+MAX_CHANGED_RANGES = 8
+
 
 def sample_paths(images: list, count: int = THUMBNAILS_PER_ROW) -> list[str]:
     """A few images spread over the class, so the row shows its variety, not four near-copies."""
@@ -62,6 +66,7 @@ def short_folder(path: Path, root: Path | None) -> str:
         return str(path)
 
 
+@lru_cache(maxsize=4096)
 def _looks_unreadable(name: str) -> bool:
     from mma_studio.core.dataset import looks_unreadable_name  # Qt-free, light (no torch)
 
@@ -69,26 +74,58 @@ def _looks_unreadable(name: str) -> bool:
 
 
 class ClassTableModel(QAbstractTableModel):
-    """Rows are the classes of `state.data.scan`, in scan order."""
+    """Rows are the classes of `state.data.scan`, in scan order.
+
+    The rows are taken from the scan when it changes (`datasetChanged`), not copied per call:
+    a view asks `data()` tens of times per row, and a 1000-class scan must land in well under
+    a tenth of a second. Role and rename changes repaint only the rows they touch.
+    """
 
     def __init__(self, state: AppState, thumbnails: ThumbnailLoader, parent=None) -> None:
         super().__init__(parent)
         self._state = state
         self._thumbnails = thumbnails
         self._minimum_images = 0  # shots + validation images a base class needs; 0 = unknown
+        self._rows: list = []  # the scan's ClassFolders, as of the last reset
+        self._row_of_name: dict[str, int] = {}
+        self._samples: dict[int, list[str]] = {}  # thumbnail paths of the rows asked for so far
+        self._row_of_sample: dict[str, int] = {}  # and back, for repainting a loaded thumbnail
+        self._shown: list[tuple[str, str]] = []  # (display name, role) per row, as last announced
         state.datasetChanged.connect(self._reset)
         state.rolesChanged.connect(self._roles_changed)
         thumbnails.thumbnailReady.connect(self._thumbnail_ready)
-        self._row_of_sample: dict[str, int] = {}
+        self._take_rows()
 
     # --- structure -----------------------------------------------------------------------
 
     def _classes(self) -> list:
+        """The rows (the list itself: callers never modify it)."""
+        return self._rows
+
+    def _take_rows(self) -> None:
         scan = self._state.data.scan
-        return list(scan.classes) if scan is not None else []
+        self._rows = list(scan.classes) if scan is not None else []
+        self._row_of_name = {}
+        for row, folder in enumerate(self._rows):
+            self._row_of_name.setdefault(folder.name, row)
+        self._samples = {}
+        self._row_of_sample = {}
+        self._shown = [self._shown_values(folder) for folder in self._rows]
+
+    def _sample_paths(self, row: int) -> list[str]:
+        """The row's thumbnail paths, chosen when a view first paints the row (most never are)."""
+        samples = self._samples.get(row)
+        if samples is None:
+            samples = self._samples[row] = sample_paths(self._rows[row].images)
+            for path in samples:
+                self._row_of_sample.setdefault(path, row)
+        return samples
+
+    def _shown_values(self, folder) -> tuple[str, str]:
+        return self._state.display_name(folder.name), self.class_role(folder.name)
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self._classes())
+        return 0 if parent.isValid() else len(self._rows)
 
     def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
         return 0 if parent.isValid() else len(HEADERS)
@@ -113,29 +150,54 @@ class ClassTableModel(QAbstractTableModel):
         return flags
 
     def class_role(self, folder_name: str) -> str:
-        return "new" if folder_name in self._state.data.new_classes else "base"
+        return "new" if self._state.is_new_class(folder_name) else "base"
+
+    def _too_few(self, folder, minimum: int) -> bool:
+        """Only base classes need shots + validation images; new classes are only tested."""
+        return bool(minimum) and len(folder.images) < minimum and self.class_role(folder.name) == "base"
 
     def set_minimum_images(self, count: int) -> None:
-        self._minimum_images = count
-        if self.rowCount():
-            self.dataChanged.emit(self.index(0, IMAGES), self.index(self.rowCount() - 1, IMAGES))
+        """Warn about base classes with fewer images; repaints only the counts whose warning changes."""
+        old, self._minimum_images = self._minimum_images, count
+        if count == old:
+            return
+        # A row warned before or after shows a different colour or tooltip; the others are unchanged.
+        rows = [row for row, folder in enumerate(self._rows) if self._too_few(folder, old) or self._too_few(folder, count)]
+        self._emit_rows(rows, IMAGES, IMAGES, [Qt.ForegroundRole, Qt.ToolTipRole])
+
+    def _emit_rows(self, rows: list[int], first_column: int, last_column: int, roles: list | None = None) -> None:
+        """`dataChanged` for each run of consecutive rows (one span when the runs are many)."""
+        if not rows:
+            return
+        runs: list[list[int]] = []
+        for row in rows:
+            if runs and row == runs[-1][1] + 1:
+                runs[-1][1] = row
+            else:
+                runs.append([row, row])
+        if len(runs) > MAX_CHANGED_RANGES:
+            runs = [[runs[0][0], runs[-1][1]]]
+        for start, end in runs:
+            self.dataChanged.emit(self.index(start, first_column), self.index(end, last_column), roles or [])
 
     # --- data ----------------------------------------------------------------------------
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.DisplayRole):
-        classes = self._classes()
-        if not index.isValid() or index.row() >= len(classes):
+        row = index.row()
+        if not index.isValid() or row >= len(self._rows):
             return None
-        folder = classes[index.row()]
+        folder = self._rows[row]
         column = index.column()
         if role == FolderNameRole:
             return folder.name
         if role == ClassRoleRole:
             return self.class_role(folder.name)
         if role == SamplePathsRole:
-            return sample_paths(folder.images)
-        display_name = self._state.display_name(folder.name)
+            return list(self._sample_paths(row))
         if column == NAME:
+            if role not in (Qt.DisplayRole, Qt.EditRole, Qt.ToolTipRole, Qt.DecorationRole):
+                return None
+            display_name = self._state.display_name(folder.name)
             if role in (Qt.DisplayRole, Qt.EditRole):
                 return display_name
             if role == Qt.ToolTipRole:
@@ -160,9 +222,9 @@ class ClassTableModel(QAbstractTableModel):
                 return f"{count:,}"
             if role == Qt.TextAlignmentRole:
                 return int(Qt.AlignRight | Qt.AlignVCenter)
-            # Only base classes need shots + validation images; new classes are only tested.
-            too_few = bool(self._minimum_images) and count < self._minimum_images and (
-                self.class_role(folder.name) == "base")
+            if role not in (Qt.ForegroundRole, Qt.ToolTipRole):
+                return None
+            too_few = self._too_few(folder, self._minimum_images)
             if role == Qt.ForegroundRole and too_few:
                 return warning_brush()
             if role == Qt.ToolTipRole:
@@ -171,7 +233,8 @@ class ClassTableModel(QAbstractTableModel):
                 return f"{count} usable images"
         elif column == FOLDER:
             if role == Qt.DisplayRole:
-                return short_folder(folder.path, self._state.data.scan.root)
+                scan = self._state.data.scan
+                return short_folder(folder.path, scan.root if scan is not None else None)
             if role == Qt.ToolTipRole:
                 return f"{folder.path}\n(right-click to open it)"
         elif column == SAMPLES and role == Qt.ToolTipRole:
@@ -199,15 +262,15 @@ class ClassTableModel(QAbstractTableModel):
 
     def _reset(self) -> None:
         self.beginResetModel()
-        self._row_of_sample = {}
-        for row, folder in enumerate(self._classes()):
-            for path in sample_paths(folder.images):
-                self._row_of_sample[path] = row
+        self._take_rows()
         self.endResetModel()
 
     def _roles_changed(self) -> None:
-        if self.rowCount():
-            self.dataChanged.emit(self.index(0, 0), self.index(self.rowCount() - 1, len(HEADERS) - 1))
+        """Repaint the rows whose name or role changed (`set_scan` announces roles it just reset)."""
+        shown = [self._shown_values(folder) for folder in self._rows]
+        changed = [row for row, (old, new) in enumerate(zip(self._shown, shown)) if old != new]
+        self._shown = shown
+        self._emit_rows(changed, NAME, IMAGES)  # the count's warning depends on the role
 
     def _thumbnail_ready(self, path: str) -> None:
         row = self._row_of_sample.get(path)
@@ -215,14 +278,14 @@ class ClassTableModel(QAbstractTableModel):
             index = self.index(row, SAMPLES)
             self.dataChanged.emit(index, index, [Qt.DecorationRole])
 
+    def image_count(self, row: int) -> int:
+        return len(self._rows[row].images)
+
     def folder_path(self, row: int) -> Path:
-        return self._classes()[row].path
+        return self._rows[row].path
 
     def row_of(self, folder_name: str) -> int:
-        for row, folder in enumerate(self._classes()):
-            if folder.name == folder_name:
-                return row
-        return -1
+        return self._row_of_name.get(folder_name, -1)
 
 
 def move_class(state: AppState, folder_name: str, role: str) -> None:
@@ -335,14 +398,43 @@ class ClassTable(QTableView):
         header.setHighlightSections(False)
         header.setDefaultAlignment(Qt.AlignLeft | Qt.AlignVCenter)
         header.setSectionResizeMode(NAME, QHeaderView.Interactive)
-        header.setSectionResizeMode(ROLE, QHeaderView.ResizeToContents)
-        header.setSectionResizeMode(IMAGES, QHeaderView.ResizeToContents)
+        # Role and count are sized once per dataset from their widest values (see
+        # `_size_short_columns`): ResizeToContents measured every row again on each change.
+        header.setSectionResizeMode(ROLE, QHeaderView.Interactive)
+        header.setSectionResizeMode(IMAGES, QHeaderView.Interactive)
         header.setSectionResizeMode(SAMPLES, QHeaderView.Fixed)
         header.setSectionResizeMode(FOLDER, QHeaderView.Stretch)
         self.setColumnWidth(NAME, 200)
         self.setColumnWidth(SAMPLES, THUMBNAILS_PER_ROW * (THUMBNAIL_SIZE + 4) + 8)
         self.setContextMenuPolicy(Qt.CustomContextMenu)
         self.customContextMenuRequested.connect(self._show_menu)
+        self._model.modelReset.connect(self._size_short_columns)
+        self._size_short_columns()
+
+    def _size_short_columns(self) -> None:
+        """Fit the role and count columns to their header and widest text, measuring one row each.
+
+        The cell's margins come from one measured row (delegate and style), the text widths from
+        the font (the two role words, each distinct count). ResizeToContents asked every row
+        again on each change, which froze a 1000-class scan for seconds; the user can still
+        drag these columns wider. Sized again when the dataset, the font or the style changes.
+        """
+        header = self.horizontalHeader()
+        metrics = self.fontMetrics()
+        rows = self._model.rowCount()
+        counts = {f"{self._model.image_count(row):,}" for row in range(rows)}
+        for column, texts in ((ROLE, set(ROLE_LABELS.values())), (IMAGES, counts)):
+            width = header.sectionSizeFromContents(column).width()
+            if rows:
+                index = self._model.index(0, column)
+                margins = self.sizeHintForIndex(index).width() - metrics.horizontalAdvance(str(index.data()))
+                width = max(width, margins + max(metrics.horizontalAdvance(text) for text in texts))
+            self.setColumnWidth(column, width)
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        if event.type() in (QEvent.FontChange, QEvent.StyleChange):
+            self._size_short_columns()
 
     def keyPressEvent(self, event) -> None:
         """Delete (or Backspace) removes the selected classes from the dataset (not from disk)."""

@@ -329,8 +329,9 @@ class ProjectController(QObject):
         if scan is not None:
             if scan.root is not None:
                 data_root = relative_to_project(scan.root, project_file)
+                root = Path(scan.root)
                 class_folders = [relative_to_project(c.path, project_file) for c in scan.classes
-                                 if Path(c.path).parent != Path(scan.root)]
+                                 if not _is_child_of(c.path, root)]
             else:
                 class_folders = [relative_to_project(c.path, project_file) for c in scan.classes]
         page = self.window.train_page
@@ -557,6 +558,17 @@ def _map_split_paths(split: dict, convert) -> dict:
         if isinstance(rows, list):
             mapped[key] = [[convert(row[0]), *row[1:]] if isinstance(row, list) and row else row for row in rows]
     return mapped
+
+
+def _is_child_of(path: Path | str, folder: Path) -> bool:
+    """`Path(path).parent == folder`, answered from the strings when they agree (the common case).
+
+    Called for every class each time the project is compared or written; building two Paths
+    per class cost milliseconds per hundred classes on the GUI thread.
+    """
+    if os.path.dirname(str(path)) == str(folder):
+        return True
+    return Path(path).parent == folder
 
 
 def _backbone_selection(data: dict) -> BackboneSelection | None:
