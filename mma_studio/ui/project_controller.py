@@ -15,6 +15,7 @@ appears in Open Recent Project either way.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime
 import json
 import os
@@ -103,6 +104,12 @@ class ProjectController(QObject):
         self._scan_task: BackgroundTask | None = None
         self._pending_roles: tuple | None = None
         self._saved_snapshot = ""  # the project as last written or opened: equal again means clean
+        # Each run's split as written (paths relative to a project folder), made once per run and
+        # folder: the project is compared after every edit and written after every change, and a
+        # large run lists 20,000 images. Keyed by id(split), holding the split itself, with a
+        # token that stands for it in comparisons (never reused, unlike an id).
+        self._portable_splits: dict[tuple[int, str], tuple[dict, dict, int]] = {}
+        self._split_tokens = 0
         self._autosave = QTimer(self)
         self._autosave.setSingleShot(True)
         self._autosave.setInterval(AUTOSAVE_DELAY_MS)
@@ -319,8 +326,12 @@ class ProjectController(QObject):
         if self._write(self.path, quiet=True) and self.is_autosaved_copy:
             remember_recent_project(self.path)
 
-    def current_project(self, project_file: Path):
-        """The project as it stands, with paths relative to `project_file`."""
+    def current_project(self, project_file: Path, *, split_tokens: bool = False):
+        """The project as it stands, with paths relative to `project_file`.
+
+        `split_tokens`: each run's split is a number standing for it (for comparing two states
+        of the project cheaply: the same number means the same split, as written).
+        """
         from mma_studio.core.project import Project, relative_to_project
 
         data = self.state.data
@@ -346,7 +357,7 @@ class ProjectController(QObject):
             new_classes=list(data.new_classes),
             backbone=asdict(self.state.backbone),
             settings=settings,
-            runs=[self._portable_record(record, project_file) for record in self.runs],
+            runs=self._portable_runs(project_file, split_tokens),
         )
 
     # ================================================================== runs and recent
@@ -402,7 +413,7 @@ class ProjectController(QObject):
     def _snapshot(self) -> str:
         path = self.path or Path.cwd() / "Untitled.mmaproj"
         try:
-            return json.dumps(self.current_project(path).to_dict(), sort_keys=True, default=str)
+            return json.dumps(self.current_project(path, split_tokens=True).to_dict(), sort_keys=True, default=str)
         except (TypeError, ValueError):
             return ""
 
@@ -521,43 +532,138 @@ class ProjectController(QObject):
         from mma_studio.core.project import resolve_from_project
         from mma_studio.core.split import DatasetSplit, SplitError
 
-        record = copy.deepcopy(record)
+        split = record.split
+        record = copy.deepcopy(dataclasses.replace(record, split=None))  # the split is copied below
         folder = project_file.absolute().parent
-        if isinstance(record.split, dict):
+        if isinstance(split, dict):
             try:
-                DatasetSplit.from_dict(record.split, folder)  # refuses a malformed stored split
+                DatasetSplit.from_dict(split, folder)  # refuses a malformed stored split
             except SplitError:
-                record.split = None  # the figures and curves remain
+                pass  # the figures and curves remain
             else:
-                record.split = _map_split_paths(record.split, lambda p: os.path.normpath(folder / p))
+                record.split = _map_split_paths(split, _absolute_paths(folder))
+        else:
+            record.split = copy.deepcopy(split)
         if record.adapter_file:
             record.adapter_file = str(resolve_from_project(record.adapter_file, project_file))
         return record
 
-    @staticmethod
-    def _portable_record(record, project_file: Path):
-        """A run as written: its paths relative to the project file (`../data/cat/1.jpg`)."""
+    def _portable_runs(self, project_file: Path, split_tokens: bool = False) -> list:
+        records = [self._portable_record(record, project_file, split_tokens) for record in self.runs]
+        live = {id(record.split) for record in self.runs}
+        for key in [key for key in self._portable_splits if key[0] not in live]:
+            del self._portable_splits[key]  # a run that is no longer in the project
+        return records
+
+    def _portable_record(self, record, project_file: Path, split_token: bool = False):
+        """A run as written: its paths relative to the project file (`../data/cat/1.jpg`).
+
+        The split is shared with the cache (nothing modifies a written project's runs).
+        """
         from mma_studio.core.project import relative_to_project
 
-        record = copy.deepcopy(record)
-        if isinstance(record.split, dict):
-            record.split = _map_split_paths(record.split, lambda p: relative_to_project(p, project_file))
-        if record.adapter_file:
-            record.adapter_file = relative_to_project(record.adapter_file, project_file)
-        return record
+        split = record.split
+        portable = copy.deepcopy(dataclasses.replace(record, split=None))  # the split is not copied
+        if isinstance(split, dict):
+            folder = os.path.abspath(Path(project_file).absolute().parent)
+            cached = self._portable_splits.get((id(split), folder))
+            if cached is None or cached[0] is not split:
+                self._split_tokens += 1
+                cached = (split, _map_split_paths(split, _portable_paths(project_file)), self._split_tokens)
+                self._portable_splits[(id(split), folder)] = cached
+            portable.split = cached[2] if split_token else cached[1]
+        else:
+            portable.split = copy.deepcopy(split)
+        if portable.adapter_file:
+            portable.adapter_file = relative_to_project(portable.adapter_file, project_file)
+        return portable
 
 
 SPLIT_SAMPLE_KEYS = ("train", "val", "test_base", "test_new")
 
 
 def _map_split_paths(split: dict, convert) -> dict:
-    """A copy of a stored split (`DatasetSplit.to_dict`) with every sample path converted."""
-    mapped = dict(split)
-    for key in SPLIT_SAMPLE_KEYS:
-        rows = split.get(key)
-        if isinstance(rows, list):
-            mapped[key] = [[convert(row[0]), *row[1:]] if isinstance(row, list) and row else row for row in rows]
+    """A copy of a stored split (`DatasetSplit.to_dict`) with every sample path converted.
+
+    Nothing is shared with `split` except the rows' class indices (numbers); the sample rows
+    are rebuilt rather than deep-copied and then rebuilt again (20,000 rows per run).
+    """
+    mapped = {}
+    for key, value in split.items():
+        if key in SPLIT_SAMPLE_KEYS and isinstance(value, list):
+            mapped[key] = [[convert(row[0]), *row[1:]] if isinstance(row, list) and row else copy.deepcopy(row)
+                           for row in value]
+        else:
+            mapped[key] = copy.deepcopy(value)
     return mapped
+
+
+# Many paths, few folders: a run's split lists every image (20,000 in a large dataset) in a
+# few hundred class folders. Converting each path with os.path.relpath (or Path arithmetic)
+# cost most of a second on the GUI thread whenever a run ended or the project was compared or
+# written; these converters do the path arithmetic once per folder and append the file name.
+# They take the shortcut only where it gives exactly the same string as the per-path
+# conversion (POSIX separators, a plain path: no `//`, `.` or `..` components, no trailing
+# `/`), and call the per-path conversion for everything else.
+
+
+def _is_plain_absolute(path: str) -> bool:
+    return (path.startswith("/") and "//" not in path and "/./" not in path and "/../" not in path
+            and not path.endswith(("/", "/.", "/..")))
+
+
+def _portable_paths(project_file: Path):
+    """`relative_to_project(path, project_file)` for many paths, one relpath per folder."""
+    from mma_studio.core.project import relative_to_project
+
+    project_folder = os.path.abspath(Path(project_file).absolute().parent)
+    if os.sep != "/" or project_folder.startswith("//"):  # relpath reads `//a` as `/a`
+        return lambda path: relative_to_project(path, project_file)
+    # folder -> (its path relative to the project or None if not plain, the name in it that
+    # leads to the project folder: a "file" the project lies in, left to relpath)
+    by_folder: dict[str, tuple[str | None, str | None]] = {}
+
+    def folder_entry(head: str) -> tuple[str | None, str | None]:
+        folder = head or "/"
+        if folder != "/" and not _is_plain_absolute(folder):
+            return None, None
+        prefix = folder if folder == "/" else folder + "/"
+        inside = project_folder[len(prefix):].split("/", 1)[0] if project_folder.startswith(prefix) else None
+        return relative_to_project(folder, project_file), inside
+
+    def convert(path):
+        if not isinstance(path, str):
+            return relative_to_project(path, project_file)
+        head, separator, name = path.rpartition("/")
+        entry = by_folder.get(head)
+        if entry is None:
+            entry = by_folder[head] = folder_entry(head)
+        relative, inside = entry
+        if relative is None or not separator or name == inside or name in ("", ".", ".."):
+            return relative_to_project(path, project_file)
+        return name if relative == "." else f"{relative}/{name}"
+
+    return convert
+
+
+def _absolute_paths(folder: Path):
+    """`os.path.normpath(folder / stored)` for many stored paths, one normpath per folder."""
+    by_folder: dict[str, str] = {}
+
+    def convert(stored):
+        if os.sep != "/" or not isinstance(stored, str) or "//" in stored or stored.endswith("/"):
+            return os.path.normpath(folder / stored)
+        head, separator, name = stored.rpartition("/")
+        if name in ("", ".", ".."):
+            return os.path.normpath(folder / stored)
+        if separator and not head:
+            head = "/"
+        resolved = by_folder.get(head)
+        if resolved is None:
+            resolved = by_folder[head] = os.path.normpath(folder / head)
+        return os.path.join(resolved, name)
+
+    return convert
 
 
 def _is_child_of(path: Path | str, folder: Path) -> bool:
