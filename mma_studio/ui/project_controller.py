@@ -85,7 +85,7 @@ class ProjectController(QObject):
     """Owns the open project file and its runs; the main window shows its actions and title."""
 
     titleChanged = Signal()
-    projectOpened = Signal(object)  # Path, once the data has been rescanned
+    projectOpened = Signal(object)  # Path, once the data has been rescanned and the app is idle again
     projectSaved = Signal(object)  # Path
     runsChanged = Signal()
     statusMessage = Signal(str, int)
@@ -103,6 +103,7 @@ class ProjectController(QObject):
         self._settings: dict = {}  # the project's training settings until the Train page exists
         self._scan_task: BackgroundTask | None = None
         self._pending_roles: tuple | None = None
+        self._opened_pending = False  # projectOpened waits for the scan's thread to finish
         self._saved_snapshot = ""  # the project as last written or opened: equal again means clean
         # Each run's split as written (paths relative to a project folder), made once per run and
         # folder: the project is compared after every edit and written after every change, and a
@@ -501,7 +502,7 @@ class ProjectController(QObject):
             self.statusMessage.emit(f"Opened {self.path.name}; not found: {', '.join(missing)}", 12000)
         else:
             self.statusMessage.emit(f"Opened {self.path.name}", 5000)
-        self.projectOpened.emit(self.path)
+        self._announce_opened()
 
     def _on_restore_failed(self, message: str) -> None:
         self._restoring = True
@@ -509,13 +510,24 @@ class ProjectController(QObject):
         self._restoring = False
         self._pending_roles = None
         self._show_error("The project's data could not be read", message)
-        self.projectOpened.emit(self.path)
+        self._announce_opened()
+
+    def _announce_opened(self) -> None:
+        """projectOpened, once the app is no longer busy with the rescan (its thread ends after
+        the result arrives): a listener sees a usable window, not `busy` for a moment longer."""
+        if self._scan_task is not None:
+            self._opened_pending = True
+        else:
+            self.projectOpened.emit(self.path)
 
     def _on_restore_task_finished(self) -> None:
         task, self._scan_task = self._scan_task, None
         if task is not None:
             task.deleteLater()
         self.state.set_busy(False)
+        if self._opened_pending:
+            self._opened_pending = False
+            self.projectOpened.emit(self.path)
 
     def _show_error(self, title: str, message: str) -> None:
         self.last_error = message
