@@ -4,10 +4,13 @@ A class table with thousands of images must scroll smoothly, so a view asks `thu
 while painting: a cached pixmap comes back at once, otherwise `None` and the file is queued
 for a worker of a `QThreadPool`. `QImageReader` decodes straight to the small size (JPEG
 decoders scale while decoding), and `thumbnailReady(path)` tells the view to repaint.
+Files Qt cannot read but the engine uses (a PNG with a bad IDAT checksum, a name that is
+not valid UTF-8) are decoded the engine's way instead, so every usable image has a preview.
 """
 
 from __future__ import annotations
 
+import os
 from collections import OrderedDict
 from pathlib import Path
 
@@ -18,8 +21,30 @@ from PySide6.QtGui import QImage, QImageReader, QPixmap
 def read_square_thumbnail(path: str, size: int) -> QImage:
     """Decode `path` scaled and centre-cropped to `size` x `size`; a null image if unreadable.
 
+    Qt decodes first (it scales while decoding); when it cannot, the engine's decoder
+    (`load_rgb_image`) is asked, so the preview exists exactly when the engine uses the file.
     Safe in any thread (QImage, unlike QPixmap, is not tied to the GUI thread).
     """
+    path = str(path)
+    if not os.path.isfile(path):  # a FIFO or a device would block a pool thread forever
+        return QImage()
+    if not _qt_can_name(path):
+        return _engine_thumbnail(path, size)  # Qt would open a truncated (other) name
+    image = _qt_thumbnail(path, size)
+    return image if not image.isNull() else _engine_thumbnail(path, size)
+
+
+def _qt_can_name(path: str) -> bool:
+    """PySide passes a str to Qt as UTF-8; a name holding undecodable bytes (surrogate escapes)
+    does not survive that, and Qt would be given a shorter, different path."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _qt_thumbnail(path: str, size: int) -> QImage:
     reader = QImageReader(path)
     reader.setAutoTransform(True)  # honour EXIF orientation like the engine does
     original = reader.size()
@@ -36,6 +61,26 @@ def read_square_thumbnail(path: str, size: int) -> QImage:
     x = (image.width() - size) // 2
     y = (image.height() - size) // 2
     return image.copy(QRect(x, y, size, size))
+
+
+def _engine_thumbnail(path: str, size: int) -> QImage:
+    """The engine's decoding (RGB, EXIF-upright, transparency on white), scaled and cropped."""
+    from mma_studio.core.images import load_rgb_image
+
+    try:
+        picture = load_rgb_image(path)
+    except Exception:  # noqa: BLE001 - UnusableImageError, or anything: never take the pool thread down
+        return QImage()
+    from PIL import Image
+
+    scale = size / max(1, min(picture.width, picture.height))
+    width, height = max(size, round(picture.width * scale)), max(size, round(picture.height * scale))
+    picture = picture.resize((width, height), Image.Resampling.BILINEAR, reducing_gap=2.0)
+    left, top = (width - size) // 2, (height - size) // 2
+    picture = picture.crop((left, top, left + size, top + size))
+    data = picture.tobytes("raw", "RGB")
+    # QImage does not copy the buffer it is given: copy() before `data` goes away.
+    return QImage(data, size, size, 3 * size, QImage.Format.Format_RGB888).copy()
 
 
 class _Signals(QObject):

@@ -178,9 +178,6 @@ def test_every_usable_corpus_image_has_a_thumbnail_upright_and_in_its_colours(qt
     assert bottom.blue() > 180 and bottom.red() < 70
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "ui/thumbnails.read_square_thumbnail decodes with Qt (libpng), which refuses a PNG whose IDAT CRC is wrong; "
-    "Pillow, and so the engine, uses its intact pixels. Fix: fall back to load_rgb_image when QImageReader fails."))
 def test_a_png_with_a_bad_pixel_checksum_has_a_thumbnail_too(qtbot, window, corpus):
     path = next(e.path for e in corpus.by_expectation("used") if e.path.name == QT_UNREADABLE)
     assert not _thumbnails(qtbot, window, [path], 16)[path].isNull()
