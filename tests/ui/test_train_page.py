@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QLabel, QMessageBox, QPushButton
 
 from mma_studio.ui.app_state import AppState
 from mma_studio.ui.train_page import TrainPage
+from tests.image_factory import make_image
 from tests.training_helpers import fast_values, make_state, scanned_dataset, warm_up_engine
 
 LONG_RUN = dict(epochs=5000, patience=0)  # far longer than any test waits: only cancel ends it
@@ -232,6 +233,38 @@ def test_a_run_whose_features_could_not_be_cached_says_so(qtbot, page_factory, m
     assert page.last_run is not None and page.last_error is None
     text = page.notice_banner.label.text()
     assert page.notice_banner.isVisibleTo(page) and "not cached" in text and "No space left" in text
+
+
+def test_skipped_images_and_run_warnings_share_the_banner_until_the_next_clean_run(qtbot, page_factory, tmp_path,
+                                                                                   monkeypatch):
+    import errno
+    import warnings
+
+    from mma_studio.core import feature_cache
+
+    scan = scanned_dataset(tmp_path / "data", classes=4, per_class=8)
+    broken = scan.classes[1].images[-1]
+    broken.write_bytes(b"")  # emptied after the scan
+    def no_space(_fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(feature_cache.os, "fsync", no_space)
+    page = page_factory(make_state(scan), epochs=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        run_to_end(qtbot, page)
+    run = page.last_run
+    assert run is not None and page.last_error is None and run.failed_images and run.warnings
+    lines = page.notice_banner.label.text().splitlines()
+    assert page.notice_banner.isVisibleTo(page)
+    assert "could not be read" in lines[0] and broken.name in lines[0]  # the skipped image first
+    assert lines[1:] == list(run.warnings)  # then each warning of the run, as the engine words it
+
+    monkeypatch.undo()  # space on the disk again
+    make_image(broken, color=(10, 10, 10))  # and the image readable again: nothing to report
+    run_to_end(qtbot, page)
+    assert page.last_run is not run and not page.last_run.warnings
+    assert not page.notice_banner.isVisibleTo(page)
 
 
 def test_request_stop_and_wait_ends_a_running_job(qtbot, page_factory):
