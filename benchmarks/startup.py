@@ -136,16 +136,24 @@ def main(argv=None) -> int:
         launch("app", env)
         samples: dict[str, list[float]] = {"app": [], "bare": []}
         heavy_seen: set[str] = set()
+        app_launches: list[tuple[float, list[str]]] = []
         for _ in range(rounds):
             for mode in ("bare", "app"):
                 seconds, heavy, _ = launch(mode, env)
                 samples[mode].append(seconds)
                 if mode == "app":
                     heavy_seen.update(heavy)
+                    app_launches.append((seconds, heavy))
         ours = statistics.median(samples["app"])
         bare = statistics.median(samples["bare"])
         culprits = [m for m in ("torch", "open_clip") if m in heavy_seen]
         note = "heavy modules imported before the first frame: " + (", ".join(sorted(heavy_seen)) or "none")
+        with_heavy = [seconds for seconds, heavy in app_launches if heavy]
+        if with_heavy:
+            without = [seconds for seconds, heavy in app_launches if not heavy]
+            note += (f" (in {len(with_heavy)} of {len(app_launches)} launches: median {statistics.median(with_heavy):.2f}s"
+                     f" with them, {statistics.median(without):.2f}s without)" if without else
+                     f" (in all {len(app_launches)} launches)")
         if culprits:
             _, _, stderr = launch("app", env, importtime=True)
             for module in culprits:
