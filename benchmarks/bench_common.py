@@ -75,6 +75,8 @@ def format_value(value: float | None, unit: str) -> str:
             return f"{value * 1e6:.0f} µs"
         if value < 1:
             return f"{value * 1e3:.1f} ms"
+        if value >= 120:
+            return f"{value / 60:.1f} min"
         return f"{value:.2f} s"
     if unit == "B":
         for scale, name in ((2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
@@ -90,11 +92,13 @@ def format_value(value: float | None, unit: str) -> str:
     return f"{value:.3g} {unit}".strip()
 
 
-def format_ratio(ratio: float | None) -> str:
-    if ratio is None:
+def format_ratio(ratio: float | None, target: str = "") -> str:
+    if ratio is None or (isinstance(ratio, float) and math.isnan(ratio)):
         return "—"
     if math.isinf(ratio):
         return "inf"
+    if "%" in target:  # a target stated as a percentage reads best as one
+        return f"{ratio:.0%}"
     return f"{ratio:.1f}x" if ratio < 100 else f"{ratio:.0f}x"
 
 
@@ -105,7 +109,7 @@ def format_met(met: bool | None) -> str:
 def render_table(rows: Sequence[Row]) -> str:
     header = ("figure", "ours", "baseline", "ratio", "target", "met")
     body = [
-        (r.figure, format_value(r.ours, r.unit), format_value(r.baseline, r.unit), format_ratio(r.ratio),
+        (r.figure, format_value(r.ours, r.unit), format_value(r.baseline, r.unit), format_ratio(r.ratio, r.target),
          r.target or "—", format_met(r.met))
         for r in rows
     ]
@@ -122,7 +126,7 @@ def render_markdown(rows: Sequence[Row]) -> str:
     for r in rows:
         lines.append(
             f"| {r.figure} | {format_value(r.ours, r.unit)} | {format_value(r.baseline, r.unit)} | "
-            f"{format_ratio(r.ratio)} | {r.target or '—'} | {format_met(r.met)} |"
+            f"{format_ratio(r.ratio, r.target)} | {r.target or '—'} | {format_met(r.met)} |"
         )
     return "\n".join(lines)
 
