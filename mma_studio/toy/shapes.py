@@ -98,7 +98,7 @@ def render(
     rng: np.random.Generator,
     *,
     size: int = 32,
-    scale_range: tuple[float, float] = (0.42, 0.8),
+    scale_range: tuple[float, float] = (0.5, 0.85),
     pixel_noise: float = 0.03,
     outline: float = OUTLINE_WIDTH,
 ) -> Batch:
@@ -121,10 +121,9 @@ def render(
         line = np.clip(half_width + 0.5 - np.abs(distance), 0.0, 1.0)[..., None]
         ink = rng.uniform(0.02, 0.12, (n, 1, 1, 1)).astype(np.float32)
         images = images * (1.0 - line) + ink * line
-    images = images + rng.normal(0.0, 1.0, images.shape).astype(np.float32) * (
-        rng.uniform(0.0, pixel_noise, (n, 1, 1, 1)).astype(np.float32)
-    )
-    return Batch(np.clip(images, 0.0, 1.0).astype(np.float32), colour, shape)
+    noise_scale = rng.uniform(0.0, pixel_noise, (n, 1, 1, 1)).astype(np.float32)
+    images += rng.standard_normal(images.shape, dtype=np.float32) * noise_scale
+    return Batch(np.clip(images, 0.0, 1.0, out=images), colour, shape)
 
 
 def _jittered_colours(colour: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -155,7 +154,7 @@ def _backgrounds(fg: np.ndarray, rng: np.random.Generator, n: int, size: int) ->
     grid = base[:, None, None, :] + amplitude * rng.uniform(-1.0, 1.0, (n, 3, 3, 3)).astype(np.float32)
     up = _bilinear_matrix(3, size)
     columns = (up @ grid.reshape(n, 3, 9)).reshape(n, size, 3, 3)  # (n, y, j, c)
-    bg = np.einsum("xj,nyjc->nyxc", up, columns, optimize=True)
+    bg = up @ columns  # (x, j) @ (n, y, j, c) -> (n, y, x, c)
     return np.clip(bg, 0.0, 1.0).astype(np.float32)
 
 
