@@ -46,6 +46,7 @@ from mma_studio.ui.scan_worker import (
 from mma_studio.ui.split_editor import SplitEditor
 from mma_studio.ui.thumbnails import ThumbnailLoader
 from mma_studio.ui.warnings_panel import WarningsPanel
+from mma_studio.ui.page_style import CARD_STYLE
 
 EXAMPLE_PER_CLASS = 40  # the example dataset's size in the app (tests use fewer)
 EXAMPLE_SEED = 0
@@ -71,15 +72,7 @@ def clear_recent_folders() -> None:
     QSettings().remove(RECENT_KEY)
 
 
-DATA_PAGE_STYLE = """
-QFrame[card="true"] {
-    background: palette(base);
-    border: 1px solid palette(midlight);
-    border-radius: 10px;
-}
-QLabel[role="cardTitle"] { font-size: 12pt; font-weight: 600; }
-QLabel[role="pageTitle"] { font-size: 18pt; font-weight: 600; }
-QLabel[role="hint"] { color: palette(placeholder-text); }
+DATA_PAGE_STYLE = CARD_STYLE + """
 QFrame#datasetWarnings { background: palette(base); border: 1px solid palette(midlight); border-radius: 10px; }
 QPushButton#continueButton {
     background: #2563eb; color: white; border: none; border-radius: 7px;

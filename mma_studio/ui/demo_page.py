@@ -51,6 +51,7 @@ from mma_studio.ui.demo_worker import (
     read_adapter_task,
 )
 from mma_studio.ui.topk_bars import BarRow, TopKBars
+from mma_studio.ui.page_style import CARD_STYLE
 
 ADAPTER_SUFFIX = ".safetensors"
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp *.tif *.tiff);;All files (*)"
@@ -65,15 +66,7 @@ NARROW_SIDE_PANEL_WIDTH = 280
 ZERO_SHOT_COLOR = "#6b7280"
 ADAPTER_COLOR = "#2563eb"
 
-DEMO_PAGE_STYLE = """
-QFrame[card="true"] {
-    background: palette(base);
-    border: 1px solid palette(midlight);
-    border-radius: 10px;
-}
-QLabel[role="cardTitle"] { font-size: 12pt; font-weight: 600; }
-QLabel[role="pageTitle"] { font-size: 18pt; font-weight: 600; }
-QLabel[role="hint"] { color: palette(placeholder-text); }
+DEMO_PAGE_STYLE = CARD_STYLE + """
 QFrame#demoErrorBanner { background: #fef2f2; border: 1px solid #fecaca; border-radius: 8px; }
 QFrame#demoErrorBanner QLabel { color: #991b1b; }
 QFrame#demoNoticeBanner { background: #eff6ff; border: 1px solid #bfdbfe; border-radius: 8px; }

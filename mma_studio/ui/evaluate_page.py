@@ -34,20 +34,13 @@ from mma_studio.ui.comparison_tiles import ComparisonTiles
 from mma_studio.ui.confusion_view import ConfusionMatrixView
 from mma_studio.ui.image_gallery import GalleryImage, ImageGallery
 from mma_studio.ui.per_class_table import PerClassTable
+from mma_studio.ui.page_style import CARD_STYLE
 
 ADAPTED = "adapted"
 ZERO_SHOT = "zero_shot"
 MODEL_TITLES = {ADAPTED: "CLIP + adapter", ZERO_SHOT: "Zero-shot CLIP"}
 
-PAGE_STYLE = """
-QFrame[card="true"] {
-    background: palette(base);
-    border: 1px solid palette(midlight);
-    border-radius: 10px;
-}
-QLabel[role="cardTitle"] { font-size: 12pt; font-weight: 600; }
-QLabel[role="pageTitle"] { font-size: 18pt; font-weight: 600; }
-QLabel[role="hint"] { color: palette(placeholder-text); }
+PAGE_STYLE = CARD_STYLE + """
 QLabel[role="tileCaption"] { color: palette(placeholder-text); font-size: 8.5pt; }
 QLabel[role="tileValue"] { font-size: 17pt; font-weight: 600; }
 QLabel[role="tileBaseline"] { font-size: 12pt; color: palette(placeholder-text); }

@@ -34,6 +34,7 @@ from mma_studio.ui.run_progress import RunProgress, format_duration
 from mma_studio.ui.run_summary import RunSummary
 from mma_studio.ui.settings_panel import SettingsPanel
 from mma_studio.ui.training_worker import TrainingJob, TrainRequest
+from mma_studio.ui.page_style import CARD_STYLE
 
 ENGINE_MODULE = "mma_studio.core.pipeline"
 HOW_IT_WORKS = (
@@ -47,15 +48,7 @@ SETUP_COLUMN_WIDTH = 300  # the settings column; narrower in a small window, so 
 NARROW_SETUP_COLUMN_WIDTH = 260
 NARROW_PAGE_WIDTH = 760  # the number tiles refresh at most 10 times a second
 
-PAGE_STYLE = """
-QFrame[card="true"] {
-    background: palette(base);
-    border: 1px solid palette(midlight);
-    border-radius: 10px;
-}
-QLabel[role="cardTitle"] { font-size: 12pt; font-weight: 600; }
-QLabel[role="pageTitle"] { font-size: 18pt; font-weight: 600; }
-QLabel[role="hint"] { color: palette(placeholder-text); }
+PAGE_STYLE = CARD_STYLE + """
 QLabel[role="tileCaption"] { color: palette(placeholder-text); font-size: 8.5pt; }
 QLabel[role="tileValue"] { font-size: 17pt; font-weight: 600; }
 QLabel[role="tileDetail"] { color: palette(placeholder-text); font-size: 8.5pt; }
