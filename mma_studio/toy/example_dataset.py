@@ -2,7 +2,7 @@
 
 The images show the same coloured shapes `mma-tiny`/`shapes` was pretrained on, in another
 style: thin outlines instead of bold ones, washed-out contrast, sensor noise, smaller shapes.
-Zero-shot still works, imperfectly (about 54% on the base classes); an adapter trained on
+Zero-shot still works, imperfectly (about 52% on the base classes); an adapter trained on
 a few shots learns the new look and lifts accuracy, on base and on new classes.
 
 Why these classes: folders sort by name and the first half are the base classes, so the base
