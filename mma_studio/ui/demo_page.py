@@ -52,6 +52,7 @@ from mma_studio.ui.demo_worker import (
 )
 from mma_studio.ui.topk_bars import BarRow, TopKBars
 from mma_studio.ui.page_style import CARD_STYLE
+from mma_studio.ui.banner import Banner
 
 ADAPTER_SUFFIX = ".safetensors"
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp *.tif *.tiff);;All files (*)"
@@ -120,35 +121,6 @@ class AdapterDropFilter(QObject):
                     self.adapterDropped.emit(paths[0])
                 return True
         return False
-
-
-class Banner(QFrame):
-    """An inline message with a close button (stays readable after a dialog is gone)."""
-
-    def __init__(self, name: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName(name)
-        self.label = _named(QLabel(self), f"{name}Label")
-        self.label.setWordWrap(True)
-        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse | Qt.TextInteractionFlag.LinksAccessibleByMouse)
-        self.label.setOpenExternalLinks(False)
-        close = QToolButton(self)
-        close.setText("✕")
-        close.setAutoRaise(True)
-        close.setToolTip("Dismiss")
-        close.clicked.connect(self.hide)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(12, 8, 8, 8)
-        layout.addWidget(self.label, 1)
-        layout.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
-        self.hide()
-
-    def show_text(self, text: str) -> None:
-        self.label.setText(text)
-        self.show()
-
-    def text(self) -> str:
-        return self.label.text() if not self.isHidden() else ""
 
 
 class ImageView(QFrame):
@@ -288,8 +260,8 @@ class DemoPage(QWidget):
         activity.addWidget(self.progress, 1)
         activity.addWidget(self.cancel_button)
         self._activity.hide()
-        self.error_banner = Banner("demoErrorBanner")
-        self.notice_banner = Banner("demoNoticeBanner")
+        self.error_banner = Banner("demoErrorBanner", links=True)
+        self.notice_banner = Banner("demoNoticeBanner", links=True)
         self.notice_banner.label.linkActivated.connect(self._on_notice_link)
 
         # ---- left: the image and the two result columns ----------------------------------------

@@ -35,6 +35,7 @@ from mma_studio.ui.run_summary import RunSummary
 from mma_studio.ui.settings_panel import SettingsPanel
 from mma_studio.ui.training_worker import TrainingJob, TrainRequest
 from mma_studio.ui.page_style import CARD_STYLE
+from mma_studio.ui.banner import Banner
 
 ENGINE_MODULE = "mma_studio.core.pipeline"
 HOW_IT_WORKS = (
@@ -103,31 +104,6 @@ def _title(text: str, role: str = "cardTitle") -> QLabel:
     label = QLabel(text)
     label.setProperty("role", role)
     return label
-
-
-class Banner(QFrame):
-    """An inline message with a close button (errors stay readable after the dialog closes)."""
-
-    def __init__(self, name: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName(name)
-        self.label = _named(QLabel(self), f"{name}Label")
-        self.label.setWordWrap(True)
-        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        close = QToolButton(self)
-        close.setText("✕")
-        close.setAutoRaise(True)
-        close.setToolTip("Dismiss")
-        close.clicked.connect(self.hide)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(12, 8, 8, 8)
-        layout.addWidget(self.label, 1)
-        layout.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
-        self.hide()
-
-    def show_text(self, text: str) -> None:
-        self.label.setText(text)
-        self.show()
 
 
 class TrainPage(QWidget):
