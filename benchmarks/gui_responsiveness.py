@@ -198,7 +198,7 @@ def measure(home: Path, classes: int, per_class: int, epochs: int, diagnose: boo
     write_photo_like_jpegs(home / "data", classes * per_class, classes=classes)
 
     app = create_application([])
-    window = MainWindow(defer_train_page=True)  # as `run_app` builds it
+    window = MainWindow(defer_pages=True)  # as `run_app` builds it
     window.show()
     log("  waiting for the Train page and the backbone list ...")
     chooser = window.data_page.backbone_chooser

@@ -254,7 +254,7 @@ from mma_studio.ui.main_window import MainWindow
 
 report = {}
 app = create_application([])
-window = MainWindow(defer_train_page=True)
+window = MainWindow(defer_pages=True)
 window.show()
 
 def failing(on_progress, token):

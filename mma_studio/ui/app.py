@@ -86,6 +86,6 @@ def run_app(argv: list[str] | None = None) -> int:
     app = create_application(argv)
     from mma_studio.ui.main_window import MainWindow
 
-    window = MainWindow(defer_train_page=True)  # on screen before pyqtgraph is imported
+    window = MainWindow(defer_pages=True)  # on screen with only the Data page built
     window.show()
     return app.exec()

@@ -32,10 +32,8 @@ from PySide6.QtWidgets import (
 from mma_studio.ui.app_state import AppState
 from mma_studio.ui.background_task import BackgroundTask
 from mma_studio.ui.backbone_chooser import BackboneChooser, format_duration
-from mma_studio.ui.class_table import ClassTable
 from mma_studio.ui.drop_request import CLASS_FOLDERS, IMAGES, ROOT, DropRefused, DropRequest, classify_drop
 from mma_studio.ui.drop_zone import DropZone
-from mma_studio.ui.health_report import HealthReportDialog
 from mma_studio.ui.scan_worker import (
     merge_scans,
     scan_folders_task,
@@ -43,9 +41,6 @@ from mma_studio.ui.scan_worker import (
     scan_root_task,
     without_classes,
 )
-from mma_studio.ui.split_editor import SplitEditor
-from mma_studio.ui.thumbnails import ThumbnailLoader
-from mma_studio.ui.warnings_panel import WarningsPanel
 from mma_studio.ui.page_style import CARD_STYLE
 
 EXAMPLE_PER_CLASS = 40  # the example dataset's size in the app (tests use fewer)
@@ -174,12 +169,17 @@ def example_is_complete(destination: Path, per_class: int) -> bool:
 
 
 class DataPage(QWidget):
+    """The Data page. With `defer_dataset_views=True` (the app at start-up) the parts that only
+    show once there is a dataset (class table, advice, split card) are built by
+    `ensure_dataset_views()`, right after the first frame or when a dataset arrives, whichever
+    comes first: an empty page is on screen sooner (benchmarks/startup.py)."""
+
     statusMessage = Signal(str, int)  # text, timeout in ms (0 = until replaced)
     scanFinished = Signal(bool)  # True when a scan (or the example) produced a dataset
     exampleFinished = Signal(bool)
     continueRequested = Signal()  # the user wants the next step (the Train page)
 
-    def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
+    def __init__(self, state: AppState, parent: QWidget | None = None, *, defer_dataset_views: bool = False) -> None:
         super().__init__(parent)
         self.setObjectName("dataPage")
         self._state = state
@@ -190,7 +190,13 @@ class DataPage(QWidget):
         self._pending_root: Path | None = None
         self.example_dir: Path | None = None  # None: `default_example_dir()`; tests point it elsewhere
         self.example_per_class = EXAMPLE_PER_CLASS
-        self.thumbnails = ThumbnailLoader(parent=self)
+        # Built by `ensure_dataset_views()`.
+        self.thumbnails = None
+        self.table = None
+        self.warnings = None
+        self.continue_button = None
+        self.split_editor = None
+        self.split_card = None
         style = self.style()
 
         # Header: title, summary, actions.
@@ -280,39 +286,20 @@ class DataPage(QWidget):
         self.drop_zone.add_button(self._zone_open)
         self.drop_zone.add_button(self._zone_example)
 
-        self.table = ClassTable(state, self.thumbnails, self)
-        self.table.removeRequested.connect(self.remove_classes)
-        self.warnings = WarningsPanel(self)
-        self.warnings.renameRequested.connect(self.table.start_rename)
-        self.warnings.healthReportRequested.connect(self.show_health_report)
         left = QWidget(self)
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(0, 0, 0, 0)
-        left_layout.setSpacing(10)
-        left_layout.addWidget(self.drop_zone)
-        left_layout.addWidget(self.table, 1)
-        self.continue_button = QPushButton("Continue to Train  ›", self)
-        self.continue_button.setObjectName("continueButton")
-        self.continue_button.setToolTip("Go to the Train page (Ctrl+2)")
-        self.continue_button.clicked.connect(self.continueRequested)
-        bottom = QHBoxLayout()
-        bottom.setSpacing(10)
-        bottom.addWidget(self.warnings, 1)
-        bottom.addWidget(self.continue_button, 0, Qt.AlignBottom)
-        left_layout.addLayout(bottom)
+        self._left_layout = QVBoxLayout(left)
+        self._left_layout.setContentsMargins(0, 0, 0, 0)
+        self._left_layout.setSpacing(10)
+        self._left_layout.addWidget(self.drop_zone)
 
-        # Right: split and model, as cards.
-        self.split_editor = SplitEditor(state, self)
-        self.split_card = _card("splitGroup", "Base and new classes",
-                                "Train on the base classes; the new ones test generalisation.", self.split_editor)
+        # Right: split (built with the dataset views) and model, as cards.
         self.backbone_chooser = BackboneChooser(state, self)
         self.model_card = _card("modelGroup", "Model", "The frozen CLIP the adapter is trained on.",
                                 self.backbone_chooser, grow=False)
         right = QWidget(self)
-        right_layout = QVBoxLayout(right)
+        self._right_layout = right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 4, 0)
         right_layout.setSpacing(12)
-        right_layout.addWidget(self.split_card, 1)
         right_layout.addWidget(self.model_card)
         right_layout.addStretch(0)
         right_scroll = QScrollArea(self)
@@ -352,6 +339,42 @@ class DataPage(QWidget):
         state.rolesChanged.connect(self._update_enabled)
         state.sampleNeedsChanged.connect(self._refresh_advice)
         state.busyChanged.connect(self._update_enabled)
+        if defer_dataset_views:
+            self._on_dataset_changed()
+        else:
+            self.ensure_dataset_views()  # (which shows the dataset, if any)
+
+    def ensure_dataset_views(self) -> None:
+        """Build the class table, the advice panel with Continue, and the split card (once)."""
+        if self.table is not None:
+            return
+        from mma_studio.ui.class_table import ClassTable
+        from mma_studio.ui.split_editor import SplitEditor
+        from mma_studio.ui.thumbnails import ThumbnailLoader
+        from mma_studio.ui.warnings_panel import WarningsPanel
+
+        left = self.drop_zone.parentWidget()
+        self.thumbnails = ThumbnailLoader(parent=self)
+        self.table = ClassTable(self._state, self.thumbnails, left)
+        self.table.removeRequested.connect(self.remove_classes)
+        self.warnings = WarningsPanel(left)
+        self.warnings.renameRequested.connect(self.table.start_rename)
+        self.warnings.healthReportRequested.connect(self.show_health_report)
+        self.continue_button = QPushButton("Continue to Train  ›", left)
+        self.continue_button.setObjectName("continueButton")
+        self.continue_button.setToolTip("Go to the Train page (Ctrl+2)")
+        self.continue_button.clicked.connect(self.continueRequested)
+        bottom = QHBoxLayout()
+        bottom.setSpacing(10)
+        bottom.addWidget(self.warnings, 1)
+        bottom.addWidget(self.continue_button, 0, Qt.AlignBottom)
+        self._left_layout.addWidget(self.table, 1)
+        self._left_layout.addLayout(bottom)
+
+        self.split_editor = SplitEditor(self._state, self.model_card.parentWidget())
+        self.split_card = _card("splitGroup", "Base and new classes",
+                                "Train on the base classes; the new ones test generalisation.", self.split_editor)
+        self._right_layout.insertWidget(0, self.split_card, 1)
         self._on_dataset_changed()
 
     # --- entry points ----------------------------------------------------------------------
@@ -436,6 +459,8 @@ class DataPage(QWidget):
         if self._task is not None:
             ok = self._task.cancel_and_wait(timeout_ms)
         ok = self.backbone_chooser.stop_and_wait(timeout_ms) and ok
+        if self.thumbnails is None:
+            return ok
         self.thumbnails.clear()
         return self.thumbnails.wait_for_idle(timeout_ms) and ok
 
@@ -571,7 +596,9 @@ class DataPage(QWidget):
 
     # --- health report ---------------------------------------------------------------------
 
-    def health_report_dialog(self, scan=None) -> HealthReportDialog:
+    def health_report_dialog(self, scan=None):
+        from mma_studio.ui.health_report import HealthReportDialog
+
         scan = scan if scan is not None else self._state.data.scan
         skipped = list(scan.skipped) if scan is not None else []
         usable = scan.image_count if scan is not None else None
@@ -593,12 +620,13 @@ class DataPage(QWidget):
     def _on_dataset_changed(self) -> None:
         scan = self._state.data.scan
         has_data = scan is not None
-        self.thumbnails.clear()
+        if has_data:
+            self.ensure_dataset_views()
         self.drop_zone.set_compact(has_data)
-        self.table.setVisible(has_data)
-        self.warnings.setVisible(has_data)
-        self.continue_button.setVisible(has_data)
-        self.split_card.setVisible(has_data)
+        if self.table is not None:
+            self.thumbnails.clear()
+            for view in (self.table, self.warnings, self.continue_button, self.split_card):
+                view.setVisible(has_data)
         if has_data:
             skipped = len(scan.skipped)
             where = f" in {scan.root}" if scan.root is not None else ""
@@ -615,6 +643,8 @@ class DataPage(QWidget):
         self._update_enabled()
 
     def _refresh_advice(self) -> None:
+        if self.table is None:
+            return  # nothing to advise on yet: the views come with the first dataset
         scan = self._state.data.scan
         self.table.set_minimum_images(self._state.shots + self._state.val_per_class if scan is not None else 0)
         if scan is None:
@@ -638,9 +668,10 @@ class DataPage(QWidget):
         for button in (self.open_button, self.example_button, self._zone_open, self._zone_example):
             button.setEnabled(not busy)
         self.drop_zone.setAcceptDrops(not busy)
-        self.table.setEnabled(not busy or self._task is not None)
         self.report_button.setEnabled(has_data)
-        self.continue_button.setEnabled(bool(self._state.data.base_classes))
+        if self.table is not None:
+            self.table.setEnabled(not busy or self._task is not None)
+            self.continue_button.setEnabled(bool(self._state.data.base_classes))
         self.open_button.setVisible(has_data)
         self.example_button.setVisible(has_data)
         self.report_button.setVisible(has_data)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QEvent, QRectF, QSettings, QSize, Qt, QUrl, Signal
+from PySide6.QtCore import QRectF, QSettings, QSize, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QGuiApplication, QImage, QKeySequence, QPainter, QPalette, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from mma_studio.ui.adapter_drop import is_adapter_path, local_paths
 from mma_studio.ui.adapter_info import AdapterInfo
 from mma_studio.ui.app_state import AppState
 from mma_studio.ui.background_task import BackgroundTask
@@ -54,7 +55,6 @@ from mma_studio.ui.topk_bars import BarRow, TopKBars
 from mma_studio.ui.page_style import CARD_STYLE
 from mma_studio.ui.banner import Banner
 
-ADAPTER_SUFFIX = ".safetensors"
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp *.tif *.tiff);;All files (*)"
 ADAPTER_FILTER = "Adapter files (*.safetensors);;All files (*)"
 LAST_ADAPTER_DIR_KEY = "demo/lastAdapterFolder"
@@ -93,34 +93,6 @@ def _card(name: str, title: str, content_layout) -> QFrame:
     layout.addWidget(heading)
     layout.addLayout(content_layout, 1)
     return frame
-
-
-def is_adapter_path(path: Path) -> bool:
-    return path.suffix.lower() == ADAPTER_SUFFIX and not path.is_dir()
-
-
-def local_paths(mime) -> list[Path]:
-    if mime is None or not mime.hasUrls():
-        return []
-    return [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()]
-
-
-class AdapterDropFilter(QObject):
-    """An event filter that takes drops of one adapter file away from whatever widget is under
-    the cursor (the Data page's drop zone would otherwise refuse it) and reports the path."""
-
-    adapterDropped = Signal(object)  # Path
-
-    def eventFilter(self, watched, event) -> bool:  # noqa: N802
-        kind = event.type()
-        if kind in (QEvent.Type.DragEnter, QEvent.Type.DragMove, QEvent.Type.Drop):
-            paths = local_paths(event.mimeData())
-            if len(paths) == 1 and is_adapter_path(paths[0]):
-                event.acceptProposedAction()
-                if kind == QEvent.Type.Drop:
-                    self.adapterDropped.emit(paths[0])
-                return True
-        return False
 
 
 class ImageView(QFrame):

@@ -19,8 +19,8 @@ from typing import Callable
 
 from mma_studio.core.cancellation import Cancelled, CancelToken, check
 from mma_studio.core.events import Progress
+from mma_studio.ui.adapter_drop import ADAPTER_SUFFIX
 
-ADAPTER_SUFFIX = ".safetensors"
 VERIFY_IMAGES = 8
 
 

@@ -3,13 +3,16 @@ with shortcuts, and a status bar. It restores its geometry and last settings bet
 
 Building it shows nothing and starts no engine work, so tests can drive it offscreen; the
 backbone list (which imports torch) is filled in a worker shortly after the window appears.
+With `defer_pages=True` (what `run_app` uses) only the Data page is built before the first
+frame; the Train, Evaluate and Demo pages follow one per event-loop turn right after it, or at
+once when something needs one (`ensure_*_page`).
 """
 
 from __future__ import annotations
 
 import json
 
-from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, QTimer
+from PySide6.QtCore import QByteArray, QEvent, QSettings, QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QPalette, QShowEvent
 from PySide6.QtWidgets import (
     QApplication,
@@ -27,17 +30,17 @@ from PySide6.QtWidgets import (
 
 from mma_studio import __version__
 from mma_studio.ui.app import APP_NAME, application_icon
+from mma_studio.ui.adapter_drop import AdapterDropFilter
 from mma_studio.ui.app_state import AppState
 from mma_studio.ui.data_page import DataPage, clear_recent_folders, recent_folders
-from mma_studio.ui.evaluate_page import EvaluatePage
-from mma_studio.ui.demo_page import AdapterDropFilter, DemoPage
 from mma_studio.ui.project_controller import ProjectController
-from mma_studio.ui.settings_dialog import SettingsDialog, configured_cache_dir
 from mma_studio.ui.theme import apply_saved_theme, apply_theme
 
 STOP_TIMEOUT_MS = 5000
-TRAIN_PAGE_DELAY_MS = 30  # a deferred Train page is built once the first frame has painted
-BACKBONE_LIST_DELAY_MS = 400  # and the backbone list (a worker importing torch) starts after it
+FIRST_FRAME_FALLBACK_MS = 500  # deferred pages are built after the first paint, or after this
+BACKBONE_LIST_DELAY_MS = 400  # the backbone list (a worker importing torch) starts after the show
+DATA_ROW, TRAIN_ROW, EVALUATE_ROW, DEMO_ROW = range(4)
+EVALUATE_TOOLTIP = "Test figures, per-class table, confusion matrix and the misclassified images"
 
 SIDEBAR_STYLE = """
 QListWidget#pageList {
@@ -61,30 +64,35 @@ QListWidget#pageList::item:hover:!selected { background: palette(midlight); }
 
 
 class MainWindow(QMainWindow):
-    """The application window. `defer_train_page=True` (what `run_app` uses) shows the window
-    before the Train page is built: its live plots import pyqtgraph and numpy, about a second
-    of start-up, which then happens just after the first frame instead of before it."""
+    """The application window. `defer_pages=True` (what `run_app` uses) shows the window with
+    only the Data page built: the Train page's live plots import pyqtgraph and numpy, and the
+    Evaluate and Demo pages cost tens of milliseconds more, all of which then happens just
+    after the first frame instead of before it (benchmarks/startup.py)."""
 
     def __init__(
-        self, state: AppState | None = None, parent: QWidget | None = None, *, defer_train_page: bool = False
+        self, state: AppState | None = None, parent: QWidget | None = None, *, defer_pages: bool = False
     ) -> None:
         super().__init__(parent)
         self.setObjectName("mainWindow")
         self.state = state or AppState(self)
-        self.setWindowIcon(application_icon())
+        if QApplication.windowIcon().isNull():  # `create_application` gives every window the icon
+            self.setWindowIcon(application_icon())
         self.resize(1180, 780)
         self.setMinimumSize(QSize(860, 560))
         apply_saved_theme()  # Settings > Theme, when not "follow the system"
         self._shown_once = False
         self._closing = False
 
-        self.data_page = DataPage(self.state, self)
-        self.train_page = None  # built by `_build_train_page()`, now or right after the first show
-        self._train_placeholder = QLabel("Loading the Train page…", self)
-        self._train_placeholder.setAlignment(Qt.AlignCenter)
-        self._saved_train_settings: str | None = None
         self.pages = QStackedWidget(self)
         self.pages.setObjectName("pageStack")
+        # Built in the stack it goes into (moving a styled page to a new parent restyles it).
+        self.data_page = DataPage(self.state, self.pages, defer_dataset_views=defer_pages)
+        # Built by `ensure_*_page()`: now, or right after the first frame with `defer_pages`.
+        self.train_page = None
+        self.evaluate_page = None
+        self.demo_page = None
+        self._deferred_build_started = False
+        self._saved_train_settings: str | None = None
         self.sidebar = QListWidget(self)
         self.sidebar.setObjectName("pageList")
         self.sidebar.setAccessibleName("Steps")
@@ -95,14 +103,11 @@ class MainWindow(QMainWindow):
         style = self.style()
         self._add_page(self.data_page, "1  Data", style.standardIcon(QStyle.SP_DirIcon),
                        "Bring in images, name the classes, choose the split and the model")
-        self._add_page(self._train_placeholder, "2  Train", style.standardIcon(QStyle.SP_MediaPlay),
+        self._add_page(self._placeholder("Train"), "2  Train", style.standardIcon(QStyle.SP_MediaPlay),
                        "Train the adapter and watch its curves")
-        self.evaluate_page = EvaluatePage(self.state, self)  # enabled once a run exists
-        self._add_page(self.evaluate_page, "3  Evaluate", style.standardIcon(QStyle.SP_FileDialogContentsView),
-                       "Test figures, per-class table, confusion matrix and the misclassified images")
-        self.evaluate_page.trainRequested.connect(lambda: self.show_page(1))
-        self.demo_page = DemoPage(self.state, self)
-        self._add_page(self.demo_page, f"{self.sidebar.count() + 1}  Demo", style.standardIcon(QStyle.SP_DialogApplyButton),
+        self._add_page(self._placeholder("Evaluate"), "3  Evaluate",  # enabled once a run exists
+                       style.standardIcon(QStyle.SP_FileDialogContentsView), EVALUATE_TOOLTIP)
+        self._add_page(self._placeholder("Demo"), "4  Demo", style.standardIcon(QStyle.SP_DialogApplyButton),
                        "Try the adapter on any image, into any classes")
         self.sidebar.currentRowChanged.connect(self._on_page_chosen)
         self.sidebar.setCurrentRow(0)
@@ -129,11 +134,9 @@ class MainWindow(QMainWindow):
 
         self.data_page.statusMessage.connect(self.show_status)
         self.data_page.exampleFinished.connect(self._on_example_finished)
-        self.data_page.continueRequested.connect(lambda: self.show_page(1))
-        self.demo_page.statusMessage.connect(self.show_status)
+        self.data_page.continueRequested.connect(lambda: self.show_page(TRAIN_ROW))
         self.projects.statusMessage.connect(self.show_status)
         self.projects.titleChanged.connect(self._update_title)
-        self.evaluate_page.adapterExported.connect(self.projects.note_export)
         self.state.datasetChanged.connect(self._update_title)
         self.state.datasetChanged.connect(self._update_status_labels)
         self.state.rolesChanged.connect(self._update_status_labels)
@@ -143,46 +146,100 @@ class MainWindow(QMainWindow):
         self._update_status_labels()
         self._update_actions()
         self.restore_settings()
-        if not defer_train_page:
-            self._build_train_page()
+        if not defer_pages:
+            self.ensure_all_pages()
 
-    def _build_train_page(self) -> None:
-        if self.train_page is not None:
+    # --- the pages after the Data page, built now or right after the first frame ----------
+
+    def _placeholder(self, title: str) -> QLabel:
+        label = QLabel(f"Loading the {title} page…", self.pages)
+        label.setObjectName("pagePlaceholder")
+        label.setAlignment(Qt.AlignCenter)
+        label.setForegroundRole(QPalette.PlaceholderText)
+        return label
+
+    def _install_page(self, row: int, page: QWidget) -> None:
+        """Put a built page where its placeholder stood, keeping the current page shown."""
+        placeholder = self.pages.widget(row)
+        self.pages.insertWidget(row, page)
+        self.pages.removeWidget(placeholder)
+        placeholder.deleteLater()
+        self.pages.setCurrentIndex(self.sidebar.currentRow())
+
+    def ensure_all_pages(self) -> None:
+        self.ensure_train_page()
+        self.ensure_evaluate_page()
+        self.ensure_demo_page()
+
+    def _build_deferred_pages(self) -> None:
+        """After the first frame: the rest of the Data page, then the other pages, one per
+        event-loop turn so input and painting go on between them."""
+        if self._deferred_build_started:
             return
+        self._deferred_build_started = True
+        steps = (self.data_page.ensure_dataset_views, self.ensure_train_page, self.ensure_evaluate_page,
+                 self.ensure_demo_page)
+        for delay, build in enumerate(steps):
+            QTimer.singleShot(delay, build)
+
+    def ensure_evaluate_page(self):
+        """The Evaluate page, built now if it was deferred."""
+        if self.evaluate_page is None:
+            from mma_studio.ui.evaluate_page import EvaluatePage
+
+            self.evaluate_page = EvaluatePage(self.state, self.pages)
+            self._install_page(EVALUATE_ROW, self.evaluate_page)
+            self.evaluate_page.trainRequested.connect(lambda: self.show_page(TRAIN_ROW))
+            self.evaluate_page.adapterExported.connect(self.projects.note_export)
+        return self.evaluate_page
+
+    def ensure_demo_page(self):
+        """The Demo page, built now if it was deferred."""
+        if self.demo_page is None:
+            from mma_studio.ui.demo_page import DemoPage
+
+            self.demo_page = DemoPage(self.state, self.pages)
+            self._install_page(DEMO_ROW, self.demo_page)
+            self.demo_page.statusMessage.connect(self.show_status)
+        return self.demo_page
+
+    def ensure_train_page(self):
+        """The Train page, built now if it was deferred."""
+        if self.train_page is not None:
+            return self.train_page
+        from mma_studio.ui.settings_dialog import configured_cache_dir
         from mma_studio.ui.train_page import TrainPage  # pyqtgraph: deferred with the page
 
-        self.train_page = TrainPage(self.state, self)
-        index = self.pages.indexOf(self._train_placeholder)
-        self.pages.insertWidget(index, self.train_page)
-        self.pages.removeWidget(self._train_placeholder)
-        self._train_placeholder.deleteLater()
-        self.pages.setCurrentIndex(self.sidebar.currentRow())
+        self.train_page = TrainPage(self.state, self.pages)
+        self._install_page(TRAIN_ROW, self.train_page)
         if self._saved_train_settings:
             try:
                 self.train_page.restore_settings_values(json.loads(self._saved_train_settings))
             except (ValueError, TypeError, KeyError, AttributeError):
                 pass  # settings from an older version: keep the defaults
         self.train_page.runFinished.connect(self._on_run_finished)
-        self.train_page.runFinished.connect(self.demo_page.use_training_run)
         cache_dir = configured_cache_dir()
         if cache_dir is not None:
             self.train_page.cache_dir = cache_dir
         self.projects.attach_train_page(self.train_page)
-
-    def ensure_train_page(self):
-        """The Train page, built now if it was deferred."""
-        self._build_train_page()
         return self.train_page
 
     def show_train_page(self) -> None:
-        self.show_page(self.pages.indexOf(self.ensure_train_page()))
+        self.ensure_train_page()
+        self.show_page(TRAIN_ROW)
 
     def open_adapter_in_demo(self, path) -> None:
         """Load an adapter file in the Demo page and show it (File, or a drop on the window)."""
-        self.show_page(self.pages.indexOf(self.demo_page))
-        self.demo_page.load_adapter_file(path)
+        demo_page = self.ensure_demo_page()
+        self.show_page(DEMO_ROW)
+        demo_page.load_adapter_file(path)
 
-    def show_settings(self) -> SettingsDialog:
+    def export_adapter(self) -> None:
+        self.ensure_evaluate_page().export_adapter()
+
+    def show_settings(self):
+        from mma_studio.ui.settings_dialog import SettingsDialog
+
         dialog = SettingsDialog(self, busy=self.state.busy)
         dialog.setAttribute(Qt.WA_DeleteOnClose)
         dialog.themeChanged.connect(lambda mode: apply_theme(mode))
@@ -201,13 +258,16 @@ class MainWindow(QMainWindow):
             self.train_page.cache_dir = folder
 
     def _on_run_finished(self, run) -> None:
-        self.evaluate_page.set_run(run)
+        self.ensure_evaluate_page().set_run(run)
+        self.ensure_demo_page().use_training_run(run)
         self._update_actions()
         self.show_status("Training finished: see its test figures on the Evaluate page (Ctrl+3)", 8000)
 
     def _on_page_chosen(self, row: int) -> None:
-        if row == 1 and self.train_page is None:
-            self._build_train_page()
+        builders = {TRAIN_ROW: self.ensure_train_page, EVALUATE_ROW: self.ensure_evaluate_page,
+                    DEMO_ROW: self.ensure_demo_page}
+        if row in builders:
+            builders[row]()
         self.pages.setCurrentIndex(row)
 
     # --- construction ----------------------------------------------------------------------
@@ -262,7 +322,7 @@ class MainWindow(QMainWindow):
         self.export_action.setObjectName("exportAdapterAction")
         self.export_action.setShortcut(QKeySequence("Ctrl+E"))
         self.export_action.setStatusTip("Save the trained adapter file, with a model card and metrics beside it")
-        self.export_action.triggered.connect(self.evaluate_page.export_adapter)
+        self.export_action.triggered.connect(self.export_adapter)
         self.quit_action = QAction("&Quit", self)
         self.quit_action.setObjectName("quitAction")
         self.quit_action.setShortcut(QKeySequence("Ctrl+Q"))
@@ -400,15 +460,13 @@ class MainWindow(QMainWindow):
         self.report_action.setEnabled(self.state.data.scan is not None)
         self.close_dataset_action.setEnabled(not busy and self.state.data.scan is not None)
         # The Evaluate page and export need a trained run.
-        has_run = self.evaluate_page.has_run()
+        has_run = self.evaluate_page is not None and self.evaluate_page.has_run()
         self.export_action.setEnabled(has_run)
-        evaluate_row = self.pages.indexOf(self.evaluate_page)
-        item = self.sidebar.item(evaluate_row)
+        item = self.sidebar.item(EVALUATE_ROW)
         item.setFlags(item.flags() | Qt.ItemIsEnabled if has_run else item.flags() & ~Qt.ItemIsEnabled)
-        item.setToolTip("Test figures, per-class table, confusion matrix and the misclassified images" if has_run
-                        else "Train an adapter first: its test figures appear here")
-        if evaluate_row < len(getattr(self, "page_actions", [])):
-            self.page_actions[evaluate_row].setEnabled(has_run)
+        item.setToolTip(EVALUATE_TOOLTIP if has_run else "Train an adapter first: its test figures appear here")
+        if EVALUATE_ROW < len(getattr(self, "page_actions", [])):
+            self.page_actions[EVALUATE_ROW].setEnabled(has_run)
 
     def _update_title(self) -> None:
         project = self.projects.title_name()
@@ -463,7 +521,7 @@ class MainWindow(QMainWindow):
             page = 0
         if 0 <= page < self.sidebar.count() and self.sidebar.item(page).flags() & Qt.ItemIsEnabled:
             # Without the row signal: choosing a page must not build a deferred page early.
-            self.sidebar.blockSignals(True)
+            self.sidebar.blockSignals(True)  # (the page is built right after the first frame)
             self.sidebar.setCurrentRow(page)
             self.sidebar.blockSignals(False)
             self.pages.setCurrentIndex(page)
@@ -481,9 +539,18 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
         if not self._shown_once:
             self._shown_once = True
-            if self.train_page is None:
-                QTimer.singleShot(TRAIN_PAGE_DELAY_MS, self._build_train_page)
+            if None in (self.train_page, self.evaluate_page, self.demo_page):
+                # The page stack is painted in every frame; a window that is never painted
+                # (minimised at once) builds its pages after a short while all the same.
+                self.pages.installEventFilter(self)
+                QTimer.singleShot(FIRST_FRAME_FALLBACK_MS, self._build_deferred_pages)
             QTimer.singleShot(BACKBONE_LIST_DELAY_MS, self.data_page.backbone_chooser.ensure_loaded)
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802
+        if watched is self.pages and event.type() == QEvent.Type.Paint:
+            self.pages.removeEventFilter(self)
+            QTimer.singleShot(0, self._build_deferred_pages)  # after the frame this paint belongs to
+        return False
 
     def confirm_stop_training(self) -> bool:
         """Ask before closing during training (a method so tests can answer it)."""
@@ -511,7 +578,8 @@ class MainWindow(QMainWindow):
                 event.ignore()
                 return
         self.data_page.stop_and_wait(STOP_TIMEOUT_MS)
-        self.demo_page.stop_and_wait(STOP_TIMEOUT_MS)
+        if self.demo_page is not None:
+            self.demo_page.stop_and_wait(STOP_TIMEOUT_MS)
         self.projects.stop_and_wait(STOP_TIMEOUT_MS)
         self.projects.flush()  # pending autosave
         self.save_settings()

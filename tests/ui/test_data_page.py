@@ -91,6 +91,40 @@ def test_dropping_a_dataset_folder_fills_the_class_table(qtbot, page, tmp_path):
     assert page.dataset_title() == "Pets"
 
 
+def test_deferred_dataset_views_are_built_when_the_first_dataset_arrives(qtbot, tmp_path):
+    """At start-up the empty page leaves out what only a dataset shows; a drop builds it."""
+    page = DataPage(AppState(), defer_dataset_views=True)
+    qtbot.addWidget(page)
+    page.resize(1200, 800)
+    page.show()
+    assert page.table is None and page.findChild(QTableView, "classTable") is None
+    assert page.findChild(QPushButton, "continueButton") is None
+    make_class_dataset(tmp_path / "Pets", ["cat", "dog", "owl"], per_class=3)
+
+    drop(page.drop_zone, [tmp_path / "Pets"])
+    wait_for_scan(qtbot, page)
+
+    assert page.findChild(QTableView, "classTable") is page.table and page.table.isVisible()
+    assert table_names(page) == ["cat", "dog", "owl"]
+    assert page.split_card.isVisible() and page.continue_button.isVisible() and page.warnings.isVisible()
+    assert page.continue_button.isEnabled()
+    page.ensure_dataset_views()  # a second call builds nothing more
+    assert len(page.findChildren(QTableView, "classTable")) == 1
+    page._state.clear_scan()
+    assert not page.table.isVisible() and not page.split_card.isVisible() and not page.drop_zone.is_compact()
+    assert page.stop_and_wait(5000)
+
+
+def test_deferred_dataset_views_built_early_start_hidden(qtbot):
+    page = DataPage(AppState(), defer_dataset_views=True)
+    qtbot.addWidget(page)
+    page.show()
+    assert page.stop_and_wait(5000)  # no thumbnail loader yet: nothing to wait for
+    page.ensure_dataset_views()
+    assert page.table is not None and not page.table.isVisible() and not page.split_card.isVisible()
+    assert not page.continue_button.isVisible() and page.drop_zone.isVisible()
+
+
 def test_dropping_class_folders_adds_classes_to_the_dataset(qtbot, page, tmp_path):
     make_class_dataset(tmp_path / "a", ["cat", "dog"], per_class=3)
     make_class_dataset(tmp_path / "b", ["cat", "bird"], per_class=2)

@@ -9,9 +9,9 @@ import textwrap
 
 import pyqtgraph as pg
 import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QEvent, QObject, QSettings, Qt
 from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import QApplication, QComboBox, QListWidget, QPushButton, QTableView, QWidget
+from PySide6.QtWidgets import QApplication, QComboBox, QLabel, QListWidget, QPushButton, QTableView, QWidget
 
 from mma_studio.ui import MainWindow, main_window
 from mma_studio.ui.app import APP_NAME, application_icon, create_application
@@ -103,24 +103,62 @@ def test_geometry_page_and_splitter_are_restored(qtbot, isolated_user_folders):
     assert second.data_page.splitter.saveState() == splitter_state
 
 
-def test_deferred_train_page_is_built_after_the_first_show(qtbot, monkeypatch):
+def test_deferred_pages_are_built_after_the_first_frame(qtbot, monkeypatch):
     monkeypatch.setattr(main_window, "BACKBONE_LIST_DELAY_MS", 600_000)  # no torch import in this test
-    window = MainWindow(defer_train_page=True)
+    monkeypatch.setattr(main_window, "FIRST_FRAME_FALLBACK_MS", 600_000)  # only the paint may start it
+    window = MainWindow(defer_pages=True)
     qtbot.addWidget(window)
-    assert window.train_page is None and window.findChild(QPushButton, "trainButton") is None
+    assert (window.train_page, window.evaluate_page, window.demo_page) == (None, None, None)
+    assert window.findChild(QPushButton, "trainButton") is None
     pages = window.pages.count()
-    assert pages == window.sidebar.count()  # a placeholder holds the Train page's place
+    assert pages == window.sidebar.count() == 4  # placeholders hold the deferred pages' places
+    painted = []
+    window.data_page.installEventFilter(_PaintSpy(window.data_page, painted))
     window.show()
-    qtbot.waitUntil(lambda: window.train_page is not None, timeout=10_000)
+    qtbot.waitUntil(lambda: window.demo_page is not None, timeout=10_000)
+    assert painted, "the pages were built before the first frame was painted"
     assert window.findChild(QPushButton, "trainButton") is not None
-    assert window.pages.indexOf(window.train_page) == 1 and window.pages.count() == pages
+    assert [window.pages.widget(row) for row in range(4)] == [
+        window.data_page, window.train_page, window.evaluate_page, window.demo_page]
+    assert window.pages.count() == pages and window.current_page() is window.data_page
+    assert not window.findChildren(QLabel, "pagePlaceholder") or all(
+        not label.isVisible() for label in window.findChildren(QLabel, "pagePlaceholder"))
 
 
-def test_choosing_train_before_the_deferred_build_builds_it(qtbot):
-    window = MainWindow(defer_train_page=True)
+class _PaintSpy(QObject):
+    def __init__(self, parent, painted):
+        super().__init__(parent)
+        self.painted = painted
+
+    def eventFilter(self, watched, event):  # noqa: N802
+        if event.type() == QEvent.Type.Paint:
+            self.painted.append(watched)
+        return False
+
+
+@pytest.mark.parametrize("row, attribute", [(1, "train_page"), (2, "evaluate_page"), (3, "demo_page")])
+def test_choosing_a_page_before_the_deferred_build_builds_it(qtbot, row, attribute):
+    window = MainWindow(defer_pages=True)
     qtbot.addWidget(window)
-    window.show_page(1)
-    assert window.train_page is not None and window.current_page() is window.train_page
+    if row == 2:  # the Evaluate row is enabled once a run exists; the View menu still reaches it
+        window.sidebar.item(2).setFlags(window.sidebar.item(2).flags() | Qt.ItemIsEnabled)
+    window.show_page(row)
+    page = getattr(window, attribute)
+    assert page is not None and window.current_page() is page
+
+
+def test_actions_that_need_a_deferred_page_build_it(qtbot, monkeypatch, tmp_path):
+    window = MainWindow(defer_pages=True)
+    qtbot.addWidget(window)
+    loaded = []
+    from mma_studio.ui import demo_page as demo_module
+
+    monkeypatch.setattr(demo_module.DemoPage, "load_adapter_file", lambda self, path: loaded.append(path))
+    window.open_adapter_in_demo(tmp_path / "a.safetensors")
+    assert window.demo_page is not None and window.current_page() is window.demo_page
+    assert loaded == [tmp_path / "a.safetensors"]
+    assert window.ensure_evaluate_page() is window.evaluate_page is window.pages.widget(2)
+    assert window.show_train_page() is None and window.current_page() is window.train_page
 
 
 def test_close_during_training_asks_then_stops_the_worker(qtbot, window, monkeypatch):
@@ -163,7 +201,7 @@ def test_run_app_shows_the_window_and_returns_when_it_closes(qtbot, monkeypatch)
     monkeypatch.setattr(main_window, "BACKBONE_LIST_DELAY_MS", 600_000)
     QTimer.singleShot(300, close_windows)
     assert run_app([]) == 0
-    assert len(seen) == 1 and seen[0].train_page is not None  # the deferred page was built
+    assert len(seen) == 1 and None not in (seen[0].train_page, seen[0].evaluate_page, seen[0].demo_page)  # built after the first frame
     assert not seen[0].isVisible()
 
 
@@ -179,7 +217,7 @@ def test_window_appears_without_importing_torch(tmp_path):
         from mma_studio.ui.app import create_application
         app = create_application()
         from mma_studio.ui.main_window import MainWindow
-        window = MainWindow(defer_train_page=True)
+        window = MainWindow(defer_pages=True)
         window.show()
         app.processEvents()
         heavy = sorted(m for m in ("torch", "open_clip", "pyqtgraph", "numpy") if m in sys.modules)
