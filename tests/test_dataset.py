@@ -336,7 +336,9 @@ def test_advice_respects_user_renames_and_a_single_base_class():
     scan.classes[1].display_name = "goldfish"
     advice = dataset_advice(scan, shots=4, val_per_class=2)
     assert not any("cannot read" in a for a in advice)
-    assert any("Only one base class" in a for a in advice)  # 2 classes -> 1 base by default
+    assert not any("base class" in a for a in advice)  # 2 classes -> both base by default
+    advice = dataset_advice(scan, shots=4, val_per_class=2, base_classes=["n01440764"])
+    assert any("Only one base class" in a for a in advice)
 
 
 def test_advice_flags_base_classes_left_without_test_images():

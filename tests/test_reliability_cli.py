@@ -168,8 +168,6 @@ def test_predict_text_output_survives_every_odd_file(corpus, corpus_adapter, cap
 def _dataset(kind: str, root: Path) -> Path:
     if kind == "one class":
         make_class_dataset(root, {"only": 8})
-    elif kind == "two classes (one base)":
-        make_class_dataset(root, {"ant": 8, "bee": 8})
     elif kind == "only an empty class":
         (root / "empty").mkdir(parents=True)
         (root / "empty" / ".DS_Store").write_bytes(bytes(8))
@@ -191,7 +189,6 @@ def _dataset(kind: str, root: Path) -> Path:
 
 CANNOT_TRAIN = {
     "one class": "at least 2 base classes",
-    "two classes (one base)": "at least 2 base classes",
     "only an empty class": "no usable images",
     "only broken files": "no usable images",
     "loose images": "holds 3 image(s) directly",
@@ -215,6 +212,21 @@ def test_untrainable_datasets_get_a_one_line_reason_from_check_and_train(kind, t
     assert code == 2 and len(lines) == 1 and fragment in lines[0], lines
     assert lines[0].startswith("mma-studio train: error: ")
     assert not (tmp_path / "x.safetensors").exists()
+
+
+def test_two_classes_train_as_two_base_classes_and_one_chosen_base_class_is_refused(tmp_path, capsys):
+    make_class_dataset(tmp_path / "data", {"ant": 6, "bee": 6})
+    common = [*TINY, "--shots", "2", "--val-per-class", "1", "--cache-dir", tmp_path / "cache", "-q"]
+    code, out, err = run(capsys, ["check", tmp_path / "data", "-q", "--shots", "2", "--val-per-class", "1"])
+    assert code == 0 and "base class" not in out + err, out + err
+    code, out, err = run(capsys, ["train", tmp_path / "data", "-o", tmp_path / "two.safetensors", *common, "--json"])
+    assert_no_traceback(out, err)
+    assert code == 0 and (tmp_path / "two.safetensors").is_file()
+    code, out, err = run(capsys, ["train", tmp_path / "data", "-o", tmp_path / "one.safetensors", *common,
+                                  "--base-classes", "ant"])
+    lines = error_lines(err)
+    assert code == 2 and len(lines) == 1 and "at least 2 base classes" in lines[0], lines
+    assert not (tmp_path / "one.safetensors").exists()
 
 
 def test_a_fifo_named_like_an_image_neither_hangs_nor_counts(tmp_path, capsys):

@@ -46,7 +46,7 @@ def paths(samples: list[Sample]) -> set[Path]:
 
 # --------------------------------------------------------------------------- roles
 
-@pytest.mark.parametrize(("n", "n_base"), [(1, 1), (2, 1), (3, 2), (4, 2), (5, 3), (10, 5), (101, 51)])
+@pytest.mark.parametrize(("n", "n_base"), [(1, 1), (2, 2), (3, 2), (4, 2), (5, 3), (10, 5), (101, 51)])
 def test_default_roles_take_the_first_half_rounded_up(n, n_base):
     names = [f"c{i:03d}" for i in range(n)][::-1]  # given unsorted
     base, new = default_roles(names)
@@ -56,7 +56,7 @@ def test_default_roles_take_the_first_half_rounded_up(n, n_base):
 def test_default_roles_ratio_and_edge_cases():
     names = [f"c{i}" for i in range(10)]
     assert len(default_roles(names, 0.7)[0]) == 7  # not 8 from 10 * 0.7 = 7.000000000000001
-    assert len(default_roles(names, 0.01)[0]) == 1  # at least one base class
+    assert len(default_roles(names, 0.01)[0]) == 2  # at least the two base classes training needs
     assert default_roles(names, 1.0) == (sorted(names), [])
     assert default_roles(["solo"]) == (["solo"], [])
     assert default_roles([]) == ([], [])
@@ -272,9 +272,9 @@ def test_role_sizes(n, ratio, seed):
     assert base + new == sorted(names)
     if n:
         k = len(base)
-        # the smallest count reaching the ratio, but at least one base class
-        assert k >= 1 and (k / n >= ratio - 1e-9 or k == n)
-        assert k == 1 or (k - 1) / n < ratio - 1e-9
+        # the smallest count reaching the ratio, but at least two base classes (training needs two)
+        assert k == min(n, max(k, 2)) and (k / n >= ratio - 1e-9 or k == n)
+        assert k <= 2 or (k - 1) / n < ratio - 1e-9
     else:
         assert base == [] and new == []
     shuffled_base, shuffled_new = shuffled_roles(names, seed, ratio)

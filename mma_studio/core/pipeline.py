@@ -22,7 +22,7 @@ from mma_studio.core.dataset import ScanResult
 from mma_studio.core.events import EpochEvent, EventCallback, Progress, ProgressCallback, ZeroShotEvent
 from mma_studio.core.evaluation import evaluate_features
 from mma_studio.core.metrics import EvaluationReport
-from mma_studio.core.split import DatasetSplit, Sample, SplitError, make_split
+from mma_studio.core.split import MIN_BASE_CLASSES, DatasetSplit, Sample, SplitError, make_split
 from mma_studio.core.training import TrainConfig, fit_features
 
 DEFAULT_TEMPLATES = ("a photo of a {}.",)
@@ -213,7 +213,7 @@ def check_trainable(split: DatasetSplit) -> None:
     """Raise `SplitError` when this split cannot train an adapter (what `check` reports, too)."""
     if not split.train:
         raise SplitError("no training images: choose at least 1 shot per base class")
-    if len(split.base) < 2:
+    if len(split.base) < MIN_BASE_CLASSES:
         # With one class the softmax is constant: the loss is zero and nothing is learned.
         raise SplitError(
             f"training needs at least 2 base classes, but only {len(split.base)} is base; "

@@ -261,7 +261,11 @@ class LivePlots(QWidget):
         x = np.asarray(epochs, dtype=float)
         self._loss_curve.setData(x, np.asarray(self._loss, dtype=float))
         for key, curve in self._accuracy_curves.items():
-            curve.setData(x, np.asarray(self._series[key], dtype=float))
+            y = np.asarray(self._series[key], dtype=float)
+            if not np.isfinite(y).any():  # e.g. no new classes: nothing to draw (and no NaN bounds)
+                curve.setData([], [])
+            else:
+                curve.setData(x, y)
         for key, line in self._zero_shot_lines.items():
             value = self._zero_shot.get(key, math.nan)
             if math.isnan(value):
