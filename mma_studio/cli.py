@@ -111,7 +111,8 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
     data.add_argument("--shots", type=int, default=16, help="training images per base class (default: 16)")
     data.add_argument("--val-per-class", type=int, default=4, help="validation images per base class (default: 4)")
     data.add_argument("--seed", type=int, default=42, help="seed for sampling and training (default: 42)")
-    data.add_argument("--base-ratio", type=float, default=0.5, help="share of classes (by sorted name) that are base; at least 2 (default: 0.5)")
+    data.add_argument("--base-ratio", type=float, default=0.5,
+                      help="share of classes (by sorted name) that are base, at least 2 (default: 0.5)")
     data.add_argument("--base-classes", default=None, help="comma-separated folder names to use as base classes")
     data.add_argument("--template", action="append", dest="templates", default=None,
                       help="prompt template with {} for the class name (repeatable; default: 'a photo of a {}.')")
