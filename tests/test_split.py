@@ -20,6 +20,7 @@ from mma_studio.core.split import (
     Sample,
     SplitError,
     default_roles,
+    fitting_sample_sizes,
     make_split,
     shuffled_roles,
 )
@@ -136,6 +137,35 @@ def test_split_error_names_every_short_base_class_with_counts():
     assert "'golden retriever' has 7 of 20" in message and "'pug' has 1 of 20" in message
     assert "whippet" not in message and "yak" not in message  # enough images / a new class
     assert "16 training shots + 4 validation" in message
+
+
+def test_split_error_says_which_smaller_sizes_fit():
+    scan = scan_of({"ant": 10, "bee": 12, "cat": 3})
+    with pytest.raises(SplitError, match=r"lower the number of shots \(6 shots \+ 2 validation images per class fit\)"):
+        make_split(scan, shots=16, val_per_class=4, base_classes=["ant", "bee"])
+    split = make_split(scan, shots=6, val_per_class=2, base_classes=["ant", "bee"])  # the fitted sizes do train
+    assert len(split.train) == 12 and len(split.val) == 4 and len(split.test_base) == 2 + 4
+
+
+@pytest.mark.parametrize(("smallest", "expected"), [
+    (1, None), (2, (1, 1)), (3, (1, 1)), (5, (3, 1)), (10, (6, 2)), (15, (9, 3)), (19, (12, 3)), (20, (16, 4)),
+])
+def test_fitting_sample_sizes_examples(smallest, expected):
+    assert fitting_sample_sizes(smallest, 16, 4) == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(smallest=st.integers(0, 100), shots=st.integers(1, 32), val=st.integers(0, 8))
+def test_fitting_sample_sizes_fit_and_never_grow(smallest, shots, val):
+    fitted = fitting_sample_sizes(smallest, shots, val)
+    if smallest >= shots + val:
+        assert fitted == (shots, val)  # nothing to fit: the asked-for sizes stand
+    elif fitted is None:
+        assert smallest < 1 + min(val, 1)  # not even one shot (and one validation image if asked) fits
+    else:
+        fitted_shots, fitted_val = fitted
+        assert 1 <= fitted_shots <= shots and 0 <= fitted_val <= val and (fitted_val >= 1) == (val >= 1)
+        assert fitted_shots + fitted_val <= smallest
 
 
 def test_explicit_roles():

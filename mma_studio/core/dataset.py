@@ -565,7 +565,7 @@ def dataset_advice(
     `base_classes` (class names) defaults to the default base/new split of `base_ratio`;
     only base classes need `shots + val_per_class` images, new classes are only tested.
     """
-    from mma_studio.core.split import default_roles  # split builds on this module
+    from mma_studio.core.split import default_roles, fitting_sizes_hint  # split builds on this module
 
     advice: list[str] = []
     if base_classes is None:
@@ -576,9 +576,10 @@ def dataset_advice(
     short = [c for c in scan.classes if c.name in base_set and len(c.images) < need]
     if short:
         listing = ", ".join(f"{c.display_name!r} has {len(c.images)}" for c in short)
+        hint = fitting_sizes_hint(min(len(c.images) for c in short), shots, val_per_class)
         advice.append(
             f"Base classes need {need} images each ({shots} training + {val_per_class} validation): "
-            f"{listing}. Add images, lower the number of shots, or make these classes new classes."
+            f"{listing}. Add images, lower the number of shots{hint}, or make these classes new classes."
         )
     no_test = [c for c in scan.classes if c.name in base_set and len(c.images) == need and need > 0]
     if no_test:

@@ -217,6 +217,38 @@ def shuffled_roles(class_names: Sequence[str], seed: int, base_ratio: float = 0.
     return sorted(names[:k]), sorted(names[k:])
 
 
+# --------------------------------------------------------------------------- sample sizes
+
+TEST_SHARE = 0.2  # of the smallest base class, kept for testing when the sizes are fitted
+
+
+def fitting_sample_sizes(smallest: int, shots: int, val_per_class: int) -> tuple[int, int] | None:
+    """The largest (shots, validation) within the asked-for ones that a base class of
+    `smallest` images can give, still leaving about a fifth of it for testing; None when not
+    even 1 shot + 1 validation image fits.
+
+    The paper's protocol is 16 shots; users' folders often hold 10 or 15 images a class, and
+    "lower the number of shots" is only useful advice with a number in it.
+    """
+    if smallest >= shots + val_per_class:
+        return shots, val_per_class
+    for test in (max(1, round(TEST_SHARE * smallest)), 0):
+        budget = smallest - test
+        val = min(val_per_class, max(1, budget // 4)) if val_per_class else 0
+        fitted = min(shots, budget - val)
+        if fitted >= 1:
+            return fitted, val
+    return None
+
+
+def fitting_sizes_hint(smallest: int, shots: int, val_per_class: int) -> str:
+    """' (6 shots + 2 validation images fit)' for messages; '' when nothing smaller fits."""
+    fitted = fitting_sample_sizes(smallest, shots, val_per_class)
+    if fitted is None or fitted == (shots, val_per_class):
+        return ""
+    return f" ({fitted[0]} shots + {fitted[1]} validation images per class fit)"
+
+
 # --------------------------------------------------------------------------- split
 
 def make_split(
@@ -254,9 +286,10 @@ def make_split(
     short = [f for f in folders if f.name in base_names and len(f.images) < need]
     if short:
         listing = ", ".join(f"{f.display_name!r} has {len(f.images)} of {need}" for f in short)
+        hint = fitting_sizes_hint(min(len(f.images) for f in short), shots, val_per_class)
         raise SplitError(
             f"Not enough images for {shots} training shots + {val_per_class} validation images "
-            f"per base class: {listing}. Add images, lower the number of shots, or make "
+            f"per base class: {listing}. Add images, lower the number of shots{hint}, or make "
             f"{'this class a new class' if len(short) == 1 else 'these classes new classes'}."
         )
 

@@ -169,6 +169,11 @@ class TrainPage(QWidget):
         self.ready_label = _named(QLabel(), "trainReadyLabel")
         self.ready_label.setWordWrap(True)
         self.ready_label.setProperty("role", "hint")
+        # Offered when the base classes hold too few images for the shots asked for.
+        self.fit_sizes_button = _named(QPushButton(), "fitSampleSizesButton")
+        self.fit_sizes_button.setVisible(False)
+        self.fit_sizes_button.clicked.connect(self.use_fitting_sample_sizes)
+        self._fitting_sizes: tuple[int, int] | None = None
 
         run_controls = QHBoxLayout()
         run_controls.setSpacing(8)
@@ -181,6 +186,7 @@ class TrainPage(QWidget):
         left.addWidget(self.train_button)
         left.addLayout(run_controls)
         left.addWidget(self.ready_label)
+        left.addWidget(self.fit_sizes_button)
         self._setup_column = QWidget()
         self._setup_column.setObjectName("trainSetupColumn")
         self._setup_column.setLayout(left)
@@ -557,7 +563,34 @@ class TrainPage(QWidget):
             return "At least two classes are needed to train a classifier."
         if data.base_classes is not None and data.base_classes and len(data.base_classes) < 2:
             return "Mark at least two classes as base classes: the adapter trains on base classes only."
-        return None
+        return self._too_few_images_reason()
+
+    def _too_few_images_reason(self) -> str | None:
+        """Base classes smaller than shots + validation, said before a run fails on them."""
+        values = self.settings.values() if self.settings.loaded else {}
+        shots = int(values.get("shots", self.state.shots))
+        val = int(values.get("val_per_class", self.state.val_per_class))
+        base = set(self.state.data.base_classes or [])
+        short = sorted((len(c.images), c.display_name or c.name) for c in self.state.data.scan.classes
+                       if c.name in base and len(c.images) < shots + val)
+        if not short:
+            return None
+        from mma_studio.core.split import fitting_sample_sizes
+
+        self._fitting_sizes = fitting_sample_sizes(short[0][0], shots, val)
+        names = ", ".join(f"'{name}' has {count}" for count, name in short[:3])
+        more = f" and {len(short) - 3} more" if len(short) > 3 else ""
+        reason = (f"Each base class needs {shots + val} images ({shots} shots + {val} for validation): "
+                  f"{names}{more}.")
+        if self._fitting_sizes is None:
+            return reason + " Add images to these classes, or make them new classes on the Data page."
+        return reason + " Add images, or train with fewer shots:"
+
+    def use_fitting_sample_sizes(self) -> None:
+        """The fix offered under the message: the largest shots the smallest base class allows."""
+        if self._fitting_sizes is not None:
+            shots, val = self._fitting_sizes
+            self.settings.set_values({"shots": shots, "val_per_class": val})
 
     def _refresh_setup(self) -> None:
         data = self.state.data
@@ -583,6 +616,7 @@ class TrainPage(QWidget):
 
     def _update_controls(self) -> None:
         training = self.is_training()
+        self._fitting_sizes = None  # set by `_too_few_images_reason` when it has a fix to offer
         problem = None if training else self._not_ready_reason()
         self.train_button.setEnabled(not training and problem is None)
         self.train_action.setEnabled(not training and problem is None)
@@ -596,6 +630,11 @@ class TrainPage(QWidget):
             self.pause_button.setChecked(False)
             self.pause_button.setText("Pause")
             self.pause_button.blockSignals(False)
+        fit = problem is not None and self._fitting_sizes is not None
+        if fit:
+            shots, val = self._fitting_sizes
+            self.fit_sizes_button.setText(f"Use {shots} Shots + {val} Validation")
+        self.fit_sizes_button.setVisible(fit)
         if training:
             self.ready_label.setText("Training runs in the background; the window stays usable.")
         elif problem:

@@ -190,6 +190,10 @@ def test_worker_error_shows_a_message_and_the_app_stays_usable(qtbot, page_facto
     monkeypatch.setattr(QMessageBox, "open", lambda box: shown.append(box))
     state = make_state(scanned_dataset(tmp_path / "small", sizes={"apple": 2, "banana": 8, "cherry": 8, "date": 8}))
     page = page_factory(state, shots=4, val_per_class=2)
+    # The page says so before a run (see the test below); here the engine's own check fails
+    # in the worker, as it would for any error the page cannot foresee.
+    monkeypatch.setattr(page, "_too_few_images_reason", lambda: None)
+    page._update_controls()
     run_to_end(qtbot, page)
     assert len(shown) == 1
     box = shown[0]
@@ -392,3 +396,30 @@ def test_shot_settings_reach_the_data_pages_advice(page_factory):
     page.settings.shots.setValue(7)
     page.settings.val_per_class.setValue(3)
     assert (page.state.shots, page.state.val_per_class) == (7, 3)
+
+
+def test_too_few_images_are_said_before_training_with_a_one_click_fix(qtbot, page_factory, tmp_path):
+    state = make_state(scanned_dataset(tmp_path / "small", classes=4, per_class=10))
+    page = page_factory(state)
+    page.settings.set_values({"shots": 16, "val_per_class": 4})
+    assert not page.train_button.isEnabled()
+    text = page.ready_label.text()
+    assert "needs 20 images" in text and "'colour 00' has 10" in text and "'colour 01' has 10" in text
+    assert page.fit_sizes_button.isVisibleTo(page) and page.fit_sizes_button.text() == "Use 6 Shots + 2 Validation"
+
+    qtbot.mouseClick(page.fit_sizes_button, Qt.MouseButton.LeftButton)
+    assert (page.settings.values()["shots"], page.settings.values()["val_per_class"]) == (6, 2)
+    assert (state.shots, state.val_per_class) == (6, 2)  # the Data page's advice follows
+    assert page.train_button.isEnabled() and not page.fit_sizes_button.isVisibleTo(page)
+    assert page.ready_label.text().startswith("Ready")
+    run_to_end(qtbot, page)
+    assert page.last_error is None and page.last_run is not None
+
+
+def test_a_class_too_small_for_any_shots_gets_no_fix_button(page_factory, tmp_path):
+    state = make_state(scanned_dataset(tmp_path / "tiny", sizes={"ant": 1, "bee": 6, "cat": 6}))
+    state.set_roles(["ant", "bee"], ["cat"])
+    page = page_factory(state)
+    page.settings.set_values({"shots": 4, "val_per_class": 2})
+    assert not page.train_button.isEnabled() and "'ant' has 1" in page.ready_label.text()
+    assert "make them new classes" in page.ready_label.text() and not page.fit_sizes_button.isVisibleTo(page)
