@@ -26,6 +26,7 @@ SCRIPTS = (
     ("attention_fast_path", True),  # (script, takes --device)
     ("cached_vs_encoders", True),
     ("extraction_throughput", True),
+    ("photo_decoding", False),
     ("gui_responsiveness", False),
     ("startup", False),
     ("memory_at_scale", False),

@@ -96,6 +96,17 @@ def test_extraction_throughput_rows(capsys):
     assert versus_limit["ours"] == versus_naive["ours"]  # the same pipeline measurement
 
 
+def test_photo_decoding_rows(capsys):
+    rows = run_in_process("photo_decoding", capsys)
+    decode = by_figure(rows, "decode + preprocess")
+    scan = by_figure(rows, "scan validation")
+    for row in (decode, scan):
+        assert_measured(row)
+        assert row["unit"] == "img/s" and row["ratio"] == pytest.approx(row["ours"] / row["baseline"])
+    psnr = float(decode["note"].split("PSNR >= ", 1)[1].split(" dB", 1)[0])
+    assert psnr > 40  # the reduced decode is the same picture for the model
+
+
 # --------------------------------------------------------------------------- scripts in processes
 
 

@@ -73,7 +73,7 @@ def reference_features(backbone, paths, transform_for=None) -> torch.Tensor:
     rows = []
     for path in paths:
         transform = transform_for(path) if transform_for else backbone.preprocess
-        pixels = transform(load_rgb_image(path)).unsqueeze(0)
+        pixels = transform(backbone.load_image(path)).unsqueeze(0)
         rows.append(backbone.encode_images(pixels)[0])
     return torch.stack(rows)
 

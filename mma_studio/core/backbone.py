@@ -38,6 +38,7 @@ import torch.nn.functional as F
 from mma_studio.core.cancellation import Cancelled, CancelToken, check
 from mma_studio.core.devices import autocast_context, choose_device
 from mma_studio.core.events import Progress, ProgressCallback
+from mma_studio.core.images import load_rgb_image
 from mma_studio.core.model_configs import register_shipped_model_configs, resources_dir
 
 TINY_MODEL = "mma-tiny"
@@ -111,6 +112,18 @@ class Backbone:
     is_random: bool
     preprocess_cfg: dict = dataclasses.field(default_factory=dict)
     text_batch_size: int = 256
+
+    @property
+    def decode_min_side(self) -> int:
+        """The smallest side an image file is decoded at: twice the model's input side."""
+        size = self.preprocess_cfg.get("size", 224) if self.preprocess_cfg else 224
+        side = max(size) if isinstance(size, (list, tuple)) else int(size)
+        return DECODE_SIDE_FACTOR * side
+
+    def load_image(self, path: Path | str):
+        """Decode an image file the way every engine path does before `preprocess`: upright RGB,
+        a large JPEG at reduced scale (never below `decode_min_side`). Raises UnusableImageError."""
+        return load_rgb_image(path, min_side=self.decode_min_side)
 
     def encode_images(self, pixels: torch.Tensor) -> torch.Tensor:
         """(B, 3, H, W) preprocessed pixels -> (B, D) float32 L2-normalised features, on the CPU."""
@@ -333,12 +346,20 @@ def file_sha256(path: Path | str) -> str:
     return value
 
 
+# JPEGs are decoded at no less than this many times the model's input side (see
+# `Backbone.load_image`): a 55 dB match with a full decode, measured on a 12-MP photo.
+DECODE_SIDE_FACTOR = 2
+DECODE_POLICY = f"jpeg-dct-scaled>={DECODE_SIDE_FACTOR}x"
+
+
 def preprocess_fingerprint(preprocess_cfg: dict) -> str:
-    """A short, stable id of the eval preprocessing (size, mean, std, interpolation, resize)."""
+    """A short, stable id of the eval preprocessing (size, mean, std, interpolation, resize,
+    and how files are decoded), so cached features never mix two ways of making pixels."""
     fields = {
         key: _jsonable(preprocess_cfg.get(key))
         for key in ("size", "mode", "mean", "std", "interpolation", "resize_mode", "fill_color")
     }
+    fields["decode"] = DECODE_POLICY
     text = json.dumps(fields, sort_keys=True)
     size = fields["size"]
     side = size[0] if isinstance(size, list) and size else size

@@ -14,7 +14,7 @@ from typing import Sequence
 import torch
 
 from mma_studio.core.adapter_file import load_adapter_file
-from mma_studio.core.images import UnusableImageError, load_rgb_image
+from mma_studio.core.images import UnusableImageError
 from mma_studio.core.predict import Classifier
 
 
@@ -36,7 +36,7 @@ def verify_exported_adapter(path: Path | str, run, backbone, image_paths: Sequen
     images, names = [], []
     for image_path in image_paths:
         try:
-            images.append(load_rgb_image(image_path))
+            images.append(backbone.load_image(image_path))
             names.append(str(image_path))
         except UnusableImageError:
             continue

@@ -135,13 +135,15 @@ def augmented_view_transform(backbone, view: int, file_key) -> Callable:
 class _DecodeDataset(Dataset):
     """Decode + preprocess one file; failures come back as a reason instead of an exception."""
 
-    def __init__(self, paths: list[str], keys: list, preprocess: Callable, view: int, size, interpolation: str):
+    def __init__(self, paths: list[str], keys: list, preprocess: Callable, view: int, size, interpolation: str,
+                 decode_min_side: int):
         self.paths = paths
         self.keys = keys
         self.preprocess = preprocess
         self.view = view
         self.size = size
         self.interpolation = interpolation
+        self.decode_min_side = decode_min_side  # `Backbone.load_image`'s (the backbone stays in the parent)
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -149,7 +151,7 @@ class _DecodeDataset(Dataset):
     def __getitem__(self, index: int):
         path = self.paths[index]
         try:
-            image = load_rgb_image(path)
+            image = load_rgb_image(path, min_side=self.decode_min_side)
             if self.view == 0:
                 transform = self.preprocess
             else:
@@ -262,7 +264,7 @@ def extract_image_features(
         size = (int(size), int(size)) if isinstance(size, int) else (int(size[0]), int(size[1]))
         dataset = _DecodeDataset(
             [str(paths[i]) for i in todo], [keys[i] for i in todo], backbone.preprocess, view, size,
-            str(cfg.get("interpolation", "bicubic")),
+            str(cfg.get("interpolation", "bicubic")), backbone.decode_min_side,
         )
         loader = DataLoader(
             dataset,

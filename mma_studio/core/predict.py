@@ -19,7 +19,7 @@ from mma_studio.core.adapter import zero_shot_logits
 from mma_studio.core.adapter_file import AdapterFile, load_adapter_file
 from mma_studio.core.cancellation import CancelToken, check
 from mma_studio.core.events import Progress, ProgressCallback
-from mma_studio.core.images import UnusableImageError, load_rgb_image
+from mma_studio.core.images import UnusableImageError
 
 BACKBONE_AGREEMENT = 0.98  # minimum cosine between stored and recomputed class embeddings
 
@@ -158,7 +158,7 @@ class Classifier:
             images, names = [], []
             for path in batch_paths:
                 try:
-                    images.append(load_rgb_image(path))
+                    images.append(self.backbone.load_image(path))
                     names.append(str(path))
                 except UnusableImageError as exc:
                     results.append(Prediction(path=str(path), error=exc.reason))

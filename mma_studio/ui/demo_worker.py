@@ -211,7 +211,9 @@ def classify_task(classifier, class_names: list[str], *, image=None, path: Path 
 
         picture = image
         if picture is None and path is not None:
-            picture = load_rgb_image(path)  # UnusableImageError: its reason reaches the user
+            # Decoded as the engine decodes files (a large JPEG at reduced scale), so the figures
+            # match `mma-studio predict` on the same file. UnusableImageError reaches the user.
+            picture = classifier.backbone.load_image(path) if classifier is not None else load_rgb_image(path)
         if picture is None and qimage is not None:
             picture = pil_from_qimage(qimage)
         if picture is None:
