@@ -170,7 +170,34 @@ def build_split(scan: ScanResult, settings: RunSettings) -> DatasetSplit:
     )
 
 
-class _FeatureTable:
+def evaluate_on_test_images(backbone, table, split: DatasetSplit, adapter, text_features: torch.Tensor,
+                            prompt_names: list[str], on_progress: ProgressCallback | None = None):
+    """Zero-shot CLIP and CLIP + `adapter` on the split's test images: two `EvaluationReport`s.
+
+    `table` is a `FeatureTable`; the test images are extracted here when they are not yet."""
+    if on_progress:
+        on_progress(Progress("evaluate", 0, None, message="Evaluating on the test images"))
+    table.extract([s.path for s in split.test_base + split.test_new], 0, "test images")
+    test_features, test_samples = table.stack(split.test_base + split.test_new)
+    common = dict(
+        labels=[s.class_index for s in test_samples],
+        text_features=text_features,
+        base=split.base,
+        new=split.new,
+        class_names=split.classes,
+        display_names=prompt_names,
+        paths=[str(s.path) for s in test_samples],
+    )
+    zero_shot = evaluate_features(
+        lambda x, t: zero_shot_logits(x, t, backbone.logit_scale), test_features, **common
+    )
+    adapted = evaluate_features(adapter, test_features, **common)
+    if on_progress:
+        on_progress(Progress("evaluate", 1, 1, message="Done"))
+    return zero_shot, adapted
+
+
+class FeatureTable:
     """Features of a split's images, extracted once (per view) through the on-disk cache."""
 
     def __init__(self, backbone, cache, on_progress, token) -> None:
@@ -255,7 +282,7 @@ def train_adapter(
     prompt_names = prompt_names_for(split, settings.display_names)
     text_features = encode_class_texts(backbone, prompt_names, tuple(settings.templates), cache=cache)
 
-    table = _FeatureTable(backbone, cache, on_progress, token)
+    table = FeatureTable(backbone, cache, on_progress, token)
     table.extract([s.path for s in split.train + split.val + split.test_base + split.test_new], 0, "images")
     for view in range(1, settings.augment_views + 1):
         table.extract([s.path for s in split.train], view, f"augmented view {view} of {settings.augment_views}")
@@ -304,25 +331,9 @@ def train_adapter(
     if result.cancelled and result.best_epoch == 0:
         raise Cancelled()
 
-    if on_progress:
-        on_progress(Progress("evaluate", 0, None, message="Evaluating on the test images"))
-    test_features, test_samples = table.stack(split.test_base + split.test_new)
     adapter = result.adapter.cpu()
-    common = dict(
-        labels=[s.class_index for s in test_samples],
-        text_features=text_features,
-        base=split.base,
-        new=split.new,
-        class_names=split.classes,
-        display_names=prompt_names,
-        paths=[str(s.path) for s in test_samples],
-    )
-    zero_shot = evaluate_features(
-        lambda x, t: zero_shot_logits(x, t, backbone.logit_scale), test_features, **common
-    )
-    adapted = evaluate_features(adapter, test_features, **common)
-    if on_progress:
-        on_progress(Progress("evaluate", 1, 1, message="Done"))
+    zero_shot, adapted = evaluate_on_test_images(backbone, table, split, adapter, text_features, prompt_names,
+                                                 on_progress)
     return TrainingRun(
         settings=settings,
         split=split,

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mma_studio.core.atomic_write import write_bytes_atomically
+from mma_studio.core.run_store import is_run_id
 
 PROJECT_FORMAT = "mma-studio-project"
 PROJECT_VERSION = 1
@@ -34,6 +35,7 @@ class RunRecord:
     settings: dict  # RunSettings.to_dict()
     split: dict | None = None  # DatasetSplit.to_dict(project folder)
     adapter_file: str | None = None  # relative to the project file, once exported
+    run_id: str | None = None  # its adapter in the run store (`core.run_store`), to show it again
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -52,6 +54,7 @@ class RunRecord:
             settings=_object(data.get("settings"), "a run's settings"),
             split=_object(data.get("split"), "a run's split") or None,
             adapter_file=_text(data.get("adapter_file"), "a run's adapter_file"),
+            run_id=data.get("run_id") if is_run_id(data.get("run_id")) else None,  # never a path
         )
 
 
@@ -201,7 +204,8 @@ def _brief(exc: BaseException) -> str:
     return text if len(text) <= 120 else text[:117] + "..."
 
 
-def record_run(run, project_file: Path | str, adapter_file: Path | str | None = None) -> RunRecord:
+def record_run(run, project_file: Path | str, adapter_file: Path | str | None = None,
+               run_id: str | None = None) -> RunRecord:
     """A `RunRecord` of a finished `TrainingRun`, with paths relative to the project file."""
     return RunRecord(
         finished_at=run.finished_at,
@@ -211,4 +215,5 @@ def record_run(run, project_file: Path | str, adapter_file: Path | str | None = 
         settings=run.settings.to_dict(),
         split=run.split.to_dict(Path(project_file).absolute().parent),
         adapter_file=relative_to_project(adapter_file, project_file) if adapter_file else None,
+        run_id=run_id,
     )
