@@ -26,6 +26,7 @@ import warnings
 from pathlib import Path
 
 import pytest
+import torch
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QMessageBox, QTableView, QWidget
@@ -296,8 +297,14 @@ def test_cancel_then_train_again_matches_an_uninterrupted_run(moment, qtbot, win
     page.cache_dir = tmp_path / "fresh-cache"
     train(qtbot, window, epochs=3, shots=3, val_per_class=2)
     uninterrupted = page.last_run
-    assert resumed.summary()["adapted"] == uninterrupted.summary()["adapted"]
+    # The same adapter, trained on the same features. (Not the accuracies: with random weights
+    # on 9 test images two classes can tie to the last bit, and the thread count torch happens
+    # to use for the evaluation may tip such a tie either way; seen once on a loaded CI machine.)
     assert resumed.summary()["zero_shot"] == uninterrupted.summary()["zero_shot"]
+    assert [e.train_loss for e in resumed.history] == pytest.approx([e.train_loss for e in uninterrupted.history],
+                                                                     rel=1e-5)
+    for name, tensor in uninterrupted.adapter.state_dict().items():
+        assert torch.allclose(resumed.adapter.state_dict()[name], tensor, rtol=1e-4, atol=1e-6), name
     assert _cache_rows(tmp_path / "cache") == _cache_rows(page.cache_dir) == 60
 
 
