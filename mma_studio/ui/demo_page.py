@@ -375,6 +375,21 @@ class DemoPage(QWidget):
                 'A new training run finished. <a href="use-run">Use its adapter</a> instead of the loaded file.')
         self._refresh()
 
+    def forget_training_runs(self) -> None:
+        """Another project was opened (or a new one started): its runs are not this one's. A
+        run's adapter in use is put away; an adapter file the user loaded stays."""
+        self._latest_run = None
+        if self._pending_is_run():
+            self._pending_model = None
+        if self.model is not None and self.model.source == "run":
+            self.model = None
+            self.class_editor.set_classes([])
+            self.adapter_info.show_empty()
+            self.last_result = None
+            self.modelChanged.emit()
+        self.notice_banner.hide()
+        self._refresh()
+
     def use_latest_run(self) -> None:
         if self._latest_run is not None:
             self.notice_banner.hide()

@@ -257,6 +257,27 @@ class MainWindow(QMainWindow):
         if self.train_page is not None:
             self.train_page.cache_dir = folder
 
+    def forget_runs(self) -> None:
+        """Another project opened: the Evaluate and Demo pages let go of the previous one's runs."""
+        if self.evaluate_page is not None and self.evaluate_page.has_run():
+            self.evaluate_page.set_run(None)
+        if self.demo_page is not None:
+            self.demo_page.forget_training_runs()
+        self._update_actions()
+        if self.sidebar.currentRow() == EVALUATE_ROW:
+            self.show_page(DATA_ROW)  # the Evaluate page is disabled without a run
+
+    def show_restored_run(self, run) -> bool:
+        """A past run evaluated again (a reopened project): shown on the Evaluate and Demo pages
+        unless a run is already shown there (a newer one, trained meanwhile)."""
+        evaluate = self.ensure_evaluate_page()
+        if evaluate.has_run():
+            return False
+        evaluate.set_run(run)
+        self.ensure_demo_page().use_training_run(run)
+        self._update_actions()
+        return True
+
     def _on_run_finished(self, run) -> None:
         self.ensure_evaluate_page().set_run(run)
         self.ensure_demo_page().use_training_run(run)

@@ -4,7 +4,9 @@ the modified marker and the title.
 A project remembers the data (folders, relative to the project file), the base/new split and
 display names, the backbone, the training settings and every run with its figures and curves
 (`core.project` writes it atomically). Reopening rescans the data in a worker and restores the
-rest, including the last run's curves on the Train page.
+rest, including the last run's curves on the Train page; each run's adapter is kept in the run
+store (`core.run_store`), so the last run's results come back on the Evaluate and Demo pages
+too, evaluated again from the feature cache in a worker.
 
 Every change is saved without asking, a moment after it happens (debounced). A project that
 was never saved under a name is kept in the user data folder (`Autosaved/`) once it holds
@@ -102,6 +104,8 @@ class ProjectController(QObject):
         self._restoring = False
         self._settings: dict = {}  # the project's training settings until the Train page exists
         self._scan_task: BackgroundTask | None = None
+        self._run_tasks: list[BackgroundTask] = []  # keeping a run's adapter, showing a past run again
+        self._generation = 0  # bumped when another project opens: a late restore is dropped
         self._pending_roles: tuple | None = None
         self._opened_pending = False  # projectOpened waits for the scan's thread to finish
         self._saved_snapshot = ""  # the project as last written or opened: equal again means clean
@@ -156,14 +160,59 @@ class ProjectController(QObject):
             page.show_history(last.zero_shot, last.history)
 
     def add_run(self, run) -> None:
-        """A run finished on the Train page: record it (figures, curves, split, settings)."""
+        """A run finished on the Train page: record it (figures, curves, split, settings) and
+        keep its adapter in the run store, in a worker, so a reopened project can show it."""
         from mma_studio.core.project import record_run
+        from mma_studio.core.run_store import RunStore, new_run_id
 
-        record = record_run(run, self.path or Path.cwd() / "project.mmaproj")
+        run_id = new_run_id()
+        record = record_run(run, self.path or Path.cwd() / "project.mmaproj", run_id=run_id)
         record.split = run.split.to_dict(None)  # absolute in memory; relative when written
         self.runs.append(record)
         self.runsChanged.emit()
         self._on_changed()
+        store = RunStore()
+        task = self._start_run_task(lambda on_progress, token: store.save(run, run_id))
+        task.failed.connect(lambda message: self.statusMessage.emit(
+            f"The run is in the project, but its adapter could not be kept for reopening: {message}", 10000))
+
+    def _start_run_task(self, fn) -> BackgroundTask:
+        task = BackgroundTask(fn, self)
+        self._run_tasks.append(task)
+        task.finished.connect(lambda: self._run_tasks.remove(task) if task in self._run_tasks else None)
+        task.finished.connect(task.deleteLater)
+        task.start()
+        return task
+
+    def restore_last_run(self) -> BackgroundTask | None:
+        """Show the project's last run again (Evaluate and Demo pages), when its adapter is
+        still in the run store: evaluated in a worker, dropped if another project opens first
+        or a new run is shown by then."""
+        from mma_studio.core.run_restore import restore_task
+        from mma_studio.core.run_store import RunStore
+
+        record = self.runs[-1] if self.runs else None
+        store = RunStore()
+        if record is None or not isinstance(record.split, dict) or not store.has(record.run_id):
+            return None
+        page = self.window.train_page
+        cache_dir = getattr(page, "cache_dir", None) if page is not None else None
+        if cache_dir is None:
+            from mma_studio.ui.settings_dialog import configured_cache_dir
+
+            cache_dir = configured_cache_dir()
+        generation = self._generation
+        task = self._start_run_task(restore_task(copy.deepcopy(record), store.path(record.run_id), cache_dir))
+
+        def shown(run) -> None:
+            if generation == self._generation and self.window.show_restored_run(run):
+                self.statusMessage.emit("The last run's results are on the Evaluate page (Ctrl+3)", 6000)
+
+        task.succeeded.connect(shown)
+        task.failed.connect(lambda message: generation == self._generation and self.statusMessage.emit(
+            f"The last run's figures and curves are shown; its test images could not be evaluated again: "
+            f"{message}", 12000))
+        return task
 
     def note_export(self, run, adapter_path: Path | str) -> None:
         """The adapter of `run` was exported to `adapter_path`: the project remembers where."""
@@ -187,9 +236,12 @@ class ProjectController(QObject):
             self.autosave_now()
 
     def stop_and_wait(self, timeout_ms: int = 5000) -> bool:
+        ok = True
+        for task in list(self._run_tasks):
+            ok = task.cancel_and_wait(timeout_ms) and ok
         if self._scan_task is not None:
-            return self._scan_task.cancel_and_wait(timeout_ms)
-        return True
+            ok = self._scan_task.cancel_and_wait(timeout_ms) and ok
+        return ok
 
     # ================================================================== new / open / save
     def new_project(self) -> bool:
@@ -197,6 +249,8 @@ class ProjectController(QObject):
             return False
         self.flush()
         self._restoring = True
+        self._generation += 1
+        self.window.forget_runs()
         self.path = None
         self.is_autosaved_copy = False
         self.runs = []
@@ -233,6 +287,8 @@ class ProjectController(QObject):
         self.flush()
         QSettings().setValue(LAST_PROJECT_DIR_KEY, str(path.parent))
         self._restoring = True
+        self._generation += 1
+        self.window.forget_runs()
         self.path = path
         self.is_autosaved_copy = path.parent == autosave_folder()
         self.runs = [self._absolute_record(record, path) for record in project.runs]
@@ -502,6 +558,7 @@ class ProjectController(QObject):
             self.statusMessage.emit(f"Opened {self.path.name}; not found: {', '.join(missing)}", 12000)
         else:
             self.statusMessage.emit(f"Opened {self.path.name}", 5000)
+        self.restore_last_run()
         self._announce_opened()
 
     def _on_restore_failed(self, message: str) -> None:

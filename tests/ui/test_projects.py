@@ -270,3 +270,56 @@ def test_new_project_starts_empty(qtbot, window_factory, dataset):
     assert window.projects.new_project()
     assert window.state.data.scan is None and window.projects.runs == [] and window.projects.path is None
     assert window.windowTitle() == APP_NAME and window.train_page.plots.point_count == 0
+
+
+def test_reopening_shows_the_last_run_on_the_evaluate_and_demo_pages_again(qtbot, window_factory, dataset):
+    from PySide6.QtCore import Qt
+
+    from mma_studio.core.run_store import RunStore
+
+    home, _scan, run = dataset
+    first = window_factory()
+    fill(first, dataset)
+    qtbot.waitUntil(lambda: not first.projects._run_tasks, timeout=WAIT_MS)  # its adapter is kept
+    record = first.projects.runs[-1]
+    assert RunStore().has(record.run_id)
+    path = home / "projects" / "shown-again.mmaproj"
+    assert first.projects.save_as(path)
+    assert json.loads(path.read_text(encoding="utf-8"))["runs"][-1]["run_id"] == record.run_id
+
+    second = window_factory()
+    assert second.evaluate_page is not None and not second.evaluate_page.has_run()
+    open_and_wait(qtbot, second, path)
+    qtbot.waitUntil(lambda: second.evaluate_page.has_run(), timeout=WAIT_MS)
+    restored = second.evaluate_page.run
+    assert restored is not run and restored.finished_at == run.finished_at
+    assert restored.adapted.headline() == run.adapted.headline()
+    assert restored.zero_shot.headline() == run.zero_shot.headline()
+    assert second.evaluate_page.tiles.texts() == first.evaluate_page.tiles.texts()
+    assert second.sidebar.item(2).flags() & Qt.ItemIsEnabled and second.export_action.isEnabled()
+    qtbot.waitUntil(lambda: second.demo_page.model is not None, timeout=WAIT_MS)
+    assert second.demo_page.model.source == "run" and second.demo_page.model.run is restored
+    assert not second.projects.dirty  # showing a run again changes nothing in the project
+
+    # Another project: the pages let go of this one's run.
+    assert second.projects.new_project()
+    assert not second.evaluate_page.has_run() and second.demo_page.model is None
+    assert not second.export_action.isEnabled()
+
+
+def test_a_run_whose_adapter_is_gone_reopens_with_its_figures_and_curves_only(qtbot, window_factory, dataset):
+    from mma_studio.core.run_store import RunStore
+
+    home, _scan, run = dataset
+    first = window_factory()
+    fill(first, dataset)
+    qtbot.waitUntil(lambda: not first.projects._run_tasks, timeout=WAIT_MS)
+    path = home / "projects" / "adapter-gone.mmaproj"
+    assert first.projects.save_as(path)
+    RunStore().path(first.projects.runs[-1].run_id).unlink()
+
+    second = window_factory()
+    open_and_wait(qtbot, second, path)
+    assert second.projects.restore_last_run() is None  # nothing to evaluate again
+    assert not second.evaluate_page.has_run()
+    assert second.train_page.plots.point_count == len(run.history)  # the curves are there
