@@ -93,6 +93,13 @@ def test_missing_test_images_are_left_out_and_other_weights_are_refused(trained,
     assert len(restored.adapted.paths) == len(run.adapted.paths) - 1 and gone not in restored.adapted.paths
     assert any("gone.png" in warning for warning in restored.warnings)
 
+    record.split = dict(split, test_base=[[str(tmp_path / f"gone{i}.png"), c] for i, (_, c) in
+                                          enumerate(split["test_base"])],
+                        test_new=[[str(tmp_path / f"lost{i}.png"), c] for i, (_, c) in enumerate(split["test_new"])])
+    with pytest.raises(RunRestoreError, match="none of the run's test images"):
+        restore_training_run(record, store.path(run_id), backbone=backbone, cache=cache)
+    record.split = split
+
     other = load_backbone("mma-tiny", "random:7", device="cpu")
     with pytest.raises(RunRestoreError, match="encodes this run's classes differently"):
         restore_training_run(record, store.path(run_id), backbone=other, cache=cache)

@@ -75,6 +75,8 @@ def restore_training_run(record, adapter_path: Path | str, *, backbone=None, cac
     table = FeatureTable(backbone, cache, on_progress, token)
     zero_shot, adapted = evaluate_on_test_images(backbone, table, split, adapter, text_features, prompt_names,
                                                  on_progress)
+    if split.test_base + split.test_new and not adapted.paths:
+        raise RunRestoreError("none of the run's test images can be read any more (moved or deleted?)")
     summary = record.summary or {}
     return TrainingRun(
         settings=settings,
