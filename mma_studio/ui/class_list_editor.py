@@ -24,14 +24,9 @@ from PySide6.QtWidgets import (
 )
 
 from mma_studio.ui.topk_bars import ROLE_COLORS, ROLE_LABELS
+from mma_studio.ui.naming import named
 
 ROLE_ROLE = Qt.ItemDataRole.UserRole + 1
-
-
-def _named(widget: QWidget, name: str) -> QWidget:
-    widget.setObjectName(name)
-    widget.setAccessibleName(name)
-    return widget
 
 
 def normalise_name(text: str) -> str:
@@ -65,13 +60,13 @@ class ClassListEditor(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        _named(self, "classListEditor")
+        named(self, "classListEditor")
         self._original: dict[str, str] = {}  # the adapter's names -> role
         self._original_order: list[str] = []
         self._editing = False
         self._icons = {role: _dot_icon(color) for role, color in ROLE_COLORS.items()}
 
-        self.list = _named(QListWidget(self), "classList")
+        self.list = named(QListWidget(self), "classList")
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.list.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked | QAbstractItemView.EditTrigger.EditKeyPressed)
         self.list.setIconSize(QSize(10, 10))
@@ -80,21 +75,21 @@ class ClassListEditor(QWidget):
         self.list.itemChanged.connect(self._on_item_changed)
         self.list.itemSelectionChanged.connect(self._update_buttons)
 
-        self.name_edit = _named(QLineEdit(self), "newClassEdit")
+        self.name_edit = named(QLineEdit(self), "newClassEdit")
         self.name_edit.setPlaceholderText("Add classes, e.g. orange cat, tabby cat")
         self.name_edit.setClearButtonEnabled(True)
         self.name_edit.returnPressed.connect(self.add_from_edit)
         self.name_edit.textChanged.connect(self._update_buttons)
-        self.add_button = _named(QPushButton("Add", self), "addClassButton")
+        self.add_button = named(QPushButton("Add", self), "addClassButton")
         self.add_button.setToolTip("Add the names typed on the left (separate several with commas)")
         self.add_button.clicked.connect(self.add_from_edit)
-        self.remove_button = _named(QPushButton("Remove", self), "removeClassButton")
+        self.remove_button = named(QPushButton("Remove", self), "removeClassButton")
         self.remove_button.setToolTip("Remove the selected classes from the demo (Delete)")
         self.remove_button.clicked.connect(self.remove_selected)
-        self.reset_button = _named(QPushButton("Reset", self), "resetClassesButton")
+        self.reset_button = named(QPushButton("Reset", self), "resetClassesButton")
         self.reset_button.setToolTip("Go back to the adapter's own classes")
         self.reset_button.clicked.connect(self.reset)
-        self.note = _named(QLabel(self), "classListNote")
+        self.note = named(QLabel(self), "classListNote")
         self.note.setWordWrap(True)
         self.note.setProperty("role", "hint")
         legend = QLabel(

@@ -41,7 +41,7 @@ from mma_studio.ui.scan_worker import (
     scan_root_task,
     without_classes,
 )
-from mma_studio.ui.page_style import CARD_STYLE
+from mma_studio.ui.page_style import CARD_STYLE, card, title_label
 
 EXAMPLE_PER_CLASS = 40  # the example dataset's size in the app (tests use fewer)
 EXAMPLE_SEED = 0
@@ -84,18 +84,10 @@ QFrame#backboneError QLabel { color: #92400e; }
 
 def _card(name: str, title: str, hint: str, content: QWidget, *, grow: bool = True) -> QFrame:
     """A titled, rounded panel (the same look as the Train page's cards)."""
-    frame = QFrame(content.parentWidget())
-    frame.setObjectName(name)
-    frame.setProperty("card", True)
-    title_label = QLabel(title, frame)
-    title_label.setProperty("role", "cardTitle")
-    hint_label = QLabel(hint, frame)
-    hint_label.setProperty("role", "hint")
+    frame, layout = card(name)
+    hint_label = title_label(hint, "hint")
     hint_label.setWordWrap(True)
-    layout = QVBoxLayout(frame)
-    layout.setContentsMargins(16, 14, 16, 14)
-    layout.setSpacing(8)
-    layout.addWidget(title_label)
+    layout.addWidget(title_label(title))
     layout.addWidget(hint_label)
     layout.addSpacing(2)
     layout.addWidget(content, 1 if grow else 0)

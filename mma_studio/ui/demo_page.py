@@ -52,8 +52,9 @@ from mma_studio.ui.demo_worker import (
     read_adapter_task,
 )
 from mma_studio.ui.topk_bars import BarRow, TopKBars
-from mma_studio.ui.page_style import CARD_STYLE
+from mma_studio.ui.page_style import CARD_STYLE, card, title_label
 from mma_studio.ui.banner import Banner
+from mma_studio.ui.naming import named
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp *.tif *.tiff);;All files (*)"
 ADAPTER_FILTER = "Adapter files (*.safetensors);;All files (*)"
@@ -75,22 +76,9 @@ QFrame#demoNoticeBanner QLabel { color: #1e3a8a; }
 """
 
 
-def _named(widget: QWidget, name: str) -> QWidget:
-    widget.setObjectName(name)
-    widget.setAccessibleName(name)
-    return widget
-
-
 def _card(name: str, title: str, content_layout) -> QFrame:
-    frame = QFrame()
-    frame.setObjectName(name)
-    frame.setProperty("card", True)
-    layout = QVBoxLayout(frame)
-    layout.setContentsMargins(16, 14, 16, 14)
-    layout.setSpacing(8)
-    heading = QLabel(title)
-    heading.setProperty("role", "cardTitle")
-    layout.addWidget(heading)
+    frame, layout = card(name)
+    layout.addWidget(title_label(title))
     layout.addLayout(content_layout, 1)
     return frame
 
@@ -100,7 +88,7 @@ class ImageView(QFrame):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        _named(self, "demoImageView")
+        named(self, "demoImageView")
         self.setAccessibleDescription("The image being classified. Drop an image here, or paste one with Ctrl+V.")
         self._pixmap: QPixmap | None = None
         self._caption = ""
@@ -198,16 +186,16 @@ class DemoPage(QWidget):
         self.setStyleSheet(DEMO_PAGE_STYLE)
 
         # ---- header ------------------------------------------------------------------------
-        title = _named(QLabel("Demo"), "demoPageTitle")
+        title = named(QLabel("Demo"), "demoPageTitle")
         title.setProperty("role", "pageTitle")
-        self.summary_label = _named(QLabel(), "demoSummaryLabel")
+        self.summary_label = named(QLabel(), "demoSummaryLabel")
         self.summary_label.setProperty("role", "hint")
         self.summary_label.setWordWrap(True)
-        self.load_button = _named(QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_DialogOpenButton),
+        self.load_button = named(QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_DialogOpenButton),
                                               "Load Adapter File…"), "loadAdapterButton")
         self.load_button.setToolTip("Classify with an adapter file (.safetensors); you can also drop one on the window")
         self.load_button.clicked.connect(self.choose_adapter_file)
-        self.use_run_button = _named(QPushButton("Use Last Training Run"), "useLastRunButton")
+        self.use_run_button = named(QPushButton("Use Last Training Run"), "useLastRunButton")
         self.use_run_button.setToolTip("Go back to the adapter of the latest training run")
         self.use_run_button.clicked.connect(self.use_latest_run)
         titles = QVBoxLayout()
@@ -221,9 +209,9 @@ class DemoPage(QWidget):
         header.addWidget(self.load_button, 0, Qt.AlignmentFlag.AlignBottom)
 
         # ---- activity (model loading, folder classification) and messages --------------------
-        self.progress = _named(QProgressBar(), "demoProgress")
+        self.progress = named(QProgressBar(), "demoProgress")
         self.progress.setTextVisible(True)
-        self.cancel_button = _named(QPushButton("Cancel"), "demoCancelButton")
+        self.cancel_button = named(QPushButton("Cancel"), "demoCancelButton")
         self.cancel_button.setToolTip("Stop the work in progress")
         self.cancel_button.clicked.connect(self.cancel)
         self._activity = QWidget()
@@ -238,11 +226,11 @@ class DemoPage(QWidget):
 
         # ---- left: the image and the two result columns ----------------------------------------
         self.image_view = ImageView()
-        self.open_image_button = _named(QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_DirOpenIcon),
+        self.open_image_button = named(QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_DirOpenIcon),
                                                     "Open Image…"), "openImageButton")
         self.open_image_button.setToolTip("Classify an image file")
         self.open_image_button.clicked.connect(self.choose_image)
-        self.paste_button = _named(QPushButton("Paste"), "pasteImageButton")
+        self.paste_button = named(QPushButton("Paste"), "pasteImageButton")
         self.paste_button.setToolTip("Classify the image on the clipboard (Ctrl+V)")
         self.paste_button.clicked.connect(self.paste_from_clipboard)
         image_buttons = QHBoxLayout()
@@ -256,9 +244,9 @@ class DemoPage(QWidget):
         image_layout.addLayout(image_buttons)
         image_card = _card("demoImageCard", "Image", image_layout)
 
-        self.zero_shot_bars = _named(TopKBars("Zero-shot CLIP", "frozen CLIP, no adapter", ZERO_SHOT_COLOR), "zeroShotBars")
-        self.adapter_bars = _named(TopKBars("CLIP + adapter", "with the Multi-Modal Adapter", ADAPTER_COLOR), "adapterBars")
-        self.top_k_spin = _named(QSpinBox(), "topKSpin")
+        self.zero_shot_bars = named(TopKBars("Zero-shot CLIP", "frozen CLIP, no adapter", ZERO_SHOT_COLOR), "zeroShotBars")
+        self.adapter_bars = named(TopKBars("CLIP + adapter", "with the Multi-Modal Adapter", ADAPTER_COLOR), "adapterBars")
+        self.top_k_spin = named(QSpinBox(), "topKSpin")
         self.top_k_spin.setRange(1, 10)
         self.top_k_spin.setValue(DEFAULT_TOP_K)
         self.top_k_spin.setPrefix("Top ")
@@ -269,7 +257,7 @@ class DemoPage(QWidget):
         bars.addWidget(self.zero_shot_bars, 1, Qt.AlignmentFlag.AlignTop)
         bars.addWidget(self.adapter_bars, 1, Qt.AlignmentFlag.AlignTop)
         results_top = QHBoxLayout()
-        self.result_hint = _named(QLabel(), "demoResultHint")
+        self.result_hint = named(QLabel(), "demoResultHint")
         self.result_hint.setProperty("role", "hint")
         self.result_hint.setWordWrap(True)
         results_top.addWidget(self.result_hint, 1)
@@ -302,11 +290,11 @@ class DemoPage(QWidget):
         adapter_layout.addWidget(self.adapter_info)
         adapter_card = _card("demoAdapterCard", "Adapter", adapter_layout)
 
-        self.folder_button = _named(QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_DirIcon),
+        self.folder_button = named(QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_DirIcon),
                                                 "Classify a Folder…"), "classifyFolderButton")
         self.folder_button.setToolTip("Classify every image in a folder (and its sub-folders) into a CSV file")
         self.folder_button.clicked.connect(self.choose_folder_to_classify)
-        self.folder_result = _named(QLabel(), "folderResultLabel")
+        self.folder_result = named(QLabel(), "folderResultLabel")
         self.folder_result.setProperty("role", "hint")
         self.folder_result.setWordWrap(True)
         self.folder_result.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)

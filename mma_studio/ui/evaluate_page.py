@@ -34,7 +34,8 @@ from mma_studio.ui.comparison_tiles import ComparisonTiles
 from mma_studio.ui.confusion_view import ConfusionMatrixView
 from mma_studio.ui.image_gallery import GalleryImage, ImageGallery
 from mma_studio.ui.per_class_table import PerClassTable
-from mma_studio.ui.page_style import CARD_STYLE
+from mma_studio.ui.page_style import CARD_STYLE, card, title_label
+from mma_studio.ui.naming import named
 
 ADAPTED = "adapted"
 ZERO_SHOT = "zero_shot"
@@ -70,26 +71,8 @@ QFrame#evaluateNotice { background: rgba(245, 158, 11, 0.14); border: 1px solid 
 """
 
 
-def _named(widget: QWidget, name: str) -> QWidget:
-    widget.setObjectName(name)
-    widget.setAccessibleName(name)
-    return widget
-
-
 def _card(name: str) -> tuple[QFrame, QVBoxLayout]:
-    frame = QFrame()
-    frame.setObjectName(name)
-    frame.setProperty("card", True)
-    layout = QVBoxLayout(frame)
-    layout.setContentsMargins(14, 12, 14, 12)
-    layout.setSpacing(8)
-    return frame, layout
-
-
-def _title(text: str, role: str = "cardTitle") -> QLabel:
-    label = QLabel(text)
-    label.setProperty("role", role)
-    return label
+    return card(name, margins=(14, 12, 14, 12))  # a little tighter: the page holds three
 
 
 def _segmented(names_and_texts: list[tuple[str, str, str]], parent: QWidget) -> tuple[QButtonGroup, QHBoxLayout]:
@@ -99,7 +82,7 @@ def _segmented(names_and_texts: list[tuple[str, str, str]], parent: QWidget) -> 
     row = QHBoxLayout()
     row.setSpacing(0)
     for position, (name, text, tooltip) in enumerate(names_and_texts):
-        button = _named(QPushButton(text, parent), name)
+        button = named(QPushButton(text, parent), name)
         button.setCheckable(True)
         button.setToolTip(tooltip)
         button.setProperty("segment", "first" if position == 0 else "last")
@@ -160,8 +143,8 @@ class EvaluatePage(QWidget):
         self.setStyleSheet(PAGE_STYLE)
 
         # ---- header ----------------------------------------------------------------------------
-        page_title = _named(_title("Evaluate", "pageTitle"), "evaluatePageTitle")
-        self.summary_label = _named(QLabel("No trained adapter yet"), "evaluateSummaryLabel")
+        page_title = named(title_label("Evaluate", "pageTitle"), "evaluatePageTitle")
+        self.summary_label = named(QLabel("No trained adapter yet"), "evaluateSummaryLabel")
         self.summary_label.setProperty("role", "hint")
         self.summary_label.setWordWrap(True)
         self.model_group, model_row = _segmented(
@@ -171,7 +154,7 @@ class EvaluatePage(QWidget):
         self.model_group.idToggled.connect(self._on_model_toggled)
         model_caption = QLabel("Show:")
         model_caption.setProperty("role", "hint")
-        self.export_button = _named(
+        self.export_button = named(
             QPushButton(self.style().standardIcon(QStyle.StandardPixmap.SP_DialogSaveButton), "Export Adapter…"),
             "evaluateExportButton")
         self.export_button.setToolTip("Save the adapter file, and a model card and metrics beside it (Ctrl+E)")
@@ -193,7 +176,7 @@ class EvaluatePage(QWidget):
         # ---- notice (random weights, a cancelled run) -----------------------------------------
         self.notice = QFrame()
         self.notice.setObjectName("evaluateNotice")
-        self.notice_label = _named(QLabel(), "evaluateNoticeLabel")
+        self.notice_label = named(QLabel(), "evaluateNoticeLabel")
         self.notice_label.setWordWrap(True)
         notice_layout = QHBoxLayout(self.notice)
         notice_layout.setContentsMargins(12, 6, 12, 6)
@@ -205,8 +188,8 @@ class EvaluatePage(QWidget):
 
         # ---- per-class table ------------------------------------------------------------------
         table_card, table_layout = _card("perClassCard")
-        self.table_title = _title("Per class")
-        self.filter_edit = _named(QLineEdit(), "perClassFilter")
+        self.table_title = title_label("Per class")
+        self.filter_edit = named(QLineEdit(), "perClassFilter")
         self.filter_edit.setPlaceholderText("Filter classes")
         self.filter_edit.setClearButtonEnabled(True)
         self.filter_edit.setMaximumWidth(200)
@@ -225,7 +208,7 @@ class EvaluatePage(QWidget):
 
         # ---- confusion matrix -----------------------------------------------------------------
         matrix_card, matrix_layout = _card("confusionCard")
-        self.matrix_title = _title("Confusion matrix")
+        self.matrix_title = title_label("Confusion matrix")
         self.scale_group, scale_row = _segmented(
             [("confusionCountsButton", "Counts", "Number of test images in each cell"),
              ("confusionNormalizedButton", "Row %", "Share of each true class's test images (rows add up to 100%)")],
@@ -296,7 +279,7 @@ class EvaluatePage(QWidget):
         empty_text.setAlignment(Qt.AlignmentFlag.AlignCenter)
         empty_text.setWordWrap(True)
         empty_text.setProperty("role", "hint")
-        go_train = _named(QPushButton("Go to Train"), "evaluateGoTrainButton")
+        go_train = named(QPushButton("Go to Train"), "evaluateGoTrainButton")
         go_train.clicked.connect(self.trainRequested)
         empty_layout = QVBoxLayout(self.empty_state)
         empty_layout.addStretch(1)

@@ -40,6 +40,7 @@ from mma_studio.ui.export_worker import (
     planned_files,
     with_adapter_suffix,
 )
+from mma_studio.ui.naming import named
 
 SETTINGS_FOLDER = "export/folder"
 SETTINGS_MODEL_CARD = "export/modelCard"
@@ -59,12 +60,6 @@ QPushButton#exportSaveButton {
 QPushButton#exportSaveButton:hover { background: #1d4ed8; }
 QPushButton#exportSaveButton:disabled { background: #93c5fd; color: #eff6ff; }
 """
-
-
-def _named(widget: QWidget, name: str) -> QWidget:
-    widget.setObjectName(name)
-    widget.setAccessibleName(name)
-    return widget
 
 
 class ExportDialog(QDialog):
@@ -97,7 +92,7 @@ class ExportDialog(QDialog):
             start_folder = Path.home()
         style = self.style()
 
-        title = _named(QLabel("Export the adapter", self), "exportTitle")
+        title = named(QLabel("Export the adapter", self), "exportTitle")
         intro = QLabel(self)
         intro.setWordWrap(True)
         intro.setProperty("role", "hint")
@@ -109,10 +104,10 @@ class ExportDialog(QDialog):
             f"trained on: <b>{_escape(described)}</b>."
         )
 
-        self.path_edit = _named(QLineEdit(str(start_folder / f"{suggested_name}{ADAPTER_SUFFIX}"), self), "exportPathEdit")
+        self.path_edit = named(QLineEdit(str(start_folder / f"{suggested_name}{ADAPTER_SUFFIX}"), self), "exportPathEdit")
         self.path_edit.setClearButtonEnabled(True)
         self.path_edit.textChanged.connect(self._refresh_plan)
-        self.browse_button = _named(QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_DirOpenIcon), "Choose…", self),
+        self.browse_button = named(QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_DirOpenIcon), "Choose…", self),
                                     "exportBrowseButton")
         self.browse_button.setToolTip("Choose where to save the adapter file")
         self.browse_button.clicked.connect(self.choose_path)
@@ -122,9 +117,9 @@ class ExportDialog(QDialog):
         path_row.addWidget(self.browse_button)
 
         also = QLabel("Also save beside it:", self)
-        self.model_card_check = _named(QCheckBox(self), "exportModelCardCheck")
+        self.model_card_check = named(QCheckBox(self), "exportModelCardCheck")
         self.model_card_check.setChecked(_bool(settings.value(SETTINGS_MODEL_CARD, True)))
-        self.metrics_check = _named(QCheckBox(self), "exportMetricsCheck")
+        self.metrics_check = named(QCheckBox(self), "exportMetricsCheck")
         self.metrics_check.setChecked(_bool(settings.value(SETTINGS_METRICS, True)))
         self.model_card_check.setToolTip("Markdown: backbone and weights, classes with their roles, prompt templates, "
                                          "settings, zero-shot and adapted figures, date")
@@ -132,7 +127,7 @@ class ExportDialog(QDialog):
                                       "matrix (rows: true class, columns: predicted)")
         self.model_card_check.toggled.connect(self._refresh_plan)
         self.metrics_check.toggled.connect(self._refresh_plan)
-        self.files_label = _named(QLabel(self), "exportFilesLabel")
+        self.files_label = named(QLabel(self), "exportFilesLabel")
         self.files_label.setProperty("role", "hint")
         self.files_label.setWordWrap(True)
         check_note = QLabel(
@@ -141,16 +136,16 @@ class ExportDialog(QDialog):
         check_note.setWordWrap(True)
         check_note.setProperty("role", "hint")
 
-        self.progress = _named(QProgressBar(self), "exportProgress")
+        self.progress = named(QProgressBar(self), "exportProgress")
         self.progress.setTextVisible(False)
         self.progress.setMaximumHeight(8)
         self.progress.setVisible(False)
-        self.status_label = _named(QLabel("", self), "exportStatusLabel")
+        self.status_label = named(QLabel("", self), "exportStatusLabel")
         self.status_label.setProperty("role", "hint")
         self.outcome = QFrame(self)
         self.outcome.setObjectName("exportOutcome")
         self.outcome_icon = QLabel(self.outcome)
-        self.result_label = _named(QLabel(self.outcome), "exportResultLabel")
+        self.result_label = named(QLabel(self.outcome), "exportResultLabel")
         self.result_label.setWordWrap(True)
         self.result_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         outcome_layout = QHBoxLayout(self.outcome)
@@ -159,12 +154,12 @@ class ExportDialog(QDialog):
         outcome_layout.addWidget(self.result_label, 1)
         self.outcome.setVisible(False)
 
-        self.show_folder_button = _named(QPushButton("Show in Folder", self), "exportShowFolderButton")
+        self.show_folder_button = named(QPushButton("Show in Folder", self), "exportShowFolderButton")
         self.show_folder_button.setVisible(False)
         self.show_folder_button.clicked.connect(self.show_in_folder)
-        self.close_button = _named(QPushButton("Close", self), "exportCloseButton")
+        self.close_button = named(QPushButton("Close", self), "exportCloseButton")
         self.close_button.clicked.connect(self.reject)
-        self.save_button = _named(QPushButton("Export", self), "exportSaveButton")
+        self.save_button = named(QPushButton("Export", self), "exportSaveButton")
         self.save_button.setDefault(True)
         self.save_button.clicked.connect(self.start_export)
         buttons = QHBoxLayout()

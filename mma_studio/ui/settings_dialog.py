@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from mma_studio.ui.background_task import BackgroundTask
 from mma_studio.ui.theme import THEMES, saved_theme, save_theme
+from mma_studio.ui.naming import named
 
 DEVICE_KEY = "app/defaultDevice"
 CACHE_DIR_KEY = "app/cacheDir"
@@ -85,12 +86,6 @@ def _devices_task():
     return run
 
 
-def _named(widget: QWidget, name: str) -> QWidget:
-    widget.setObjectName(name)
-    widget.setAccessibleName(name)
-    return widget
-
-
 class SettingsDialog(QDialog):
     """Cache location and size (with Clear Cache), default device, theme."""
 
@@ -111,18 +106,18 @@ class SettingsDialog(QDialog):
         self.cache_bytes: int | None = None
 
         # ---- cache --------------------------------------------------------------------------
-        self.cache_location = _named(QLabel(), "cacheLocationLabel")
+        self.cache_location = named(QLabel(), "cacheLocationLabel")
         self.cache_location.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.cache_location.setWordWrap(True)
-        self.cache_size = _named(QLabel("Measuring…"), "cacheSizeLabel")
-        self.change_cache_button = _named(QPushButton("Change…"), "changeCacheButton")
+        self.cache_size = named(QLabel("Measuring…"), "cacheSizeLabel")
+        self.change_cache_button = named(QPushButton("Change…"), "changeCacheButton")
         self.change_cache_button.setToolTip("Keep the feature cache in another folder (e.g. a larger disk)")
         self.change_cache_button.clicked.connect(self.choose_cache_dir)
-        self.default_cache_button = _named(QPushButton("Use Default"), "defaultCacheButton")
+        self.default_cache_button = named(QPushButton("Use Default"), "defaultCacheButton")
         self.default_cache_button.clicked.connect(lambda: self.set_cache_dir(None))
-        self.open_cache_button = _named(QPushButton("Show in Folder"), "openCacheButton")
+        self.open_cache_button = named(QPushButton("Show in Folder"), "openCacheButton")
         self.open_cache_button.clicked.connect(self._open_cache_folder)
-        self.clear_cache_button = _named(QPushButton("Clear Cache…"), "clearCacheButton")
+        self.clear_cache_button = named(QPushButton("Clear Cache…"), "clearCacheButton")
         self.clear_cache_button.setToolTip("Delete the cached features; the next run encodes its images again")
         self.clear_cache_button.clicked.connect(self.clear_cache)
         location_buttons = QHBoxLayout()
@@ -139,11 +134,11 @@ class SettingsDialog(QDialog):
         cache_hint.setForegroundRole(QPalette.ColorRole.PlaceholderText)
 
         # ---- device and theme ----------------------------------------------------------------
-        self.device_combo = _named(QComboBox(), "defaultDeviceCombo")
+        self.device_combo = named(QComboBox(), "defaultDeviceCombo")
         self.device_combo.setToolTip("Where new training runs and the demo run (a run's own setting can differ)")
         self._fill_devices([])
         self.device_combo.currentIndexChanged.connect(self._on_device_chosen)
-        self.theme_combo = _named(QComboBox(), "themeCombo")
+        self.theme_combo = named(QComboBox(), "themeCombo")
         for key, label in THEMES.items():
             self.theme_combo.addItem(label, key)
         self.theme_combo.setCurrentIndex(max(0, self.theme_combo.findData(saved_theme())))

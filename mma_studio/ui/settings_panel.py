@@ -31,6 +31,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from mma_studio.ui.naming import named
+
 PRESET_NAMES = ("Fast", "Balanced", "Best")
 CUSTOM = "Custom"
 
@@ -103,15 +105,6 @@ def _field(widget: QWidget) -> QWidget:
     return widget
 
 
-def _named(widget: QWidget, name: str, tip: str = "") -> QWidget:
-    widget.setObjectName(name)
-    widget.setAccessibleName(name)
-    if tip:
-        widget.setToolTip(tip)
-        widget.setAccessibleDescription(tip)
-    return widget
-
-
 def _spin(name: str, minimum: int, maximum: int, tip: str, step: int = 1, special: str = "") -> QSpinBox:
     box = QSpinBox()
     box.setRange(minimum, maximum)
@@ -119,14 +112,14 @@ def _spin(name: str, minimum: int, maximum: int, tip: str, step: int = 1, specia
     box.setKeyboardTracking(False)
     if special:
         box.setSpecialValueText(special)
-    return _field(_named(box, name, tip))
+    return _field(named(box, name, tip))
 
 
 def _combo(name: str, labels: dict[str, str], tip: str) -> QComboBox:
     box = QComboBox()
     for key, label in labels.items():
         box.addItem(label, key)
-    return _field(_named(box, name, tip))
+    return _field(named(box, name, tip))
 
 
 def _select(combo: QComboBox, key: str) -> None:
@@ -196,7 +189,7 @@ class SettingsPanel(QWidget):
         self.preset_buttons: dict[str, QPushButton] = {}
         for index, name in enumerate(PRESET_NAMES):
             button = QPushButton(name)
-            _named(button, f"preset{name}Button", f"Use the {name} preset")
+            named(button, f"preset{name}Button", f"Use the {name} preset")
             button.setCheckable(True)
             button.setProperty("segment", "first" if index == 0 else "last" if index == len(PRESET_NAMES) - 1 else "middle")
             button.setCursor(Qt.CursorShape.PointingHandCursor)
@@ -206,12 +199,12 @@ class SettingsPanel(QWidget):
         self._preset_group.idClicked.connect(lambda index: self.apply_preset(PRESET_NAMES[index]))
         outer.addLayout(preset_row)
 
-        self.summary_label = _named(QLabel(""), "presetSummaryLabel")
+        self.summary_label = named(QLabel(""), "presetSummaryLabel")
         self.summary_label.setWordWrap(True)
         self.summary_label.setProperty("role", "hint")
         outer.addWidget(self.summary_label)
 
-        self.advanced_toggle = _named(QToolButton(), "advancedToggle", "Show or hide every training setting")
+        self.advanced_toggle = named(QToolButton(), "advancedToggle", "Show or hide every training setting")
         self.advanced_toggle.setText("Advanced settings")
         self.advanced_toggle.setCheckable(True)
         self.advanced_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
@@ -240,9 +233,9 @@ class SettingsPanel(QWidget):
         )
         # Optimisation
         self.epochs = _spin("epochsSpin", 1, 10000, "Maximum number of epochs (early stopping may end sooner)")
-        self.learning_rate = _field(_named(ScientificSpinBox(1e-7, 10.0), "learningRateSpin", "Adam learning rate"))
+        self.learning_rate = _field(named(ScientificSpinBox(1e-7, 10.0), "learningRateSpin", "Adam learning rate"))
         self.weight_decay = _field(
-            _named(ScientificSpinBox(1e-9, 1.0, allow_zero=True), "weightDecaySpin", "Adam weight decay")
+            named(ScientificSpinBox(1e-9, 1.0, allow_zero=True), "weightDecaySpin", "Adam weight decay")
         )
         self.batch_size = _spin("batchSizeSpin", 1, 65536, "Images per optimisation step", step=32)
         self.patience = _spin(
@@ -252,7 +245,7 @@ class SettingsPanel(QWidget):
         self.patience.setSuffix(" epochs")
         # Adapter
         self.blend = _field(
-            _named(QDoubleSpinBox(), "blendSpin", "λ: how much of the adapter's output is blended into the embeddings")
+            named(QDoubleSpinBox(), "blendSpin", "λ: how much of the adapter's output is blended into the embeddings")
         )
         self.blend.setRange(0.0, 1.0)
         self.blend.setDecimals(2)

@@ -34,8 +34,9 @@ from mma_studio.ui.run_progress import RunProgress, format_duration
 from mma_studio.ui.run_summary import RunSummary
 from mma_studio.ui.settings_panel import SettingsPanel
 from mma_studio.ui.training_worker import TrainingJob, TrainRequest
-from mma_studio.ui.page_style import CARD_STYLE
+from mma_studio.ui.page_style import CARD_STYLE, card, title_label
 from mma_studio.ui.banner import Banner
+from mma_studio.ui.naming import named
 
 ENGINE_MODULE = "mma_studio.core.pipeline"
 HOW_IT_WORKS = (
@@ -85,27 +86,6 @@ QFrame#noticeBanner QLabel { color: #92400e; }
 """
 
 
-def _named(widget: QWidget, name: str) -> QWidget:
-    widget.setObjectName(name)
-    widget.setAccessibleName(name)
-    return widget
-
-
-def _card() -> tuple[QFrame, QVBoxLayout]:
-    frame = QFrame()
-    frame.setProperty("card", True)
-    layout = QVBoxLayout(frame)
-    layout.setContentsMargins(16, 14, 16, 14)
-    layout.setSpacing(8)
-    return frame, layout
-
-
-def _title(text: str, role: str = "cardTitle") -> QLabel:
-    label = QLabel(text)
-    label.setProperty("role", role)
-    return label
-
-
 class TrainPage(QWidget):
     """Settings, the Train / Pause / Cancel controls, live progress, figures and curves."""
 
@@ -133,17 +113,17 @@ class TrainPage(QWidget):
         self.setStyleSheet(PAGE_STYLE)
 
         # ---- left column: what trains and how -------------------------------------------
-        setup, setup_layout = _card()
+        setup, setup_layout = card()
         setup.setObjectName("trainSettingsCard")
-        setup_layout.addWidget(_title("Settings"))
-        self.backbone_note = _named(QLabel(), "trainBackboneNote")
+        setup_layout.addWidget(title_label("Settings"))
+        self.backbone_note = named(QLabel(), "trainBackboneNote")
         self.backbone_note.setWordWrap(True)
         self.backbone_note.setProperty("role", "hint")
         setup_layout.addWidget(self.backbone_note)
         self.settings = SettingsPanel()
         setup_layout.addWidget(self.settings)
         setup_layout.addStretch(1)
-        self.how_it_works = _named(QLabel(HOW_IT_WORKS), "howTrainingWorksLabel")
+        self.how_it_works = named(QLabel(HOW_IT_WORKS), "howTrainingWorksLabel")
         self.how_it_works.setWordWrap(True)
         self.how_it_works.setProperty("role", "hint")
         setup_layout.addWidget(self.how_it_works)
@@ -155,22 +135,22 @@ class TrainPage(QWidget):
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(setup)
 
-        self.train_button = _named(QPushButton("Train adapter"), "trainButton")
+        self.train_button = named(QPushButton("Train adapter"), "trainButton")
         self.train_button.setToolTip("Extract features and train the adapter (Ctrl+Return)")
         self.train_button.setCursor(Qt.CursorShape.PointingHandCursor)
         self.train_button.clicked.connect(self.start_training)
-        self.pause_button = _named(QPushButton("Pause"), "pauseButton")
+        self.pause_button = named(QPushButton("Pause"), "pauseButton")
         self.pause_button.setCheckable(True)
         self.pause_button.setToolTip("Pause or resume the run")
         self.pause_button.toggled.connect(self._on_pause_toggled)
-        self.cancel_button = _named(QPushButton("Cancel"), "cancelButton")
+        self.cancel_button = named(QPushButton("Cancel"), "cancelButton")
         self.cancel_button.setToolTip("Stop the run; training keeps the best adapter so far (Esc)")
         self.cancel_button.clicked.connect(self.cancel_training)
-        self.ready_label = _named(QLabel(), "trainReadyLabel")
+        self.ready_label = named(QLabel(), "trainReadyLabel")
         self.ready_label.setWordWrap(True)
         self.ready_label.setProperty("role", "hint")
         # Offered when the base classes hold too few images for the shots asked for.
-        self.fit_sizes_button = _named(QPushButton(), "fitSampleSizesButton")
+        self.fit_sizes_button = named(QPushButton(), "fitSampleSizesButton")
         self.fit_sizes_button.setVisible(False)
         self.fit_sizes_button.clicked.connect(self.use_fitting_sample_sizes)
         self._fitting_sizes: tuple[int, int] | None = None
@@ -202,7 +182,7 @@ class TrainPage(QWidget):
         self.plots = LivePlots()
         self.loss_plot = self.plots.loss_plot
         self.accuracy_plot = self.plots.accuracy_plot
-        plots_card, plots_layout = _card()
+        plots_card, plots_layout = card()
         plots_card.setObjectName("plotsCard")
         plots_layout.addWidget(self.plots)
         self.summary = RunSummary()
@@ -229,8 +209,8 @@ class TrainPage(QWidget):
         right_scroll.setWidget(right_widget)
 
         # ---- header: the page title and what will train --------------------------------------
-        page_title = _named(_title("Train", "pageTitle"), "trainPageTitle")
-        self.summary_label = _named(QLabel(), "trainSummaryLabel")
+        page_title = named(title_label("Train", "pageTitle"), "trainPageTitle")
+        self.summary_label = named(QLabel(), "trainSummaryLabel")
         self.summary_label.setProperty("role", "hint")
         self.summary_label.setWordWrap(True)
         titles = QVBoxLayout()
