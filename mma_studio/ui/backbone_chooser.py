@@ -19,16 +19,15 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QInputDialog,
     QLabel,
-    QProgressBar,
     QPushButton,
     QStyle,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from mma_studio.ui.app_state import AppState, BackboneSelection
 from mma_studio.ui.background_task import BackgroundTask
+from mma_studio.ui.progress_row import ProgressRow
 
 DEMO_MODEL = ("mma-tiny", "shapes")
 LOCAL_KIND = "local"
@@ -155,20 +154,9 @@ class BackboneChooser(QWidget):
         self.status.setTextInteractionFlags(Qt.LinksAccessibleByMouse | Qt.LinksAccessibleByKeyboard)
         self.status.linkActivated.connect(self._on_link)
 
-        self.progress = QProgressBar(self)
-        self.progress.setObjectName("backboneProgress")
-        self.progress.setTextVisible(True)
-        self.cancel_button = QToolButton(self)
-        self.cancel_button.setObjectName("backboneCancelButton")
-        self.cancel_button.setText("Cancel")
+        self._progress_row = ProgressRow("backbone", "download", self.cancel_download, self)
+        self.progress, self.cancel_button = self._progress_row.progress, self._progress_row.cancel_button
         self.cancel_button.setToolTip("Stop the download (it resumes where it stopped next time)")
-        self.cancel_button.clicked.connect(self.cancel_download)
-        self._progress_row = QWidget(self)
-        progress_layout = QHBoxLayout(self._progress_row)
-        progress_layout.setContentsMargins(0, 0, 0, 0)
-        progress_layout.addWidget(self.progress, 1)
-        progress_layout.addWidget(self.cancel_button)
-        self._progress_row.setVisible(False)
 
         self.error_frame = QFrame(self)
         self.error_frame.setObjectName("backboneError")

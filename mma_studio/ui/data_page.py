@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QInputDialog,
     QLabel,
-    QProgressBar,
     QPushButton,
     QScrollArea,
     QSizePolicy,
@@ -41,6 +40,7 @@ from mma_studio.ui.scan_worker import (
     scan_root_task,
     without_classes,
 )
+from mma_studio.ui.progress_row import ProgressRow
 from mma_studio.ui.page_style import CARD_STYLE, card, title_label
 
 EXAMPLE_PER_CLASS = 40  # the example dataset's size in the app (tests use fewer)
@@ -222,20 +222,8 @@ class DataPage(QWidget):
         header.addWidget(self.example_button, 0, Qt.AlignBottom)
 
         # Progress of scanning / writing the example.
-        self.progress = QProgressBar(self)
-        self.progress.setObjectName("scanProgress")
-        self.progress.setAccessibleName("Scan progress")
-        self.cancel_button = QToolButton(self)
-        self.cancel_button.setObjectName("scanCancelButton")
-        self.cancel_button.setText("Cancel")
-        self.cancel_button.setAccessibleName("Cancel scan")
-        self.cancel_button.clicked.connect(self.cancel)
-        self._progress_row = QWidget(self)
-        progress_layout = QHBoxLayout(self._progress_row)
-        progress_layout.setContentsMargins(0, 0, 0, 0)
-        progress_layout.addWidget(self.progress, 1)
-        progress_layout.addWidget(self.cancel_button)
-        self._progress_row.setVisible(False)
+        self._progress_row = ProgressRow("scan", "scan", self.cancel, self)
+        self.progress, self.cancel_button = self._progress_row.progress, self._progress_row.cancel_button
 
         # Errors that need the user's attention (a refused drop, a failed scan).
         self.error_banner = QFrame(self)
