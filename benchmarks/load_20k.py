@@ -30,13 +30,13 @@ import resource
 import shutil
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from bench_common import Row, apply_threads, base_parser, emit, log  # noqa: E402
+from memory_sampling import PeakSampler, tree_pss_bytes  # noqa: E402
 
 GiB = 2**30
 MEMORY_LIMIT = 1.5 * GiB  # peak rise over the loaded engine for 20,000 images
@@ -72,58 +72,6 @@ def generate_dataset(folder: Path, images: int, classes: int, size: tuple[int, i
 
 
 # --------------------------------------------------------------------------- memory
-
-
-def _pss_bytes(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as handle:
-            for line in handle:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
-
-
-def tree_pss_bytes(pid: int | None = None) -> int:
-    """PSS of a process and its descendants (Linux; 0 elsewhere)."""
-    total, stack = 0, [pid or os.getpid()]
-    while stack:
-        current = stack.pop()
-        total += _pss_bytes(current)
-        try:
-            for task in os.listdir(f"/proc/{current}/task"):
-                with open(f"/proc/{current}/task/{task}/children") as handle:
-                    stack += [int(x) for x in handle.read().split()]
-        except OSError:
-            pass
-    return total
-
-
-class PeakSampler:
-    """Samples `tree_pss_bytes()` every 100 ms on a thread; `.peak` after the block.
-
-    Reading smaps_rollup walks the page tables under the mm lock; sampling much faster than
-    this slows the measured process down."""
-
-    def __init__(self, interval: float = 0.1) -> None:
-        self.interval, self.peak = interval, 0
-        self._stop = threading.Event()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, tree_pss_bytes())
-            self._stop.wait(self.interval)
-
-    def __enter__(self) -> "PeakSampler":
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, tree_pss_bytes())
 
 
 def max_rss_bytes() -> int:

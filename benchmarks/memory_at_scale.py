@@ -21,11 +21,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 from bench_common import ROOT, Row, apply_threads, base_parser, emit, log, write_photo_like_jpegs
+from memory_sampling import PeakSampler, tree_pss_bytes
 
 GiB = 2**30
 EXTRACT_LIMIT = 1 * GiB
@@ -33,65 +33,6 @@ SCAN_LIMIT = 200 * 2**20  # a listing of 20,000 paths is a few MB; 200 MiB would
 
 
 # --------------------------------------------------------------------------- memory sampling
-
-
-def _pss_bytes(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as handle:
-            for line in handle:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    try:
-        for task in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{task}/children") as handle:
-                found += [int(x) for x in handle.read().split()]
-    except OSError:
-        pass
-    return found
-
-
-def tree_pss_bytes(pid: int | None = None) -> int:
-    """PSS of a process and all its descendants (Linux)."""
-    pid = pid or os.getpid()
-    total, stack = 0, [pid]
-    while stack:
-        current = stack.pop()
-        total += _pss_bytes(current)
-        stack += _children(current)
-    return total
-
-
-class PeakSampler:
-    """Samples `tree_pss_bytes()` on a thread; `.peak` after the block."""
-
-    def __init__(self, interval: float = 0.02) -> None:
-        self.interval = interval
-        self.peak = 0
-        self.samples = 0
-        self._stop = threading.Event()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, tree_pss_bytes())
-            self.samples += 1
-            self._stop.wait(self.interval)
-
-    def __enter__(self) -> "PeakSampler":
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, tree_pss_bytes())
 
 
 # --------------------------------------------------------------------------- child measurements
@@ -113,7 +54,7 @@ def child_extract(model: str, folder: str, threads: int | None) -> dict:
     cache_root = Path(tempfile.mkdtemp(prefix="mma-bench-cache-"))
     try:
         started = time.perf_counter()
-        with PeakSampler() as sampler:
+        with PeakSampler(interval=0.02) as sampler:
             result = extract_image_features(backbone, paths, cache=FeatureCache(cache_root))
         seconds = time.perf_counter() - started
     finally:
@@ -141,7 +82,7 @@ def child_scan(folder: str, validate: bool) -> dict:
     gc.collect()
     before = tree_pss_bytes()
     started = time.perf_counter()
-    with PeakSampler() as sampler:
+    with PeakSampler(interval=0.02) as sampler:
         scan = scan_dataset(folder, validate=validate)
     seconds = time.perf_counter() - started
     return {
