@@ -267,11 +267,11 @@ class MainWindow(QMainWindow):
         if self.sidebar.currentRow() == EVALUATE_ROW:
             self.show_page(DATA_ROW)  # the Evaluate page is disabled without a run
 
-    def show_restored_run(self, run) -> bool:
-        """A past run evaluated again (a reopened project): shown on the Evaluate and Demo pages
-        unless a run is already shown there (a newer one, trained meanwhile)."""
+    def show_restored_run(self, run, *, replace: bool = False) -> bool:
+        """A past run evaluated again: shown on the Evaluate and Demo pages. On reopening a
+        project (`replace=False`) a run already shown there (trained meanwhile) is kept."""
         evaluate = self.ensure_evaluate_page()
-        if evaluate.has_run():
+        if evaluate.has_run() and not replace:
             return False
         evaluate.set_run(run)
         self.ensure_demo_page().use_training_run(run)

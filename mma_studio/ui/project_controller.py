@@ -188,10 +188,21 @@ class ProjectController(QObject):
         """Show the project's last run again (Evaluate and Demo pages), when its adapter is
         still in the run store: evaluated in a worker, dropped if another project opens first
         or a new run is shown by then."""
+        return self._restore_run(len(self.runs) - 1, replace=False)
+
+    def show_run_results(self, index: int) -> BackgroundTask | None:
+        """Project Runs > Show Results: that run on the Evaluate and Demo pages (and its curves)."""
+        task = self._restore_run(index, replace=True)
+        if task is not None:
+            self.show_run_curves(index)
+            self.statusMessage.emit("Evaluating the run again on its test images…", 0)
+        return task
+
+    def _restore_run(self, index: int, *, replace: bool) -> BackgroundTask | None:
         from mma_studio.core.run_restore import restore_task
         from mma_studio.core.run_store import RunStore
 
-        record = self.runs[-1] if self.runs else None
+        record = self.runs[index] if 0 <= index < len(self.runs) else None
         store = RunStore()
         if record is None or not isinstance(record.split, dict) or not store.has(record.run_id):
             return None
@@ -205,12 +216,15 @@ class ProjectController(QObject):
         task = self._start_run_task(restore_task(copy.deepcopy(record), store.path(record.run_id), cache_dir))
 
         def shown(run) -> None:
-            if generation == self._generation and self.window.show_restored_run(run):
-                self.statusMessage.emit("The last run's results are on the Evaluate page (Ctrl+3)", 6000)
+            if generation == self._generation and self.window.show_restored_run(run, replace=replace):
+                which = "The run's" if replace else "The last run's"
+                self.statusMessage.emit(f"{which} results are on the Evaluate page (Ctrl+3)", 6000)
+                if replace:
+                    self.window.show_page(2)
 
         task.succeeded.connect(shown)
         task.failed.connect(lambda message: generation == self._generation and self.statusMessage.emit(
-            f"The last run's figures and curves are shown; its test images could not be evaluated again: "
+            f"The run's figures and curves are shown; its test images could not be evaluated again: "
             f"{message}", 12000))
         return task
 
@@ -423,6 +437,7 @@ class ProjectController(QObject):
 
         dialog = RunsDialog(self.runs, self.window)
         dialog.showCurvesRequested.connect(self.show_run_curves)
+        dialog.showResultsRequested.connect(self.show_run_results)
         dialog.openAdapterRequested.connect(self.window.open_adapter_in_demo)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()

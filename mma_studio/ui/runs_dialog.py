@@ -59,6 +59,7 @@ class RunsDialog(QDialog):
     """A table of runs, newest first; `showCurvesRequested(index)` with the index in `runs`."""
 
     showCurvesRequested = Signal(int)
+    showResultsRequested = Signal(int)  # evaluate the run again and show it on the Evaluate page
     openAdapterRequested = Signal(object)  # Path of an exported adapter file
 
     def __init__(self, runs: list, parent: QWidget | None = None) -> None:
@@ -100,6 +101,10 @@ class RunsDialog(QDialog):
         self.curves_button.setEnabled(bool(runs))
         self.curves_button.setToolTip("Draw this run's curves on the Train page")
         self.curves_button.clicked.connect(self._show_curves)
+        self.results_button = QPushButton("Show Results")
+        self.results_button.setObjectName("showRunResultsButton")
+        self.results_button.setToolTip("Evaluate this run again and show it on the Evaluate and Demo pages")
+        self.results_button.clicked.connect(self._show_results)
         self.demo_button = QPushButton("Open in Demo")
         self.demo_button.setObjectName("openRunInDemoButton")
         self.demo_button.setToolTip("Classify images with this run's exported adapter file")
@@ -107,6 +112,7 @@ class RunsDialog(QDialog):
         self.table.itemSelectionChanged.connect(self._update_buttons)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.addButton(self.curves_button, QDialogButtonBox.ButtonRole.ActionRole)
+        buttons.addButton(self.results_button, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.addButton(self.demo_button, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
@@ -127,10 +133,21 @@ class RunsDialog(QDialog):
         path = Path(self._runs[index].adapter_file)
         return path if path.is_file() else None
 
+    def _has_stored_adapter(self, index: int | None) -> bool:
+        from mma_studio.core.run_store import RunStore
+
+        record = self._runs[index] if index is not None else None
+        return record is not None and isinstance(record.split, dict) and RunStore().has(record.run_id)
+
     def _update_buttons(self) -> None:
         path = self._adapter_path()
         self.demo_button.setEnabled(path is not None)
         index = self.selected_index()
+        stored = self._has_stored_adapter(index)
+        self.results_button.setEnabled(stored)
+        self.results_button.setToolTip(
+            "Evaluate this run again and show it on the Evaluate and Demo pages" if stored or index is None
+            else "This run's adapter is no longer kept (only the newest runs are): its figures and curves remain")
         if path is None and index is not None and self._runs[index].adapter_file:
             self.demo_button.setToolTip("The exported adapter file is no longer there")
 
@@ -138,6 +155,12 @@ class RunsDialog(QDialog):
         path = self._adapter_path()
         if path is not None:
             self.openAdapterRequested.emit(path)
+            self.accept()
+
+    def _show_results(self) -> None:
+        index = self.selected_index()
+        if index is not None and self._has_stored_adapter(index):
+            self.showResultsRequested.emit(int(index))
             self.accept()
 
     def _show_curves(self) -> None:

@@ -323,3 +323,33 @@ def test_a_run_whose_adapter_is_gone_reopens_with_its_figures_and_curves_only(qt
     assert second.projects.restore_last_run() is None  # nothing to evaluate again
     assert not second.evaluate_page.has_run()
     assert second.train_page.plots.point_count == len(run.history)  # the curves are there
+
+
+def test_show_results_brings_back_an_earlier_run_from_the_runs_dialog(qtbot, window_factory, dataset, tmp_path):
+    import dataclasses
+
+    from mma_studio.core.run_store import RunStore
+
+    _home, _scan, run = dataset
+    window = window_factory()
+    fill(window, dataset)  # run 1
+    later = dataclasses.replace(run, finished_at=run.finished_at + "-later")
+    window.train_page.runFinished.emit(later)  # run 2, now on the Evaluate page
+    qtbot.waitUntil(lambda: not window.projects._run_tasks, timeout=WAIT_MS)
+    assert window.evaluate_page.run is later
+
+    dialog = window.projects.show_runs()
+    dialog.table.selectRow(1)  # newest first: row 1 is the first run
+    assert dialog.results_button.isEnabled()
+    dialog.results_button.click()
+    qtbot.waitUntil(lambda: window.evaluate_page.run is not later, timeout=WAIT_MS)
+    shown = window.evaluate_page.run
+    assert shown.finished_at == run.finished_at and shown.adapted.headline() == run.adapted.headline()
+    assert window.current_page() is window.evaluate_page
+    assert window.train_page.plots.point_count == len(run.history)
+
+    RunStore().path(window.projects.runs[0].run_id).unlink()  # pruned from the store
+    dialog = window.projects.show_runs()
+    dialog.table.selectRow(1)
+    assert not dialog.results_button.isEnabled() and "no longer kept" in dialog.results_button.toolTip()
+    dialog.close()
