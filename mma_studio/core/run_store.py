@@ -55,15 +55,40 @@ class RunStore:
         self.prune(protect={run_id})
         return path
 
-    def prune(self, protect: set[str] = frozenset()) -> list[Path]:
-        """Remove the oldest stored adapters beyond `keep` (never one in `protect`)."""
+    def stored(self) -> list[Path]:
+        """The kept adapter files, newest first."""
         try:
-            stored = [p for p in self.folder.iterdir() if p.suffix == SUFFIX and is_run_id(p.stem)]
+            found = [p for p in self.folder.iterdir() if p.suffix == SUFFIX and is_run_id(p.stem)]
         except OSError:
             return []
-        stored.sort(key=_mtime, reverse=True)
+        return sorted(found, key=_mtime, reverse=True)
+
+    def size(self) -> tuple[int, int]:
+        """(runs kept, bytes they take)."""
+        files = self.stored()
+        total = 0
+        for path in files:
+            try:
+                total += path.stat().st_size
+            except OSError:
+                pass
+        return len(files), total
+
+    def clear(self) -> int:
+        """Remove every kept adapter (the projects keep their figures and curves); how many went."""
+        removed = 0
+        for path in self.stored():
+            try:
+                path.unlink()
+                removed += 1
+            except OSError:
+                pass
+        return removed
+
+    def prune(self, protect: set[str] = frozenset()) -> list[Path]:
+        """Remove the oldest stored adapters beyond `keep` (never one in `protect`)."""
         removed = []
-        for path in stored[self.keep:]:
+        for path in self.stored()[self.keep:]:
             if path.stem in protect:
                 continue
             try:

@@ -1,5 +1,5 @@
-"""Settings (Ctrl+,): where features are cached and how much space they take, the default
-device, and the theme. Changes apply at once (there is no OK to forget), and persist.
+"""Settings (Ctrl+,): where features are cached and how much space they take, the runs kept
+for reopened projects, the default device, and the theme. Changes apply at once (there is no OK to forget), and persist.
 
 The cache can grow to gigabytes with large datasets, so its size is shown and it can be
 cleared; both walk the disk, so they run in a worker. Listing the devices imports torch, so
@@ -133,6 +133,19 @@ class SettingsDialog(QDialog):
         cache_hint.setWordWrap(True)
         cache_hint.setForegroundRole(QPalette.ColorRole.PlaceholderText)
 
+        # ---- kept runs (a few small files: listed and removed on the GUI thread) -------------
+        self.runs_size = named(QLabel(), "keptRunsLabel")
+        self.clear_runs_button = named(QPushButton("Remove…"), "clearKeptRunsButton")
+        self.clear_runs_button.setToolTip("Delete the kept adapters; projects keep their figures and curves")
+        self.clear_runs_button.clicked.connect(self.clear_kept_runs)
+        runs_row = QHBoxLayout()
+        runs_row.addWidget(self.runs_size, 1)
+        runs_row.addWidget(self.clear_runs_button)
+        runs_hint = QLabel("The adapters of the newest runs, so a reopened project shows its results again "
+                           "(exported adapters are not affected).")
+        runs_hint.setWordWrap(True)
+        runs_hint.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+
         # ---- device and theme ----------------------------------------------------------------
         self.device_combo = named(QComboBox(), "defaultDeviceCombo")
         self.device_combo.setToolTip("Where new training runs and the demo run (a run's own setting can differ)")
@@ -152,6 +165,8 @@ class SettingsDialog(QDialog):
         form.addRow("", location_buttons)
         form.addRow("Size", size_row)
         form.addRow("", cache_hint)
+        form.addRow("Kept runs", runs_row)
+        form.addRow("", runs_hint)
         form.addRow(_section("Hardware"))
         form.addRow("Default device", self.device_combo)
         form.addRow(_section("Appearance"))
@@ -168,6 +183,7 @@ class SettingsDialog(QDialog):
 
         self._show_location(configured_cache_dir())
         self.refresh_cache_size()
+        self.refresh_kept_runs()
         self._list_devices()
         self._update_enabled()
 
@@ -179,11 +195,36 @@ class SettingsDialog(QDialog):
     def _update_enabled(self) -> None:
         working = self._task is not None
         self.clear_cache_button.setEnabled(not self._busy and not working and bool(self.cache_bytes))
+        self.clear_runs_button.setEnabled(not self._busy and self.runs_size.text() != "None")
         self.change_cache_button.setEnabled(not self._busy)
         self.default_cache_button.setEnabled(not self._busy and configured_cache_dir() is not None)
         self.clear_cache_button.setToolTip(
             "Wait for the current task to finish: it may be using the cache" if self._busy
             else "Delete the cached features; the next run encodes its images again")
+
+    # -- kept runs -------------------------------------------------------------------------
+    def refresh_kept_runs(self) -> None:
+        from mma_studio.core.run_store import RunStore
+
+        count, size = RunStore().size()
+        self.runs_size.setText(f"{count} run{'s' if count != 1 else ''} · {format_bytes(size)}" if count else "None")
+        self.clear_runs_button.setEnabled(bool(count) and not self._busy)
+
+    def confirm_clear_runs(self) -> bool:
+        answer = QMessageBox.question(
+            self, "Remove Kept Runs?",
+            "Reopened projects will show their runs' figures and curves, but not their test results "
+            "or demo, until they are trained again. Exported adapter files are not affected.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Cancel)
+        return answer == QMessageBox.StandardButton.Yes
+
+    def clear_kept_runs(self) -> None:
+        if self._busy or not self.confirm_clear_runs():
+            return
+        from mma_studio.core.run_store import RunStore
+
+        RunStore().clear()
+        self.refresh_kept_runs()
 
     # -- cache -----------------------------------------------------------------------------
     def choose_cache_dir(self) -> None:

@@ -131,3 +131,24 @@ def test_a_saved_dark_theme_is_applied_when_the_window_opens(qtbot):
     qtbot.addWidget(window)
     assert QApplication.instance().palette().color(QPalette.ColorRole.Window).lightness() < 128
     assert window.findChild(pg.PlotWidget, "accuracyPlot").backgroundBrush().color().lightness() < 128
+
+
+def test_kept_runs_are_counted_and_can_be_removed(qtbot, monkeypatch):
+    from mma_studio.core.run_store import RunStore, new_run_id
+
+    store = RunStore()  # in the test's own user data folder
+    store.folder.mkdir(parents=True)
+    ids = [new_run_id() for _ in range(3)]
+    for run_id in ids:
+        store.path(run_id).write_bytes(b"x" * 1000)
+    (store.folder / "notes.txt").write_text("not a kept run")
+    dialog = open_dialog(qtbot)
+    assert dialog.runs_size.text() == "3 runs · 3.0 KB" and dialog.clear_runs_button.isEnabled()
+
+    monkeypatch.setattr(dialog, "confirm_clear_runs", lambda: False)
+    dialog.clear_runs_button.click()
+    assert all(store.has(run_id) for run_id in ids)
+    monkeypatch.setattr(dialog, "confirm_clear_runs", lambda: True)
+    dialog.clear_runs_button.click()
+    assert not any(store.has(run_id) for run_id in ids) and (store.folder / "notes.txt").is_file()
+    assert dialog.runs_size.text() == "None" and not dialog.clear_runs_button.isEnabled()
