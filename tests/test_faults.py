@@ -53,7 +53,8 @@ TRAIN = ["--model", "mma-tiny", "--pretrained", "random", "--shots", "3", "--val
 # "writing <name>" and waits between writing the temp file and renaming it.
 CHILD = textwrap.dedent(
     """
-    import os, sys, time
+    import faulthandler, os, signal, sys, time
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # where it hangs, if it ever does
     import torch
     torch.set_num_threads(1)
     from mma_studio.core import atomic_write, backbone, feature_cache, features
@@ -166,6 +167,17 @@ class Child:
         self.process.send_signal(signal.SIGINT)
         try:
             rest, err = self.process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            # Not stopped (or a process still holds its pipes): say where every thread is.
+            alive = self.process.poll() is None
+            with contextlib.suppress(ProcessLookupError):
+                self.process.send_signal(signal.SIGUSR1)
+            time.sleep(2)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            rest, err = self.process.communicate(timeout=30)
+            raise AssertionError(f"no exit {timeout:.0f} s after Ctrl+C (main process alive: {alive}); "
+                                 f"last lines {(self.lines + rest.splitlines())[-3:]}; stderr:\n{err[-6000:]}")
         finally:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGKILL)  # leftover workers, if any
