@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import datetime
 import json
 import os
 from dataclasses import asdict
@@ -390,6 +389,8 @@ class ProjectController(QObject):
             if self.state.data.scan is None and not self.runs:
                 return  # nothing worth keeping yet
             folder = autosave_folder()
+            import datetime
+
             stamp = datetime.datetime.now().strftime("%Y-%m-%d %H.%M.%S")
             self.path = folder / f"Untitled {stamp}.mmaproj"
             self.is_autosaved_copy = True

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Callable
 
 from mma_studio.core.cancellation import CancelToken, check
-from mma_studio.core.events import Progress
 
 ONE_CLASS_WARNING = "Only one class"  # start of the engine's warning for single-class scans
 
@@ -58,6 +57,7 @@ def scan_loose_images(
     file is skipped with its reason. Raises `DatasetError` when none is usable.
     """
     from mma_studio.core.dataset import ClassFolder, DatasetError, ScanResult, SkippedFile
+    from mma_studio.core.events import Progress
     from mma_studio.core.images import UnusableImageError, load_rgb_image
 
     unique: dict[str, Path] = {}
