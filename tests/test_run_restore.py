@@ -56,13 +56,20 @@ def test_the_store_keeps_the_newest_runs(trained, tmp_path):
     assert not list((tmp_path / "runs").glob(".tmp*"))  # written atomically, nothing left over
 
 
-def test_a_restored_run_shows_the_same_figures_matrix_and_images(trained, tmp_path):
-    root, backbone, cache, run = trained
-    store = RunStore(tmp_path / "runs")
+def kept(trained, folder):
+    """The trained run as the app keeps it: its adapter in a store, its record with an absolute split."""
+    root, _, _, run = trained
+    store = RunStore(folder)
     run_id = new_run_id()
     store.save(run, run_id)
     record = record_run(run, root / "p.mmaproj", run_id=run_id)
     record.split = run.split.to_dict(None)  # absolute, as the app holds it in memory
+    return store, run_id, record
+
+
+def test_a_restored_run_shows_the_same_figures_matrix_and_images(trained, tmp_path):
+    _, backbone, cache, run = trained
+    store, run_id, record = kept(trained, tmp_path / "runs")
 
     restored = restore_training_run(record, store.path(run_id), backbone=backbone, cache=cache)
 
@@ -80,12 +87,9 @@ def test_a_restored_run_shows_the_same_figures_matrix_and_images(trained, tmp_pa
 
 
 def test_missing_test_images_are_left_out_and_other_weights_are_refused(trained, tmp_path):
-    root, backbone, cache, run = trained
-    store = RunStore(tmp_path / "runs")
-    run_id = new_run_id()
-    store.save(run, run_id)
-    record = record_run(run, root / "p.mmaproj", run_id=run_id)
-    split = run.split.to_dict(None)
+    _, backbone, cache, run = trained
+    store, run_id, record = kept(trained, tmp_path / "runs")
+    split = record.split
     gone = split["test_base"][0][0]
     split["test_base"][0][0] = str(tmp_path / "gone.png")
     record.split = split
