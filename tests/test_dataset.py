@@ -361,3 +361,13 @@ def test_generated_classes_are_told_apart_by_colour(tmp_path):
             assert nearest == index, path
     first, second = written["class 0"][:2]
     assert first.read_bytes() != second.read_bytes()  # noise makes every image distinct
+
+
+def test_advice_for_many_classes_names_the_smallest_few_and_counts_the_rest():
+    counts = {f"class{i:03d}": 5 + (i % 7) for i in range(100)}
+    advice = dataset_advice(_scan_of(counts), shots=16, val_per_class=4, base_classes=list(counts))
+    short = next(a for a in advice if a.startswith("Base classes need 20 images"))
+    assert short.count(" has ") == 6 and "and 94 more" in short
+    assert "'class000' has 5" in short and " has 11" not in short  # the smallest are named
+    assert "(3 shots + 1 validation images per class fit)" in short
+    assert len(short) < 400

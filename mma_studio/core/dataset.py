@@ -557,6 +557,16 @@ class _ProgressReporter:
 
 # --------------------------------------------------------------------------- advice
 
+LISTED_AT_MOST = 6  # names in one line of advice; the rest are counted
+
+
+def brief_listing(items: Sequence[str], limit: int = LISTED_AT_MOST) -> str:
+    """'a, b, c' or 'a, b, c, d, e, f and 94 more': advice stays readable for 100 classes."""
+    items = list(items)
+    shown = ", ".join(items[:limit])
+    return shown if len(items) <= limit else f"{shown} and {len(items) - limit} more"
+
+
 def dataset_advice(
     scan: ScanResult,
     *,
@@ -580,7 +590,8 @@ def dataset_advice(
 
     short = [c for c in scan.classes if c.name in base_set and len(c.images) < need]
     if short:
-        listing = ", ".join(f"{c.display_name!r} has {len(c.images)}" for c in short)
+        short.sort(key=lambda c: len(c.images))  # the smallest first: they decide what fits
+        listing = brief_listing([f"{c.display_name!r} has {len(c.images)}" for c in short])
         hint = fitting_sizes_hint(min(len(c.images) for c in short), shots, val_per_class)
         advice.append(
             f"Base classes need {need} images each ({shots} training + {val_per_class} validation): "
@@ -588,7 +599,7 @@ def dataset_advice(
         )
     no_test = [c for c in scan.classes if c.name in base_set and len(c.images) == need and need > 0]
     if no_test:
-        names = ", ".join(repr(c.display_name) for c in no_test)
+        names = brief_listing([repr(c.display_name) for c in no_test])
         advice.append(
             f"{names} would keep no image for testing after {need} are taken for training and "
             "validation; base accuracy will not include them. Add images to measure them."
@@ -611,7 +622,7 @@ def dataset_advice(
 
     unreadable = [c for c in scan.classes if looks_unreadable_name(c.display_name)]
     if unreadable:
-        names = ", ".join(repr(c.display_name) for c in unreadable)
+        names = brief_listing([repr(c.display_name) for c in unreadable])
         advice.append(
             f"CLIP cannot read these class names: {names}. Rename each to the words for what it "
             "shows (for example 'tench' instead of 'n01440764'); new-class accuracy depends on it."

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Sequence
 
-from mma_studio.core.dataset import ScanResult
+from mma_studio.core.dataset import ScanResult, brief_listing
 
 SPLIT_FORMAT_VERSION = 1
 
@@ -285,7 +285,8 @@ def make_split(
     need = shots + val_per_class
     short = [f for f in folders if f.name in base_names and len(f.images) < need]
     if short:
-        listing = ", ".join(f"{f.display_name!r} has {len(f.images)} of {need}" for f in short)
+        short.sort(key=lambda f: len(f.images))  # the smallest first: they decide what fits
+        listing = brief_listing([f"{f.display_name!r} has {len(f.images)} of {need}" for f in short], limit=10)
         hint = fitting_sizes_hint(min(len(f.images) for f in short), shots, val_per_class)
         raise SplitError(
             f"Not enough images for {shots} training shots + {val_per_class} validation images "
