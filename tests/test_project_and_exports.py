@@ -127,3 +127,17 @@ def test_classify_folder_to_csv(trained, tmp_path):
     with pytest.raises(Cancelled):
         classify_folder_to_csv(classifier, folder, tmp_path / "cancelled.csv", token=token)
     assert not (tmp_path / "cancelled.csv").exists()
+
+
+def test_project_class_files_round_trip_and_are_type_checked(tmp_path):
+    project = Project(name="p", class_files={"my parrot": ["../Downloads/parrot_1.png", "../Downloads/parrot_2.png"]})
+    save_project(project, tmp_path / "p.mmaproj")
+    assert load_project(tmp_path / "p.mmaproj").class_files == project.class_files
+    data = project.to_dict()
+    for bad in ({"my parrot": "a.png"}, {"my parrot": [3]}, ["a.png"]):
+        (tmp_path / "bad.mmaproj").write_text(json.dumps(dict(data, class_files=bad)))
+        with pytest.raises(ProjectError, match="class_files"):
+            load_project(tmp_path / "bad.mmaproj")
+    legacy = {k: v for k, v in data.items() if k != "class_files"}  # a project from before
+    (tmp_path / "old.mmaproj").write_text(json.dumps(legacy))
+    assert load_project(tmp_path / "old.mmaproj").class_files == {}

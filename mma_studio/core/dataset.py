@@ -68,6 +68,7 @@ class ClassFolder:
     display_name: str  # what CLIP reads in the prompt; editable by the user
     path: Path
     images: list[Path]  # usable images, sorted, found recursively
+    loose: bool = False  # files the user chose (not a whole folder): a project lists them one by one
 
     @property
     def image_count(self) -> int:

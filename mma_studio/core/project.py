@@ -63,6 +63,8 @@ class Project:
     name: str = "Untitled"
     data_root: str | None = None  # relative to the project file when possible
     class_folders: list[str] = field(default_factory=list)  # folders dropped one by one (relative)
+    # classes made of chosen images (not a whole folder): class id -> its files (relative)
+    class_files: dict[str, list[str]] = field(default_factory=dict)
     display_names: dict[str, str] = field(default_factory=dict)
     base_classes: list[str] = field(default_factory=list)
     new_classes: list[str] = field(default_factory=list)
@@ -77,6 +79,7 @@ class Project:
             "name": self.name,
             "data_root": self.data_root,
             "class_folders": list(self.class_folders),
+            "class_files": {name: list(files) for name, files in self.class_files.items()},
             "display_names": dict(self.display_names),
             "base_classes": list(self.base_classes),
             "new_classes": list(self.new_classes),
@@ -95,10 +98,15 @@ class Project:
         runs = data.get("runs") or []
         if not isinstance(runs, list):
             raise TypeError("runs should be a list")
+        class_files = _object(data.get("class_files"), "class_files")
+        if not all(isinstance(name, str) and isinstance(files, list) and all(isinstance(f, str) for f in files)
+                   for name, files in class_files.items()):
+            raise TypeError("class_files should map class names to lists of files")
         return cls(
             name=_text(data.get("name"), "name") or "Untitled",
             data_root=_text(data.get("data_root"), "data_root"),
             class_folders=_texts(data.get("class_folders"), "class_folders"),
+            class_files=class_files,
             display_names=display_names,
             base_classes=_texts(data.get("base_classes"), "base_classes"),
             new_classes=_texts(data.get("new_classes"), "new_classes"),

@@ -62,12 +62,13 @@ def autosave_folder() -> Path:
     return user_data_path("MMA Studio", "MMA Studio") / "Autosaved"
 
 
-def _restore_scan_task(root: Path | None, folders: list[Path]):
-    """Rescan a project's data: the dataset folder, then any class folders added on their own."""
+def _restore_scan_task(root: Path | None, folders: list[Path], class_files: dict[str, list[Path]] | None = None):
+    """Rescan a project's data: the dataset folder, then any class folders added on their own,
+    then the classes made of chosen images (only those files, as they were dropped)."""
 
     def run(on_progress, token):
         from mma_studio.core.dataset import DatasetError, scan_class_folders, scan_dataset
-        from mma_studio.ui.scan_worker import merge_scans
+        from mma_studio.ui.scan_worker import merge_scans, scan_loose_images
 
         scan = scan_dataset(root, on_progress=on_progress, token=token) if root is not None else None
         if folders:
@@ -77,6 +78,15 @@ def _restore_scan_task(root: Path | None, folders: list[Path]):
                 extra = None  # none of them is usable any more: the root's classes still are
             if extra is not None:
                 scan = merge_scans(scan, extra) if scan is not None else extra
+        for name, files in (class_files or {}).items():
+            present = [path for path in files if path.is_file()]
+            if not present:
+                continue
+            try:
+                chosen = scan_loose_images(name, present, on_progress=on_progress, token=token)
+            except DatasetError:
+                continue  # none of its files is usable any more
+            scan = merge_scans(scan, chosen, extend_same_name=True) if scan is not None else chosen
         return scan
 
     return run
@@ -320,7 +330,11 @@ class ProjectController(QObject):
 
         root = resolve_from_project(project.data_root, path) if project.data_root else None
         folders = [resolve_from_project(folder, path) for folder in project.class_folders]
+        class_files = {name: [resolve_from_project(f, path) for f in files]
+                       for name, files in project.class_files.items()}
         missing = [str(p) for p in ([root] if root is not None else []) + folders if not p.is_dir()]
+        missing += [f"the images of class {name!r}" for name, files in class_files.items()
+                    if not any(f.is_file() for f in files)]
         folders = [folder for folder in folders if folder.is_dir()]
         if root is not None and not root.is_dir():
             root = None
@@ -328,11 +342,11 @@ class ProjectController(QObject):
         remember_recent_project(path)
         self.dirty = False
         self._changed_title()
-        if root is None and not folders:
+        if root is None and not folders and not class_files:
             self.state.clear_scan()
             self._finish_restore(None)
             return True
-        task = BackgroundTask(_restore_scan_task(root, folders), self)
+        task = BackgroundTask(_restore_scan_task(root, folders, class_files), self)
         task.succeeded.connect(self._finish_restore)
         task.failed.connect(self._on_restore_failed)
         task.cancelled.connect(lambda: self._on_restore_failed("Cancelled: the project opened without its data."))
@@ -408,15 +422,18 @@ class ProjectController(QObject):
 
         data = self.state.data
         scan = data.scan
-        data_root, class_folders = None, []
+        data_root, class_folders, class_files = None, [], {}
         if scan is not None:
+            folder_classes = [c for c in scan.classes if not c.loose]
+            class_files = {c.name: [relative_to_project(p, project_file) for p in c.images]
+                           for c in scan.classes if c.loose}
             if scan.root is not None:
                 data_root = relative_to_project(scan.root, project_file)
                 root = Path(scan.root)
-                class_folders = [relative_to_project(c.path, project_file) for c in scan.classes
+                class_folders = [relative_to_project(c.path, project_file) for c in folder_classes
                                  if not _is_child_of(c.path, root)]
             else:
-                class_folders = [relative_to_project(c.path, project_file) for c in scan.classes]
+                class_folders = [relative_to_project(c.path, project_file) for c in folder_classes]
         page = self.window.train_page
         settings = page.settings_values() if page is not None and page.settings.loaded else dict(self._settings)
         name = project_file.stem if not self.is_autosaved_copy else "Untitled"
@@ -424,6 +441,7 @@ class ProjectController(QObject):
             name=name,
             data_root=data_root,
             class_folders=list(dict.fromkeys(class_folders)),
+            class_files=class_files,
             display_names=dict(data.display_names),
             base_classes=list(data.base_classes),
             new_classes=list(data.new_classes),

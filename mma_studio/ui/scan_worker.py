@@ -56,7 +56,7 @@ def scan_loose_images(
     The files are decoded with the engine's `load_rgb_image`, like a folder scan, so a broken
     file is skipped with its reason. Raises `DatasetError` when none is usable.
     """
-    from mma_studio.core.dataset import ClassFolder, DatasetError, ScanResult, SkippedFile
+    from mma_studio.core.dataset import VALIDATION_MIN_SIDE, ClassFolder, DatasetError, ScanResult, SkippedFile
     from mma_studio.core.events import Progress
     from mma_studio.core.images import UnusableImageError, load_rgb_image
 
@@ -70,7 +70,7 @@ def scan_loose_images(
     for done, path in enumerate(paths, start=1):
         check(token)
         try:
-            load_rgb_image(path)
+            load_rgb_image(path, min_side=VALIDATION_MIN_SIDE)  # checked as a folder scan checks
         except UnusableImageError as exc:
             skipped.append(SkippedFile(path, exc.reason))
         else:
@@ -82,7 +82,7 @@ def scan_loose_images(
             on_progress(Progress("scan", done, len(paths), rate, eta, "checking images"))
     parents = {p.parent for p in paths}
     folder = parents.pop() if len(parents) == 1 else Path(os.path.commonpath([str(p) for p in paths]))
-    classes = [ClassFolder(class_name, class_name, folder, usable)] if usable else []
+    classes = [ClassFolder(class_name, class_name, folder, usable, loose=True)] if usable else []
     result = ScanResult(root=None, classes=classes, skipped=skipped, warnings=[])
     if not usable:
         raise DatasetError(f"none of the {len(paths)} dropped images can be used", scan=result)
@@ -107,6 +107,7 @@ def merge_scans(current, added, *, extend_same_name: bool = False):
             known = {os.path.realpath(p) for p in existing.images}
             existing.images.extend(p for p in folder.images if os.path.realpath(p) not in known)
             existing.images.sort()
+            existing.loose = existing.loose or folder.loose  # a folder plus chosen files: list them all
             continue
         if existing is not None and os.path.realpath(existing.path) == os.path.realpath(folder.path):
             classes[folder.name] = dataclasses.replace(folder, images=list(folder.images))  # a rescan

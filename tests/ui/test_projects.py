@@ -353,3 +353,41 @@ def test_show_results_brings_back_an_earlier_run_from_the_runs_dialog(qtbot, win
     dialog.table.selectRow(1)
     assert not dialog.results_button.isEnabled() and "no longer kept" in dialog.results_button.toolTip()
     dialog.close()
+
+
+def test_a_class_of_chosen_images_reopens_with_exactly_those_images(qtbot, window_factory, dataset, tmp_path):
+    """Loose images filed under a class name are listed one by one: reopening must not take the
+    whole folder they came from (nor lose the class, whose name is not a folder's)."""
+    from mma_studio.ui.scan_worker import merge_scans, scan_loose_images
+    from tests.image_factory import make_image
+
+    home, scan, _run = dataset
+    downloads = tmp_path / "Downloads"
+    chosen = [make_image(downloads / f"parrot_{i}.png", noise=10, seed=i) for i in range(3)]
+    others = [make_image(downloads / f"holiday_{i}.png", noise=10, seed=10 + i) for i in range(4)]
+    window = window_factory()
+    loose = scan_loose_images("my parrot", chosen)
+    more = scan_loose_images("apple", [make_image(tmp_path / "extra" / "green_apple.png", noise=10, seed=30)])
+    combined = merge_scans(merge_scans(scan, loose), more, extend_same_name=True)  # a folder class + a file
+    window.state.set_scan(combined, ["apple", "grape", "leaf"], ["my parrot", "sky", "sun"])
+    path = home / "projects" / "chosen.mmaproj"
+    assert window.projects.save_as(path)
+    stored = json.loads(path.read_text(encoding="utf-8"))
+    assert sorted(stored["class_files"]) == ["apple", "my parrot"]
+    assert all(not folder.endswith("Downloads") for folder in stored["class_folders"])
+
+    os.remove(others[0])  # unrelated changes in the folder do not matter
+    second = window_factory()
+    open_and_wait(qtbot, second, path)
+    reopened = second.state.data.scan
+    assert reopened.class_names == combined.class_names
+    assert sorted(reopened.class_by_name("my parrot").images) == sorted(chosen)
+    assert sorted(reopened.class_by_name("apple").images) == sorted(combined.class_by_name("apple").images)
+    assert second.state.data.new_classes == ["my parrot", "sky", "sun"]
+
+    for image in chosen:
+        os.remove(image)
+    third = window_factory()
+    open_and_wait(qtbot, third, path)
+    assert "my parrot" not in third.state.data.scan.class_names
+    assert "the images of class 'my parrot'" in third.statusBar().currentMessage()
