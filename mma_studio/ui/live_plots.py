@@ -20,6 +20,7 @@ MAX_REDRAW_HZ = 20
 REDRAW_INTERVAL_MS = 1000 // MAX_REDRAW_HZ
 SIDE_BY_SIDE_MIN_WIDTH = 600
 MAX_SYMBOL_POINTS = 40  # beyond this many epochs the curves are drawn as plain lines (cheaper, clearer)
+TOP_MARGIN_POINTS = 1.5  # headroom above the accuracy axis's top, in percentage points
 
 # One colour per figure, shared by the curve, its zero-shot line and the figure tiles.
 LOSS_COLOR = "#7c3aed"
@@ -300,9 +301,10 @@ class LivePlots(QWidget):
         if values:
             low = max(0.0, math.floor((min(values) - 5) / 10) * 10)
             high = min(100.0, math.ceil((max(values) + 5) / 10) * 10)
-            self.accuracy_plot.getPlotItem().setYRange(low, max(high, low + 10), padding=0)
+            # A little room above 100%: a curve at 100% would otherwise lie on the frame.
+            self.accuracy_plot.getPlotItem().setYRange(low, max(high, low + 10) + TOP_MARGIN_POINTS, padding=0)
         else:
-            self.accuracy_plot.getPlotItem().setYRange(0, 100, padding=0)
+            self.accuracy_plot.getPlotItem().setYRange(0, 100 + TOP_MARGIN_POINTS, padding=0)
         if self._loss:
             finite = [v for v in self._loss if math.isfinite(v)]
             if finite:

@@ -104,3 +104,17 @@ def test_a_burst_of_epoch_events_is_drawn_once_by_the_timer_not_per_event(qtbot)
     assert plots.redraw_count == before + 1  # one redraw for the whole burst
     qtbot.wait(3 * 1000 // MAX_REDRAW_HZ)
     assert plots.redraw_count == before + 1 and not plots._timer.isActive()  # idle: the timer stops
+
+
+def test_a_curve_at_100_percent_is_drawn_below_the_frame_not_on_it(qtbot):
+    from mma_studio.core.events import EpochEvent, ZeroShotEvent
+    from mma_studio.ui.live_plots import LivePlots
+
+    plots = LivePlots()
+    qtbot.addWidget(plots)
+    plots.add_zero_shot(ZeroShotEvent(1.0, None, None))
+    for epoch in (1, 2):
+        plots.add_epoch(EpochEvent(epoch, 2, 0.1, 1.0, None, None, epoch, True, 1000.0, 0.0))
+    plots.flush()
+    low, high = plots.accuracy_plot.getPlotItem().viewRange()[1]
+    assert 90 <= low < 100 < high <= 102
