@@ -39,12 +39,7 @@ CLOSED_PORT_ENDPOINT = "http://127.0.0.1:9"  # discard port: nothing listens, co
 FAKE_REPO = "mma-test/tiny-weights"
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(autouse=True)

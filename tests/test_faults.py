@@ -32,7 +32,6 @@ import time
 from pathlib import Path
 
 import pytest
-import torch
 
 from mma_studio.cli import main
 from mma_studio.core import atomic_write as atomic_write_module
@@ -81,12 +80,7 @@ CHILD = textwrap.dedent(
 )
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(autouse=True)

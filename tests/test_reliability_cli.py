@@ -37,12 +37,7 @@ TINY = ["--model", "mma-tiny", "--pretrained", "random"]
 CORPUS_BASE = "usable formats,ünïcødé class & spaces"
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,9 @@ import warnings
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication
-from PySide6.QtWidgets import QApplication, QLineEdit, QListWidget, QPushButton, QTableView, QToolButton
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QLineEdit, QListWidget, QPushButton, QTableView, QToolButton
 
 from mma_studio.ui.app_state import AppState, BackboneSelection
 from mma_studio.ui.class_table import FOLDER, IMAGES, NAME, ROLE, FolderNameRole, sample_paths, short_folder
@@ -18,6 +18,7 @@ from mma_studio.ui.data_page import DataPage, example_is_complete
 from mma_studio.ui.drop_request import CLASS_FOLDERS, IMAGES as IMAGES_KIND, ROOT, DropRefused, classify_drop
 from mma_studio.ui.thumbnails import ThumbnailLoader, read_square_thumbnail
 from tests.image_factory import make_class_dataset, make_image, write_truncated
+from tests.ui.drag_and_drop import drop
 
 SCAN_TIMEOUT_MS = 20_000
 
@@ -33,22 +34,6 @@ def page(qtbot):
     page.resize(1200, 800)
     yield page
     assert page.stop_and_wait(5000)
-
-
-def drop(widget, paths: list[Path]) -> None:
-    """Drag file URLs onto `widget` and drop them, as a file manager would: a QDragEnterEvent
-    (Qt delivers a drop only to the widget that accepted the drag) then a real QDropEvent."""
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    centre = QPoint(widget.width() // 2, widget.height() // 2)
-    buttons, modifiers = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
-    with warnings.catch_warnings():  # PySide6 marks the QPoint constructor deprecated; it is the only one
-        warnings.simplefilter("ignore", DeprecationWarning)
-        enter = QDragEnterEvent(centre, Qt.DropAction.CopyAction, mime, buttons, modifiers)
-    QApplication.sendEvent(widget, enter)
-    assert enter.isAccepted(), "the drop zone refused the drag"
-    event = QDropEvent(QPointF(centre), Qt.DropAction.CopyAction, mime, buttons, modifiers)
-    QApplication.sendEvent(widget, event)
 
 
 def wait_for_scan(qtbot, page: DataPage) -> None:

@@ -5,18 +5,18 @@ from __future__ import annotations
 
 import csv
 import time
-import warnings
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
-from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent, QGuiApplication, QImage
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QGuiApplication, QImage
 from PySide6.QtWidgets import QApplication, QPushButton
 
 from mma_studio.ui.app_state import AppState
 from mma_studio.ui.demo_page import DemoPage
 from tests.image_factory import class_color, make_class_dataset, make_image
 from tests.training_helpers import limit_torch_threads
+from tests.ui.drag_and_drop import drop
 
 CLASSES = ["red apple", "green leaf", "blue sky", "yellow sun", "violet grape", "orange fruit"]
 WAIT_MS = 30_000
@@ -52,20 +52,6 @@ def with_run(qtbot, page: DemoPage, run) -> DemoPage:
     with qtbot.waitSignal(page.modelChanged, timeout=WAIT_MS):
         page.use_training_run(run)
     return page
-
-
-def drop(widget, paths: list[Path]) -> None:
-    """A file manager's drag: a QDragEnterEvent the widget must accept, then the QDropEvent."""
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    centre = QPoint(widget.width() // 2, widget.height() // 2)
-    buttons, modifiers = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
-    with warnings.catch_warnings():  # PySide6 marks the QPoint constructor deprecated; it is the only one
-        warnings.simplefilter("ignore", DeprecationWarning)
-        enter = QDragEnterEvent(centre, Qt.DropAction.CopyAction, mime, buttons, modifiers)
-    QApplication.sendEvent(widget, enter)
-    assert enter.isAccepted(), "the drag was refused"
-    QApplication.sendEvent(widget, QDropEvent(QPointF(centre), Qt.DropAction.CopyAction, mime, buttons, modifiers))
 
 
 def reference_prediction(run, image_path: Path, names: list[str], top_k: int):

@@ -27,14 +27,14 @@ from pathlib import Path
 
 import pytest
 import torch
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QApplication, QMessageBox, QTableView, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox, QTableView, QWidget
 
 from mma_studio.ui.app_state import BackboneSelection
 from mma_studio.ui.class_table import IMAGES, NAME
 from tests.image_factory import make_class_dataset, make_image, write_bad_input_corpus, write_truncated
 from tests.training_helpers import RANDOM_BACKBONE, fast_values, warm_up_engine
+from tests.ui.drag_and_drop import drop
 
 SCAN_TIMEOUT_MS = 60_000
 RUN_TIMEOUT_MS = 120_000
@@ -75,20 +75,6 @@ def window(qtbot, tmp_path, warm):
     yield window
     assert window.train_page.request_stop_and_wait(5000)
     assert window.data_page.stop_and_wait(5000)
-
-
-def drop(widget: QWidget, paths: list[Path]) -> None:
-    """Drag file URLs onto `widget` and drop them, as a file manager does."""
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    centre = QPoint(widget.width() // 2, widget.height() // 2)
-    buttons, modifiers = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        enter = QDragEnterEvent(centre, Qt.DropAction.CopyAction, mime, buttons, modifiers)
-    QApplication.sendEvent(widget, enter)
-    assert enter.isAccepted()
-    QApplication.sendEvent(widget, QDropEvent(QPointF(centre), Qt.DropAction.CopyAction, mime, buttons, modifiers))
 
 
 def drop_and_wait(qtbot, window, folder: Path) -> None:
