@@ -168,9 +168,9 @@ def test_import_chain_from_importtime_log():
         "import time:       200 |        300 |     torch",
         "import time:        10 |        310 |     helper",
         "import time:        50 |        360 |   mma_studio.core.pipeline",
-        "import time:        20 |        380 | mma_studio.ui.train_page",
+        "import time:        20 |        380 | mma_studio.ui.train.train_page",
     ])
-    assert startup.import_chain(log, "torch") == ["mma_studio.ui.train_page", "mma_studio.core.pipeline", "torch"]
+    assert startup.import_chain(log, "torch") == ["mma_studio.ui.train.train_page", "mma_studio.core.pipeline", "torch"]
     assert startup.import_chain(log, "open_clip") == []
 
 

@@ -249,7 +249,7 @@ assert sys.stdout is None and sys.stderr is None
 import logging, warnings
 from PySide6.QtCore import QTimer
 from mma_studio.ui.app import create_application
-from mma_studio.ui.background_task import BackgroundTask
+from mma_studio.ui.workers.background_task import BackgroundTask
 from mma_studio.ui.main_window import MainWindow
 
 report = {}

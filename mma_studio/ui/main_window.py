@@ -30,9 +30,9 @@ from PySide6.QtWidgets import (
 
 from mma_studio import __version__
 from mma_studio.ui.app import APP_NAME, application_icon
-from mma_studio.ui.adapter_drop import AdapterDropFilter
+from mma_studio.ui.widgets.adapter_drop import AdapterDropFilter
 from mma_studio.ui.app_state import AppState
-from mma_studio.ui.data_page import DataPage, clear_recent_folders, recent_folders
+from mma_studio.ui.data.data_page import DataPage, clear_recent_folders, recent_folders
 from mma_studio.ui.project_controller import ProjectController
 from mma_studio.ui.theme import apply_saved_theme, apply_theme
 
@@ -185,7 +185,7 @@ class MainWindow(QMainWindow):
     def ensure_evaluate_page(self):
         """The Evaluate page, built now if it was deferred."""
         if self.evaluate_page is None:
-            from mma_studio.ui.evaluate_page import EvaluatePage
+            from mma_studio.ui.evaluate.evaluate_page import EvaluatePage
 
             self.evaluate_page = EvaluatePage(self.state, self.pages)
             self._install_page(EVALUATE_ROW, self.evaluate_page)
@@ -196,7 +196,7 @@ class MainWindow(QMainWindow):
     def ensure_demo_page(self):
         """The Demo page, built now if it was deferred."""
         if self.demo_page is None:
-            from mma_studio.ui.demo_page import DemoPage
+            from mma_studio.ui.demo.demo_page import DemoPage
 
             self.demo_page = DemoPage(self.state, self.pages)
             self._install_page(DEMO_ROW, self.demo_page)
@@ -207,8 +207,8 @@ class MainWindow(QMainWindow):
         """The Train page, built now if it was deferred."""
         if self.train_page is not None:
             return self.train_page
-        from mma_studio.ui.settings_dialog import configured_cache_dir
-        from mma_studio.ui.train_page import TrainPage  # pyqtgraph: deferred with the page
+        from mma_studio.ui.dialogs.settings_dialog import configured_cache_dir
+        from mma_studio.ui.train.train_page import TrainPage  # pyqtgraph: deferred with the page
 
         self.train_page = TrainPage(self.state, self.pages)
         self._install_page(TRAIN_ROW, self.train_page)
@@ -238,7 +238,7 @@ class MainWindow(QMainWindow):
         self.ensure_evaluate_page().export_adapter()
 
     def show_settings(self):
-        from mma_studio.ui.settings_dialog import SettingsDialog
+        from mma_studio.ui.dialogs.settings_dialog import SettingsDialog
 
         dialog = SettingsDialog(self, busy=self.state.busy)
         dialog.setAttribute(Qt.WA_DeleteOnClose)

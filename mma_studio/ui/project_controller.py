@@ -28,7 +28,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
 
 from mma_studio.ui.app_state import BackboneSelection
-from mma_studio.ui.background_task import BackgroundTask
+from mma_studio.ui.workers.background_task import BackgroundTask
 
 AUTOSAVE_DELAY_MS = 1500
 RECENT_PROJECTS_KEY = "projects/recent"
@@ -68,7 +68,7 @@ def _restore_scan_task(root: Path | None, folders: list[Path], class_files: dict
 
     def run(on_progress, token):
         from mma_studio.core.dataset import DatasetError, scan_class_folders, scan_dataset
-        from mma_studio.ui.scan_worker import merge_scans, scan_loose_images
+        from mma_studio.ui.workers.scan_worker import merge_scans, scan_loose_images
 
         scan = scan_dataset(root, on_progress=on_progress, token=token) if root is not None else None
         if folders:
@@ -218,7 +218,7 @@ class ProjectController(QObject):
         page = self.window.train_page
         cache_dir = getattr(page, "cache_dir", None) if page is not None else None
         if cache_dir is None:
-            from mma_studio.ui.settings_dialog import configured_cache_dir
+            from mma_studio.ui.dialogs.settings_dialog import configured_cache_dir
 
             cache_dir = configured_cache_dir()
         generation = self._generation
@@ -452,7 +452,7 @@ class ProjectController(QObject):
 
     # ================================================================== runs and recent
     def show_runs(self):
-        from mma_studio.ui.runs_dialog import RunsDialog
+        from mma_studio.ui.dialogs.runs_dialog import RunsDialog
 
         dialog = RunsDialog(self.runs, self.window)
         dialog.showCurvesRequested.connect(self.show_run_curves)
@@ -555,7 +555,7 @@ class ProjectController(QObject):
 
     def _finish_restore(self, scan) -> None:
         from mma_studio.core.split import default_roles
-        from mma_studio.ui.scan_worker import without_classes
+        from mma_studio.ui.workers.scan_worker import without_classes
 
         base, new, display_names, missing = self._pending_roles or ([], [], {}, [])
         self._pending_roles = None

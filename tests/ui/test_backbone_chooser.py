@@ -8,7 +8,7 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QComboBox
 
 from mma_studio.ui.app_state import AppState, BackboneSelection
-from mma_studio.ui.backbone_chooser import (
+from mma_studio.ui.data.backbone_chooser import (
     CHOICE_ROLE,
     SETTINGS_KEY,
     BackboneChooser,

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QHeaderView
 from mma_studio.core.dataset import ClassFolder, ScanResult
 from mma_studio.core.split import default_roles
 from mma_studio.ui.app_state import AppState
-from mma_studio.ui.class_table import (
+from mma_studio.ui.data.class_table import (
     IMAGES,
     NAME,
     ROLE,
@@ -24,7 +24,7 @@ from mma_studio.ui.class_table import (
     FolderNameRole,
     SamplePathsRole,
 )
-from mma_studio.ui.data_page import DataPage
+from mma_studio.ui.data.data_page import DataPage
 
 CLASSES = 1000
 ROLES = (

@@ -13,10 +13,10 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QLineEdit, QListWidget, QPushButton, QTableView, QToolButton
 
 from mma_studio.ui.app_state import AppState, BackboneSelection
-from mma_studio.ui.class_table import FOLDER, IMAGES, NAME, ROLE, FolderNameRole, sample_paths, short_folder
-from mma_studio.ui.data_page import DataPage, example_is_complete
-from mma_studio.ui.drop_request import CLASS_FOLDERS, IMAGES as IMAGES_KIND, ROOT, DropRefused, classify_drop
-from mma_studio.ui.thumbnails import ThumbnailLoader, read_square_thumbnail
+from mma_studio.ui.data.class_table import FOLDER, IMAGES, NAME, ROLE, FolderNameRole, sample_paths, short_folder
+from mma_studio.ui.data.data_page import DataPage, example_is_complete
+from mma_studio.ui.data.drop_request import CLASS_FOLDERS, IMAGES as IMAGES_KIND, ROOT, DropRefused, classify_drop
+from mma_studio.ui.widgets.thumbnails import ThumbnailLoader, read_square_thumbnail
 from tests.image_factory import make_class_dataset, make_image, write_truncated
 from tests.ui.drag_and_drop import drop
 

@@ -13,7 +13,7 @@ from PySide6.QtGui import QColor, QGuiApplication, QImage
 from PySide6.QtWidgets import QApplication, QPushButton
 
 from mma_studio.ui.app_state import AppState
-from mma_studio.ui.demo_page import DemoPage
+from mma_studio.ui.demo.demo_page import DemoPage
 from tests.image_factory import class_color, make_class_dataset, make_image
 from tests.training_helpers import limit_torch_threads
 from tests.ui.drag_and_drop import drop

@@ -14,10 +14,10 @@ from PySide6.QtWidgets import QApplication, QPushButton, QToolTip
 
 from mma_studio.core.metrics import ClassMetrics
 from mma_studio.ui.app_state import AppState
-from mma_studio.ui.comparison_tiles import percent, points
-from mma_studio.ui.eval_colors import gain_color, is_dark, loss_color
-from mma_studio.ui.evaluate_page import EvaluatePage
-from mma_studio.ui.per_class_table import COLUMN_INDEX, PerClassTable
+from mma_studio.ui.evaluate.comparison_tiles import percent, points
+from mma_studio.ui.evaluate.eval_colors import gain_color, is_dark, loss_color
+from mma_studio.ui.evaluate.evaluate_page import EvaluatePage
+from mma_studio.ui.evaluate.per_class_table import COLUMN_INDEX, PerClassTable
 from tests.ui.trained_run import train_small_run
 
 
@@ -113,7 +113,7 @@ def test_renders_readably_with_the_dark_theme(page, dark_theme):
         corner = widget.mapTo(page, widget.rect().topLeft() + QPoint(2, 2))
         assert QColor(image.pixel(corner)).lightness() < 80, widget.objectName()
     # the confusion cells' numbers contrast with their fill
-    from mma_studio.ui.eval_colors import readable_text_on
+    from mma_studio.ui.evaluate.eval_colors import readable_text_on
 
     assert readable_text_on(QColor("#17181b")).name() == "#ffffff"
     assert readable_text_on(QColor("#dbeafe")).name() == "#111827"

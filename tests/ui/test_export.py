@@ -17,8 +17,8 @@ from PySide6.QtCore import Qt
 
 from mma_studio.core.adapter_file import load_adapter_file
 from mma_studio.core.cancellation import Cancelled, CancelToken
-from mma_studio.ui.export_dialog import ExportDialog
-from mma_studio.ui.export_worker import (
+from mma_studio.ui.dialogs.export_dialog import ExportDialog
+from mma_studio.ui.workers.export_worker import (
     ExportError,
     ExportRequest,
     companion_paths,

@@ -151,7 +151,7 @@ def test_actions_that_need_a_deferred_page_build_it(qtbot, monkeypatch, tmp_path
     window = MainWindow(defer_pages=True)
     qtbot.addWidget(window)
     loaded = []
-    from mma_studio.ui import demo_page as demo_module
+    from mma_studio.ui.demo import demo_page as demo_module
 
     monkeypatch.setattr(demo_module.DemoPage, "load_adapter_file", lambda self, path: loaded.append(path))
     window.open_adapter_in_demo(tmp_path / "a.safetensors")

@@ -31,7 +31,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox, QTableView, QWidget
 
 from mma_studio.ui.app_state import BackboneSelection
-from mma_studio.ui.class_table import IMAGES, NAME
+from mma_studio.ui.data.class_table import IMAGES, NAME
 from tests.image_factory import make_class_dataset, make_image, write_bad_input_corpus, write_truncated
 from tests.training_helpers import RANDOM_BACKBONE, fast_values, warm_up_engine
 from tests.ui.drag_and_drop import drop

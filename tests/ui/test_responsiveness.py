@@ -17,8 +17,8 @@ import time
 
 import pytest
 
-from mma_studio.ui.live_plots import MAX_REDRAW_HZ
-from mma_studio.ui.train_page import TrainPage
+from mma_studio.ui.train.live_plots import MAX_REDRAW_HZ
+from mma_studio.ui.train.train_page import TrainPage
 from tests.training_helpers import TickRecorder, fast_values, make_state, scanned_dataset, warm_up_engine
 
 MAX_OWN_STALL_S = 0.25  # GUI-thread work + blocked (GIL, locks), without waiting for a CPU
@@ -88,7 +88,7 @@ def test_gui_ticks_and_plot_redraws_stay_bounded_through_extraction_and_training
 
 def test_a_burst_of_epoch_events_is_drawn_once_by_the_timer_not_per_event(qtbot):
     from mma_studio.core.events import EpochEvent, ZeroShotEvent
-    from mma_studio.ui.live_plots import LivePlots
+    from mma_studio.ui.train.live_plots import LivePlots
 
     plots = LivePlots()
     qtbot.addWidget(plots)
@@ -108,7 +108,7 @@ def test_a_burst_of_epoch_events_is_drawn_once_by_the_timer_not_per_event(qtbot)
 
 def test_a_curve_at_100_percent_is_drawn_below_the_frame_not_on_it(qtbot):
     from mma_studio.core.events import EpochEvent, ZeroShotEvent
-    from mma_studio.ui.live_plots import LivePlots
+    from mma_studio.ui.train.live_plots import LivePlots
 
     plots = LivePlots()
     qtbot.addWidget(plots)

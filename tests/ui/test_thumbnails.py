@@ -13,7 +13,7 @@ import pytest
 from PySide6.QtGui import QImage, QImageReader
 
 from mma_studio.core.images import load_rgb_image
-from mma_studio.ui.thumbnails import ThumbnailLoader, _engine_thumbnail, _qt_thumbnail, read_square_thumbnail
+from mma_studio.ui.widgets.thumbnails import ThumbnailLoader, _engine_thumbnail, _qt_thumbnail, read_square_thumbnail
 from tests.image_factory import (
     make_image,
     write_exif_rotated_jpeg,

@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QMessageBox, QPushButton
 
 from mma_studio.ui.app_state import AppState
-from mma_studio.ui.train_page import TrainPage
+from mma_studio.ui.train.train_page import TrainPage
 from tests.image_factory import make_image
 from tests.training_helpers import fast_values, make_state, scanned_dataset, warm_up_engine
 
@@ -370,7 +370,7 @@ def test_train_waits_for_the_engine_only_until_the_settings_are_loaded(qtbot, tm
 
 
 def test_saved_values_apply_once_the_engine_is_loaded(qtbot):
-    from mma_studio.ui.settings_panel import SettingsPanel
+    from mma_studio.ui.train.settings_panel import SettingsPanel
 
     panel = SettingsPanel()
     qtbot.addWidget(panel)
@@ -380,7 +380,7 @@ def test_saved_values_apply_once_the_engine_is_loaded(qtbot):
     assert panel.shots.value() == 5 and panel.epochs.value() == 17
     # every field the saved dict lacks comes from the default preset, not from empty widgets
     from mma_studio.core.pipeline import RunSettings, apply_preset
-    from mma_studio.ui.settings_panel import settings_to_values
+    from mma_studio.ui.train.settings_panel import settings_to_values
 
     expected = settings_to_values(apply_preset(RunSettings(), "Balanced"))
     values = panel.values()

@@ -11,7 +11,7 @@ import math
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from mma_studio.ui.live_plots import BASE_COLOR, BEST_COLOR, HM_COLOR, LOSS_COLOR, NEW_COLOR
+from mma_studio.ui.train.live_plots import BASE_COLOR, BEST_COLOR, HM_COLOR, LOSS_COLOR, NEW_COLOR
 
 DASH = "—"
 WIDE_LAYOUT_MIN_WIDTH = 860  # below this, the six tiles wrap into two rows of three...

@@ -140,7 +140,7 @@ def _reporting_expected_errors(fn):
             return fn(on_progress, token)
         except Exception as exc:
             if isinstance(exc, _expected_errors()):
-                from mma_studio.ui.background_task import user_message
+                from mma_studio.ui.workers.background_task import user_message
 
                 return TaskFailure(user_message(exc))
             raise

@@ -29,19 +29,19 @@ from PySide6.QtWidgets import (
 )
 
 from mma_studio.ui.app_state import AppState
-from mma_studio.ui.background_task import BackgroundTask
-from mma_studio.ui.backbone_chooser import BackboneChooser, format_duration
-from mma_studio.ui.drop_request import CLASS_FOLDERS, IMAGES, ROOT, DropRefused, DropRequest, classify_drop
-from mma_studio.ui.drop_zone import DropZone
-from mma_studio.ui.scan_worker import (
+from mma_studio.ui.workers.background_task import BackgroundTask
+from mma_studio.ui.data.backbone_chooser import BackboneChooser, format_duration
+from mma_studio.ui.data.drop_request import CLASS_FOLDERS, IMAGES, ROOT, DropRefused, DropRequest, classify_drop
+from mma_studio.ui.data.drop_zone import DropZone
+from mma_studio.ui.workers.scan_worker import (
     merge_scans,
     scan_folders_task,
     scan_images_task,
     scan_root_task,
     without_classes,
 )
-from mma_studio.ui.progress_row import ProgressRow
-from mma_studio.ui.page_style import CARD_STYLE, card, title_label
+from mma_studio.ui.widgets.progress_row import ProgressRow
+from mma_studio.ui.widgets.page_style import CARD_STYLE, card, title_label
 
 EXAMPLE_PER_CLASS = 40  # the example dataset's size in the app (tests use fewer)
 EXAMPLE_SEED = 0
@@ -328,10 +328,10 @@ class DataPage(QWidget):
         """Build the class table, the advice panel with Continue, and the split card (once)."""
         if self.table is not None:
             return
-        from mma_studio.ui.class_table import ClassTable
-        from mma_studio.ui.split_editor import SplitEditor
-        from mma_studio.ui.thumbnails import ThumbnailLoader
-        from mma_studio.ui.warnings_panel import WarningsPanel
+        from mma_studio.ui.data.class_table import ClassTable
+        from mma_studio.ui.data.split_editor import SplitEditor
+        from mma_studio.ui.widgets.thumbnails import ThumbnailLoader
+        from mma_studio.ui.data.warnings_panel import WarningsPanel
 
         left = self.drop_zone.parentWidget()
         self.thumbnails = ThumbnailLoader(parent=self)
@@ -577,7 +577,7 @@ class DataPage(QWidget):
     # --- health report ---------------------------------------------------------------------
 
     def health_report_dialog(self, scan=None):
-        from mma_studio.ui.health_report import HealthReportDialog
+        from mma_studio.ui.data.health_report import HealthReportDialog
 
         scan = scan if scan is not None else self._state.data.scan
         skipped = list(scan.skipped) if scan is not None else []

@@ -28,15 +28,15 @@ from PySide6.QtWidgets import (
 )
 
 from mma_studio.ui.app_state import AppState
-from mma_studio.ui.live_plots import LivePlots
-from mma_studio.ui.metric_tiles import MetricTiles
-from mma_studio.ui.run_progress import RunProgress, format_duration
-from mma_studio.ui.run_summary import RunSummary
-from mma_studio.ui.settings_panel import SettingsPanel
-from mma_studio.ui.training_worker import TrainingJob, TrainRequest
-from mma_studio.ui.page_style import CARD_STYLE, card, title_label
-from mma_studio.ui.banner import Banner
-from mma_studio.ui.naming import named
+from mma_studio.ui.train.live_plots import LivePlots
+from mma_studio.ui.train.metric_tiles import MetricTiles
+from mma_studio.ui.train.run_progress import RunProgress, format_duration
+from mma_studio.ui.train.run_summary import RunSummary
+from mma_studio.ui.train.settings_panel import SettingsPanel
+from mma_studio.ui.workers.training_worker import TrainingJob, TrainRequest
+from mma_studio.ui.widgets.page_style import CARD_STYLE, card, title_label
+from mma_studio.ui.widgets.banner import Banner
+from mma_studio.ui.widgets.naming import named
 
 ENGINE_MODULE = "mma_studio.core.pipeline"
 HOW_IT_WORKS = (

@@ -34,12 +34,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mma_studio.ui.adapter_drop import is_adapter_path, local_paths
-from mma_studio.ui.adapter_info import AdapterInfo
+from mma_studio.ui.widgets.adapter_drop import is_adapter_path, local_paths
+from mma_studio.ui.widgets.adapter_info import AdapterInfo
 from mma_studio.ui.app_state import AppState
-from mma_studio.ui.background_task import BackgroundTask
-from mma_studio.ui.class_list_editor import ClassListEditor
-from mma_studio.ui.demo_worker import (
+from mma_studio.ui.workers.background_task import BackgroundTask
+from mma_studio.ui.demo.class_list_editor import ClassListEditor
+from mma_studio.ui.workers.demo_worker import (
     BackboneCache,
     DemoModel,
     DemoResult,
@@ -51,10 +51,10 @@ from mma_studio.ui.demo_worker import (
     model_from_run_task,
     read_adapter_task,
 )
-from mma_studio.ui.topk_bars import BarRow, TopKBars
-from mma_studio.ui.page_style import CARD_STYLE, card, title_label
-from mma_studio.ui.banner import Banner
-from mma_studio.ui.naming import named
+from mma_studio.ui.widgets.topk_bars import BarRow, TopKBars
+from mma_studio.ui.widgets.page_style import CARD_STYLE, card, title_label
+from mma_studio.ui.widgets.banner import Banner
+from mma_studio.ui.widgets.naming import named
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp *.tif *.tiff);;All files (*)"
 ADAPTER_FILTER = "Adapter files (*.safetensors);;All files (*)"
@@ -774,7 +774,7 @@ class DemoPage(QWidget):
 
 def default_device() -> str:
     """The device the demo loads backbones on (Settings > Default device)."""
-    from mma_studio.ui.settings_dialog import default_device as configured
+    from mma_studio.ui.dialogs.settings_dialog import default_device as configured
 
     return configured()
 

@@ -19,7 +19,7 @@ from typing import Callable
 
 from mma_studio.core.cancellation import Cancelled, CancelToken, check
 from mma_studio.core.events import Progress
-from mma_studio.ui.adapter_drop import ADAPTER_SUFFIX
+from mma_studio.ui.widgets.adapter_drop import ADAPTER_SUFFIX
 
 VERIFY_IMAGES = 8
 
@@ -225,6 +225,6 @@ def file_size_text(path: Path | str) -> str:
 
 def export_task(request: ExportRequest, parent=None):
     """A `BackgroundTask` (not started) that runs `export_run(request)` on a worker thread."""
-    from mma_studio.ui.background_task import BackgroundTask
+    from mma_studio.ui.workers.background_task import BackgroundTask
 
     return BackgroundTask(lambda on_progress, token: export_run(request, on_progress, token), parent)

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from mma_studio.ui.app_state import AppState
-from mma_studio.ui.thumbnails import ThumbnailLoader
+from mma_studio.ui.widgets.thumbnails import ThumbnailLoader
 
 NAME, ROLE, IMAGES, SAMPLES, FOLDER = range(5)
 HEADERS = ("Class name", "Role", "Usable images", "Examples", "Folder")

@@ -26,8 +26,8 @@ from PySide6.QtWidgets import (
 )
 
 from mma_studio.ui.app_state import AppState, BackboneSelection
-from mma_studio.ui.background_task import BackgroundTask
-from mma_studio.ui.progress_row import ProgressRow
+from mma_studio.ui.workers.background_task import BackgroundTask
+from mma_studio.ui.widgets.progress_row import ProgressRow
 
 DEMO_MODEL = ("mma-tiny", "shapes")
 LOCAL_KIND = "local"

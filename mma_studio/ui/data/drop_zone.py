@@ -13,7 +13,7 @@ from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QDragEnterEvent, QDragLeaveEvent, QDropEvent, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QStyle, QVBoxLayout, QWidget
 
-from mma_studio.ui.drop_request import DropRefused, DropRequest, classify_drop
+from mma_studio.ui.data.drop_request import DropRefused, DropRequest, classify_drop
 
 
 def local_paths_of(event: QDropEvent | QDragEnterEvent) -> list[Path]:

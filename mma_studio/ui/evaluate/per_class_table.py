@@ -16,7 +16,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QStyledItemDelegate, QStyleOptionViewItem, QTableView, QWidget
 
-from mma_studio.ui.eval_colors import blend, change_color, role_color
+from mma_studio.ui.evaluate.eval_colors import blend, change_color, role_color
 
 DASH = "—"
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1  # the raw value a column sorts by

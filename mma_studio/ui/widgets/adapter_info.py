@@ -16,7 +16,7 @@ from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from mma_studio.ui.topk_bars import ROLE_COLORS
+from mma_studio.ui.widgets.topk_bars import ROLE_COLORS
 
 MAX_LISTED_CLASSES = 24
 FIGURES = (("base", "Base"), ("new", "New"), ("hm", "HM"), ("all", "All"))

@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mma_studio.ui.naming import named
+from mma_studio.ui.widgets.naming import named
 
 PRESET_NAMES = ("Fast", "Balanced", "Best")
 CUSTOM = "Custom"

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mma_studio.ui.adapter_info import format_created
+from mma_studio.ui.widgets.adapter_info import format_created
 
 COLUMNS = ("Finished", "Backbone", "Epochs", "Base", "New", "HM", "Adapter file")
 

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from mma_studio.ui.app_state import AppState
-from mma_studio.ui.class_table import move_class
+from mma_studio.ui.data.class_table import move_class
 
 
 class SplitEditor(QWidget):

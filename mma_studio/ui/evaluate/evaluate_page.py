@@ -30,12 +30,12 @@ from PySide6.QtWidgets import (
 )
 
 from mma_studio.ui.app_state import AppState
-from mma_studio.ui.comparison_tiles import ComparisonTiles
-from mma_studio.ui.confusion_view import ConfusionMatrixView
-from mma_studio.ui.image_gallery import GalleryImage, ImageGallery
-from mma_studio.ui.per_class_table import PerClassTable
-from mma_studio.ui.page_style import CARD_STYLE, card, title_label
-from mma_studio.ui.naming import named
+from mma_studio.ui.evaluate.comparison_tiles import ComparisonTiles
+from mma_studio.ui.evaluate.confusion_view import ConfusionMatrixView
+from mma_studio.ui.evaluate.image_gallery import GalleryImage, ImageGallery
+from mma_studio.ui.evaluate.per_class_table import PerClassTable
+from mma_studio.ui.widgets.page_style import CARD_STYLE, card, title_label
+from mma_studio.ui.widgets.naming import named
 
 ADAPTED = "adapted"
 ZERO_SHOT = "zero_shot"
@@ -371,7 +371,7 @@ class EvaluatePage(QWidget):
         """Open the export dialog for the run on show (non-modal to the event loop); returns it."""
         if self.run is None:
             return None
-        from mma_studio.ui.export_dialog import ExportDialog
+        from mma_studio.ui.dialogs.export_dialog import ExportDialog
 
         if self.export_dialog is not None and self.export_dialog.isVisible():
             self.export_dialog.raise_()

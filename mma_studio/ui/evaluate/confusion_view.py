@@ -16,7 +16,7 @@ from PySide6.QtCore import QEvent, QLineF, QPoint, QPointF, QRectF, QSize, Qt, S
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QKeyEvent, QMouseEvent, QPainter, QPalette, QPen, QPixmap
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
-from mma_studio.ui.eval_colors import blend, correct_ramp, error_ramp, readable_text_on, role_color
+from mma_studio.ui.evaluate.eval_colors import blend, correct_ramp, error_ramp, readable_text_on, role_color
 
 MIN_VALUE_POINTS = 6.5  # cells too small for numbers this size show colour only (the tooltip gives the number)
 MIN_LABEL_CELL = 9  # px: smaller cells get no axis labels at all

@@ -28,8 +28,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mma_studio.ui.eval_colors import gain_color, loss_color
-from mma_studio.ui.thumbnails import ThumbnailLoader
+from mma_studio.ui.evaluate.eval_colors import gain_color, loss_color
+from mma_studio.ui.widgets.thumbnails import ThumbnailLoader
 
 THUMBNAIL_SIZE = 88
 ITEM_WIDTH = 116

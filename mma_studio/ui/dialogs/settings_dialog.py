@@ -26,9 +26,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mma_studio.ui.background_task import BackgroundTask
+from mma_studio.ui.workers.background_task import BackgroundTask
 from mma_studio.ui.theme import THEMES, saved_theme, save_theme
-from mma_studio.ui.naming import named
+from mma_studio.ui.widgets.naming import named
 
 DEVICE_KEY = "app/defaultDevice"
 CACHE_DIR_KEY = "app/cacheDir"

@@ -11,7 +11,7 @@ import math
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from mma_studio.ui.eval_colors import change_color
+from mma_studio.ui.evaluate.eval_colors import change_color
 
 DASH = "—"
 FIGURES = (  # key, caption, accent colour (the live plots' colours), what it measures

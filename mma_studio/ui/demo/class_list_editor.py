@@ -23,8 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mma_studio.ui.topk_bars import ROLE_COLORS, ROLE_LABELS
-from mma_studio.ui.naming import named
+from mma_studio.ui.widgets.topk_bars import ROLE_COLORS, ROLE_LABELS
+from mma_studio.ui.widgets.naming import named
 
 ROLE_ROLE = Qt.ItemDataRole.UserRole + 1
 

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mma_studio.ui.export_worker import (
+from mma_studio.ui.workers.export_worker import (
     ADAPTER_SUFFIX,
     VERIFY_IMAGES,
     ExportRequest,
@@ -40,7 +40,7 @@ from mma_studio.ui.export_worker import (
     planned_files,
     with_adapter_suffix,
 )
-from mma_studio.ui.naming import named
+from mma_studio.ui.widgets.naming import named
 
 SETTINGS_FOLDER = "export/folder"
 SETTINGS_MODEL_CARD = "export/modelCard"

@@ -11,7 +11,7 @@ import math
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QVBoxLayout, QWidget
 
-from mma_studio.ui.metric_tiles import DASH, percent, points
+from mma_studio.ui.train.metric_tiles import DASH, percent, points
 
 ROWS = (("base", "Base classes"), ("new", "New classes"), ("hm", "Harmonic mean"), ("all", "All together"))
 GAIN_COLOR = "#047857"

@@ -1,0 +1,1 @@
+"""The Train page: settings, live plots, progress and the finished run's summary."""
