@@ -4,15 +4,24 @@ Temp file in the same folder, flushed and fsynced, then `os.replace`; on any fai
 disk, a cancel) the temp file is removed and the earlier file is untouched. A process killed
 mid-write (SIGKILL, power loss) cannot clean up, so its temp file carries its process id, and
 the next write of the same file removes temp files whose writer is no longer running.
+
+The temp file is created private (0600); before it replaces the target it is given the mode a
+plain `open()` would have given a new file under the user's umask, or the mode of the file it
+replaces, so an adapter or project the user shares stays readable by the people it was shared
+with.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import stat
 import sys
 import tempfile
+import threading
 from pathlib import Path
+
+_UMASK_LOCK = threading.Lock()
 
 
 def write_bytes_atomically(path: Path | str, data: bytes) -> Path:
@@ -24,6 +33,7 @@ def write_bytes_atomically(path: Path | str, data: bytes) -> Path:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
             stream.flush()
+            _give_mode(stream.fileno(), _mode_for(path))
             os.fsync(stream.fileno())
         os.replace(temporary, path)
     except BaseException:
@@ -37,6 +47,40 @@ def write_bytes_atomically(path: Path | str, data: bytes) -> Path:
 
 def write_text_atomically(path: Path | str, text: str) -> Path:
     return write_bytes_atomically(path, text.encode("utf-8"))
+
+
+def _mode_for(path: Path) -> int:
+    """The permission bits `path` should end with: those of the file it replaces, or those a
+    plain `open(path, "w")` would give a new file under the current umask."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        return 0o666 & ~current_umask()
+
+
+def _give_mode(fd: int, mode: int) -> None:
+    if sys.platform == "win32":
+        return  # no POSIX modes: the file gets the folder's ACL either way
+    try:
+        os.fchmod(fd, mode)
+    except OSError:
+        pass  # a file system without modes (some network shares): the write itself still counts
+
+
+def current_umask() -> int:
+    """The process's umask, read without changing it where the OS allows (Linux /proc), since
+    setting it to read it races with threads that create files meanwhile."""
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    with _UMASK_LOCK:
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return mask
 
 
 def remove_abandoned_temp_files(path: Path | str) -> list[Path]:
