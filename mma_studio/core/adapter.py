@@ -23,9 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-ADAPT_CHOICES = ("both", "text", "image")
-MASK_CHOICES = ("cross-modal", "full")
-PROJECTION_CHOICES = ("linear", "mlp")
+from mma_studio.core.run_defaults import ADAPT_CHOICES, MASK_CHOICES, PROJECTION_CHOICES
 
 
 @dataclass(frozen=True)

@@ -22,10 +22,9 @@ from mma_studio.core.dataset import ScanResult
 from mma_studio.core.events import EpochEvent, EventCallback, Progress, ProgressCallback, ZeroShotEvent
 from mma_studio.core.evaluation import evaluate_features
 from mma_studio.core.metrics import EvaluationReport
+from mma_studio.core.run_defaults import DEFAULT_TEMPLATES, PRESETS
 from mma_studio.core.split import MIN_BASE_CLASSES, DatasetSplit, Sample, SplitError, make_split
 from mma_studio.core.training import TrainConfig, fit_features
-
-DEFAULT_TEMPLATES = ("a photo of a {}.",)
 
 
 @dataclass
@@ -63,16 +62,6 @@ class RunSettings:
         if "training" in values:
             values["training"] = TrainConfig.from_dict(values["training"])
         return cls(**values)
-
-
-PRESETS: dict[str, dict] = {
-    # Quick look: fewer epochs, stop sooner.
-    "Fast": {"training": {"epochs": 30, "patience": 5, "min_patience_steps": 20}, "augment_views": 0},
-    # The authors' defaults.
-    "Balanced": {"training": {"epochs": 100, "patience": 10, "min_patience_steps": 50}, "augment_views": 0},
-    # More patience and cached augmented views of each training image (extraction costs more).
-    "Best": {"training": {"epochs": 200, "patience": 20, "min_patience_steps": 100}, "augment_views": 4},
-}
 
 
 def apply_preset(settings: RunSettings, name: str) -> RunSettings:

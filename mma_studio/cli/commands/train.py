@@ -1,0 +1,100 @@
+"""`mma-studio train DATA_DIR -o FILE`: extract, train, evaluate and save an adapter."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from mma_studio.cli.errors import EXIT_OK, UserError
+from mma_studio.cli.options import (
+    add_backbone_options,
+    add_common_options,
+    add_training_options,
+)
+
+NAME = "train"
+
+
+def register(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(NAME, help="train an adapter on a dataset folder and save it",
+                                   description="Extract features (cached), train the adapter on the base classes, "
+                                   "report zero-shot and adapted base/new/HM, and save the adapter file.")
+    parser.add_argument("data_dir", type=Path, metavar="DATA_DIR")
+    parser.add_argument("-o", "--output", type=Path, required=True, metavar="FILE.safetensors")
+    add_backbone_options(parser)
+    add_training_options(parser)
+    add_common_options(parser)
+    return parser
+
+
+def settings_from_args(args):
+    import dataclasses
+
+    from mma_studio.core.adapter import AdapterConfig
+    from mma_studio.core.pipeline import RunSettings, apply_preset
+    from mma_studio.core.training import TrainConfig
+
+    try:
+        settings = RunSettings(
+            model=args.model, pretrained=args.pretrained, device=args.device, shots=args.shots,
+            val_per_class=args.val_per_class, seed=args.seed, base_ratio=args.base_ratio,
+            base_classes=[c.strip() for c in args.base_classes.split(",") if c.strip()] if args.base_classes else None,
+            templates=args.templates or ["a photo of a {}."],
+            adapter=AdapterConfig(bottleneck_dim=args.bottleneck_dim, heads=args.heads, blend=args.blend,
+                                  adapt=args.adapt, mask=args.mask, projection=args.projection),
+            training=TrainConfig(seed=args.seed),
+        )
+        if args.preset:
+            settings = apply_preset(settings, args.preset)
+        overrides = {name: getattr(args, name) for name in ("epochs", "lr", "weight_decay", "batch_size", "patience")
+                     if getattr(args, name) is not None}
+        if overrides:
+            settings = dataclasses.replace(settings, training=dataclasses.replace(settings.training, **overrides))
+        if args.augment_views is not None:
+            settings = dataclasses.replace(settings, augment_views=args.augment_views)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    for template in settings.templates:
+        if "{}" not in template:
+            raise UserError(f"prompt template {template!r} needs a {{}} where the class name goes")
+    if settings.shots < 0 or settings.val_per_class < 0 or settings.augment_views < 0:
+        raise UserError("shots, validation images and augmented views cannot be negative")
+    if not 0 < settings.base_ratio <= 1:
+        raise UserError("--base-ratio must lie in (0, 1]")
+    return settings
+
+
+def run(args, token) -> int:
+    from mma_studio.cli.engine_steps import make_cache, scan
+    from mma_studio.cli.output import eprint, figures_table, print_json
+    from mma_studio.cli.progress import ProgressPrinter
+    from mma_studio.core.pipeline import train_adapter
+
+    if args.output.suffix != ".safetensors":
+        raise UserError(f"{args.output}: the adapter file name should end in .safetensors")
+    settings = settings_from_args(args)
+    printer = ProgressPrinter(not args.quiet)
+    result = scan(args.data_dir, printer, token)
+    for skipped in result.skipped:
+        eprint(f"skipped {skipped.path}: {skipped.reason}")
+
+    def on_event(event) -> None:
+        if args.json:
+            print_json(event.to_dict())
+
+    run = train_adapter(result, settings, cache=make_cache(args), on_progress=printer, on_event=on_event, token=token)
+    printer.close()
+    existed = args.output.exists()
+    try:
+        path = run.save(args.output)
+    except OSError as exc:  # a full disk, a read-only folder: the earlier file is untouched
+        kept = "the earlier file there is unchanged" if existed else "nothing was written"
+        raise UserError(f"cannot write the adapter file {args.output} ({exc.strerror or exc}); {kept}") from None
+    summary = {"event": "summary", **run.summary(), "adapter_file": str(path)}
+    if args.json:
+        print_json(summary)
+    else:
+        print(figures_table(summary))
+        state = "cancelled at" if run.cancelled else ("stopped early at" if run.stopped_early else "ran")
+        print(f"best epoch {run.best_epoch} ({state} {len(run.history)} epochs); adapter saved to {path}")
+    return EXIT_OK

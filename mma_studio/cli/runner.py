@@ -1,0 +1,66 @@
+"""`main`: parse the arguments, run one sub-command, turn every failure into one line and an exit status."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+from mma_studio.cli.console import (
+    configure_logging,
+    one_line_warning_printer,
+    print_any_file_name,
+)
+from mma_studio.cli.errors import (
+    EXIT_CANCELLED,
+    EXIT_FAILURE,
+    EXIT_USER_ERROR,
+    one_line,
+    user_error_types,
+)
+from mma_studio.cli.output import eprint
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    print_any_file_name()
+    if not argv:
+        from mma_studio.ui.app import run_app
+
+        return run_app([])
+    from mma_studio.cli.parser import build_parser
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USER_ERROR
+
+    import warnings
+
+    from mma_studio.core.cancellation import Cancelled, CancelToken
+
+    configure_logging(quiet=getattr(args, "quiet", False))
+    token = CancelToken()
+    previous_showwarning = warnings.showwarning
+    if not args.debug:
+        warnings.showwarning = one_line_warning_printer(args.command)
+    try:
+        return args.run(args, token)
+    except KeyboardInterrupt:
+        token.cancel()
+        eprint("mma-studio: cancelled")
+        return EXIT_CANCELLED
+    except Cancelled:
+        eprint("mma-studio: cancelled")
+        return EXIT_CANCELLED
+    except Exception as exc:  # the CLI's contract: one line, no traceback
+        if isinstance(exc, user_error_types()):
+            eprint(f"mma-studio {args.command}: error: {one_line(exc)}")
+            return EXIT_USER_ERROR
+        if getattr(args, "debug", False):
+            raise
+        eprint(f"mma-studio {args.command}: unexpected error: {type(exc).__name__}: {one_line(exc)} "
+               "(run again with --debug for details)")
+        return EXIT_FAILURE
+    finally:
+        warnings.showwarning = previous_showwarning
