@@ -18,6 +18,10 @@ pages the first frame does not show just after it) against the same bare window.
 
 If the app imported torch or open_clip before its first frame, the import chain that pulled
 it in is printed from `python -X importtime`.
+
+Issue 13, item 5: two more rows time the command line's `--help` and `--version`
+(`python -m mma_studio ...`) against a bare interpreter (`python -c pass`), interleaved, and
+name any heavy module (torch, open_clip, numpy) that building the parser imported.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import time
 from bench_common import ROOT, Row, base_parser, emit, log
 
 MAX_SLOWDOWN = 1.5
+MAX_HELP_SLOWDOWN = 5.0  # "a few times a bare interpreter"
 HEAVY = ("torch", "open_clip", "pyqtgraph", "numpy")
 
 DRIVER = r"""
@@ -131,6 +136,52 @@ def launch_report(mode: str, env: dict, *, importtime: bool = False, timeout: fl
     return report, done.stderr
 
 
+def run_seconds(command: list[str], env: dict, timeout: float = 60.0) -> float:
+    """Wall-clock seconds of one process, from spawn to exit."""
+    started = time.monotonic()
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
+    seconds = time.monotonic() - started
+    if done.returncode != 0:
+        raise RuntimeError(f"{command} exited {done.returncode}: {done.stderr[-2000:]}")
+    return seconds
+
+
+HEAVY_AFTER_HELP = r"""
+import contextlib, io, sys
+from mma_studio.cli import main
+with contextlib.redirect_stdout(io.StringIO()):
+    try:
+        main(["train", "--help"])
+    except SystemExit:
+        pass
+print(",".join(m for m in ("torch", "open_clip", "numpy") if m in sys.modules))
+"""
+
+
+def command_line_rows(env: dict, rounds: int) -> list[Row]:
+    """`mma-studio --help` / `--version` against a bare `python -c pass`, interleaved medians."""
+    bare_command = [sys.executable, "-c", "pass"]
+    commands = {flag: [sys.executable, "-m", "mma_studio", flag] for flag in ("--help", "--version")}
+    for command in [bare_command, *commands.values()]:  # untimed warm-up (file cache)
+        run_seconds(command, env)
+    samples: dict[str, list[float]] = {"bare": [], **{flag: [] for flag in commands}}
+    for _ in range(max(rounds, 3)):
+        samples["bare"].append(run_seconds(bare_command, env))
+        for flag, command in commands.items():
+            samples[flag].append(run_seconds(command, env))
+    done = subprocess.run([sys.executable, "-c", HEAVY_AFTER_HELP], env=env, capture_output=True, text=True, timeout=60)
+    heavy = done.stdout.strip() or "none"
+    bare = statistics.median(samples["bare"])
+    rows = []
+    for flag in commands:
+        ours = statistics.median(samples[flag])
+        ratio = ours / bare if bare > 0 else float("inf")
+        rows.append(Row(f"mma-studio {flag} vs bare python -c pass", ours, bare, "s", ratio,
+                        f"<= {MAX_HELP_SLOWDOWN:g}x bare", ratio <= MAX_HELP_SLOWDOWN,
+                        note=f"heavy modules imported by `train --help`: {heavy}"))
+    return rows
+
+
 def compile_bytecode() -> None:
     """What `pip install` does for an installed package: the app's modules as .pyc files."""
     import compileall
@@ -204,6 +255,8 @@ def main(argv=None) -> int:
                 chain = import_chain(stderr, module)
                 note += f"; {module} via {' -> '.join(chain) if chain else '(chain not found)'}"
                 log(f"  {module} is imported before the window shows: {' -> '.join(chain)}")
+        log("startup: mma-studio --help / --version vs a bare interpreter ...")
+        help_rows = command_line_rows(env, rounds)
 
     ratio = ours / bare if bare > 0 else float("inf")
     row = Row("start-up to first painted window: mma-studio vs bare PySide6", ours, bare, "s", ratio,
@@ -212,7 +265,7 @@ def main(argv=None) -> int:
     ready_row = Row("start-up until every page is built (informative): mma-studio vs bare PySide6", ours_ready,
                     bare, "s", ours_ready / bare if bare > 0 else float("inf"), "", None,
                     note="the pages the first frame does not show are built one per event-loop turn after it")
-    emit([row, ready_row], args, "startup")
+    emit([row, ready_row, *help_rows], args, "startup")
     return 0
 
 

@@ -126,6 +126,10 @@ def test_run_all_collects_rows_of_process_level_benchmarks():
     startup = by_figure(rows, "start-up to first painted window")
     assert_measured(startup)
     assert startup["ratio"] == pytest.approx(startup["ours"] / startup["baseline"])
+    for flag in ("--help", "--version"):
+        command_line = by_figure(rows, f"mma-studio {flag} vs bare python -c pass")
+        assert_measured(command_line)
+        assert command_line["note"].endswith(": none")  # no torch, open_clip or numpy for help
 
     gap = by_figure(rows, "GUI thread: largest gap of a 10 ms timer")
     redraws = by_figure(rows, "live plots: redraw rate vs epoch events")
