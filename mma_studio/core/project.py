@@ -1,7 +1,9 @@
 """The project file: a JSON document that remembers the data, the split, the settings and the runs.
 
 Paths are stored relative to the project file (with `/`), so a project folder can be moved
-or shared with its data. Writes are atomic, so a crash or a full disk never leaves a
+or shared with its data. The format is versioned, and keys this version does not know (written
+by a later feature) are kept and written back unchanged, so no save loses what another part of
+the app, or a newer app, stored. Writes are atomic, so a crash or a full disk never leaves a
 half-written project, and the previous version survives a failed save.
 """
 
@@ -36,9 +38,12 @@ class RunRecord:
     split: dict | None = None  # DatasetSplit.to_dict(project folder)
     adapter_file: str | None = None  # relative to the project file, once exported
     run_id: str | None = None  # its adapter in the run store (`core.run_store`), to show it again
+    extra: dict = field(default_factory=dict)  # keys this version does not know, kept as read
 
     def to_dict(self) -> dict:
-        return dict(self.__dict__)
+        data = dict(self.extra)
+        data.update((key, value) for key, value in self.__dict__.items() if key != "extra")
+        return data
 
     @classmethod
     def from_dict(cls, data: dict) -> "RunRecord":
@@ -55,7 +60,12 @@ class RunRecord:
             split=_object(data.get("split"), "a run's split") or None,
             adapter_file=_text(data.get("adapter_file"), "a run's adapter_file"),
             run_id=data.get("run_id") if is_run_id(data.get("run_id")) else None,  # never a path
+            extra={key: value for key, value in data.items() if key not in _RUN_KEYS},
         )
+
+
+_RUN_KEYS = frozenset(("finished_at", "summary", "zero_shot", "history", "settings", "split", "adapter_file",
+                       "run_id"))
 
 
 @dataclass
@@ -71,9 +81,14 @@ class Project:
     backbone: dict = field(default_factory=dict)  # {"model": ..., "pretrained": ...}
     settings: dict = field(default_factory=dict)  # RunSettings.to_dict()
     runs: list[RunRecord] = field(default_factory=list)
+    # What the window showed when the project was last saved (page, the Train page's card, the
+    # Demo's image, classes and adapter file), so a reopened project looks as it was left.
+    ui_state: dict = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)  # keys this version does not know, kept as read
 
     def to_dict(self) -> dict:
         return {
+            **self.extra,
             "format": PROJECT_FORMAT,
             "version": PROJECT_VERSION,
             "name": self.name,
@@ -86,6 +101,7 @@ class Project:
             "backbone": dict(self.backbone),
             "settings": dict(self.settings),
             "runs": [run.to_dict() for run in self.runs],
+            "ui_state": dict(self.ui_state),
         }
 
     @classmethod
@@ -113,7 +129,13 @@ class Project:
             backbone=_object(data.get("backbone"), "backbone"),
             settings=_object(data.get("settings"), "settings"),
             runs=[RunRecord.from_dict(r) for r in runs if isinstance(r, dict)],
+            ui_state=_object(data.get("ui_state"), "ui_state"),
+            extra={key: value for key, value in data.items() if key not in _PROJECT_KEYS},
         )
+
+
+_PROJECT_KEYS = frozenset(("format", "version", "name", "data_root", "class_folders", "class_files", "display_names",
+                           "base_classes", "new_classes", "backbone", "settings", "runs", "ui_state"))
 
 
 _NUMBER_OR_NONE = ("train_loss", "val_acc", "new_acc", "hm", "samples_per_s", "eta_s", "best_val_acc")

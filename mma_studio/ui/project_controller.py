@@ -17,9 +17,7 @@ appears in Open Recent Project either way.
 from __future__ import annotations
 
 import copy
-import dataclasses
 import json
-import os
 from dataclasses import asdict
 from pathlib import Path
 
@@ -27,39 +25,31 @@ from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
 
+from mma_studio.core.project_store import (
+    AUTOSAVED_KEEP,
+    PortableRuns,
+    autosave_folder,
+    new_autosave_path,
+    portable_data,
+    prune_autosaved,
+    record_finished_run,
+    remove_autosaved_copy,
+    with_project_suffix,
+)
 from mma_studio.ui.app_state import BackboneSelection
+from mma_studio.ui.recent_projects import (
+    LAST_PROJECT_DIR_KEY,
+    RECENT_PROJECTS_KEY,
+    clear_recent_projects,
+    forget_recent_project,
+    recent_projects,
+    remember_recent_project,
+)
 from mma_studio.ui.workers.background_task import BackgroundTask
 
 AUTOSAVE_DELAY_MS = 1500
-RECENT_PROJECTS_KEY = "projects/recent"
-LAST_PROJECT_DIR_KEY = "projects/lastFolder"
-RECENT_MAX = 10
-AUTOSAVED_KEEP = 10  # untitled projects kept in the Autosaved folder (oldest removed first)
 PROJECT_FILTER = "MMA Studio projects (*.mmaproj);;All files (*)"
-
-
-def recent_projects() -> list[Path]:
-    """Project files opened or saved before, newest first, that still exist."""
-    value = QSettings().value(RECENT_PROJECTS_KEY, [])
-    if isinstance(value, str):  # QSettings returns a lone string for a one-item list
-        value = [value]
-    return [Path(v) for v in (value or []) if isinstance(v, str) and Path(v).is_file()]
-
-
-def remember_recent_project(path: Path) -> None:
-    path = Path(path).absolute()
-    paths = [str(path)] + [str(p) for p in recent_projects() if p.absolute() != path]
-    QSettings().setValue(RECENT_PROJECTS_KEY, paths[:RECENT_MAX])
-
-
-def clear_recent_projects() -> None:
-    QSettings().remove(RECENT_PROJECTS_KEY)
-
-
-def autosave_folder() -> Path:
-    from platformdirs import user_data_path
-
-    return user_data_path("MMA Studio", "MMA Studio") / "Autosaved"
+__all__ = ["AUTOSAVED_KEEP", "RECENT_PROJECTS_KEY", "ProjectController", "autosave_folder", "recent_projects"]
 
 
 def _restore_scan_task(root: Path | None, folders: list[Path], class_files: dict[str, list[Path]] | None = None):
@@ -118,12 +108,8 @@ class ProjectController(QObject):
         self._pending_roles: tuple | None = None
         self._opened_pending = False  # projectOpened waits for the scan's thread to finish
         self._saved_snapshot = ""  # the project as last written or opened: equal again means clean
-        # Each run's split as written (paths relative to a project folder), made once per run and
-        # folder: the project is compared after every edit and written after every change, and a
-        # large run lists 20,000 images. Keyed by id(split), holding the split itself, with a
-        # token that stands for it in comparisons (never reused, unlike an id).
-        self._portable_splits: dict[tuple[int, str], tuple[dict, dict, int]] = {}
-        self._split_tokens = 0
+        self._portable_runs = PortableRuns()  # each run's split as written, made once per run and folder
+        self.extra: dict = {}  # what the opened file holds that this version does not know: written back
         self._autosave = QTimer(self)
         self._autosave.setSingleShot(True)
         self._autosave.setInterval(AUTOSAVE_DELAY_MS)
@@ -171,13 +157,10 @@ class ProjectController(QObject):
     def add_run(self, run) -> None:
         """A run finished on the Train page: record it (figures, curves, split, settings) and
         keep its adapter in the run store, in a worker, so a reopened project can show it."""
-        from mma_studio.core.project import record_run
         from mma_studio.core.run_store import RunStore, new_run_id
 
         run_id = new_run_id()
-        record = record_run(run, self.path or Path.cwd() / "project.mmaproj", run_id=run_id)
-        record.split = run.split.to_dict(None)  # absolute in memory; relative when written
-        self.runs.append(record)
+        self.runs.append(record_finished_run(run, run_id))
         self.runsChanged.emit()
         self._on_changed()
         store = RunStore()
@@ -277,6 +260,7 @@ class ProjectController(QObject):
         self.path = None
         self.is_autosaved_copy = False
         self.runs = []
+        self.extra = {}
         self.state.clear_scan()
         self._restoring = False
         page = self.window.train_page
@@ -297,13 +281,14 @@ class ProjectController(QObject):
 
     def open_project(self, path: Path | str) -> bool:
         """Load a project file and restore it; the data is rescanned in a worker."""
-        from mma_studio.core.project import ProjectError, load_project, resolve_from_project
+        from mma_studio.core.project import ProjectError
+        from mma_studio.core.project_store import open_project_file
 
         path = Path(path).absolute()
         if not self._can_switch():
             return False
         try:
-            project = load_project(path)
+            opened = open_project_file(path)
         except ProjectError as exc:
             self._show_error("The project could not be opened", str(exc))
             return False
@@ -312,9 +297,11 @@ class ProjectController(QObject):
         self._restoring = True
         self._generation += 1
         self.window.forget_runs()
+        project, data = opened.project, opened.data
         self.path = path
         self.is_autosaved_copy = path.parent == autosave_folder()
-        self.runs = [self._absolute_record(record, path) for record in project.runs]
+        self.runs = opened.runs
+        self.extra = dict(project.extra)
         self.runsChanged.emit()
 
         selection = _backbone_selection(project.backbone)
@@ -328,25 +315,16 @@ class ProjectController(QObject):
             last = self.runs[-1] if self.runs else None
             page.show_history(last.zero_shot if last else None, last.history if last else [])
 
-        root = resolve_from_project(project.data_root, path) if project.data_root else None
-        folders = [resolve_from_project(folder, path) for folder in project.class_folders]
-        class_files = {name: [resolve_from_project(f, path) for f in files]
-                       for name, files in project.class_files.items()}
-        missing = [str(p) for p in ([root] if root is not None else []) + folders if not p.is_dir()]
-        missing += [f"the images of class {name!r}" for name, files in class_files.items()
-                    if not any(f.is_file() for f in files)]
-        folders = [folder for folder in folders if folder.is_dir()]
-        if root is not None and not root.is_dir():
-            root = None
-        self._pending_roles = (list(project.base_classes), list(project.new_classes), dict(project.display_names), missing)
+        self._pending_roles = (list(project.base_classes), list(project.new_classes), dict(project.display_names),
+                               list(data.missing))
         remember_recent_project(path)
         self.dirty = False
         self._changed_title()
-        if root is None and not folders and not class_files:
+        if data.empty:
             self.state.clear_scan()
             self._finish_restore(None)
             return True
-        task = BackgroundTask(_restore_scan_task(root, folders, class_files), self)
+        task = BackgroundTask(_restore_scan_task(data.root, data.folders, data.class_files), self)
         task.succeeded.connect(self._finish_restore)
         task.failed.connect(self._on_restore_failed)
         task.cancelled.connect(lambda: self._on_restore_failed("Cancelled: the project opened without its data."))
@@ -377,11 +355,7 @@ class ProjectController(QObject):
         return path
 
     def save_as(self, path: Path | str) -> bool:
-        from mma_studio.core.project import PROJECT_SUFFIX
-
-        path = Path(path).absolute()
-        if path.suffix.lower() != PROJECT_SUFFIX:
-            path = path.with_name(path.name + PROJECT_SUFFIX)
+        path = with_project_suffix(path)
         previous = self.path if self.is_autosaved_copy else None
         if not self._write(path):
             return False
@@ -390,8 +364,8 @@ class ProjectController(QObject):
         self._saved_snapshot = self._snapshot()
         QSettings().setValue(LAST_PROJECT_DIR_KEY, str(path.parent))
         remember_recent_project(path)
-        if previous is not None and previous != path:
-            _forget(previous)
+        if previous is not None and previous != path and remove_autosaved_copy(previous):
+            forget_recent_project(previous)
         self._changed_title()
         return True
 
@@ -403,12 +377,10 @@ class ProjectController(QObject):
             if self.state.data.scan is None and not self.runs:
                 return  # nothing worth keeping yet
             folder = autosave_folder()
-            import datetime
-
-            stamp = datetime.datetime.now().strftime("%Y-%m-%d %H.%M.%S")
-            self.path = folder / f"Untitled {stamp}.mmaproj"
+            self.path = new_autosave_path(folder)
             self.is_autosaved_copy = True
-            _prune_autosaved(folder, keep=AUTOSAVED_KEEP - 1)
+            for removed in prune_autosaved(folder, keep=AUTOSAVED_KEEP - 1):
+                forget_recent_project(removed)
         if self._write(self.path, quiet=True) and self.is_autosaved_copy:
             remember_recent_project(self.path)
 
@@ -418,36 +390,25 @@ class ProjectController(QObject):
         `split_tokens`: each run's split is a number standing for it (for comparing two states
         of the project cheaply: the same number means the same split, as written).
         """
-        from mma_studio.core.project import Project, relative_to_project
+        from mma_studio.core.project import Project
 
         data = self.state.data
-        scan = data.scan
-        data_root, class_folders, class_files = None, [], {}
-        if scan is not None:
-            folder_classes = [c for c in scan.classes if not c.loose]
-            class_files = {c.name: [relative_to_project(p, project_file) for p in c.images]
-                           for c in scan.classes if c.loose}
-            if scan.root is not None:
-                data_root = relative_to_project(scan.root, project_file)
-                root = Path(scan.root)
-                class_folders = [relative_to_project(c.path, project_file) for c in folder_classes
-                                 if not _is_child_of(c.path, root)]
-            else:
-                class_folders = [relative_to_project(c.path, project_file) for c in folder_classes]
+        data_root, class_folders, class_files = portable_data(data.scan, project_file)
         page = self.window.train_page
         settings = page.settings_values() if page is not None and page.settings.loaded else dict(self._settings)
         name = project_file.stem if not self.is_autosaved_copy else "Untitled"
         return Project(
             name=name,
             data_root=data_root,
-            class_folders=list(dict.fromkeys(class_folders)),
+            class_folders=class_folders,
             class_files=class_files,
             display_names=dict(data.display_names),
             base_classes=list(data.base_classes),
             new_classes=list(data.new_classes),
             backbone=asdict(self.state.backbone),
             settings=settings,
-            runs=self._portable_runs(project_file, split_tokens),
+            runs=self._portable_runs.records(self.runs, project_file, split_tokens),
+            extra=dict(self.extra),
         )
 
     # ================================================================== runs and recent
@@ -531,11 +492,10 @@ class ProjectController(QObject):
         return "Untitled"
 
     def _write(self, path: Path, *, quiet: bool = False) -> bool:
-        from mma_studio.core.project import save_project
+        from mma_studio.core.project_store import write_project_file
 
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            save_project(self.current_project(path), path)
+            write_project_file(self.current_project(path), path)
         except OSError as exc:
             message = f"{path}: {exc.strerror or exc}. The previous version of the file is unchanged."
             if quiet:
@@ -629,156 +589,6 @@ class ProjectController(QObject):
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
 
-    @staticmethod
-    def _absolute_record(record, project_file: Path):
-        """A stored run with its paths made absolute (the split may hold `../data/...`)."""
-        from mma_studio.core.project import resolve_from_project
-        from mma_studio.core.split import DatasetSplit, SplitError
-
-        split = record.split
-        record = copy.deepcopy(dataclasses.replace(record, split=None))  # the split is copied below
-        folder = project_file.absolute().parent
-        if isinstance(split, dict):
-            try:
-                DatasetSplit.from_dict(split, folder)  # refuses a malformed stored split
-            except SplitError:
-                pass  # the figures and curves remain
-            else:
-                record.split = _map_split_paths(split, _absolute_paths(folder))
-        else:
-            record.split = copy.deepcopy(split)
-        if record.adapter_file:
-            record.adapter_file = str(resolve_from_project(record.adapter_file, project_file))
-        return record
-
-    def _portable_runs(self, project_file: Path, split_tokens: bool = False) -> list:
-        records = [self._portable_record(record, project_file, split_tokens) for record in self.runs]
-        live = {id(record.split) for record in self.runs}
-        for key in [key for key in self._portable_splits if key[0] not in live]:
-            del self._portable_splits[key]  # a run that is no longer in the project
-        return records
-
-    def _portable_record(self, record, project_file: Path, split_token: bool = False):
-        """A run as written: its paths relative to the project file (`../data/cat/1.jpg`).
-
-        The split is shared with the cache (nothing modifies a written project's runs).
-        """
-        from mma_studio.core.project import relative_to_project
-
-        split = record.split
-        portable = copy.deepcopy(dataclasses.replace(record, split=None))  # the split is not copied
-        if isinstance(split, dict):
-            folder = os.path.abspath(Path(project_file).absolute().parent)
-            cached = self._portable_splits.get((id(split), folder))
-            if cached is None or cached[0] is not split:
-                self._split_tokens += 1
-                cached = (split, _map_split_paths(split, _portable_paths(project_file)), self._split_tokens)
-                self._portable_splits[(id(split), folder)] = cached
-            portable.split = cached[2] if split_token else cached[1]
-        else:
-            portable.split = copy.deepcopy(split)
-        if portable.adapter_file:
-            portable.adapter_file = relative_to_project(portable.adapter_file, project_file)
-        return portable
-
-
-SPLIT_SAMPLE_KEYS = ("train", "val", "test_base", "test_new")
-
-
-def _map_split_paths(split: dict, convert) -> dict:
-    """A copy of a stored split (`DatasetSplit.to_dict`) with every sample path converted.
-
-    Nothing is shared with `split` except the rows' class indices (numbers); the sample rows
-    are rebuilt rather than deep-copied and then rebuilt again (20,000 rows per run).
-    """
-    mapped = {}
-    for key, value in split.items():
-        if key in SPLIT_SAMPLE_KEYS and isinstance(value, list):
-            mapped[key] = [[convert(row[0]), *row[1:]] if isinstance(row, list) and row else copy.deepcopy(row)
-                           for row in value]
-        else:
-            mapped[key] = copy.deepcopy(value)
-    return mapped
-
-
-# Many paths, few folders: a run's split lists every image (20,000 in a large dataset) in a
-# few hundred class folders. Converting each path with os.path.relpath (or Path arithmetic)
-# cost most of a second on the GUI thread whenever a run ended or the project was compared or
-# written; these converters do the path arithmetic once per folder and append the file name.
-# They take the shortcut only where it gives exactly the same string as the per-path
-# conversion (POSIX separators, a plain path: no `//`, `.` or `..` components, no trailing
-# `/`), and call the per-path conversion for everything else.
-
-
-def _is_plain_absolute(path: str) -> bool:
-    return (path.startswith("/") and "//" not in path and "/./" not in path and "/../" not in path
-            and not path.endswith(("/", "/.", "/..")))
-
-
-def _portable_paths(project_file: Path):
-    """`relative_to_project(path, project_file)` for many paths, one relpath per folder."""
-    from mma_studio.core.project import relative_to_project
-
-    project_folder = os.path.abspath(Path(project_file).absolute().parent)
-    if os.sep != "/" or project_folder.startswith("//"):  # relpath reads `//a` as `/a`
-        return lambda path: relative_to_project(path, project_file)
-    # folder -> (its path relative to the project or None if not plain, the name in it that
-    # leads to the project folder: a "file" the project lies in, left to relpath)
-    by_folder: dict[str, tuple[str | None, str | None]] = {}
-
-    def folder_entry(head: str) -> tuple[str | None, str | None]:
-        folder = head or "/"
-        if folder != "/" and not _is_plain_absolute(folder):
-            return None, None
-        prefix = folder if folder == "/" else folder + "/"
-        inside = project_folder[len(prefix):].split("/", 1)[0] if project_folder.startswith(prefix) else None
-        return relative_to_project(folder, project_file), inside
-
-    def convert(path):
-        if not isinstance(path, str):
-            return relative_to_project(path, project_file)
-        head, separator, name = path.rpartition("/")
-        entry = by_folder.get(head)
-        if entry is None:
-            entry = by_folder[head] = folder_entry(head)
-        relative, inside = entry
-        if relative is None or not separator or name == inside or name in ("", ".", ".."):
-            return relative_to_project(path, project_file)
-        return name if relative == "." else f"{relative}/{name}"
-
-    return convert
-
-
-def _absolute_paths(folder: Path):
-    """`os.path.normpath(folder / stored)` for many stored paths, one normpath per folder."""
-    by_folder: dict[str, str] = {}
-
-    def convert(stored):
-        if os.sep != "/" or not isinstance(stored, str) or "//" in stored or stored.endswith("/"):
-            return os.path.normpath(folder / stored)
-        head, separator, name = stored.rpartition("/")
-        if name in ("", ".", ".."):
-            return os.path.normpath(folder / stored)
-        if separator and not head:
-            head = "/"
-        resolved = by_folder.get(head)
-        if resolved is None:
-            resolved = by_folder[head] = os.path.normpath(folder / head)
-        return os.path.join(resolved, name)
-
-    return convert
-
-
-def _is_child_of(path: Path | str, folder: Path) -> bool:
-    """`Path(path).parent == folder`, answered from the strings when they agree (the common case).
-
-    Called for every class each time the project is compared or written; building two Paths
-    per class cost milliseconds per hundred classes on the GUI thread.
-    """
-    if os.path.dirname(str(path)) == str(folder):
-        return True
-    return Path(path).parent == folder
-
 
 def _backbone_selection(data: dict) -> BackboneSelection | None:
     if not isinstance(data, dict) or not data.get("model") or not data.get("pretrained"):
@@ -790,22 +600,3 @@ def _backbone_selection(data: dict) -> BackboneSelection | None:
         is_random=bool(data.get("is_random", False)),
         is_demo=bool(data.get("is_demo", False)),
     )
-
-
-def _forget(path: Path) -> None:
-    """Remove an autosaved copy once the project has a real home."""
-    try:
-        path.unlink()
-    except OSError:
-        pass
-    paths = [str(p) for p in recent_projects() if p != path]
-    QSettings().setValue(RECENT_PROJECTS_KEY, paths)
-
-
-def _prune_autosaved(folder: Path, keep: int) -> None:
-    try:
-        files = sorted(folder.glob("*.mmaproj"), key=lambda p: p.stat().st_mtime, reverse=True)
-    except OSError:
-        return
-    for old in files[keep:]:
-        _forget(old)

@@ -16,14 +16,13 @@ from hypothesis import strategies as st
 
 from mma_studio.core import project as project_module
 from mma_studio.core.project import RunRecord, load_project, relative_to_project
+from mma_studio.core.project_store import absolute_record
+from mma_studio.core.split_paths import SPLIT_SAMPLE_KEYS
+from mma_studio.core.split_paths import absolute_paths as _absolute_paths
+from mma_studio.core.split_paths import map_split_paths as _map_split_paths
+from mma_studio.core.split_paths import portable_paths as _portable_paths
 from mma_studio.ui.main_window import MainWindow
-from mma_studio.ui.project_controller import (
-    SPLIT_SAMPLE_KEYS,
-    ProjectController,
-    _absolute_paths,
-    _map_split_paths,
-    _portable_paths,
-)
+from mma_studio.ui.project_controller import ProjectController
 
 pytestmark = pytest.mark.skipif(os.sep != "/", reason="the per-folder shortcut is taken on POSIX paths only")
 
@@ -201,7 +200,7 @@ def test_a_20000_image_run_is_written_with_one_relpath_per_folder_and_converted_
     assert controller._write(path, quiet=True)
     stored = load_project(path).runs[0]
     assert stored.split == expected
-    reopened = ProjectController._absolute_record(stored, path)
+    reopened = absolute_record(stored, path)
     assert reopened.split == split  # absolute again, as the run had them
     print(f"\n20,000-image run: written form {first_s * 1000:.1f} ms, compared again {again_s * 1000:.1f} ms")
 

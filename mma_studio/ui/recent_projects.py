@@ -1,0 +1,37 @@
+"""The Open Recent Project list: project files opened or saved before, newest first.
+
+Kept in the app's settings (QSettings), not in any project file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSettings
+
+RECENT_PROJECTS_KEY = "projects/recent"
+LAST_PROJECT_DIR_KEY = "projects/lastFolder"
+RECENT_MAX = 10
+
+
+def recent_projects() -> list[Path]:
+    """Project files opened or saved before, newest first, that still exist."""
+    value = QSettings().value(RECENT_PROJECTS_KEY, [])
+    if isinstance(value, str):  # QSettings returns a lone string for a one-item list
+        value = [value]
+    return [Path(v) for v in (value or []) if isinstance(v, str) and Path(v).is_file()]
+
+
+def remember_recent_project(path: Path) -> None:
+    path = Path(path).absolute()
+    paths = [str(path)] + [str(p) for p in recent_projects() if p.absolute() != path]
+    QSettings().setValue(RECENT_PROJECTS_KEY, paths[:RECENT_MAX])
+
+
+def forget_recent_project(path: Path) -> None:
+    paths = [str(p) for p in recent_projects() if p != Path(path)]
+    QSettings().setValue(RECENT_PROJECTS_KEY, paths)
+
+
+def clear_recent_projects() -> None:
+    QSettings().remove(RECENT_PROJECTS_KEY)
