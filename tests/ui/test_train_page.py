@@ -423,3 +423,24 @@ def test_a_class_too_small_for_any_shots_gets_no_fix_button(page_factory, tmp_pa
     page.settings.set_values({"shots": 4, "val_per_class": 2})
     assert not page.train_button.isEnabled() and "'ant' has 1" in page.ready_label.text()
     assert "make them new classes" in page.ready_label.text() and not page.fit_sizes_button.isVisibleTo(page)
+
+
+def test_a_run_that_fails_to_start_keeps_the_previous_runs_curves_and_results(qtbot, page_factory, monkeypatch):
+    """Issue 12 §1: a backbone that cannot load must not wipe what the last run showed."""
+    from mma_studio.ui.app_state import BackboneSelection
+
+    shown: list[QMessageBox] = []
+    monkeypatch.setattr(QMessageBox, "open", lambda box: shown.append(box))
+    page = page_factory(epochs=2)
+    run_to_end(qtbot, page)
+    previous = page.last_run
+    points = page.plots.point_count
+    assert previous is not None and points > 0 and page.summary.isVisibleTo(page)
+
+    page.state.set_backbone(BackboneSelection("no-such-model", "random:0", "Broken"))
+    monkeypatch.setattr(page, "_not_ready_reason", lambda: None)  # the engine itself refuses it
+    with qtbot.waitSignal(page.trainingStopped, timeout=60_000):
+        assert page.start_training()
+    assert page.last_error is not None  # the failure is reported …
+    assert page.last_run is previous  # … and the previous run is still the page's run
+    assert page.plots.point_count == points and page.summary.isVisibleTo(page)

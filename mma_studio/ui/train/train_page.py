@@ -107,6 +107,9 @@ class TrainPage(QWidget):
         self._latest_epoch = None
         self._best_val: float | None = None
         self._figures_dirty = False
+        self._shown_history: tuple[dict | None, list[dict]] = (None, [])  # the curves on the page
+        self._before_run = None  # (run, finished, curves) shown before the current run started
+        self._run_has_figures = False
         self._started_at = 0.0
         self._engine_loading = False
         self._engineImported.connect(self._on_engine_imported)
@@ -289,6 +292,11 @@ class TrainPage(QWidget):
         )
         self.error_banner.hide()
         self.notice_banner.hide()
+        # What the page showed, put back if this run ends before it has a figure of its own
+        # (a backbone that cannot load, a cancel during extraction): a failed start never
+        # wipes the previous run's curves and results.
+        self._before_run = (self.last_run, self.last_finished, self._shown_history)
+        self._run_has_figures = False
         self.summary.clear()
         self.plots.reset()
         self.tiles.reset()
@@ -387,7 +395,21 @@ class TrainPage(QWidget):
             self.plots.set_best_epoch(last.best_epoch)
             self.tiles.show_epoch(last, best_val)
         self.plots.flush()
+        self._shown_history = (zero_shot if isinstance(zero_shot, dict) else None, list(history or []))
         return drawn
+
+    def _restore_previous_results(self) -> None:
+        """Show again what the page showed before a run that ended without a figure."""
+        before, self._before_run = self._before_run, None
+        if before is None or self._run_has_figures:
+            return
+        run, finished, (zero_shot, history) = before
+        if zero_shot is None and not history:
+            return
+        self.show_history(zero_shot, history)
+        if run is not None:
+            self.last_run, self.last_finished = run, finished
+            self.summary.show_run(run, finished)
 
     # -- Qt events ---------------------------------------------------------------------------
     def resizeEvent(self, event) -> None:  # noqa: N802
@@ -432,10 +454,12 @@ class TrainPage(QWidget):
         self.progress.show_progress(progress)
 
     def _on_zero_shot(self, event) -> None:
+        self._run_has_figures = True
         self.plots.add_zero_shot(event)
         self.tiles.show_zero_shot(event)
 
     def _on_epoch(self, event) -> None:
+        self._run_has_figures = True
         self.plots.add_epoch(event)
         if event.is_best:
             self._best_val = event.val_acc
@@ -447,7 +471,9 @@ class TrainPage(QWidget):
         self.plots.set_best_epoch(event.best_epoch)
 
     def _on_succeeded(self, run) -> None:
+        self._before_run = None
         self.last_run = run
+        self._shown_history = (run.zero_shot_event.to_dict(), [event.to_dict() for event in run.history])
         self._refresh_figures()
         finished = self.last_finished
         cancelled = bool(getattr(run, "cancelled", False))
@@ -487,6 +513,7 @@ class TrainPage(QWidget):
         job, self._job = self._job, None
         self._figures_timer.stop()
         self._refresh_figures()
+        self._restore_previous_results()
         if job is not None:
             job.deleteLater()
         self.state.set_busy(False)
