@@ -232,7 +232,7 @@ def test_size_and_clear(tmp_path, images):
     keep.write_text("a user's file")
     cache.clear()
     assert cache.get_many(fake_backbone(), images) == {}
-    assert keep.exists() and cache.size_bytes() == keep.stat().st_size
+    assert keep.exists() and cache.size_bytes() == 0  # a user's file is neither counted nor deleted
 
 
 def test_default_root_is_the_user_cache(monkeypatch, tmp_path):
@@ -258,3 +258,92 @@ def test_no_warnings_on_the_happy_path(tmp_path, images):
         warnings.simplefilter("error")
         cache.put_many(fake_backbone(), images, unit_rows(len(images)))
         assert len(cache.get_many(fake_backbone(), images)) == len(images)
+
+
+# --------------------------------------------------------------------------- ownership (issue 11.1)
+
+
+def fill_users_folder(folder: Path) -> dict[Path, bytes]:
+    """A user's own folders whose names start like cache namespaces, and a loose file."""
+    files = {
+        folder / "img-holiday-2024" / "beach.jpg": b"photo bytes",
+        folder / "txt-notes" / "todo.txt": b"buy milk",
+        folder / "img-mma-tiny-v0-0123456789abcdef" / "mine.txt": b"inside a cache-like name",
+        folder / "notes.txt": b"a loose file",
+    }
+    for path, data in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    return files
+
+
+def test_a_non_empty_folder_gets_a_cache_folder_of_its_own_and_clear_spares_the_users_files(tmp_path, images):
+    from mma_studio.core.feature_cache import MARKER_NAME, OWN_FOLDER_NAME, cache_root_for, is_cache_root
+
+    users = tmp_path / "big-disk"
+    files = fill_users_folder(users)
+    assert cache_root_for(users) == users / OWN_FOLDER_NAME
+    cache = FeatureCache(users)
+    assert cache.root == users / OWN_FOLDER_NAME
+    cache.put_many(fake_backbone(), images, unit_rows(len(images)))
+    cache.put_texts(fake_backbone(), ["x"], unit_rows(1))
+    assert is_cache_root(cache.root) and (cache.root / MARKER_NAME).read_text().startswith("Signature: 8a477f597d28d172789f06886806bc55")
+    assert cache_root_for(users) == cache.root  # chosen again: the same cache
+    own = sum(p.stat().st_size for p in shard_files(cache))
+    assert cache.size_bytes() == own  # the user's bytes are not counted
+    cache.clear()
+    assert cache.get_many(fake_backbone(), images) == {} and cache.size_bytes() == 0
+    for path, data in files.items():
+        assert path.read_bytes() == data, f"{path} was touched"
+
+
+def test_clear_in_a_folder_without_the_marker_deletes_nothing(tmp_path, images):
+    """Even pointed straight at a user's folder (no marker), the cache counts and deletes nothing there."""
+    users = tmp_path / "photos"
+    files = fill_users_folder(users)
+    cache = FeatureCache(tmp_path / "cache")
+    cache.put_many(fake_backbone(), images, unit_rows(len(images)))
+    cache._root = users  # as if an older version had been given this folder
+    assert cache.size_bytes() == 0
+    cache.clear()
+    for path, data in files.items():
+        assert path.read_bytes() == data
+
+
+def test_only_exactly_named_namespaces_and_shard_files_are_ours(tmp_path, images):
+    cache = FeatureCache(tmp_path / "cache")
+    cache.put_many(fake_backbone(), images, unit_rows(len(images)))
+    namespace = cache.image_namespace(fake_backbone())
+    stray = namespace / "my-notes.txt"
+    stray.write_text("kept")
+    lookalike = cache.root / "img-holiday-2024"
+    lookalike.mkdir()
+    (lookalike / "shard-0.safetensors").write_bytes(b"not ours")
+    cache.clear()
+    assert stray.read_text() == "kept" and namespace.is_dir()  # left with what we did not write
+    assert (lookalike / "shard-0.safetensors").read_bytes() == b"not ours"
+    assert shard_files(cache) == [lookalike / "shard-0.safetensors"]
+
+
+def test_a_shard_of_another_width_is_discarded_and_its_rows_count_as_missing(tmp_path, images):
+    """A shard with a valid checksum but another model's embedding width (issue 11.6)."""
+    cache = FeatureCache(tmp_path / "cache")
+    backbone = SimpleNamespace(weights_id="w1", model_name="mma-tiny", preprocess_id="pp1", embed_dim=DIM)
+    wide = torch.nn.functional.normalize(torch.randn(len(images), DIM * 2), dim=-1)
+    cache.store(cache.image_namespace(backbone), [image_key(p) for p in images], wide)  # checksum valid
+    with pytest.warns(RuntimeWarning, match="width 16"):
+        assert cache.get_many(backbone, images) == {}
+    assert shard_files(cache) == []  # deleted, so the next run encodes and stores them again
+    cache.put_many(backbone, images, unit_rows(len(images)))
+    assert len(cache.get_many(backbone, images)) == len(images)
+
+
+def test_a_shard_copied_from_another_namespace_is_discarded(tmp_path, images):
+    cache = FeatureCache(tmp_path / "cache")
+    cache.put_many(fake_backbone(weights_id="w1"), images, unit_rows(len(images)))
+    (shard,) = shard_files(cache)
+    other = cache.image_namespace(fake_backbone(weights_id="w2"))
+    other.mkdir(parents=True)
+    os.replace(shard, other / shard.name)
+    with pytest.warns(RuntimeWarning, match="another namespace"):
+        assert cache.get_many(fake_backbone(weights_id="w2"), images) == {}

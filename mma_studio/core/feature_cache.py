@@ -7,11 +7,22 @@ Layout: one folder per namespace, `<root>/img-<model>-v<view>-<hash>/` for image
 float16 safetensors *shards* of up to `SHARD_ROWS` rows (20,000 images make ~20 files, not
 20,000). Each shard's metadata lists its row keys and the sha256 of its tensor bytes.
 
+Ownership: the cache only ever deletes (and counts) what it can prove it created. Its root
+holds a marker, `CACHEDIR.TAG` (the Cache Directory Tagging Specification's signature, which
+backup tools honour, plus a line naming MMA Studio); a namespace folder is ours only when its
+name has the exact format above (`img-<slug>-v<n>-<16 hex>`, `txt-<slug>-<16 hex>`), and
+inside it only files named like shards or our temporary files are touched. A folder the user
+names that already holds other things (and no marker) is never used as the root itself: the
+cache goes into a sub-folder of its own, `<folder>/mma-studio-cache` (`cache_root_for`).
+
 Why it can be trusted:
 - an image row's key is (resolved path, size, mtime_ns), so an edited file never hits;
 - shards are written to a temporary file, fsynced and `os.replace`d into place, so a killed
   process leaves no half shard under a real name;
 - a shard whose header, shape or checksum does not verify is deleted, never read as valid;
+- a shard whose rows are not of the width this namespace holds (another model's features
+  under a valid checksum) is deleted too, so the rows are encoded again instead of failing
+  later with a shape error;
 - a failed write (full disk) raises `FeatureCacheError` and leaves existing shards intact.
 """
 
@@ -21,7 +32,6 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import threading
 import time
 import uuid
@@ -36,7 +46,19 @@ SHARD_ROWS = 1024
 MAX_SMALL_SHARDS = 8  # above this many part-filled shards, merge them
 STALE_TMP_S = 3600.0
 _SHARD_PATTERN = re.compile(r"^shard-[0-9a-f-]+\.safetensors$")
-_NAMESPACE_PATTERN = re.compile(r"^(img|txt)-")
+_TMP_PATTERN = re.compile(r"^\.tmp-[0-9a-f]{32}$")
+# The exact names `_namespace_dir` gives: a user's `img-holiday-2024/` never matches.
+_NAMESPACE_PATTERN = re.compile(r"^(img-[A-Za-z0-9._-]{1,40}-v\d+|txt-[A-Za-z0-9._-]{1,40})-[0-9a-f]{16}$")
+MARKER_NAME = "CACHEDIR.TAG"
+# The first line is the Cache Directory Tagging Specification's; the second is what proves the
+# folder is MMA Studio's (another program's CACHEDIR.TAG does not make it ours).
+MARKER_TEXT = (
+    "Signature: 8a477f597d28d172789f06886806bc55\n"
+    "# This folder is the MMA Studio feature cache (mma-studio-feature-cache v1).\n"
+    "# Clear Cache deletes only the img-*/txt-* folders MMA Studio wrote here.\n"
+)
+_MARKER_PROOF = "mma-studio-feature-cache v1"
+OWN_FOLDER_NAME = "mma-studio-cache"
 
 Key = tuple  # (path, size, mtime_ns) for images; ("text", prompt) for prompts
 
@@ -49,6 +71,40 @@ def default_cache_root() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("mma-studio")) / "features"
+
+
+def is_cache_root(folder: Path | str) -> bool:
+    """Whether `folder` holds MMA Studio's cache marker (a small regular file with our line)."""
+    marker = Path(folder) / MARKER_NAME
+    try:
+        if not marker.is_file() or marker.is_symlink() or marker.stat().st_size > 4096:
+            return False
+        return _MARKER_PROOF in marker.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+
+
+def cache_root_for(folder: Path | str) -> Path:
+    """Where the cache lives when the user names `folder` (Settings, `--cache-dir`).
+
+    The folder itself when it already is our cache (marker), or is empty or absent; otherwise
+    a sub-folder of its own, `<folder>/mma-studio-cache` (applied again one level down, should
+    a folder of the user's have that name), so the cache never shares a folder with a user's
+    files and can never take them for entries of its own.
+    """
+    folder = Path(folder).expanduser()
+    while True:
+        if is_cache_root(folder) or not folder.exists():
+            return folder
+        try:
+            with os.scandir(folder) as entries:
+                if next(entries, None) is None:
+                    return folder
+        except NotADirectoryError:
+            pass  # a file of that name: the cache goes beside nothing of the user's, one level down
+        except OSError:
+            return folder  # unreadable: writes will fail with a clear FeatureCacheError
+        folder = folder / OWN_FOLDER_NAME
 
 
 def image_key(path: Path | str) -> Key | None:
@@ -73,7 +129,11 @@ class FeatureCache:
     """Sharded float16 feature store; see the module docstring for the guarantees."""
 
     def __init__(self, root: Path | str | None = None) -> None:
-        self._root = Path(root) if root is not None else default_cache_root()
+        # The default root is the app's own folder in the user cache: ours by definition (also
+        # when an older version filled it before markers existed). A folder the user names is
+        # ours only with the marker; otherwise the cache takes a sub-folder of its own.
+        self._is_default = root is None
+        self._root = cache_root_for(root) if root is not None else default_cache_root()
         self._lock = threading.RLock()
         # per shard file: (size, mtime_ns) it had when read -> its keys; avoids re-reading headers
         self._headers: dict[Path, tuple[tuple[int, int], list[Key]]] = {}
@@ -112,7 +172,8 @@ class FeatureCache:
 
     def get_many(self, backbone, paths: Sequence[Path | str], view: int = 0) -> dict[int, torch.Tensor]:
         """index -> cached float32 row, for the paths whose current file identity is cached."""
-        return self.lookup(self.image_namespace(backbone, view), [image_key(p) for p in paths])
+        return self.lookup(self.image_namespace(backbone, view), [image_key(p) for p in paths],
+                           width=getattr(backbone, "embed_dim", None))
 
     def put_many(self, backbone, paths: Sequence[Path | str], features: torch.Tensor, view: int = 0) -> None:
         """Store one row per path (rows aligned with `paths`), keyed by each file's identity now."""
@@ -120,37 +181,73 @@ class FeatureCache:
         self.store(self.image_namespace(backbone, view), keys, features)
 
     def get_texts(self, backbone, texts: Sequence[str]) -> dict[int, torch.Tensor]:
-        return self.lookup(self.text_namespace(backbone), [("text", t) for t in texts])
+        return self.lookup(self.text_namespace(backbone), [("text", t) for t in texts],
+                           width=getattr(backbone, "embed_dim", None))
 
     def put_texts(self, backbone, texts: Sequence[str], features: torch.Tensor) -> None:
         self.store(self.text_namespace(backbone), [("text", t) for t in texts], features)
 
+    def owns_root(self) -> bool:
+        """Whether the root is provably this cache's: the default folder, or one with our marker."""
+        return self._is_default or is_cache_root(self._root)
+
+    def _own_files(self) -> list[Path]:
+        """Every file the cache can prove it created: shards and temporary files inside
+        exactly-named namespace folders of a root that is ours. Nothing else, ever."""
+        if not self.owns_root():
+            return []
+        found: list[Path] = []
+        try:
+            children = list(os.scandir(self._root))
+        except OSError:
+            return []
+        for child in children:
+            if not _NAMESPACE_PATTERN.match(child.name) or child.is_symlink() or not child.is_dir(follow_symlinks=False):
+                continue
+            try:
+                entries = list(os.scandir(child.path))
+            except OSError:
+                continue
+            for entry in entries:
+                if (_SHARD_PATTERN.match(entry.name) or _TMP_PATTERN.match(entry.name)) and entry.is_file(follow_symlinks=False):
+                    found.append(Path(entry.path))
+        return found
+
     def size_bytes(self) -> int:
+        """Bytes of the cache's own files (see `_own_files`); a user's files are not counted."""
         total = 0
-        if not self._root.is_dir():
-            return 0
-        for folder, _dirs, files in os.walk(self._root):
-            for name in files:
-                try:
-                    total += os.path.getsize(os.path.join(folder, name))
-                except OSError:
-                    pass
+        for path in self._own_files():
+            try:
+                total += path.stat().st_size
+            except OSError:
+                pass
         return total
 
     def clear(self) -> None:
-        """Delete every namespace folder this cache created under its root."""
+        """Delete the cache's own files (see `_own_files`), then its namespace folders if that
+        left them empty; anything else, in the root or inside a namespace folder, stays."""
         with self._lock:
             self._headers.clear()
-            if not self._root.is_dir():
-                return
-            for child in self._root.iterdir():
-                if child.is_dir() and _NAMESPACE_PATTERN.match(child.name):
-                    shutil.rmtree(child, ignore_errors=True)
+            folders = set()
+            for path in self._own_files():
+                folders.add(path.parent)
+                try:
+                    path.unlink()
+                except OSError:
+                    pass
+            for folder in folders:
+                try:
+                    folder.rmdir()  # only when empty
+                except OSError:
+                    pass
 
     # ------------------------------------------------------------------ keyed core
 
-    def lookup(self, namespace: Path, keys: Sequence[Key | None]) -> dict[int, torch.Tensor]:
-        """index -> float32 row for every key present in a verified shard of `namespace`."""
+    def lookup(self, namespace: Path, keys: Sequence[Key | None], *, width: int | None = None) -> dict[int, torch.Tensor]:
+        """index -> float32 row for every key present in a verified shard of `namespace`.
+
+        `width` is the embedding width the caller expects (the backbone's `embed_dim`): a shard
+        of another width is discarded, and its rows count as missing (encoded again)."""
         wanted: dict[Key, list[int]] = {}
         for index, key in enumerate(keys):
             if key is not None:
@@ -166,7 +263,7 @@ class FeatureCache:
                     by_shard.setdefault(shard, []).append((row, key))
             found: dict[int, torch.Tensor] = {}
             for shard, rows in by_shard.items():
-                loaded = self._read_shard(shard)
+                loaded = self._read_shard(shard, width)
                 if loaded is None:
                     continue
                 features = loaded[1]
@@ -186,6 +283,7 @@ class FeatureCache:
         features = features.detach().to("cpu", torch.float16)
         with self._lock:
             try:
+                self._claim_root()
                 namespace.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise FeatureCacheError(f"Cannot create the feature cache folder {namespace}: {exc.strerror or exc}") from exc
@@ -193,7 +291,21 @@ class FeatureCache:
             for start in range(0, len(rows), SHARD_ROWS):
                 chunk = rows[start : start + SHARD_ROWS]
                 self._write_shard(namespace, [k for k, _ in chunk], features[[i for _, i in chunk]])
-            self._compact(namespace)
+            self._compact(namespace, int(features.shape[1]))
+
+    def _claim_root(self) -> None:
+        """Create the root with its marker before the first entry is written into it."""
+        if is_cache_root(self._root):
+            return
+        self._root.mkdir(parents=True, exist_ok=True)
+        if not self._is_default and any(
+            not _NAMESPACE_PATTERN.match(name) and name != MARKER_NAME for name in os.listdir(self._root)
+        ):
+            # Someone's files appeared after this cache chose its root: never mix with them.
+            raise FeatureCacheError(f"{self._root} is not empty and is not an MMA Studio cache; choose another folder")
+        from mma_studio.core.atomic_write import write_text_atomically
+
+        write_text_atomically(self._root / MARKER_NAME, MARKER_TEXT)
 
     # ------------------------------------------------------------------ shards
 
@@ -236,8 +348,10 @@ class FeatureCache:
                 index.setdefault(key, (shard, row))
         return index
 
-    def _read_shard(self, shard: Path) -> tuple[list[Key], torch.Tensor] | None:
-        """Keys and float16 rows of a shard whose shape and checksum verify; else delete it."""
+    def _read_shard(self, shard: Path, width: int | None = None) -> tuple[list[Key], torch.Tensor] | None:
+        """Keys and float16 rows of a shard whose namespace, shape (`width` columns, when given)
+        and checksum verify; else delete it. A valid checksum proves the bytes are intact, not
+        that they belong here: a shard copied from another model's namespace is refused too."""
         keys = self._keys_of(shard)
         if keys is None:
             return None
@@ -255,6 +369,13 @@ class FeatureCache:
         if features.dtype != torch.float16 or features.ndim != 2 or features.shape[0] != len(keys):
             self._discard(shard, f"unexpected tensor {tuple(features.shape)} {features.dtype}")
             return None
+        if width is not None and features.shape[1] != width:
+            self._discard(shard, f"rows of width {features.shape[1]}, this model's features have {width}")
+            return None
+        written_for = metadata.get("namespace")
+        if written_for is not None and written_for != shard.parent.name:
+            self._discard(shard, f"written for another namespace ({written_for})")
+            return None
         if _tensor_sha256(features) != metadata.get("sha256"):
             self._discard(shard, "checksum mismatch")
             return None
@@ -266,6 +387,7 @@ class FeatureCache:
         features16 = features16.contiguous()
         metadata = {
             "format": str(FORMAT_VERSION),
+            "namespace": namespace.name,
             "keys": json.dumps([list(k) for k in keys]),
             "sha256": _tensor_sha256(features16),
         }
@@ -289,7 +411,7 @@ class FeatureCache:
             ) from exc
         return final
 
-    def _compact(self, namespace: Path) -> None:
+    def _compact(self, namespace: Path, width: int) -> None:
         """Merge part-filled shards into full ones, dropping duplicates and rows of files
         that have since changed (same path, older mtime)."""
         small = []
@@ -302,7 +424,7 @@ class FeatureCache:
         entries: dict[Key, torch.Tensor] = {}
         newest: dict[str, Key] = {}
         for shard in reversed(small):  # newest shard first: its rows win
-            loaded = self._read_shard(shard)
+            loaded = self._read_shard(shard, width)
             if loaded is None:
                 continue
             for key, row in zip(*loaded):

@@ -226,7 +226,7 @@ def extract_image_features(
     rows: dict[int, torch.Tensor] = {}
     if cache is not None:
         try:
-            rows.update(cache.lookup(namespace, keys))
+            rows.update(cache.lookup(namespace, keys, width=getattr(backbone, "embed_dim", None)))
         except OSError as exc:
             result_warnings.append(f"feature cache unreadable, encoding everything ({exc})")
     from_cache = len(rows)

@@ -60,10 +60,39 @@ def test_shows_the_cache_location_and_size_and_clears_it(qtbot, tmp_path, monkey
     monkeypatch.setattr(dialog, "confirm_clear", lambda: True)
     with qtbot.waitSignal(dialog.cacheSizeKnown, timeout=WAIT_MS) as measured:
         qtbot.mouseClick(dialog.clear_cache_button, Qt.MouseButton.LeftButton)
-    assert measured.args == [len("kept")]  # only the user's own file is left
-    assert sorted(p.name for p in root.iterdir()) == ["README-not-ours.txt"]
+    assert measured.args == [0]  # the user's own file is neither counted nor deleted
+    assert sorted(p.name for p in root.iterdir()) == ["CACHEDIR.TAG", "README-not-ours.txt"]
     qtbot.waitUntil(lambda: not dialog.is_working(), timeout=WAIT_MS)
-    assert dialog.cache_size.text() == format_bytes(4)
+    assert dialog.cache_size.text() == "Empty"
+
+
+def test_choosing_a_users_folder_puts_the_cache_in_its_own_sub_folder_and_clear_spares_the_users_files(
+        qtbot, tmp_path, monkeypatch):
+    """Issue 11.1: a user's img-holiday-2024/ and txt-notes/ survive Clear Cache."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+    users = tmp_path / "big-disk"
+    photos, notes = users / "img-holiday-2024" / "beach.jpg", users / "txt-notes" / "todo.txt"
+    for path in (photos, notes):
+        path.parent.mkdir(parents=True)
+        path.write_bytes(b"the user's own")
+    dialog = open_dialog(qtbot)
+    with qtbot.waitSignal(dialog.cacheSizeKnown, timeout=WAIT_MS) as measured:
+        dialog.set_cache_dir(users)
+    own = users / "mma-studio-cache"
+    assert QSettings().value(CACHE_DIR_KEY) == str(own) and dialog.cache_location.text() == str(own)
+    assert measured.args == [0]  # the user's bytes are not the cache's size
+    cache = filled_cache(own)
+    qtbot.waitUntil(lambda: not dialog.is_working(), timeout=WAIT_MS)
+    with qtbot.waitSignal(dialog.cacheSizeKnown, timeout=WAIT_MS) as measured:
+        dialog.refresh_cache_size()
+    assert measured.args == [cache.size_bytes()] and cache.size_bytes() > 0
+    qtbot.waitUntil(lambda: not dialog.is_working(), timeout=WAIT_MS)
+    monkeypatch.setattr(dialog, "confirm_clear", lambda: True)
+    with qtbot.waitSignal(dialog.cacheSizeKnown, timeout=WAIT_MS) as measured:
+        dialog.clear_cache_button.click()
+    assert measured.args == [0]
+    assert photos.read_bytes() == notes.read_bytes() == b"the user's own"
+    qtbot.waitUntil(lambda: not dialog.is_working(), timeout=WAIT_MS)
 
 
 def test_clear_is_disabled_while_a_task_may_write_the_cache(qtbot, tmp_path):

@@ -234,9 +234,15 @@ class SettingsDialog(QDialog):
             self.set_cache_dir(Path(folder))
 
     def set_cache_dir(self, folder: Path | None) -> None:
+        """Use `folder` for the cache: itself when it is empty or already a cache, otherwise a
+        sub-folder of its own (`core.feature_cache.cache_root_for`), so Clear Cache can never
+        reach a user's files. The resolved folder is what is remembered and shown."""
         if folder is None:
             QSettings().remove(CACHE_DIR_KEY)
         else:
+            from mma_studio.core.feature_cache import cache_root_for
+
+            folder = cache_root_for(folder)
             QSettings().setValue(CACHE_DIR_KEY, str(folder))
         self._show_location(folder)
         self.cacheDirChanged.emit(folder)
