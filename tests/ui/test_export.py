@@ -18,12 +18,12 @@ from PySide6.QtCore import Qt
 from mma_studio.core.adapter_file import load_adapter_file
 from mma_studio.core.cancellation import Cancelled, CancelToken
 from mma_studio.ui.dialogs.export_dialog import ExportDialog
-from mma_studio.ui.workers.export_worker import (
+from mma_studio.core.export import (
     ExportError,
     ExportRequest,
     companion_paths,
-    export_run,
     verification_images,
+    write_export_set,
 )
 from tests.ui.trained_run import train_small_run
 
@@ -237,7 +237,7 @@ def test_cancel_during_the_check_removes_the_files_it_wrote(run, out):
 
     request = ExportRequest(run, out / "model.safetensors", model_card=True, metrics=True)
     with pytest.raises(Cancelled):
-        export_run(request, cancel_at_check, token)
+        write_export_set(request, cancel_at_check, token)
     assert files_in(out) == []
 
 
@@ -246,7 +246,7 @@ def test_a_write_error_is_an_export_error_naming_the_file(run, tmp_path):
     request = ExportRequest(run, missing / "model.safetensors", model_card=False, metrics=False)
     (tmp_path / "gone").write_text("a file where a folder should be")
     with pytest.raises(ExportError, match="model.safetensors"):
-        export_run(request)
+        write_export_set(request)
 
 
 def test_verification_images_cover_every_class_first(run):
@@ -259,4 +259,5 @@ def test_verification_images_cover_every_class_first(run):
 
 def test_companion_names():
     names = {k: p.name for k, p in companion_paths("/x/shapes.safetensors").items()}
-    assert names == {"model_card": "shapes.md", "metrics": "shapes.metrics.json", "confusion": "shapes.confusion.csv"}
+    assert names == {"model_card": "shapes.md", "metrics": "shapes.metrics.json", "confusion": "shapes.confusion.csv",
+                     "onnx": "shapes.onnx", "onnx_json": "shapes.onnx.json", "predict_script": "predict.py"}

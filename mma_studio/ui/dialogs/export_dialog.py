@@ -29,17 +29,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mma_studio.ui.workers.export_worker import (
+from mma_studio.core.export import (
     ADAPTER_SUFFIX,
     VERIFY_IMAGES,
     ExportRequest,
     ExportResult,
     companion_paths,
-    export_task,
     file_size_text,
     planned_files,
     with_adapter_suffix,
 )
+from mma_studio.ui.workers.export_worker import export_task
 from mma_studio.ui.widgets.naming import named
 
 SETTINGS_FOLDER = "export/folder"
