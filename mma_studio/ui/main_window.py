@@ -121,6 +121,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
 
         self.projects = ProjectController(self)
+        self.data_page.project_guard = self.projects  # asked before new data replaces the project's
         # An adapter file dropped anywhere on the window opens in the Demo page (the Data
         # page's drop zone would refuse it; other widgets ignore drops).
         self._adapter_drop = AdapterDropFilter(self)

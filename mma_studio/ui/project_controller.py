@@ -229,6 +229,10 @@ class ProjectController(QObject):
                 self._on_changed()
                 return
 
+    def holds_work(self) -> bool:
+        """Whether the project has data or runs that new data would replace."""
+        return self.state.data.scan is not None or bool(self.runs)
+
     def title_name(self) -> str:
         """The project's name for the window title, or "" when it has no name of its own."""
         if self.path is None or self.is_autosaved_copy:

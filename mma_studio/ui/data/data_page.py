@@ -33,6 +33,7 @@ from mma_studio.ui.workers.background_task import BackgroundTask
 from mma_studio.ui.data.backbone_chooser import BackboneChooser, format_duration
 from mma_studio.ui.data.drop_request import CLASS_FOLDERS, IMAGES, ROOT, DropRefused, DropRequest, classify_drop
 from mma_studio.ui.data.drop_zone import DropZone
+from mma_studio.ui.dialogs.replace_data_question import OPEN_AS_NEW, REPLACE, ask_replace_or_new
 from mma_studio.ui.workers.scan_worker import (
     merge_scans,
     scan_folders_task,
@@ -182,6 +183,9 @@ class DataPage(QWidget):
         self._pending_root: Path | None = None
         self.example_dir: Path | None = None  # None: `default_example_dir()`; tests point it elsewhere
         self.example_per_class = EXAMPLE_PER_CLASS
+        # The window's project (ProjectController): asked before new data replaces what it
+        # holds. None on a page of its own, which has no project to protect.
+        self.project_guard = None
         # Built by `ensure_dataset_views()`.
         self.thumbnails = None
         self.table = None
@@ -381,6 +385,8 @@ class DataPage(QWidget):
         self.error_banner.hide()
         has_data = self._state.data.scan is not None
         if request.kind == ROOT:
+            if not self._may_replace_data(f"the folder “{request.paths[0].name}”"):
+                return
             QSettings().setValue(LAST_FOLDER_KEY, str(request.paths[0]))
             self._start_scan(scan_root_task(request.paths[0]), f"Scanning {request.paths[0].name}",
                              replace=True, extend=False)
@@ -396,6 +402,25 @@ class DataPage(QWidget):
                 return
             self._start_scan(scan_images_task(name, list(request.paths)), f"Checking {request.describe()}",
                              replace=not has_data, extend=True)
+
+    def _may_replace_data(self, what: str) -> bool:
+        """Whether new data may take the place of the project's: asked when the project holds
+        data or runs; "Open as New Project" starts an untitled project first (the current one
+        is saved as it is), Cancel changes nothing."""
+        guard = self.project_guard
+        if guard is None or not guard.holds_work():
+            return True
+        answer = self.ask_replace_or_new(what, guard.title_name())
+        if answer == OPEN_AS_NEW:
+            return bool(guard.new_project())
+        if answer == REPLACE:
+            return True
+        self.statusMessage.emit("Nothing was opened: the project is unchanged.", 5000)
+        return False
+
+    def ask_replace_or_new(self, what: str, project_name: str) -> str:
+        """Ask whether new data opens as a new project (a method so tests can answer it)."""
+        return ask_replace_or_new(self.window(), what, project_name)
 
     def ask_class_name(self, files: list[Path]) -> str:
         """Ask which class loose images belong to (a method so tests can answer it)."""
@@ -418,6 +443,8 @@ class DataPage(QWidget):
         """Write the example dataset, scan it and select the demo model."""
         if self._task is not None or self._state.busy:
             self.show_error("Please wait: other work is running.")
+            return
+        if not self._may_replace_data("the example dataset"):
             return
         self.error_banner.hide()
         destination = Path(self.example_dir) if self.example_dir is not None else default_example_dir()
@@ -533,16 +560,33 @@ class DataPage(QWidget):
         merged = merge_scans(data.scan, scan, extend_same_name=self._pending_extend)
         old_names = data.scan.class_names
         was_default = (list(data.base_classes), list(data.new_classes)) == tuple(default_roles(old_names))
-        if was_default:
+        known = set(data.base_classes) | set(data.new_classes)
+        added_names = [n for n in merged.class_names if n not in known]
+        if was_default:  # the suggested split, never edited: suggested again for all the classes
             base, new = default_roles(merged.class_names)
         else:  # the user chose roles: keep them, and train on the added classes
-            known = set(data.base_classes) | set(data.new_classes)
             base = [n for n in merged.class_names if n in data.base_classes or n not in known]
             new = [n for n in merged.class_names if n in data.new_classes]
-        added = len(merged.classes) - len(data.scan.classes)
+        moved = [n for n in old_names if (n in data.base_classes) != (n in base)]
         self._state.update_scan(merged, base, new)
-        self.statusMessage.emit(
-            f"Added {added} class{'es' if added != 1 else ''}" if added > 0 else "Added the images", 6000)
+        self.statusMessage.emit(self._added_classes_message(added_names, moved, was_default, base, new), 12000)
+
+    def _added_classes_message(self, added: list[str], moved: list[str], was_default: bool, base, new) -> str:
+        """Where the added classes went, and whether any class changed role: never silent."""
+        if not added:
+            return "Added the images."
+        names = ", ".join(f"“{self._state.display_name(n)}”" for n in added[:3])
+        names += f" and {len(added) - 3} more" if len(added) > 3 else ""
+        count = f"{len(added)} class{'es' if len(added) != 1 else ''}"
+        if not was_default:
+            return (f"Added {count} ({names}) as base classes to train on; your base/new split is kept. "
+                    "Change it under Base and new classes.")
+        if moved:
+            shown = ", ".join(f"“{self._state.display_name(n)}”" for n in moved[:3])
+            shown += f" and {len(moved) - 3} more" if len(moved) > 3 else ""
+            return (f"Added {count} ({names}). The suggested split was made again for {len(base) + len(new)} "
+                    f"classes: {len(base)} base, {len(new)} new ({shown} changed role).")
+        return f"Added {count} ({names}) to the suggested split: {len(base)} base, {len(new)} new."
 
     def _on_failed(self, message: str, partial_scan=None) -> None:
         self._failure_scan = partial_scan if partial_scan is not None and partial_scan.skipped else None
