@@ -111,6 +111,7 @@ def test_photo_decoding_rows(capsys):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(600)  # its subprocess alone may take 300 s
 def test_run_all_collects_rows_of_process_level_benchmarks():
     """run_all --quick over the benchmarks that start processes or their own QApplication."""
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
