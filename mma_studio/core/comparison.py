@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import torch
 
 from mma_studio.core.cancellation import Cancelled, CancelToken, check
+from mma_studio.core.chart_data import GroupedBars, Series
 from mma_studio.core.cpu_threads import adapter_training_threads, torch_threads
 from mma_studio.core.evaluation import evaluate_features
 from mma_studio.core.events import Progress, ProgressCallback
@@ -55,6 +56,8 @@ class MethodRun:
     chosen: dict = field(default_factory=dict)  # what base validation chose (epoch, alpha, beta)
     val_acc: float | None = None
     dataset: str = ""
+    conditions: dict = field(default_factory=dict)  # what a study varied, e.g. {"base_share": 0.3}
+    other_tests: dict = field(default_factory=dict)  # name -> {"base", "new", "hm", "all"} on another test set
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -124,10 +127,17 @@ def run_methods(
     seed: int,
     *,
     dataset: str = "",
+    conditions: dict | None = None,
+    other_tests: dict[str, torch.Tensor] | None = None,
     on_progress: ProgressCallback | None = None,
     token: CancelToken | None = None,
 ) -> list[MethodRun]:
-    """Fit and score each method on `task`; raises `Cancelled` if cancelled (no partial method)."""
+    """Fit and score each method on `task`; raises `Cancelled` if cancelled (no partial method).
+
+    `other_tests` maps a name to test features of the *same* test images (rows aligned with
+    `task.test_labels`, e.g. the images with noise added): each fitted method is scored on
+    them too, and the figures land in `MethodRun.other_tests[name]`.
+    """
     runs = []
     threads = adapter_training_threads() if task.class_text.device.type == "cpu" else 10**6
     labels = task.test_labels.tolist()
@@ -141,11 +151,19 @@ def run_methods(
             raise Cancelled()
         report = evaluate_features(fitted.scorer, task.test_features, labels, task.class_text,
                                    base=task.base, new=task.new, class_names=task.class_names)
+        others = {}
+        for name, features in (other_tests or {}).items():
+            if features.shape[0] != len(labels):
+                raise ValueError(f"test set {name!r} has {features.shape[0]} rows for {len(labels)} test labels")
+            other = evaluate_features(fitted.scorer, features, labels, task.class_text,
+                                      base=task.base, new=task.new, class_names=task.class_names)
+            others[name] = other.headline()
         runs.append(MethodRun(
             method=method.info.name, label=method.info.label, seed=seed, base=report.base_acc, new=report.new_acc,
             hm=report.hm, all=report.all_acc, train_s=elapsed, trainable_params=fitted.trainable_params,
             new_is_zero_shot=not method.info.can_score_unseen_classes and bool(task.new),
             chosen=dict(fitted.chosen), val_acc=fitted.val_acc, dataset=dataset,
+            conditions=dict(conditions or {}), other_tests=others,
         ))
     return runs
 
@@ -308,3 +326,24 @@ def compare_methods(
         on_progress(Progress("compare", total, total, message="Done"))
     return ComparisonResult(dataset=str(scan.root), settings=data.describe(), methods=list(methods),
                             seeds=list(seeds), runs=runs, counts=counts, warnings=data.warnings)
+
+
+def comparison_chart(summaries: Sequence[MethodSummary], title: str = "Base / new / HM per method") -> GroupedBars:
+    """Base, new and HM bars per trained method, zero-shot CLIP as dashed lines, the best bar of each marked."""
+    trained = [s for s in summaries if s.method != "zero-shot"] or list(summaries)
+    reference = next((s for s in summaries if s.method == "zero-shot"), None)
+    series = []
+    for key, name in (("base", "base"), ("new", "new"), ("hm", "HM")):
+        series.append(Series(name, [getattr(s, key).mean for s in trained], [getattr(s, key).std for s in trained]))
+    winners = {}
+    for s in series:
+        present = [(v, i) for i, v in enumerate(s.values) if v is not None]
+        if len(present) > 1:
+            best = max(v for v, _ in present)
+            winners[s.name] = min(i for v, i in present if v == best)  # ties: the first listed
+    groups = [s.label + (f" {FALLBACK_MARK}" if s.new_is_zero_shot else "") for s in trained]
+    references = []
+    if reference is not None:
+        references = [(name, getattr(reference, key).mean) for key, name in (("base", "base"), ("new", "new"), ("hm", "HM"))
+                      if getattr(reference, key).mean is not None]
+    return GroupedBars(title=title, groups=groups, series=series, references=references, winners=winners)

@@ -88,7 +88,7 @@ class ResultTable:
         widths = [max(len(r[j]) for r in grid) for j in range(len(self.columns))]
         lines = [self.title, ""]
         for k, r in enumerate(grid):
-            lines.append("  ".join(t.ljust(w) if j == 0 else t.rjust(w) for j, (t, w) in enumerate(zip(r, widths))).rstrip())
+            lines.append("  ".join(t.ljust(w) if c.kind == "text" else t.rjust(w) for t, w, c in zip(r, widths, self.columns)).rstrip())
             if k == 0:
                 lines.append("  ".join("-" * w for w in widths))
         notes = list(self.footnotes)
