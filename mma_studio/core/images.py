@@ -1,7 +1,21 @@
 """Decode one image file into an upright RGB picture, or say exactly why it cannot be used.
 
-Every path through the engine (scan validation, feature extraction, prediction) opens images
-here, so "usable" means the same thing everywhere.
+Every path through the engine (scan validation, feature extraction, prediction, the Demo, the
+thumbnails) opens images here, so "usable" means the same thing everywhere, and so do the
+memory bounds:
+
+- pixels: at most Pillow's `MAX_IMAGE_PIXELS` per file (a decompression-bomb guard), checked
+  from the header before anything is decoded;
+- geometry: CLIP's preprocessing resizes the *shortest* side to the model's input side S and
+  keeps the centre square, so a W x H picture becomes S * S * (W/H) pixels before the crop.
+  A 300000 x 1 strip (957 bytes on disk) would become a 67-megapixel intermediate (1.6 GiB
+  with its float copies). An aspect ratio over `MAX_ASPECT_RATIO` is refused, from the header,
+  before decoding, which caps that intermediate at `MAX_ASPECT_RATIO * S^2` pixels (see
+  `resized_pixels`). Refused rather than cropped: the model would see under 1/20 of such a
+  picture, and a user told why can crop it as they mean to, while a silent crop would train
+  on a sliver they never chose;
+- depth: 16- and 32-bit grey images are scaled to 8 bits strip by strip, in integers, never
+  as full-size float64 copies (three of them used to cost 2.4 GiB for a 9400 x 9400 PNG).
 """
 
 from __future__ import annotations
@@ -14,6 +28,9 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 # The size limit is enforced explicitly in `load_rgb_image` (thread-safe), so Pillow's own
 # warning between 1x and 2x the limit is only noise.
 warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+
+MAX_ASPECT_RATIO = 20  # longest side / shortest side; panoramas are 2:1 to 6:1, 360-degree ones ~8:1
+_STRIP_PIXELS = 1 << 20  # 16-bit images are converted this many pixels at a time
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"})
 
@@ -52,6 +69,7 @@ def load_rgb_image(path: Path | str, min_side: int | None = None) -> Image.Image
     try:
         with Image.open(path) as image:
             _refuse_oversized(path, image)
+            _refuse_thin(path, image.width, image.height)
             if min_side:
                 image.draft(image.mode, (int(min_side), int(min_side)))  # a no-op for other formats
             image.load()
@@ -77,18 +95,49 @@ def _refuse_oversized(path: Path, image: Image.Image) -> None:
         )
 
 
+def resized_pixels(width: int, height: int, side: int) -> int:
+    """Pixels of the picture after "resize the shortest side to `side`" (CLIP's preprocessing,
+    before its centre crop). For an image this module accepts, at most `MAX_ASPECT_RATIO * side**2`."""
+    short, long = sorted((max(1, int(width)), max(1, int(height))))
+    return side * max(side, -(-long * side // short))
+
+
+def _refuse_thin(path: Path, width: int, height: int) -> None:
+    """Refuse strips whose preprocessing would cost memory out of all proportion to the file."""
+    short, long = sorted((int(width), int(height)))
+    if short < 1 or long > MAX_ASPECT_RATIO * short:
+        raise UnusableImageError(
+            path,
+            f"too thin to use ({width}x{height} pixels: its sides differ more than {MAX_ASPECT_RATIO}:1, and the "
+            "model sees only a square at the centre); crop it to the part that shows the subject",
+        )
+
+
+def _grey_to_8_bits(image: Image.Image) -> Image.Image:
+    """16- or 32-bit grey -> 8-bit "L", scaled (v // 257, so 65535 -> 255) when the values use
+    more than 8 bits, clipped otherwise; a strip at a time, in integers: the extra memory is
+    one byte per pixel plus one strip, not three float64 copies of the whole picture."""
+    import numpy as np
+
+    width, height = image.size
+    _low, high = image.getextrema() if width and height else (0, 0)
+    scaled = high > 255
+    out = np.empty((height, width), dtype=np.uint8)
+    rows = max(1, _STRIP_PIXELS // max(1, width))
+    for top in range(0, height, rows):
+        strip = np.asarray(image.crop((0, top, width, min(height, top + rows))))
+        if scaled:
+            strip = strip // 257
+        out[top : top + strip.shape[0]] = np.clip(strip, 0, 255)
+    return Image.fromarray(out, mode="L")
+
+
 def _to_rgb(image: Image.Image) -> Image.Image:
     if image.mode == "RGB":
         return image.copy()
-    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
         # 16/32-bit grayscale: scale to 8 bits instead of clipping to white.
-        import numpy as np
-
-        array = np.asarray(image, dtype=np.float64)
-        peak = array.max() if array.size else 0
-        scale = 255.0 / 65535.0 if peak > 255 else 1.0
-        array = np.clip(array * scale, 0, 255).astype("uint8")
-        return Image.fromarray(array, mode="L").convert("RGB")
+        return _grey_to_8_bits(image).convert("RGB")
     if image.mode == "P" and "transparency" in image.info:
         image = image.convert("RGBA")
     if image.mode in ("RGBA", "LA", "PA"):
