@@ -1,0 +1,48 @@
+"""A second opinion on a suspected label error, from the embeddings' own geometry.
+
+Confident learning trusts the classifier's probabilities; a weak classifier is confidently
+wrong on classes it confuses, and on clean data that reads as label errors. Measured with
+`mma-tiny · shapes` on the clean example dataset (1,200 images): the out-of-fold adapter is
+79 % accurate and confident learning flags 116 images, none mislabelled; zero-shot (53 %)
+flags 408. Those are shape confusions within one colour, where the image sits about as close
+to its own class as to the suggested one. A truly misfiled image sits in the suggested class's
+cluster instead.
+
+So a suggestion stands only when the image is closer to the suggested class's mean than to
+its own class's mean (computed without it) by an unusual amount: the gap's robust z-score over
+all images (best other class minus own class, median and MAD x 1.4826) must reach
+`EVIDENCE_Z`. Measured on the example with 0 / 5 / 10 / 20 % of labels flipped at random
+(one seed): the highest z of a clean image flagged by confident learning was 5.4; at z >= 6,
+0 false alarms on clean data and precision 1.00 with recall 0.58-0.61 on flipped labels.
+Relative, so it adapts to a backbone's similarity scale.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from mma_studio.core.doctor.outliers import MAD_TO_SD
+
+EVIDENCE_Z = 6.0
+
+
+def label_evidence(features: torch.Tensor, labels: torch.Tensor, class_count: int):
+    """A function (index, suggested class) -> robust z of the image's gap towards `suggested`."""
+    x = F.normalize(features.float(), dim=1)
+    labels = labels.long()
+    n = x.shape[0]
+    sums = torch.zeros(class_count, x.shape[1]).index_add_(0, labels, x)
+    means = F.normalize(sums, dim=1)
+    own = (F.normalize(sums[labels] - x, dim=1) * x).sum(dim=1)
+    others = x @ means.T
+    others[torch.arange(n), labels] = -2.0
+    gaps = others.max(dim=1).values - own
+    median = gaps.median()
+    scale = ((gaps - median).abs().median() * MAD_TO_SD).clamp_min(1e-6)
+
+    def z_of(index: int, suggested: int) -> float:
+        gap = float(x[index] @ means[suggested] - own[index])
+        return (gap - float(median)) / float(scale)
+
+    return z_of

@@ -1,0 +1,97 @@
+"""Images far from every class, and classes whose images spread widely.
+
+An image's closeness to a class is its cosine to the class's mean embedding (its own class's
+mean computed without it). A blank frame, a screenshot or a photo of the wrong thing is far
+from *every* mean; a robust threshold (median minus `OUTLIER_Z` robust standard deviations,
+MAD x 1.4826, of the closest-class similarity over all images) adapts to the backbone's
+scale, where a fixed cosine would not (the toy model's similarities sit near 0.9, CLIP's
+lower). A class's spread is 1 minus the mean cosine of its images to its mean; a class is
+flagged when its spread is `SPREAD_Z` robust deviations above the classes' median, which
+needs at least `MIN_CLASSES_FOR_SPREAD` classes to mean anything. Both cost O(N x K).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from mma_studio.core.doctor.findings import OUTLIER, SPREAD, Finding
+
+OUTLIER_Z = 12.0  # the clean example dataset's most remote image: robust z -11.4 (mma-tiny)
+SPREAD_Z = 3.5
+MIN_CLASSES_FOR_SPREAD = 5
+SPREAD_EXAMPLES = 6  # the farthest images of a widely spread class, shown with the finding
+MAD_TO_SD = 1.4826
+
+
+def robust_z(values: torch.Tensor) -> torch.Tensor:
+    median = values.median()
+    mad = (values - median).abs().median() * MAD_TO_SD
+    return (values - median) / mad.clamp_min(1e-6)
+
+
+def closest_class_similarity(features: torch.Tensor, labels: torch.Tensor, class_count: int) -> torch.Tensor:
+    """(n,) max over classes of cos(x, class mean), the own class's mean without x itself."""
+    features = F.normalize(features.float(), dim=1)
+    sums = torch.zeros(class_count, features.shape[1]).index_add_(0, labels, features)
+    means = F.normalize(sums, dim=1)
+    similarity = features @ means.T  # (n, K): linear in n
+    own_sum = sums[labels] - features
+    own = (F.normalize(own_sum, dim=1) * features).sum(dim=1)
+    counts = torch.bincount(labels, minlength=class_count)
+    alone = counts[labels] <= 1  # a class of one image has no mean without it
+    own[alone] = -1.0
+    similarity[torch.arange(features.shape[0]), labels] = own
+    return similarity.max(dim=1).values
+
+
+def outlier_findings(
+    features: torch.Tensor,
+    labels: torch.Tensor,
+    paths: Sequence[Path],
+    class_names: Sequence[str],
+    display_names: dict[str, str] | None = None,
+) -> list[Finding]:
+    names = display_names or {}
+    labels = labels.long()
+    findings: list[Finding] = []
+    if features.shape[0] < 10:
+        return findings
+    closest = closest_class_similarity(features, labels, len(class_names))
+    z = robust_z(closest)
+    for index in (z < -OUTLIER_Z).nonzero(as_tuple=True)[0].tolist():
+        cls = class_names[int(labels[index])]
+        findings.append(Finding(
+            OUTLIER, (paths[index],), (cls,), float(min(1.0, max(0.0, 1.0 - closest[index]))),
+            f"Far from every class (closest similarity {float(closest[index]):.2f}, typical "
+            f"{float(closest.median()):.2f}): a blank frame, a screenshot or another subject?",
+        ))
+    findings.sort(key=lambda f: -f.score)
+
+    present = torch.bincount(labels, minlength=len(class_names))
+    kept = [j for j in range(len(class_names)) if present[j] >= 3]
+    if len(kept) >= MIN_CLASSES_FOR_SPREAD:
+        normalised = F.normalize(features.float(), dim=1)
+        spreads, members_of = [], []
+        for j in kept:
+            members = (labels == j).nonzero(as_tuple=True)[0]
+            centre = F.normalize(normalised[members].mean(dim=0), dim=0)
+            cosines = normalised[members] @ centre
+            spreads.append(1.0 - float(cosines.mean()))
+            members_of.append((members, cosines))
+        spread_z = robust_z(torch.tensor(spreads))
+        for position, j in enumerate(kept):
+            if spread_z[position] > SPREAD_Z:
+                members, cosines = members_of[position]
+                farthest = members[cosines.argsort()[:SPREAD_EXAMPLES]].tolist()
+                cls = class_names[j]
+                findings.append(Finding(
+                    SPREAD, tuple(paths[i] for i in farthest), (cls,) * len(farthest), float(min(1.0, spreads[position])),
+                    f"The images of {names.get(cls, cls)!r} spread widely (spread {spreads[position]:.2f}, typical "
+                    f"{float(torch.tensor(spreads).median()):.2f}): two kinds of thing under one name? "
+                    "Its farthest images are shown.",
+                ))
+    return findings
