@@ -147,7 +147,8 @@ def prompt_names_for(split: DatasetSplit, overrides: dict[str, str]) -> list[str
     return [overrides.get(name) or display for name, display in zip(split.classes, split.display_names)]
 
 
-def build_split(scan: ScanResult, settings: RunSettings) -> DatasetSplit:
+def build_split(scan: ScanResult, settings: RunSettings, fixes=None) -> DatasetSplit:
+    """The run's split; `fixes` are the project's exclusions and class moves (`DataFixes`)."""
     return make_split(
         scan,
         shots=settings.shots,
@@ -156,6 +157,7 @@ def build_split(scan: ScanResult, settings: RunSettings) -> DatasetSplit:
         base_ratio=settings.base_ratio,
         base_classes=settings.base_classes,
         new_classes=settings.new_classes,
+        fixes=fixes,
     )
 
 
@@ -246,13 +248,16 @@ def train_adapter(
     on_progress: ProgressCallback | None = None,
     on_event: EventCallback | None = None,
     token: CancelToken | None = None,
+    fixes=None,
 ) -> TrainingRun:
     """Split, load the backbone, extract (cached), train, evaluate zero-shot and adapted.
+
+    `fixes` (`DataFixes`): the project's exclusions and class moves, applied by the split.
 
     Raises `Cancelled` if cancelled before any epoch finished; a cancel during training
     returns the best adapter so far with `cancelled=True`.
     """
-    split = build_split(scan, settings)
+    split = build_split(scan, settings, fixes)
     check_trainable(split)
     if backbone is None:
         from mma_studio.core.backbone import load_backbone

@@ -260,8 +260,13 @@ def make_split(
     base_ratio: float = 0.5,
     base_classes: Sequence[str] | None = None,
     new_classes: Sequence[str] | None = None,
+    fixes=None,
 ) -> DatasetSplit:
     """Split `scan` into train / val (base classes) and test_base / test_new.
+
+    `fixes` (`core.data_fixes.DataFixes`, the project's exclusions and class moves) take
+    effect here, the one place where every run's samples are built: an excluded image is in
+    no set, a moved image is sampled with its new class.
 
     Roles: `default_roles(base_ratio)` unless `base_classes` and/or `new_classes` are given
     (one list implies the other is the rest; classes in neither list are left out).
@@ -270,6 +275,10 @@ def make_split(
     """
     if shots < 0 or val_per_class < 0:
         raise ValueError(f"shots and val_per_class must be >= 0, got {shots} and {val_per_class}")
+    if fixes is not None:
+        from mma_studio.core.data_fixes import apply_data_fixes
+
+        scan = apply_data_fixes(scan, fixes)
     classes = scan.class_names
     if len(set(classes)) != len(classes):
         raise SplitError("class names in the scan are not unique")
