@@ -19,6 +19,9 @@ def register(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--shots", type=int, default=16, help="shots you plan to train with (default: 16)")
     parser.add_argument("--val-per-class", type=int, default=4, help="validation images per base class (default: 4)")
     parser.add_argument("--seed", type=int, default=42, help="seed of the split (default: 42)")
+    from mma_studio.cli.data_health import add_deep_options
+
+    add_deep_options(parser)
     add_common_options(parser)
     return parser
 
@@ -42,11 +45,18 @@ def run(args, token) -> int:
     if len(result.classes) < 1 or not any(c.images for c in result.classes):
         problems.append("no usable images in any class folder")
     trainable = not problems
+    health = None
+    if args.deep:
+        from mma_studio.cli.data_health import examine
+
+        health = examine(result, args, printer, token)
     if args.json:
         data = result.to_dict()
         data["advice"] = advice
         data["problems"] = problems
         data["trainable"] = trainable
+        if health is not None:
+            data["health"] = health.to_dict()
         print_json(data)
     else:
         print(f"{result.root}: {len(result.classes)} classes, {result.image_count} usable images, "
@@ -60,4 +70,8 @@ def run(args, token) -> int:
             print(f"warning: {line}")
         for line in problems:
             print(f"cannot train: {line}")
+        if health is not None:
+            from mma_studio.cli.data_health import print_report
+
+            print_report(health)
     return EXIT_OK if trainable else EXIT_USER_ERROR
