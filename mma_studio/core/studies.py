@@ -30,12 +30,12 @@ from mma_studio.core.comparison import (
     run_methods,
     summarise,
 )
+from mma_studio.core.comparison_names import STUDIES
 from mma_studio.core.events import Progress, ProgressCallback
 from mma_studio.core.noisy_inputs import DEFAULT_NOISE_STD, noisy_backbone
 from mma_studio.core.result_table import Column, ResultTable, Statistic
 from mma_studio.core.split import SplitError
 
-STUDIES = ("adapt", "class-share", "noise")
 STUDY_METHODS = {
     "adapt": ("zero-shot", "mma-text", "mma-image", "mma"),
     "class-share": ("zero-shot", "mma"),

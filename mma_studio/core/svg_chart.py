@@ -85,7 +85,8 @@ def bars_svg(chart: GroupedBars) -> str:
                 top, bottom = _y(min(high, value + error), low, high), _y(max(low, value - error), low, high)
                 parts.append(f'<line x1="{cx:.1f}" x2="{cx:.1f}" y1="{top:.1f}" y2="{bottom:.1f}" stroke="#222"/>')
             if chart.winners.get(series.name) == g:
-                parts.append(f'<text x="{x + (bar_width - 2) / 2:.1f}" y="{y - 4:.1f}" text-anchor="middle" '
+                star_y = (_y(min(high, value + error), low, high) if error else y) - 4
+                parts.append(f'<text x="{x + (bar_width - 2) / 2:.1f}" y="{star_y:.1f}" text-anchor="middle" '
                              'font-weight="bold">★</text>')
         label_y = HEIGHT - BOTTOM + 16
         parts.append(f'<text x="{x0 + group_width * 0.4:.1f}" y="{label_y}" text-anchor="middle">{escape(group)}</text>')

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 
 from mma_studio.core.adapter import AdapterConfig
+from mma_studio.core.comparison_names import ALL_METHODS, DEFAULT_METHODS
 from mma_studio.core.methods.base import (
     FeatureTask,
     FittedMethod,
@@ -30,8 +31,6 @@ __all__ = [
     "build_method", "method_info",
 ]
 
-DEFAULT_METHODS = ("zero-shot", "linear-probe", "clip-adapter", "tip-adapter", "tip-adapter-f", "mma")
-ALL_METHODS = (*DEFAULT_METHODS, "mma-text", "mma-image")  # the last two: the adapt ablation
 
 
 def build_method(name: str, *, adapter: AdapterConfig | None = None, training: TrainConfig | None = None) -> Method:
