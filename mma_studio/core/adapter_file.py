@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime
 import json
 import math
+import os
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,8 @@ FORMAT_NAME = "mma-studio-adapter"
 FORMAT_VERSION = 1
 TEXT_FEATURES_KEY = "meta.class_text_features"
 MAX_HEADER_BYTES = 16 * 1024 * 1024  # an adapter's header is a few kB; refuse absurd claims early
+# An adapter is kilobytes to a few MB (its class embeddings: 10,000 classes x 1280 x fp16 = 26 MB).
+MAX_FILE_BYTES = 512 * 1024 * 1024
 ROLES = ("base", "new")
 
 
@@ -186,9 +189,12 @@ def load_adapter_file(path: Path | str) -> AdapterFile:
             )
 
     try:
-        from safetensors.torch import load_file
+        from safetensors.torch import load
+        from mma_studio.core.user_files import read_regular_file
 
-        tensors = load_file(str(path))
+        # Read through the same checks as the header (the file could have been swapped for a
+        # pipe since); the size is capped, so reading it whole is bounded.
+        tensors = load(read_regular_file(path, MAX_FILE_BYTES, what="an adapter file"))
     except Exception as exc:  # safetensors raises its own error types for damaged payloads
         raise refuse(f"damaged tensor data ({exc})") from None
     for name, tensor in tensors.items():
@@ -289,9 +295,11 @@ def _validate_classes(path: Path, class_names: list, roles: list) -> None:
 
 def _read_safetensors_header(path: Path, refuse) -> dict:
     """Read and sanity-check the JSON header without trusting any declared size."""
+    from mma_studio.core.user_files import UserFileError, open_regular_file
+
     try:
-        size = path.stat().st_size
-        with path.open("rb") as stream:
+        with open_regular_file(path, MAX_FILE_BYTES, what="an adapter file") as stream:
+            size = os.fstat(stream.fileno()).st_size
             prefix = stream.read(8)
             if size == 0:
                 raise refuse("the file is empty")
@@ -307,6 +315,10 @@ def _read_safetensors_header(path: Path, refuse) -> dict:
         raise AdapterFileError(f"{path}: is a folder, not an adapter file") from None
     except PermissionError:
         raise AdapterFileError(f"{path}: permission denied") from None
+    except UserFileError as exc:
+        raise AdapterFileError(str(exc)) from None
+    except OSError as exc:
+        raise AdapterFileError(f"{path}: cannot read ({exc.strerror or exc})") from None
     try:
         header = json.loads(raw.decode("utf-8"))
     except (ValueError, RecursionError):  # not UTF-8, not JSON, absurd nesting or 5000-digit numbers

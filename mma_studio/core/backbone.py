@@ -328,8 +328,29 @@ _hash_memo: dict[tuple[str, int, int], str] = {}
 _hash_lock = threading.Lock()
 
 
+def _check_weights_file(model_name: str, pretrained: str, path: Path) -> None:
+    """A weights file the user named must be a regular file: a FIFO would block open_clip's
+    reader for ever, and `/dev/zero` would never end."""
+    from mma_studio.core.user_files import UserFileError, check_regular_file
+
+    try:
+        check_regular_file(path, what="a weights file")
+    except FileNotFoundError:
+        raise BackboneLoadError(model_name, pretrained, f"the weights file {path} does not exist",
+                                hint="check the path") from None
+    except PermissionError:
+        raise BackboneLoadError(model_name, pretrained, f"permission denied reading the weights file {path}",
+                                hint="check the file's permissions") from None
+    except UserFileError as exc:
+        raise BackboneLoadError(model_name, pretrained, str(exc), hint="choose a weights file") from None
+    except OSError as exc:
+        raise BackboneLoadError(model_name, pretrained, f"cannot read {path} ({exc.strerror or exc})") from None
+
+
 def file_sha256(path: Path | str) -> str:
     """sha256 of a file, memoised by (path, size, mtime) so a reload does not rehash gigabytes."""
+    from mma_studio.core.user_files import open_regular_file
+
     path = Path(path).resolve()
     stat = path.stat()
     key = (str(path), stat.st_size, stat.st_mtime_ns)
@@ -337,7 +358,7 @@ def file_sha256(path: Path | str) -> str:
         if key in _hash_memo:
             return _hash_memo[key]
     digest = hashlib.sha256()
-    with open(path, "rb") as handle:
+    with open_regular_file(path, what="a weights file") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     value = digest.hexdigest()
@@ -634,9 +655,7 @@ def load_backbone(
         weights_id = f"{DEMO_TAG}@{file_sha256(path)[:16]}"
     elif kind == "file":
         path = Path(value).expanduser()
-        if not path.is_file():
-            raise BackboneLoadError(model_name, pretrained, f"the weights file {path} does not exist",
-                                    hint="check the path")
+        _check_weights_file(model_name, pretrained, path)
         path = path.resolve()
         checkpoint = str(path)
         stored_pretrained = f"{FILE_PREFIX}{path}"
@@ -701,6 +720,7 @@ def _load_local_dir(model_name: str, folder: str, device: torch.device, on_progr
         raise BackboneLoadError(model_name, spec, f"{path} holds no .safetensors/.bin/.pth weights file",
                                 hint="put the weights next to open_clip_config.json")
     name = model_name if model_name and not model_name.startswith(LOCAL_DIR_PREFIX) else path.name
+    _check_weights_file(name, spec, Path(checkpoint))
     try:
         model = open_clip.create_model(f"{LOCAL_DIR_PREFIX}{path}", device="cpu", weights_only=True)
         tokenizer = open_clip.get_tokenizer(f"{LOCAL_DIR_PREFIX}{path}")

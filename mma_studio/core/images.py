@@ -20,10 +20,13 @@ memory bounds:
 
 from __future__ import annotations
 
+import os
 import warnings
 from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+from mma_studio.core.user_files import UserFileError, open_regular_file
 
 # The size limit is enforced explicitly in `load_rgb_image` (thread-safe), so Pillow's own
 # warning between 1x and 2x the limit is only noise.
@@ -61,13 +64,25 @@ def load_rgb_image(path: Path | str, min_side: int | None = None) -> Image.Image
     """
     path = Path(path)
     try:
-        size = path.stat().st_size
+        stream = open_regular_file(path, what="an image")
+        size = os.fstat(stream.fileno()).st_size
+    except FileNotFoundError as exc:
+        raise UnusableImageError(path, "no such file") from exc
+    except PermissionError as exc:
+        raise UnusableImageError(path, "permission denied") from exc
+    except UserFileError as exc:
+        raise UnusableImageError(path, exc.reason) from exc
     except OSError as exc:
         raise UnusableImageError(path, f"cannot read file ({exc.strerror or exc})") from exc
-    if size == 0:
-        raise UnusableImageError(path, "empty file (0 bytes)")
+    with stream:
+        if size == 0:
+            raise UnusableImageError(path, "empty file (0 bytes)")
+        return _decode(path, stream, min_side)
+
+
+def _decode(path: Path, stream, min_side: int | None) -> Image.Image:
     try:
-        with Image.open(path) as image:
+        with Image.open(stream) as image:
             _refuse_oversized(path, image)
             _refuse_thin(path, image.width, image.height)
             if min_side:

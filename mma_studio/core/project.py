@@ -20,6 +20,10 @@ from mma_studio.core.run_store import is_run_id
 PROJECT_FORMAT = "mma-studio-project"
 PROJECT_VERSION = 1
 PROJECT_SUFFIX = ".mmaproj"
+# A project is JSON of a few kB to a few MB (each run lists its split: ~1.6 MB for 20,000
+# images). A file far larger is not ours; refusing it before reading keeps a mistaken pick
+# (a video, a disk image) from being read into memory.
+MAX_PROJECT_BYTES = 256 * 1024 * 1024
 
 
 class ProjectError(Exception):
@@ -205,11 +209,17 @@ def save_project(project: Project, path: Path | str) -> Path:
 
 
 def load_project(path: Path | str) -> Project:
+    from mma_studio.core.user_files import UserFileError, read_regular_file
+
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        raw = read_regular_file(path, MAX_PROJECT_BYTES, what="a project file")
     except FileNotFoundError:
         raise ProjectError(f"{path}: no such project file") from None
+    except PermissionError:
+        raise ProjectError(f"{path}: permission denied") from None
+    except UserFileError as exc:
+        raise ProjectError(str(exc)) from None
     except OSError as exc:
         raise ProjectError(f"{path}: cannot read ({exc.strerror or exc})") from None
     try:
