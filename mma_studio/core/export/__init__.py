@@ -19,7 +19,11 @@ from mma_studio.core.export.export_set import (
     with_adapter_suffix,
     write_export_set,
 )
-from mma_studio.core.export.onnx_extra import INSTALL_COMMAND, OnnxUnavailableError, onnx_unavailable_reason
+from mma_studio.core.export.onnx_extra import (
+    INSTALL_COMMAND,
+    OnnxUnavailableError,
+    onnx_unavailable_reason,
+)
 
 __all__ = [
     "ADAPTER_SUFFIX",

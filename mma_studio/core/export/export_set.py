@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import errno
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
 
 from mma_studio.core.cancellation import Cancelled, CancelToken, check
 from mma_studio.core.events import Progress
@@ -194,7 +194,10 @@ def write_export_set(request: ExportRequest, on_progress: Callable[[Progress], N
                      token: CancelToken | None = None) -> ExportResult:
     """Write the files, then verify them. Raises `ExportError` if a file fails (nothing is left
     behind), `Cancelled` on cancel (likewise), `OnnxUnavailableError` without the [onnx] extra."""
-    from mma_studio.core.atomic_write import write_bytes_atomically, write_text_atomically
+    from mma_studio.core.atomic_write import (
+        write_bytes_atomically,
+        write_text_atomically,
+    )
     from mma_studio.core.metrics_export import confusion_csv, metrics_json
 
     run = request.run
@@ -220,7 +223,10 @@ def write_export_set(request: ExportRequest, on_progress: Callable[[Progress], N
         steps.append((companions["confusion"], f"Saving {companions['confusion'].name}",
                       lambda: write_text_atomically(companions["confusion"], confusion_csv(run.adapted))))
     if request.onnx:
-        from mma_studio.core.export.onnx_model import metadata_json, standalone_predict_source
+        from mma_studio.core.export.onnx_model import (
+            metadata_json,
+            standalone_predict_source,
+        )
 
         steps.append((companions["onnx"], f"Building and saving {companions['onnx'].name}",
                       lambda: _write_onnx(request, companions["onnx"], state, token)))
