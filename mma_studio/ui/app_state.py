@@ -32,6 +32,9 @@ class DataState:
     base_classes: list[str] = field(default_factory=list)  # ClassFolder.name values
     new_classes: list[str] = field(default_factory=list)
     display_names: dict[str, str] = field(default_factory=dict)  # user renames, by folder name
+    # The project's data fixes (core.data_fixes.DataFixes): images excluded, moved to another
+    # class, findings kept. None: none. Training applies them in the split (core).
+    fixes: object = None
 
 
 class AppState(QObject):
@@ -43,6 +46,10 @@ class AppState(QObject):
     backboneChanged = Signal()
     busyChanged = Signal(bool)  # long work started/stopped (pages disable conflicting actions)
     sampleNeedsChanged = Signal()  # shots / validation images per base class changed (advice updates)
+    fixesChanged = Signal()  # images excluded or moved, or a finding kept (the split changes with them)
+    # A page asks for a data fix: ("exclude" | "move" | "keep", paths or a finding key, class id);
+    # the project controller applies it as an undoable step.
+    dataFixRequested = Signal(str, object, str)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -72,7 +79,8 @@ class AppState(QObject):
         """Replace the scan after classes were added or removed, keeping the user's renames."""
         names = set(scan.class_names)
         kept = {name: shown for name, shown in self.data.display_names.items() if name in names}
-        self.data = DataState(scan=scan, base_classes=list(base), new_classes=list(new), display_names=kept)
+        self.data = DataState(scan=scan, base_classes=list(base), new_classes=list(new), display_names=kept,
+                              fixes=self.data.fixes)
         self.datasetChanged.emit()
 
     def clear_scan(self) -> None:
@@ -89,6 +97,22 @@ class AppState(QObject):
         self.data.base_classes = list(base)
         self.data.new_classes = list(new)
         self.rolesChanged.emit()
+
+    def set_fixes(self, fixes) -> None:
+        self.data.fixes = fixes if fixes else None
+        self.fixesChanged.emit()
+
+    def request_data_fix(self, action: str, target, class_name: str = "") -> None:
+        """Exclude images, move them to class `class_name`, or keep (dismiss) a finding."""
+        self.dataFixRequested.emit(action, target, class_name)
+
+    def fixed_scan(self):
+        """The scan as training will see it: the project's exclusions and moves applied."""
+        if self.data.scan is None or self.data.fixes is None:
+            return self.data.scan
+        from mma_studio.core.data_fixes import apply_data_fixes
+
+        return apply_data_fixes(self.data.scan, self.data.fixes)
 
     def rename_class(self, folder_name: str, display_name: str) -> None:
         self.data.display_names[folder_name] = display_name
