@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "mma_studio.cli.commands.evaluate",
     "mma_studio.cli.commands.predict",
     "mma_studio.cli.commands.example",
+    "mma_studio.cli.commands.export",
     "mma_studio.cli.commands.compare",
 )
 

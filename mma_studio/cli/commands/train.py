@@ -5,6 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from mma_studio.cli.commands.export import (
+    add_export_options,
+    export_after_training,
+    export_options,
+    print_export_result,
+    wants_export,
+)
 from mma_studio.cli.errors import EXIT_OK, UserError
 from mma_studio.cli.options import (
     add_backbone_options,
@@ -23,6 +30,7 @@ def register(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("-o", "--output", type=Path, required=True, metavar="FILE.safetensors")
     add_backbone_options(parser)
     add_training_options(parser)
+    add_export_options(parser, metrics_from_folder=False)
     add_common_options(parser)
     return parser
 
@@ -73,6 +81,7 @@ def run(args, token) -> int:
     if args.output.suffix != ".safetensors":
         raise UserError(f"{args.output}: the adapter file name should end in .safetensors")
     settings = settings_from_args(args)
+    export = export_options(args) if wants_export(args) else None  # checked before minutes of training
     printer = ProgressPrinter(not args.quiet)
     result = scan(args.data_dir, printer, token)
     for skipped in result.skipped:
@@ -84,12 +93,17 @@ def run(args, token) -> int:
 
     run = train_adapter(result, settings, cache=make_cache(args), on_progress=printer, on_event=on_event, token=token)
     printer.close()
-    existed = args.output.exists()
-    try:
-        path = run.save(args.output)
-    except OSError as exc:  # a full disk, a read-only folder: the earlier file is untouched
-        kept = "the earlier file there is unchanged" if existed else "nothing was written"
-        raise UserError(f"cannot write the adapter file {args.output} ({exc.strerror or exc}); {kept}") from None
+    if export is not None:  # the app's export set: adapter, card, metrics, ONNX, each checked
+        exported = export_after_training(run, args.output, export, args.metrics, printer, token)
+        printer.close()
+        path = args.output
+    else:
+        existed = args.output.exists()
+        try:
+            path = run.save(args.output)
+        except OSError as exc:  # a full disk, a read-only folder: the earlier file is untouched
+            kept = "the earlier file there is unchanged" if existed else "nothing was written"
+            raise UserError(f"cannot write the adapter file {args.output} ({exc.strerror or exc}); {kept}") from None
     summary = {"event": "summary", **run.summary(), "adapter_file": str(path)}
     if args.json:
         print_json(summary)
@@ -97,4 +111,4 @@ def run(args, token) -> int:
         print(figures_table(summary))
         state = "cancelled at" if run.cancelled else ("stopped early at" if run.stopped_early else "ran")
         print(f"best epoch {run.best_epoch} ({state} {len(run.history)} epochs); adapter saved to {path}")
-    return EXIT_OK
+    return print_export_result(exported, args) if export is not None else EXIT_OK
