@@ -88,6 +88,9 @@ class Project:
     # What the window showed when the project was last saved (page, the Train page's card, the
     # Demo's image, classes and adapter file), so a reopened project looks as it was left.
     ui_state: dict = field(default_factory=dict)
+    # Images excluded, moved to another class, findings kept (`core.data_fixes.DataFixes.to_dict`,
+    # paths relative to the project file); the files themselves are never touched.
+    data_fixes: dict = field(default_factory=dict)
     extra: dict = field(default_factory=dict)  # keys this version does not know, kept as read
 
     def to_dict(self) -> dict:
@@ -106,6 +109,7 @@ class Project:
             "settings": dict(self.settings),
             "runs": [run.to_dict() for run in self.runs],
             "ui_state": dict(self.ui_state),
+            "data_fixes": dict(self.data_fixes),
         }
 
     @classmethod
@@ -134,12 +138,14 @@ class Project:
             settings=_object(data.get("settings"), "settings"),
             runs=[RunRecord.from_dict(r) for r in runs if isinstance(r, dict)],
             ui_state=_object(data.get("ui_state"), "ui_state"),
+            data_fixes=_object(data.get("data_fixes"), "data_fixes"),
             extra={key: value for key, value in data.items() if key not in _PROJECT_KEYS},
         )
 
 
 _PROJECT_KEYS = frozenset(("format", "version", "name", "data_root", "class_folders", "class_files", "display_names",
-                           "base_classes", "new_classes", "backbone", "settings", "runs", "ui_state"))
+                           "base_classes", "new_classes", "backbone", "settings", "runs", "ui_state",
+                           "data_fixes"))
 
 
 _NUMBER_OR_NONE = ("train_loss", "val_acc", "new_acc", "hm", "samples_per_s", "eta_s", "best_val_acc")
