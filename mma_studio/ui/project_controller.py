@@ -132,6 +132,20 @@ class ProjectController(QObject):
         self.state.datasetChanged.connect(self._on_changed)
         self.state.rolesChanged.connect(self._on_changed)
         self.state.backboneChanged.connect(self._on_changed)
+        # Exclusions, class moves and kept findings: undoable (Ctrl+Z), saved with the project.
+        from mma_studio.ui.data_fixes_controller import DataFixesController
+
+        self.data_fixes = DataFixesController(self.state, self)
+        self.data_fixes.statusMessage.connect(self.statusMessage)
+        self.undo_action = self.data_fixes.undo_stack.createUndoAction(self.window, "&Undo")
+        self.undo_action.setObjectName("undoDataFixAction")
+        self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
+        self.redo_action = self.data_fixes.undo_stack.createRedoAction(self.window, "&Redo")
+        self.redo_action.setObjectName("redoDataFixAction")
+        self.redo_action.setShortcut(QKeySequence.StandardKey.Redo)
+        self.window.addActions([self.undo_action, self.redo_action])  # shortcuts work without a menu
+        self._pending_fixes: dict = {}
+        self.state.fixesChanged.connect(self._on_changed)
         self.state.busyChanged.connect(self._update_actions)
         self._update_actions()
 
@@ -266,6 +280,7 @@ class ProjectController(QObject):
         self.runs = []
         self.extra = {}
         self.state.clear_scan()
+        self.data_fixes.reset()
         self._restoring = False
         page = self.window.train_page
         if page is not None and not page.is_training():
@@ -306,6 +321,7 @@ class ProjectController(QObject):
         self.is_autosaved_copy = path.parent == autosave_folder()
         self.runs = opened.runs
         self.extra = dict(project.extra)
+        self._pending_fixes = dict(project.data_fixes)
         self.runsChanged.emit()
 
         selection = _backbone_selection(project.backbone)
@@ -412,6 +428,7 @@ class ProjectController(QObject):
             backbone=asdict(self.state.backbone),
             settings=settings,
             runs=self._portable_runs.records(self.runs, project_file, split_tokens),
+            data_fixes=_portable_fixes(data.fixes, project_file),
             extra=dict(self.extra),
         )
 
@@ -542,6 +559,7 @@ class ProjectController(QObject):
                         self.state.data.display_names[folder] = shown
                 if display_names:
                     self.state.rolesChanged.emit()
+                self._restore_data_fixes()
                 lost = sorted(known - names)
                 if lost:
                     missing = missing + [f"class {name!r}" for name in lost]
@@ -558,6 +576,21 @@ class ProjectController(QObject):
             self.statusMessage.emit(f"Opened {self.path.name}", 5000)
         self.restore_last_run()
         self._announce_opened()
+
+    def _restore_data_fixes(self) -> None:
+        """The opened project's exclusions, moves and kept findings (paths made absolute)."""
+        import os
+
+        from mma_studio.core.data_fixes import DataFixes
+
+        stored, self._pending_fixes = self._pending_fixes, {}
+        folder = self.path.absolute().parent if self.path is not None else Path.cwd()
+        try:
+            fixes = DataFixes.from_dict(stored, lambda p: os.path.normpath(folder / p))
+        except TypeError as exc:
+            self.statusMessage.emit(f"The project's data fixes were damaged and are not applied ({exc})", 10000)
+            fixes = None
+        self.data_fixes.reset(fixes)
 
     def _on_restore_failed(self, message: str) -> None:
         self._restoring = True
@@ -592,6 +625,15 @@ class ProjectController(QObject):
         box.setInformativeText(message)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
+
+
+def _portable_fixes(fixes, project_file: Path) -> dict:
+    """The data fixes as the project file keeps them: paths relative to it."""
+    if not fixes:
+        return {}
+    from mma_studio.core.project import relative_to_project
+
+    return fixes.to_dict(lambda path: relative_to_project(path, project_file))
 
 
 def _backbone_selection(data: dict) -> BackboneSelection | None:
