@@ -289,6 +289,7 @@ class TrainPage(QWidget):
             display_names=dict(data.display_names),
             values=self.settings.values(),
             cache_dir=self.cache_dir,
+            fixes=data.fixes,
         )
         self.error_banner.hide()
         self.notice_banner.hide()

@@ -35,6 +35,7 @@ class TrainRequest:
     display_names: dict[str, str] = field(default_factory=dict)
     values: dict = field(default_factory=dict)  # SettingsPanel.values(): RunSettings-shaped
     cache_dir: Path | None = None  # feature cache folder; None = the user cache
+    fixes: Any = None  # core.data_fixes.DataFixes: the project's exclusions and class moves
 
 
 def build_run_settings(request: TrainRequest):
@@ -155,6 +156,7 @@ class TrainingWorker(QObject):
                 on_progress=self._on_progress,
                 on_event=self._on_event,
                 token=self._token,
+                fixes=self._request.fixes,
             )
         except Cancelled:
             self.cancelled.emit()
