@@ -128,7 +128,11 @@ def _tensor_sha256(features: torch.Tensor) -> str:
 class FeatureCache:
     """Sharded float16 feature store; see the module docstring for the guarantees."""
 
-    def __init__(self, root: Path | str | None = None) -> None:
+    def __init__(self, root: Path | str | None = None, *, merge_shards: bool = True) -> None:
+        # `merge_shards=False`: only ever add shard files, never merge or delete them, so that
+        # several processes (torchrun ranks) can write one namespace at once; one of them
+        # merges afterwards with `compact`.
+        self._merge_shards = merge_shards
         # The default root is the app's own folder in the user cache: ours by definition (also
         # when an older version filled it before markers existed). A folder the user names is
         # ours only with the marker; otherwise the cache takes a sub-folder of its own.
@@ -291,7 +295,22 @@ class FeatureCache:
             for start in range(0, len(rows), SHARD_ROWS):
                 chunk = rows[start : start + SHARD_ROWS]
                 self._write_shard(namespace, [k for k, _ in chunk], features[[i for _, i in chunk]])
-            self._compact(namespace, int(features.shape[1]))
+            if self._merge_shards:
+                self._compact(namespace, int(features.shape[1]))
+
+    def prepare(self) -> None:
+        """Create the root and its marker now, before several processes write into it (else
+        each would decide on its own whether the folder is ours)."""
+        with self._lock:
+            try:
+                self._claim_root()
+            except OSError as exc:
+                raise FeatureCacheError(f"Cannot create the feature cache folder {self._root}: {exc.strerror or exc}") from exc
+
+    def compact(self, namespace: Path, width: int) -> None:
+        """Merge the part-filled shards of `namespace` (rows `width` wide) if there are many."""
+        with self._lock:
+            self._compact(namespace, int(width))
 
     def _claim_root(self) -> None:
         """Create the root with its marker before the first entry is written into it."""

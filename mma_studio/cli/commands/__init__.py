@@ -18,6 +18,8 @@ COMMAND_MODULES = (
     "mma_studio.cli.commands.example",
     "mma_studio.cli.commands.export",
     "mma_studio.cli.commands.compare",
+    "mma_studio.cli.commands.reproduce",
+    "mma_studio.cli.commands.extract",
 )
 
 

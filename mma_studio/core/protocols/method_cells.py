@@ -1,18 +1,16 @@
-"""One (dataset, seed, method) cell: fit a method of `core/methods` on a split's cached
-features and score it under the base-to-new protocol.
+"""One (dataset, seed, method) cell: the comparison runner (`core/comparison.run_methods`) on
+one seed's split of one dataset, so a reproduced cell is computed exactly as `compare`
+computes it on a user's folder.
 
-This is the only place the reproduction touches the methods, so the comparison runner can
-take it over without the protocol code changing.
+This is the only place the reproduction touches the methods.
 """
 
 from __future__ import annotations
 
-import time
-
 import torch
 
 from mma_studio.core.cancellation import CancelToken
-from mma_studio.core.evaluation import evaluate_features
+from mma_studio.core.comparison import run_methods, task_from_split
 from mma_studio.core.events import ProgressCallback
 from mma_studio.core.methods import ALL_METHODS, FeatureTask, build_method, method_info
 from mma_studio.core.split import DatasetSplit
@@ -42,39 +40,21 @@ def fallback_note(names) -> str | None:
 
 
 def feature_task(split: DatasetSplit, table, class_text: torch.Tensor, logit_scale: float) -> tuple[FeatureTask, int]:
-    """The split as a `FeatureTask` (images whose features are missing are left out: returned count)."""
-    train, train_samples = table.stack(split.train)
-    val, val_samples = table.stack(split.val)
-    test, test_samples = table.stack(split.test_base + split.test_new)
+    """The split as a `FeatureTask`, and how many of its images had no features (unreadable)."""
+    task = task_from_split(split, table, class_text, float(logit_scale))
     wanted = len(split.train) + len(split.val) + len(split.test_base) + len(split.test_new)
-    left_out = wanted - len(train_samples) - len(val_samples) - len(test_samples)
-    task = FeatureTask(
-        train_features=train,
-        train_labels=torch.tensor(split.local_labels(train_samples, "base"), dtype=torch.long),
-        val_features=val,
-        val_labels=torch.tensor(split.local_labels(val_samples, "base"), dtype=torch.long),
-        test_features=test,
-        test_labels=torch.tensor([s.class_index for s in test_samples], dtype=torch.long),
-        class_text=class_text,
-        base=list(split.base),
-        new=list(split.new),
-        class_names=list(split.display_names),
-        logit_scale=float(logit_scale),
-    )
-    return task, left_out
+    have = task.train_labels.numel() + task.val_labels.numel() + task.test_labels.numel()
+    return task, wanted - have
 
 
-def run_cell(name: str, task: FeatureTask, seed: int, *, training: TrainConfig | None = None,
+def run_cell(name: str, task: FeatureTask, seed: int, *, dataset: str = "", training: TrainConfig | None = None,
              on_progress: ProgressCallback | None = None, token: CancelToken | None = None) -> dict:
-    """Fit `name` on the task and return its figures (fractions) as a JSON-ready dict."""
-    method = build_method(name, training=training)
-    started = time.perf_counter()
-    fitted = method.fit(task, seed=seed, on_progress=on_progress, token=token)
-    seconds = time.perf_counter() - started
-    report = evaluate_features(fitted.scorer, task.test_features, task.test_labels.tolist(), task.class_text,
-                               base=task.base, new=task.new, class_names=task.class_names)
+    """Fit `name` on the task and return its figures (fractions) as a JSON-ready dict.
+    Raises `Cancelled` when cancelled (a half-trained method is no result)."""
+    run = run_methods(task, [build_method(name, training=training)], seed, dataset=dataset,
+                      on_progress=on_progress, token=token)[0]
     return {
-        "base": report.base_acc, "new": report.new_acc, "hm": report.hm, "all": report.all_acc,
-        "trainable_params": int(fitted.trainable_params), "train_seconds": round(seconds, 3),
-        "chosen": dict(fitted.chosen), "val_acc": fitted.val_acc, "cancelled": bool(fitted.cancelled),
+        "base": run.base, "new": run.new, "hm": run.hm, "all": run.all,
+        "trainable_params": int(run.trainable_params), "train_seconds": round(run.train_s, 3),
+        "chosen": dict(run.chosen), "val_acc": run.val_acc, "new_is_zero_shot": run.new_is_zero_shot,
     }

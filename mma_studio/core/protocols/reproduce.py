@@ -47,6 +47,7 @@ from mma_studio.core.protocols.tables import (
     markdown_table,
     summarise,
 )
+from mma_studio.core.split import SplitError
 from mma_studio.core.training import TrainConfig
 
 TABLE_NAMES = {"markdown": "table.md", "csv": "table.csv", "json": "table.json"}
@@ -163,14 +164,18 @@ def run_reproduction(settings: ReproduceSettings, *, backbone=None, cache=None,
 
             table = FeatureTable(backbone, feature_cache, relay, token)
             table.extract([s.path for s in split.train + split.val + split.test_base + split.test_new], 0, "images")
-            task, left_out = feature_task(split, table, class_text, backbone.logit_scale)
+            try:
+                task, left_out = feature_task(split, table, class_text, backbone.logit_scale)
+            except SplitError as exc:  # e.g. not one training image could be read
+                skipped.append(SkippedDataset(spec.name, f"seed {seed}: {exc}"))
+                continue
             task = _on_device(task, backbone.device)
             for method in todo[seed]:
                 check(token)
                 if on_progress:
                     on_progress(Progress("train", 0, None, message=f"{where} · {labels[method]}"))
-                figures = run_cell(method, task, seed, training=settings.training, on_progress=relay, token=token)
-                check(token)  # a cancelled fit is not a finished cell
+                figures = run_cell(method, task, seed, dataset=spec.name, training=settings.training,
+                                   on_progress=relay, token=token)
                 store.put({
                     "dataset": spec.name, "seed": seed, "method": method, **figures,
                     "counts": split.counts(), "images_left_out": left_out,
