@@ -87,6 +87,7 @@ class ProjectController(QObject):
 
     titleChanged = Signal()
     projectOpened = Signal(object)  # Path, once the data has been rescanned and the app is idle again
+    projectOpenFailed = Signal(str)  # the reason (naming the file), when a project file cannot be read
     projectSaved = Signal(object)  # Path
     runsChanged = Signal()
     statusMessage = Signal(str, int)
@@ -104,6 +105,8 @@ class ProjectController(QObject):
         self._settings: dict = {}  # the project's training settings until the Train page exists
         self._scan_task: BackgroundTask | None = None
         self._run_tasks: list[BackgroundTask] = []  # keeping a run's adapter, showing a past run again
+        self._read_tasks: list[BackgroundTask] = []  # reading a project file (never on the GUI thread)
+        self._read_serial = 0  # bumped per Open: the result of an earlier, slower read is dropped
         self._generation = 0  # bumped when another project opens: a late restore is dropped
         self._pending_roles: tuple | None = None
         self._opened_pending = False  # projectOpened waits for the scan's thread to finish
@@ -261,7 +264,7 @@ class ProjectController(QObject):
 
     def stop_and_wait(self, timeout_ms: int = 5000) -> bool:
         ok = True
-        for task in list(self._run_tasks):
+        for task in list(self._run_tasks) + list(self._read_tasks):
             ok = task.cancel_and_wait(timeout_ms) and ok
         if self._scan_task is not None:
             ok = self._scan_task.cancel_and_wait(timeout_ms) and ok
@@ -299,18 +302,53 @@ class ProjectController(QObject):
             self.open_project(Path(path))
 
     def open_project(self, path: Path | str) -> bool:
-        """Load a project file and restore it; the data is rescanned in a worker."""
-        from mma_studio.core.project import ProjectError
-        from mma_studio.core.project_store import open_project_file
-
+        """Open a project file: read in a worker, then restored here; its data is rescanned in
+        another worker. The file is read off the GUI thread (a slow disk, or a file that is not
+        what it seems, never freezes the window; the engine refuses pipes and devices and caps
+        the size). False when the current project cannot be left; a file that cannot be read
+        is reported by `projectOpenFailed` and a message, and the window stays as it was."""
         path = Path(path).absolute()
         if not self._can_switch():
             return False
-        try:
-            opened = open_project_file(path)
-        except ProjectError as exc:
-            self._show_error("The project could not be opened", str(exc))
-            return False
+        self._read_serial += 1
+        serial = self._read_serial
+
+        def read(on_progress, token):
+            from mma_studio.core.project import ProjectError
+            from mma_studio.core.project_store import open_project_file
+
+            try:
+                return open_project_file(path)
+            except ProjectError as exc:
+                return exc  # an expected refusal, not a crash: no traceback
+
+        task = BackgroundTask(read, self)
+        task.succeeded.connect(lambda result: self._on_project_read(path, result, serial))
+        task.failed.connect(lambda message: self._on_project_read(path, RuntimeError(message), serial))
+        task.finished.connect(lambda: self._forget_read_task(task))
+        self._read_tasks.append(task)
+        self.statusMessage.emit(f"Opening {path.name}…", 0)
+        task.start()
+        return True
+
+    def _forget_read_task(self, task: BackgroundTask) -> None:
+        if task in self._read_tasks:
+            self._read_tasks.remove(task)
+        task.deleteLater()
+
+    def is_reading_project(self) -> bool:
+        return bool(self._read_tasks)
+
+    def _on_project_read(self, path: Path, opened, serial: int) -> None:
+        """The project file has been read (or refused): restore it, unless another Open has
+        started since (its result wins)."""
+        if serial != self._read_serial:
+            return
+        if isinstance(opened, Exception):
+            self.statusMessage.emit("", 0)
+            self._show_error("The project could not be opened", str(opened))
+            self.projectOpenFailed.emit(str(opened))
+            return
         self.flush()
         QSettings().setValue(LAST_PROJECT_DIR_KEY, str(path.parent))
         self._restoring = True
@@ -343,7 +381,7 @@ class ProjectController(QObject):
         if data.empty:
             self.state.clear_scan()
             self._finish_restore(None)
-            return True
+            return
         task = BackgroundTask(_restore_scan_task(data.root, data.folders, data.class_files), self)
         task.succeeded.connect(self._finish_restore)
         task.failed.connect(self._on_restore_failed)
@@ -353,7 +391,7 @@ class ProjectController(QObject):
         self.state.set_busy(True)
         self.statusMessage.emit(f"Opening {path.name}: scanning its data…", 0)
         task.start()
-        return True
+        return None
 
     def save(self) -> bool:
         """Save to the project file; a project without a name asks for one."""

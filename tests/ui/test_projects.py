@@ -244,7 +244,8 @@ def test_files_that_cannot_be_opened_leave_the_window_as_it_was(qtbot, window_fa
     fill(window, dataset)
     for name, content in (("garbage.mmaproj", b"{not json"), ("other.mmaproj", b'{"format": "something-else"}')):
         (tmp_path / name).write_bytes(content)
-        assert not window.projects.open_project(tmp_path / name)
+        with qtbot.waitSignal(window.projects.projectOpenFailed, timeout=WAIT_MS):
+            assert window.projects.open_project(tmp_path / name)  # read in a worker, refused there
         assert name in window.projects.last_error
         assert window.state.data.scan is scan and window.projects.path is None
 
@@ -391,3 +392,32 @@ def test_a_class_of_chosen_images_reopens_with_exactly_those_images(qtbot, windo
     open_and_wait(qtbot, third, path)
     assert "my parrot" not in third.state.data.scan.class_names
     assert "the images of class 'my parrot'" in third.statusBar().currentMessage()
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes on this platform")
+def test_a_fifo_project_is_refused_by_a_worker_and_the_window_stays_responsive(qtbot, window_factory, dataset, tmp_path):
+    """Issue 11.4: a FIFO .mmaproj froze the window (read on the GUI thread, blocked in open())."""
+    import threading
+
+    home, scan, _run = dataset
+    window = window_factory()
+    fill(window, dataset)
+    pipe = tmp_path / "pipe.mmaproj"
+    os.mkfifo(pipe)
+    gui_thread = threading.current_thread()
+    from mma_studio.core import project_store
+
+    readers = []
+    original = project_store.open_project_file
+    monkey = pytest.MonkeyPatch()
+    monkey.setattr(project_store, "open_project_file",
+                   lambda path: readers.append(threading.current_thread()) or original(path))
+    try:
+        with qtbot.waitSignal(window.projects.projectOpenFailed, timeout=WAIT_MS) as failed:
+            assert window.projects.open_project(pipe)
+    finally:
+        monkey.undo()
+    assert readers and readers[0] is not gui_thread  # the file is read off the GUI thread
+    assert "named pipe" in failed.args[0] and str(pipe) in failed.args[0]
+    assert window.state.data.scan is scan and window.projects.path is None

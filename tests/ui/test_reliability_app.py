@@ -502,7 +502,12 @@ def test_hostile_project_files_are_refused_or_opened_without_harm(qtbot, tmp_pat
         try:
             path = tmp_path / f"{what}.mmaproj"
             path.write_bytes(content)
-            opened = window.projects.open_project(path)
+            outcome = []
+            window.projects.projectOpened.connect(lambda _path: outcome.append("opened"))
+            window.projects.projectOpenFailed.connect(lambda _message: outcome.append("refused"))
+            assert window.projects.open_project(path)  # read in a worker; the outcome is signalled
+            qtbot.waitUntil(lambda: bool(outcome), timeout=15_000)
+            opened = outcome[0] == "opened"
             print(f"\n{what}: {'opened' if opened else 'refused: ' + window.projects.last_error}")
             if opened:
                 qtbot.wait(100)  # the restore's queued work (rescans, settings) runs without raising
