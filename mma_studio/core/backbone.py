@@ -400,9 +400,11 @@ def _jsonable(value):
 # --------------------------------------------------------------------------- network
 
 
-def _probe_hub(timeout: float = PROBE_TIMEOUT_S) -> str | None:
+def _probe_hub(timeout: float | None = None) -> str | None:
     """Try a TCP connection to the hub (or the proxy in front of it). None when reachable,
-    otherwise a short reason. Runs in a thread so that slow DNS cannot exceed `timeout`."""
+    otherwise a short reason. Runs in a thread so that slow DNS cannot exceed `timeout`
+    (default `PROBE_TIMEOUT_S`, read at each call)."""
+    timeout = PROBE_TIMEOUT_S if timeout is None else timeout
     endpoint = hub_endpoint()
     parsed = urllib.parse.urlsplit(endpoint)
     host = parsed.hostname or ""
