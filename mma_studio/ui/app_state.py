@@ -50,12 +50,18 @@ class AppState(QObject):
     # A page asks for a data fix: ("exclude" | "move" | "keep", paths or a finding key, class id);
     # the project controller applies it as an undoable step.
     dataFixRequested = Signal(str, object, str)
+    weightsChanged = Signal()  # whether the chosen backbone's weights are on this computer (or downloading)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.data = DataState()
         self.backbone = BackboneSelection("mma-tiny", "shapes", "mma-tiny · shapes (demo model)", is_demo=True)
         self._busy = False
+        # The chosen backbone's weights, as the backbone chooser found them (in its worker, from
+        # the cache folders): missing weights keep Train disabled until downloaded or replaced.
+        self.weights_missing = False
+        self.weights_note = ""  # a download's progress, or its failure in plain words
+        self.weights_downloading = False
         # Images each base class needs, as the Train page's settings say (the Data page warns
         # about classes below shots + val_per_class). Defaults match RunSettings.
         self.shots = 16
@@ -145,6 +151,12 @@ class AppState(QObject):
     def set_backbone(self, selection: BackboneSelection) -> None:
         self.backbone = selection
         self.backboneChanged.emit()
+
+    def set_weights_status(self, *, missing: bool, note: str = "", downloading: bool = False) -> None:
+        status = (bool(missing), note, bool(downloading))
+        if status != (self.weights_missing, self.weights_note, self.weights_downloading):
+            self.weights_missing, self.weights_note, self.weights_downloading = status
+            self.weightsChanged.emit()
 
     @property
     def busy(self) -> bool:

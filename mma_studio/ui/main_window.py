@@ -219,6 +219,9 @@ class MainWindow(QMainWindow):
             except (ValueError, TypeError, KeyError, AttributeError):
                 pass  # settings from an older version: keep the defaults
         self.train_page.runFinished.connect(self._on_run_finished)
+        chooser = self.data_page.backbone_chooser  # missing weights: the Train page offers both fixes
+        self.train_page.downloadWeightsRequested.connect(chooser.start_download)
+        self.train_page.chooseWeightsRequested.connect(chooser.choose_local_file)
         cache_dir = configured_cache_dir()
         if cache_dir is not None:
             self.train_page.cache_dir = cache_dir

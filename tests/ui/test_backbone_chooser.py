@@ -122,7 +122,9 @@ def test_failed_download_shows_the_engine_message_and_the_local_route(qtbot, cho
         chooser.download_button.click()
     assert finished.args == [False]
     message = chooser.error_text()
-    assert "Cannot load" in message and "HF_HUB_OFFLINE" in message
+    assert target.label in message and "offline" in message  # the app's words (issue 12 §3) …
+    assert "--pretrained" not in message and "Cannot load" not in message  # … not the command line's
+    assert state.weights_missing and state.weights_note == message  # Train says the same, in its view
     assert not chooser.error_local_button.isHidden() and not chooser.error_demo_button.isHidden()
     qtbot.waitUntil(lambda: not chooser.is_downloading())
     chooser.error_demo_button.click()

@@ -338,7 +338,7 @@ def test_a_backbone_that_cannot_load_is_a_message_and_local_weights_then_train(f
     drop_and_wait(qtbot, window, tmp_path / "data")
     if fault == "no network":
         selection = BackboneSelection("ViT-B-16", "openai", "ViT-B-16 · OpenAI")
-        expect = "unreachable"
+        expect = "cannot reach the download site"
     else:
         import open_clip
 
@@ -350,7 +350,7 @@ def test_a_backbone_that_cannot_load_is_a_message_and_local_weights_then_train(f
         monkeypatch.setitem(open_clip.pretrained._PRETRAINED, "mma-tiny", tags)
         damaged = put_in_hub_cache("open_clip_model.safetensors", b"\x13\x00\x00\x00\x00\x00\x00\x00{broken")
         selection = BackboneSelection("mma-tiny", "apptest", "mma-tiny · apptest")
-        expect = f"delete {damaged}"
+        expect = f"{damaged} is damaged"
     window.state.set_backbone(selection)
     started = time.monotonic()
     train(qtbot, window, epochs=2, shots=2, val_per_class=2)
@@ -358,8 +358,10 @@ def test_a_backbone_that_cannot_load_is_a_message_and_local_weights_then_train(f
     assert time.monotonic() - started < 30
     assert page.last_run is None and page.last_error is not None
     title, message = page.last_error
-    assert title == "The model could not be loaded" and expect in message and "Local weights file" in message
-    assert len(messages) == 1 and not window.state.busy and page.train_button.isEnabled()
+    assert title == "The model could not be loaded" and expect in message and "weights file you already have" in message
+    assert "--pretrained" not in message  # the app's words, not the command line's (issue 12 §3)
+    assert page.error_banner.label.text() == message  # said once, in view: no modal box besides
+    assert len(messages) == 0 and not window.state.busy and page.train_button.isEnabled()
 
     weights = _local_weights(tmp_path)
     window.state.set_backbone(BackboneSelection("mma-tiny", str(weights), f"mma-tiny · {weights.name}"))

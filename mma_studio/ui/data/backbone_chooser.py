@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from mma_studio.ui.app_state import AppState, BackboneSelection
 from mma_studio.ui.workers.background_task import BackgroundTask
 from mma_studio.ui.widgets.progress_row import ProgressRow
+from mma_studio.ui.weights_messages import weights_failure
 
 DEMO_MODEL = ("mma-tiny", "shapes")
 LOCAL_KIND = "local"
@@ -100,11 +101,18 @@ def _list_choices_task():
     return run
 
 
-def _download_task(model: str, pretrained: str):
-    def run(on_progress, token):
-        from mma_studio.core.backbone import load_backbone
+class DownloadFailed(Exception):
+    """A download that failed, said in the app's words (see `weights_messages`)."""
 
-        backbone = load_backbone(model, pretrained, device="cpu", on_progress=on_progress, token=token)
+
+def _download_task(model: str, pretrained: str, label: str):
+    def run(on_progress, token):
+        from mma_studio.core.backbone import BackboneLoadError, load_backbone
+
+        try:
+            backbone = load_backbone(model, pretrained, device="cpu", on_progress=on_progress, token=token)
+        except BackboneLoadError as exc:
+            raise DownloadFailed(weights_failure(label, exc.reason)) from None
         del backbone  # only the cached file matters here; training loads it again on its device
         return True
 
@@ -131,6 +139,7 @@ class BackboneChooser(QWidget):
         self._backbone_at_start = state.backbone
         self._architectures: list[str] = []
         self._any_pretrained_cached = False
+        self._download_failure = ""  # the last download's failure, in plain words, until another choice
 
         self.combo = QComboBox(self)
         self.combo.setObjectName("backboneCombo")
@@ -344,6 +353,7 @@ class BackboneChooser(QWidget):
 
     def _apply(self, entry: ChoiceEntry) -> None:
         self._user_chose = True
+        self._download_failure = ""
         self._hide_error()
         selection = entry.to_selection()
         if selection != self._state.backbone:
@@ -414,11 +424,12 @@ class BackboneChooser(QWidget):
                 or self._shut_down):
             return
         self._hide_error()
-        task = BackgroundTask(_download_task(entry.model, entry.pretrained), self)
+        task = BackgroundTask(_download_task(entry.model, entry.pretrained, entry.label), self)
         task.progress.connect(self._on_download_progress)
         task.succeeded.connect(lambda _r, e=entry: self._on_downloaded(e))
         task.failed.connect(self._on_download_failed)
         task.cancelled.connect(lambda: self._set_status_note("Download cancelled. It resumes where it stopped."))
+        self._download_failure = ""
         task.finished.connect(self._on_download_finished)
         self._download_task = task
         self.progress.setRange(0, 0)
@@ -460,6 +471,9 @@ class BackboneChooser(QWidget):
         if progress.eta_s is not None and progress.eta_s > 1:
             text += f" · about {format_duration(progress.eta_s)} left"
         self.progress.setFormat(text)
+        entry = self.current_entry()
+        label = entry.label if entry is not None else "the model"
+        self._state.set_weights_status(missing=True, note=f"Downloading {label}: {text}", downloading=True)
 
     def _on_downloaded(self, entry: ChoiceEntry) -> None:
         entry.downloaded = True
@@ -473,7 +487,9 @@ class BackboneChooser(QWidget):
         self.downloadFinished.emit(True)
 
     def _on_download_failed(self, message: str) -> None:
+        self._download_failure = message
         self._show_error(message)
+        self._state.set_weights_status(missing=True, note=message)
         self.downloadFinished.emit(False)
 
     def _on_download_finished(self) -> None:
@@ -525,6 +541,24 @@ class BackboneChooser(QWidget):
             text += " <i>Looking for other models…</i>"
         self.status.setText(text)
         self._update_enabled()
+        self._publish_weights_status(entry)
+
+    def _publish_weights_status(self, entry: ChoiceEntry) -> None:
+        """Tell the app whether the chosen weights are on this computer (Train waits for them).
+
+        Pretrained weights count as missing only once the list (read from the cache folders in
+        a worker) says so; a chosen weights file, when it is no longer there."""
+        if entry.kind == "pretrained":
+            missing = self._loaded and not entry.downloaded
+        elif entry.kind == "file":
+            missing = not Path(entry.pretrained[len("file:"):]).is_file()
+        else:
+            missing = False
+        downloading = self._download_task is not None
+        note = self._download_failure if missing and not downloading else ""
+        if downloading:
+            note = self._state.weights_note if self._state.weights_downloading else f"Downloading {entry.label}…"
+        self._state.set_weights_status(missing=missing, note=note, downloading=downloading)
 
     def _set_status_note(self, note: str) -> None:
         self._update_status()

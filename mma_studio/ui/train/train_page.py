@@ -37,6 +37,7 @@ from mma_studio.ui.workers.training_worker import TrainingJob, TrainRequest
 from mma_studio.ui.widgets.page_style import CARD_STYLE, card, title_label
 from mma_studio.ui.widgets.banner import Banner
 from mma_studio.ui.widgets.naming import named
+from mma_studio.ui.weights_messages import MODEL_NOT_LOADED, weights_missing
 
 ENGINE_MODULE = "mma_studio.core.pipeline"
 HOW_IT_WORKS = (
@@ -91,6 +92,8 @@ class TrainPage(QWidget):
 
     trainingStarted = Signal()
     trainingStopped = Signal()  # the worker thread has stopped, whatever the outcome
+    downloadWeightsRequested = Signal()  # the chosen backbone's weights are missing: download them
+    chooseWeightsRequested = Signal()  # … or use a weights file from this computer instead
     runFinished = Signal(object)  # TrainingRun: a run completed (or was cancelled mid-training)
     _engineImported = Signal(str)  # from the import thread: "" or the import error
 
@@ -157,6 +160,22 @@ class TrainPage(QWidget):
         self.fit_sizes_button.setVisible(False)
         self.fit_sizes_button.clicked.connect(self.use_fitting_sample_sizes)
         self._fitting_sizes: tuple[int, int] | None = None
+        self._weights_problem = False
+        # Offered when the chosen backbone's weights are not on this computer.
+        self.download_weights_button = named(QPushButton("Download"), "trainDownloadWeightsButton")
+        self.download_weights_button.setToolTip("Download the model's weights now; they are kept for offline use")
+        self.download_weights_button.clicked.connect(self.downloadWeightsRequested)
+        self.choose_weights_button = named(QPushButton("Choose Weights File…"), "trainChooseWeightsButton")
+        self.choose_weights_button.setToolTip("Use an open_clip weights file from this computer instead")
+        self.choose_weights_button.clicked.connect(self.chooseWeightsRequested)
+        self._weights_buttons = QWidget()
+        weights_row = QHBoxLayout(self._weights_buttons)
+        weights_row.setContentsMargins(0, 0, 0, 0)
+        weights_row.setSpacing(8)
+        weights_row.addWidget(self.download_weights_button)
+        weights_row.addWidget(self.choose_weights_button)
+        weights_row.addStretch(1)
+        self._weights_buttons.setVisible(False)
 
         run_controls = QHBoxLayout()
         run_controls.setSpacing(8)
@@ -170,6 +189,7 @@ class TrainPage(QWidget):
         left.addLayout(run_controls)
         left.addWidget(self.ready_label)
         left.addWidget(self.fit_sizes_button)
+        left.addWidget(self._weights_buttons)
         self._setup_column = QWidget()
         self._setup_column.setObjectName("trainSetupColumn")
         self._setup_column.setLayout(left)
@@ -257,6 +277,7 @@ class TrainPage(QWidget):
         state.datasetChanged.connect(self._refresh_setup)
         state.rolesChanged.connect(self._refresh_setup)
         state.backboneChanged.connect(self._refresh_setup)
+        state.weightsChanged.connect(self._update_controls)
         state.busyChanged.connect(self._on_busy_changed)
         self.settings.changed.connect(self._on_settings_changed)
         self._refresh_setup()
@@ -503,6 +524,9 @@ class TrainPage(QWidget):
     def _on_failed(self, title: str, message: str, details: str) -> None:
         self.last_error = (title, message)
         self.progress.finish(f"Failed: {title}", complete=False)
+        if title == MODEL_NOT_LOADED:  # one message, in view: the banner says it all in plain words
+            self.error_banner.show_text(message)
+            return
         self.error_banner.show_text(f"{title}. {message.splitlines()[0] if message else ''}".strip())
         self._show_error(title, message, details)
 
@@ -571,6 +595,10 @@ class TrainPage(QWidget):
             return "At least two classes are needed to train a classifier."
         if data.base_classes is not None and data.base_classes and len(data.base_classes) < 2:
             return "Mark at least two classes as base classes: the adapter trains on base classes only."
+        if self.state.weights_missing:
+            self._weights_problem = True
+            label = self.state.backbone.label or f"{self.state.backbone.model} · {self.state.backbone.pretrained}"
+            return self.state.weights_note or weights_missing(label)
         return self._too_few_images_reason()
 
     def _too_few_images_reason(self) -> str | None:
@@ -625,6 +653,7 @@ class TrainPage(QWidget):
     def _update_controls(self) -> None:
         training = self.is_training()
         self._fitting_sizes = None  # set by `_too_few_images_reason` when it has a fix to offer
+        self._weights_problem = False  # set by `_not_ready_reason` when the weights are missing
         problem = None if training else self._not_ready_reason()
         self.train_button.setEnabled(not training and problem is None)
         self.train_action.setEnabled(not training and problem is None)
@@ -643,6 +672,9 @@ class TrainPage(QWidget):
             shots, val = self._fitting_sizes
             self.fit_sizes_button.setText(f"Use {shots} Shots + {val} Validation")
         self.fit_sizes_button.setVisible(fit)
+        weights = problem is not None and self._weights_problem
+        self._weights_buttons.setVisible(weights)
+        self.download_weights_button.setEnabled(weights and not self.state.weights_downloading)
         if training:
             self.ready_label.setText("Training runs in the background; the window stays usable.")
         elif problem:

@@ -77,7 +77,11 @@ def describe_error(exc: BaseException) -> tuple[str, str]:
     if "SplitError" in names:
         return "The dataset cannot be split for training", text
     if "BackboneLoadError" in names:
-        return "The model could not be loaded", text or "The backbone failed to load."
+        from mma_studio.ui.weights_messages import MODEL_NOT_LOADED, weights_failure
+
+        reason = getattr(exc, "reason", "") or text or "the backbone failed to load"
+        label = f"{getattr(exc, 'model', 'The model')} · {getattr(exc, 'pretrained', '')}".strip(" ·")
+        return MODEL_NOT_LOADED, weights_failure(label, reason, downloading=False)
     if "DatasetError" in names:
         return "The dataset cannot be used", text
     if "UnusableImageError" in names:
