@@ -152,3 +152,50 @@ def test_missing_and_extra_tensors_are_named(tmp_path):
 def test_no_such_file(tmp_path):
     with pytest.raises(AdapterFileError, match="no such file"):
         load_adapter_file(tmp_path / "nope.safetensors")
+
+
+def forged_header_file(path, names, templates=("a photo of a {}.",), with_embeddings=False):
+    """An adapter file whose metadata declares `names` (valid weights, valid JSON)."""
+    contents = make_contents(classes=("a", "b"))
+    contents.class_names = list(names)
+    contents.roles = ["base"] * len(names)
+    contents.templates = list(templates)
+    contents.class_text_features = torch.zeros(len(names), 64) if with_embeddings else None
+    return save_adapter_file(path, contents)
+
+
+@pytest.mark.timeout(30)
+def test_a_forged_file_declaring_200000_names_is_refused_before_any_text_is_encoded(tmp_path, monkeypatch):
+    """Issue 11.5: the declared class list is bounded by what the file stores and by caps."""
+    from mma_studio.core import adapter_file as module
+
+    path = forged_header_file(tmp_path / "forged.safetensors", [f"class {i}" for i in range(200_000)])
+    assert path.stat().st_size < module.MAX_HEADER_BYTES
+    with pytest.raises(AdapterFileError, match="200000 class names") as info:
+        load_adapter_file(path)
+    assert str(path) in str(info.value)
+
+    # Under the hard cap but with nothing stored to back the names.
+    path = forged_header_file(tmp_path / "bare.safetensors", [f"c{i}" for i in range(module.MAX_CLASSES_WITHOUT_EMBEDDINGS + 1)])
+    with pytest.raises(AdapterFileError, match="stores no class embeddings"):
+        load_adapter_file(path)
+    # ... the same count with one stored embedding per class is a real file.
+    path = forged_header_file(tmp_path / "backed.safetensors", [f"c{i}" for i in range(module.MAX_CLASSES_WITHOUT_EMBEDDINGS + 1)],
+                              with_embeddings=True)
+    assert len(load_adapter_file(path).class_names) == module.MAX_CLASSES_WITHOUT_EMBEDDINGS + 1
+
+
+def test_absurd_names_and_templates_are_refused(tmp_path):
+    from mma_studio.core import adapter_file as module
+
+    cases = {
+        "a class name of 10000 characters": dict(names=["a", "x" * 10_000]),
+        "200 prompt templates": dict(names=["a", "b"], templates=[f"{i} {{}}" for i in range(200)]),
+        "a prompt template of 1000 characters": dict(names=["a", "b"], templates=["{}" + " " * 998]),
+    }
+    for reason, case in cases.items():
+        path = forged_header_file(tmp_path / "f.safetensors", case["names"], case.get("templates", ("a {}",)))
+        with pytest.raises(AdapterFileError, match=reason):
+            load_adapter_file(path)
+    assert module.class_list_problem(["a"] * 2000, ["{}"] * 100) is not None  # 200,000 prompts
+    assert module.class_list_problem(["cat", "dog"], ["a photo of a {}."]) is None

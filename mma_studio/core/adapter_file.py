@@ -33,6 +33,17 @@ MAX_HEADER_BYTES = 16 * 1024 * 1024  # an adapter's header is a few kB; refuse a
 MAX_FILE_BYTES = 512 * 1024 * 1024
 ROLES = ("base", "new")
 
+# What an adapter file may declare, checked before any text is encoded: every class name and
+# template becomes prompts for the text encoder, so a forged 4 MB header declaring 200,000
+# names kept `predict` busy for a minute (and 4 GB at 300,000). The class count is bounded by
+# what the file stores (one stored embedding row per class) and by these caps.
+MAX_CLASSES = 20_000  # ImageNet-21k's leaf classes would need about this many
+MAX_CLASSES_WITHOUT_EMBEDDINGS = 1_000  # a file without stored class embeddings is not our trainer's
+MAX_NAME_CHARS = 256  # CLIP reads 77 tokens; a longer name is truncated anyway
+MAX_TEMPLATES = 128  # CoOp's ImageNet set has 80
+MAX_TEMPLATE_CHARS = 256
+MAX_PROMPTS = 100_000  # classes x templates: text-encoder passes
+
 
 class AdapterFileError(Exception):
     """The file cannot be used as an adapter file; the message names the file and the reason."""
@@ -159,6 +170,9 @@ def load_adapter_file(path: Path | str) -> AdapterFile:
         raise refuse("class names must be strings")
     if not templates or not all(isinstance(t, str) and "{}" in t for t in templates):
         raise refuse("prompt templates must be strings containing '{}'")
+    problem = class_list_problem(class_names, templates)
+    if problem:
+        raise refuse(problem)
     try:
         _validate_classes(path, class_names, roles)
     except AdapterFileError as exc:
@@ -187,6 +201,11 @@ def load_adapter_file(path: Path | str) -> AdapterFile:
                 f"the class list has {len(class_names)} classes of dimension {adapter_config.embed_dim}, "
                 f"but the stored class embeddings have shape {list(shape)}"
             )
+    elif len(class_names) > MAX_CLASSES_WITHOUT_EMBEDDINGS:
+        raise refuse(
+            f"it declares {len(class_names)} classes but stores no class embeddings to back them "
+            f"(at most {MAX_CLASSES_WITHOUT_EMBEDDINGS} without them)"
+        )
 
     try:
         from safetensors.torch import load
@@ -280,6 +299,25 @@ def _check_types(data: dict, types: dict, field_name: str, refuse) -> None:
             ok = all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
         if not ok:
             raise refuse(f"metadata field '{field_name}' has an invalid {key!r} ({type(value).__name__})")
+
+
+def class_list_problem(class_names, templates=("{}",)) -> str | None:
+    """Why this class list and these templates are too much to encode, or None. The same
+    caps apply to a file's classes and to names a user types for prediction."""
+    if len(class_names) > MAX_CLASSES:
+        return f"{len(class_names)} class names (at most {MAX_CLASSES})"
+    long = next((n for n in class_names if len(n) > MAX_NAME_CHARS), None)
+    if long is not None:
+        return f"a class name of {len(long)} characters (at most {MAX_NAME_CHARS}): {_brief(long)}"
+    if len(templates) > MAX_TEMPLATES:
+        return f"{len(templates)} prompt templates (at most {MAX_TEMPLATES})"
+    long = next((t for t in templates if len(t) > MAX_TEMPLATE_CHARS), None)
+    if long is not None:
+        return f"a prompt template of {len(long)} characters (at most {MAX_TEMPLATE_CHARS}): {_brief(long)}"
+    if len(class_names) * len(templates) > MAX_PROMPTS:
+        return (f"{len(class_names)} classes x {len(templates)} templates = {len(class_names) * len(templates)} "
+                f"prompts to encode (at most {MAX_PROMPTS})")
+    return None
 
 
 def _validate_classes(path: Path, class_names: list, roles: list) -> None:

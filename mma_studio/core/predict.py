@@ -16,7 +16,7 @@ from typing import Sequence
 import torch
 
 from mma_studio.core.adapter import zero_shot_logits
-from mma_studio.core.adapter_file import AdapterFile, load_adapter_file
+from mma_studio.core.adapter_file import AdapterFile, class_list_problem, load_adapter_file
 from mma_studio.core.cancellation import CancelToken, check
 from mma_studio.core.events import Progress, ProgressCallback
 from mma_studio.core.images import UnusableImageError
@@ -110,6 +110,9 @@ class Classifier:
             raise ValueError("give at least one class name")
         if len(set(names)) != len(names):
             raise ValueError("class names must be unique")
+        problem = class_list_problem(names, self.templates)
+        if problem:
+            raise ValueError(f"too many or too long class names to encode: {problem}")
         self.class_names = names
         self.text_features = encode_class_texts(self.backbone, names, tuple(self.templates)).to(self.backbone.device)
 
