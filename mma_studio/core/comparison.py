@@ -227,7 +227,7 @@ def task_from_split(split, table, text_features: torch.Tensor, logit_scale: floa
 class PreparedDataset:
     """A scanned folder with its backbone, cache and class prompts: splits and their features on demand."""
 
-    def __init__(self, scan, settings, *, backbone=None, cache=None, on_progress=None, token=None) -> None:
+    def __init__(self, scan, settings, *, backbone=None, cache=None, on_progress=None, token=None, fixes=None) -> None:
         from mma_studio.core.features import encode_class_texts
         from mma_studio.core.pipeline import FeatureTable, build_split, prompt_names_for
 
@@ -244,6 +244,7 @@ class PreparedDataset:
             cache = FeatureCache()
         self.scan, self.settings, self.backbone, self.cache = scan, settings, backbone, cache
         self.on_progress, self.token = on_progress, token
+        self.fixes = fixes  # the project's exclusions and class moves (`DataFixes`), as training applies them
         self.table = FeatureTable(backbone, cache, on_progress, token)
         self._build_split, self._prompt_names_for, self._encode = build_split, prompt_names_for, encode_class_texts
 
@@ -251,7 +252,7 @@ class PreparedDataset:
         """The split of `settings` with this seed (and e.g. another `base_ratio`)."""
         from mma_studio.core.pipeline import check_trainable
 
-        split = self._build_split(self.scan, dataclasses.replace(self.settings, seed=seed, **changes))
+        split = self._build_split(self.scan, dataclasses.replace(self.settings, seed=seed, **changes), self.fixes)
         check_trainable(split)
         return split
 
@@ -301,16 +302,19 @@ def compare_methods(
     cache=None,
     on_progress: ProgressCallback | None = None,
     token: CancelToken | None = None,
+    fixes=None,
 ) -> ComparisonResult:
     """Run `methods` × `seeds` on a scanned folder with `settings` (a pipeline `RunSettings`).
 
     Emits `Progress("compare", done, total)` per (seed, method) cell besides the extraction
-    and training progress; raises `Cancelled` when cancelled.
+    and training progress; raises `Cancelled` when cancelled. `fixes` (`DataFixes`): the
+    project's exclusions and class moves, applied to every split as training applies them.
     """
     if not seeds:
         raise ValueError("at least one seed is needed")
     built = build_methods(list(methods), settings)
-    data = PreparedDataset(scan, settings, backbone=backbone, cache=cache, on_progress=on_progress, token=token)
+    data = PreparedDataset(scan, settings, backbone=backbone, cache=cache, on_progress=on_progress, token=token,
+                           fixes=fixes)
     total = len(seeds) * len(built)
     runs: list[MethodRun] = []
     counts = {}

@@ -78,6 +78,7 @@ def run_study(
     cache=None,
     on_progress: ProgressCallback | None = None,
     token: CancelToken | None = None,
+    fixes=None,
 ) -> StudyResult:
     """Run the named study on a scanned folder with `settings` (a pipeline `RunSettings`)."""
     if study not in STUDIES:
@@ -86,7 +87,8 @@ def run_study(
         raise ValueError("at least one seed is needed")
     names = list(methods or STUDY_METHODS[study])
     built = build_methods(names, settings)
-    data = PreparedDataset(scan, settings, backbone=backbone, cache=cache, on_progress=on_progress, token=token)
+    data = PreparedDataset(scan, settings, backbone=backbone, cache=cache, on_progress=on_progress, token=token,
+                           fixes=fixes)
     runner = {"adapt": _adapt, "class-share": _class_share, "noise": _noise}[study]
     options = {"shares": list(shares)} if study == "class-share" else {"noise_std": noise_std} if study == "noise" else {}
     runs, table, chart, notes = runner(data, built, list(seeds), on_progress, token, **options)

@@ -152,6 +152,11 @@ class TrainPage(QWidget):
         self.cancel_button = named(QPushButton("Cancel"), "cancelButton")
         self.cancel_button.setToolTip("Stop the run; training keeps the best adapter so far (Esc)")
         self.cancel_button.clicked.connect(self.cancel_training)
+        self.compare_button = named(QPushButton("Compare Methods…"), "compareMethodsButton")
+        self.compare_button.setToolTip("Train zero-shot CLIP, a linear probe, CLIP-Adapter, Tip-Adapter(-F) and MMA on "
+                                       "this split and compare them (evidence only: the export is MMA's)")
+        self.compare_button.clicked.connect(self.compare_methods)
+        self.comparison_dialog = None  # ComparisonDialog, made on first use
         self.ready_label = named(QLabel(), "trainReadyLabel")
         self.ready_label.setWordWrap(True)
         self.ready_label.setProperty("role", "hint")
@@ -187,6 +192,7 @@ class TrainPage(QWidget):
         left.addWidget(scroll, 1)
         left.addWidget(self.train_button)
         left.addLayout(run_controls)
+        left.addWidget(self.compare_button)
         left.addWidget(self.ready_label)
         left.addWidget(self.fit_sizes_button)
         left.addWidget(self._weights_buttons)
@@ -269,6 +275,9 @@ class TrainPage(QWidget):
         self.cancel_action.triggered.connect(self.cancel_training)
         for action in (self.train_action, self.pause_action, self.cancel_action):
             self.addAction(action)
+        self.compare_action = QAction("Co&mpare Methods…", self)
+        self.compare_action.triggered.connect(self.compare_methods)
+        self.addAction(self.compare_action)
 
         self._figures_timer = QTimer(self)
         self._figures_timer.setInterval(FIGURES_INTERVAL_MS)
@@ -299,19 +308,7 @@ class TrainPage(QWidget):
         if problem:
             self._show_error("These settings cannot train", problem, "")
             return False
-        data = self.state.data
-        selection = self.state.backbone
-        request = TrainRequest(
-            scan=data.scan,
-            model=selection.model,
-            pretrained=selection.pretrained,
-            base_classes=list(data.base_classes),
-            new_classes=list(data.new_classes),
-            display_names=dict(data.display_names),
-            values=self.settings.values(),
-            cache_dir=self.cache_dir,
-            fixes=data.fixes,
-        )
+        request = self.train_request()
         self.error_banner.hide()
         self.notice_banner.hide()
         # What the page showed, put back if this run ends before it has a figure of its own
@@ -351,6 +348,49 @@ class TrainPage(QWidget):
         self.trainingStarted.emit()
         return True
 
+    def train_request(self) -> TrainRequest:
+        """The data, roles, backbone and settings a run would use now (training and comparison alike)."""
+        data = self.state.data
+        selection = self.state.backbone
+        return TrainRequest(
+            scan=data.scan,
+            model=selection.model,
+            pretrained=selection.pretrained,
+            base_classes=list(data.base_classes),
+            new_classes=list(data.new_classes),
+            display_names=dict(data.display_names),
+            values=self.settings.values(),
+            cache_dir=self.cache_dir,
+            fixes=data.fixes,
+        )
+
+    def compare_methods(self) -> bool:
+        """Open the Compare Methods window and run the comparison on this page's split and settings."""
+        if self.is_training() or self.is_comparing():
+            return False
+        problem = self._not_ready_reason()
+        if problem:
+            self._show_error("Cannot compare yet", problem, "")
+            return False
+        self.settings.ensure_loaded()
+        problem = self.settings.check_values()
+        if problem:
+            self._show_error("These settings cannot train", problem, "")
+            return False
+        if self.comparison_dialog is None:
+            from mma_studio.ui.dialogs.comparison_dialog import ComparisonDialog
+
+            self.comparison_dialog = ComparisonDialog(self)
+            self.comparison_dialog.view.runningChanged.connect(self._on_comparison_running)
+        return self.comparison_dialog.start(self.train_request())
+
+    def is_comparing(self) -> bool:
+        return self.comparison_dialog is not None and self.comparison_dialog.view.is_running()
+
+    def _on_comparison_running(self, running: bool) -> None:
+        self.state.set_busy(running)  # one long task at a time: Train waits for the comparison
+        self._update_controls()
+
     def cancel_training(self) -> None:
         if self.is_training():
             self._job.cancel()
@@ -368,6 +408,10 @@ class TrainPage(QWidget):
 
     def request_stop_and_wait(self, timeout_ms: int) -> bool:
         """Cancel a running job and block until its thread stops; True if it stopped in time."""
+        if self.is_comparing():
+            stopped = self.comparison_dialog.view.cancel_and_wait(timeout_ms)
+            if not stopped:
+                return False
         job = self._job
         if job is None or not job.is_running():
             return True
@@ -657,6 +701,8 @@ class TrainPage(QWidget):
         problem = None if training else self._not_ready_reason()
         self.train_button.setEnabled(not training and problem is None)
         self.train_action.setEnabled(not training and problem is None)
+        self.compare_button.setEnabled(not training and problem is None)
+        self.compare_action.setEnabled(not training and problem is None)
         self.pause_button.setEnabled(training and not (self._job and self._job.token.cancelled))
         self.cancel_button.setEnabled(training and not (self._job and self._job.token.cancelled))
         self.pause_action.setEnabled(self.pause_button.isEnabled())

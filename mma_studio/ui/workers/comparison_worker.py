@@ -26,6 +26,6 @@ def comparison_task(request: TrainRequest, methods: Sequence[str], seeds: Sequen
 
             cache = FeatureCache(request.cache_dir)
         return compare_methods(request.scan, build_run_settings(request), methods, seeds, cache=cache,
-                               on_progress=on_progress, token=token)
+                               on_progress=on_progress, token=token, fixes=request.fixes)
 
     return BackgroundTask(run, parent)
