@@ -87,3 +87,40 @@ def test_other_settings_into_the_same_folder_are_refused(fake_data):
     run_reproduction(settings_for(tmp_path, datasets=["OxfordPets"], seeds=[1], methods=["zero-shot"]), cache=cache)
     with pytest.raises(ResultsConflictError, match="shots"):
         run_reproduction(settings_for(tmp_path, datasets=["OxfordPets"], seeds=[1], shots=1), cache=cache)
+
+
+def test_the_cli_prints_the_table_and_names_what_a_missing_dataset_lacks(fake_data, capsys):
+    from mma_studio.cli import main
+
+    tmp_path = fake_data
+    argv = ["reproduce", "--data-root", str(tmp_path / "data"), "--datasets", "EuroSAT", "ucf101", "--seeds", "1",
+            "--shots", "2", "--epochs", "1", "--out", str(tmp_path / "cli-out"), "--model", "mma-tiny",
+            "--pretrained", "random:0", "--device", "cpu", "--cache-dir", str(tmp_path / "cache"), "-q"]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert "| EuroSAT |" in captured.out and "56.48" in captured.out
+    assert "UCF101 skipped: missing" in captured.err and "split_zhou_UCF101.json" in captured.err
+    assert main([*argv, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert data["computed"] == 0 and data["reused"] == 2
+    assert [r["dataset"] for r in data["rows"]] == ["EuroSAT", "EuroSAT", "Average", "Average"]
+
+    assert main([*argv, "--shots", "3"]) == 2  # other settings into the same folder: refused, one line
+    assert "choose another --out folder" in capsys.readouterr().err
+    assert main([*argv[:-1], "--datasets", "Cifar10"]) == 2
+    assert "unknown dataset 'Cifar10'" in capsys.readouterr().err
+
+
+def test_protocol_images_are_every_seeds_shots_and_validation_and_the_whole_test_set(fake_data):
+    from mma_studio.core.protocols import get_spec, protocol_split, read_dataset
+    from mma_studio.core.protocols.protocol_images import protocol_image_paths
+
+    data = fake_data / "data"
+    paths, skipped = protocol_image_paths(data, ["OxfordPets", "DTD"], [1, 2], 2)
+    assert list(skipped) == ["DTD"]
+    contents = read_dataset(get_spec("OxfordPets"), data)
+    expected = {item.path for item in contents.test}
+    for seed in (1, 2):
+        split = protocol_split(contents, seed, 2)
+        expected |= {s.path for s in split.train + split.val}
+    assert set(paths) == expected and len(paths) == len(expected)

@@ -73,3 +73,18 @@ def test_two_gloo_ranks_fill_the_cache_as_one_process_does(tmp_path):
 
     again = extract_sharded(paths, model="mma-tiny", pretrained="random:0", device="cpu", cache_root=tmp_path / "two")
     assert again.encoded == 0 and again.from_cache == 15  # a later run on one machine reads what the ranks wrote
+
+
+def test_extract_datasets_all_encodes_the_protocol_images_of_the_datasets_found(tmp_path, capsys):
+    from mma_studio.cli import main
+    from mma_studio.core.protocols.protocol_images import protocol_image_paths
+    from tests.coop_layouts import write_layout
+
+    write_layout(tmp_path / "data", "DTD", ["banded", "blotchy", "braided"], counts=(3, 2, 1))
+    argv = ["extract", str(tmp_path / "data"), "--datasets", "all", "--seeds", "1", "--shots", "1", *MODEL,
+            "--cache-dir", str(tmp_path / "cache"), "--json", "-q"]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    expected, _ = protocol_image_paths(tmp_path / "data", ["DTD"], [1], 1)
+    assert json.loads(captured.out.strip().splitlines()[-1])["encoded"] == len(expected) == 2 * 1 + 2 * 1 + 3
+    assert "ImageNet skipped, missing" in captured.err

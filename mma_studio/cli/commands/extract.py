@@ -24,7 +24,7 @@ def register(subparsers) -> argparse.ArgumentParser:
         "reads for the given seeds and shots.")
     parser.add_argument("data_dir", type=Path, metavar="DATA_DIR")
     parser.add_argument("--datasets", nargs="+", default=None, metavar="NAME",
-                        help="treat DATA_DIR as a CoOp data root and extract these datasets' protocol images")
+                        help="treat DATA_DIR as a CoOp data root and extract these datasets' protocol images ('all': the 11)")
     parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3], help="with --datasets (default: 1 2 3)")
     parser.add_argument("--shots", type=int, default=16, help="with --datasets (default: 16)")
     parser.add_argument("--batch-size", type=int, default=None, help="images per forward pass")
@@ -39,7 +39,10 @@ def _paths(args, token) -> list[Path]:
         from mma_studio.core.protocols.protocol_images import protocol_image_paths
 
         try:
-            paths, skipped = protocol_image_paths(args.data_dir, args.datasets, args.seeds, args.shots)
+            from mma_studio.core.protocols.registry import PAPER_ORDER
+
+            names = list(PAPER_ORDER) if [n.lower() for n in args.datasets] == ["all"] else args.datasets
+            paths, skipped = protocol_image_paths(args.data_dir, names, args.seeds, args.shots)
         except (KeyError, ValueError, ProtocolDataError) as exc:
             raise UserError(str(exc).strip("'\"")) from None
         for name, lacking in skipped.items():

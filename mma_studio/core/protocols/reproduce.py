@@ -152,17 +152,19 @@ def run_reproduction(settings: ReproduceSettings, *, backbone=None, cache=None,
         from mma_studio.core.pipeline import FeatureTable
 
         class_text = encode_class_texts(backbone, contents.class_names, (spec.template,), cache=feature_cache)
+        where = {"now": spec.name}
+
+        def relay(event: Progress, where: dict = where) -> None:
+            if on_progress:
+                on_progress(dataclasses.replace(event, message=f"{where['now']} · {event.message}"))
+
+        # One table per dataset: the test images' features are read once for all seeds.
+        table = FeatureTable(backbone, feature_cache, relay, token)
         for seed in seeds:
             if not todo[seed]:
                 continue
-            where = f"{spec.name} · seed {seed}"
+            where["now"] = f"{spec.name} · seed {seed}"
             split = protocol_split(contents, seed, settings.shots)
-
-            def relay(event: Progress, where=where) -> None:
-                if on_progress:
-                    on_progress(dataclasses.replace(event, message=f"{where} · {event.message}"))
-
-            table = FeatureTable(backbone, feature_cache, relay, token)
             table.extract([s.path for s in split.train + split.val + split.test_base + split.test_new], 0, "images")
             try:
                 task, left_out = feature_task(split, table, class_text, backbone.logit_scale)
@@ -173,7 +175,7 @@ def run_reproduction(settings: ReproduceSettings, *, backbone=None, cache=None,
             for method in todo[seed]:
                 check(token)
                 if on_progress:
-                    on_progress(Progress("train", 0, None, message=f"{where} · {labels[method]}"))
+                    on_progress(Progress("train", 0, None, message=f"{where['now']} · {labels[method]}"))
                 figures = run_cell(method, task, seed, dataset=spec.name, training=settings.training,
                                    on_progress=relay, token=token)
                 store.put({
