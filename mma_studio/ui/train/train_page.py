@@ -68,10 +68,11 @@ QPushButton#trainButton {
 }
 QPushButton#trainButton:hover { background: #1d4ed8; }
 QPushButton#trainButton:disabled { background: #bfdbfe; color: #f8fafc; }
-QPushButton#pauseButton, QPushButton#cancelButton {
+QPushButton#pauseButton, QPushButton#cancelButton, QPushButton#compareMethodsButton {
     border: 1px solid palette(mid); border-radius: 7px; padding: 8px 14px; background: palette(button);
 }
-QPushButton#pauseButton:disabled, QPushButton#cancelButton:disabled { color: palette(placeholder-text); border-color: palette(midlight); }
+QPushButton#pauseButton:disabled, QPushButton#cancelButton:disabled,
+QPushButton#compareMethodsButton:disabled { color: palette(placeholder-text); border-color: palette(midlight); }
 QPushButton#cancelButton:enabled { color: #b91c1c; }
 QPushButton[segment] {
     border: 1px solid palette(mid); padding: 6px 10px; background: palette(button); border-radius: 0px;
