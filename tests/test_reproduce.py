@@ -124,3 +124,21 @@ def test_protocol_images_are_every_seeds_shots_and_validation_and_the_whole_test
         split = protocol_split(contents, seed, 2)
         expected |= {s.path for s in split.train + split.val}
     assert set(paths) == expected and len(paths) == len(expected)
+
+
+def test_averages_are_hm_of_mean_base_and_new_and_the_published_average_matches_the_datasets():
+    from mma_studio.core.protocols.reference_figures import COCOOP_CLIP_REFERENCE
+    from mma_studio.core.protocols.registry import PAPER_ORDER
+    from mma_studio.core.protocols.tables import reference_for, summarise
+
+    cells = [{"dataset": d, "seed": s, "method": "zero-shot", "base": COCOOP_CLIP_REFERENCE[d][0] / 100 + delta,
+              "new": COCOOP_CLIP_REFERENCE[d][1] / 100} for d in PAPER_ORDER for s, delta in ((1, 0.01), (2, -0.01))]
+    rows = summarise(cells, PAPER_ORDER, ["zero-shot"])
+    pets = next(r for r in rows if r.dataset == "OxfordPets")
+    assert pets.base == pytest.approx(91.17) and pets.base_std == pytest.approx(2 ** 0.5)
+    average = rows[-1]
+    assert average.dataset == "Average" and average.datasets == 11
+    assert (round(average.base, 2), round(average.new, 2), round(average.hm, 2)) == (69.34, 74.22, 71.70)
+    assert reference_for("Average", rows) == COCOOP_CLIP_REFERENCE["Average"]
+    two = summarise([c for c in cells if c["dataset"] in ("DTD", "EuroSAT")], PAPER_ORDER, ["zero-shot"])
+    assert reference_for("Average", two)[:2] == pytest.approx(((53.24 + 56.48) / 2, (59.90 + 64.05) / 2))

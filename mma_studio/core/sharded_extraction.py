@@ -64,7 +64,7 @@ def rank_device(info: RankInfo, requested: str = "auto") -> str:
 
     if not info.distributed:
         return requested  # one process: the usual device choice (`auto` may pick MPS)
-    if requested in ("auto", "cuda") and torch.cuda.is_available():
+    if requested in ("auto", "cuda", "gpu") and torch.cuda.is_available():
         return f"cuda:{info.local_rank % max(1, torch.cuda.device_count())}"
     if requested == "auto":
         return "cpu"  # one process per rank on the CPU (torchrun gives each one thread)
