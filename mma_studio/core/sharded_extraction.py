@@ -153,14 +153,15 @@ def extract_sharded(
             started_here = True
     try:
         # Rank 0 decides where the cache is and marks it; the others open what it decided.
-        root_box = [None]
+        root_box: list[str] = [""]
         if info.rank == 0:
             first = FeatureCache(cache_root)
             first.prepare()
             root_box[0] = str(first.root)
         if info.distributed:
             dist.broadcast_object_list(root_box, src=0)
-        cache = FeatureCache(Path(root_box[0]), merge_shards=not info.distributed)
+        shared_root = Path(root_box[0])
+        cache = FeatureCache(shared_root, merge_shards=not info.distributed)
 
         backbone = load_backbone(model, pretrained, device=chosen_device, on_progress=on_progress, token=token)
         mine = shard_of(paths, info.rank, info.world_size)
@@ -177,12 +178,12 @@ def extract_sharded(
         else:
             gathered = [(summary, problems)]
         if info.rank == 0:
-            FeatureCache(Path(root_box[0])).compact(cache.image_namespace(backbone), backbone.embed_dim)
+            FeatureCache(shared_root).compact(cache.image_namespace(backbone), backbone.embed_dim)
         if info.distributed:
             dist.barrier()
         total = len({str(Path(p)) for p in paths})
         return ShardedExtraction(
-            world_size=info.world_size, total=total, ranks=[s for s, _ in gathered], cache_root=Path(root_box[0]),
+            world_size=info.world_size, total=total, ranks=[s for s, _ in gathered], cache_root=shared_root,
             backend=backend, warnings=[w for _, found in gathered for w in found],
         )
     finally:

@@ -63,7 +63,7 @@ def read_imagenet(spec: DatasetSpec, data_root: Path | str) -> DatasetContents:
         raise ProtocolDataError(f"{train_dir}: no class folders")
 
     def read(split_dir: Path) -> list[LabelledImage]:
-        items = []
+        items: list[LabelledImage] = []
         for label, folder in enumerate(folders):
             class_dir = split_dir / folder
             if not class_dir.is_dir():

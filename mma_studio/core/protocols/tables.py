@@ -56,13 +56,14 @@ def summarise(cells: Sequence[dict], datasets: Sequence[str], methods: Sequence[
             rows.append(SummaryRow(dataset, method, [c["seed"] for c in mine], mean_base, mean_new,
                                    harmonic_mean(mean_base, mean_new) or 0.0, _std(base), _std(new)))
     for method in methods:
-        mine = [r for r in rows if r.method == method]
-        if not mine:
+        per_dataset = [r for r in rows if r.method == method]
+        if not per_dataset:
             continue
-        base = statistics.fmean(r.base for r in mine)
-        new = statistics.fmean(r.new for r in mine)
-        seeds = sorted({s for r in mine for s in r.seeds})
-        rows.append(SummaryRow(AVERAGE, method, seeds, base, new, harmonic_mean(base, new) or 0.0, datasets=len(mine)))
+        average_base = statistics.fmean(r.base for r in per_dataset)
+        average_new = statistics.fmean(r.new for r in per_dataset)
+        seeds = sorted({s for r in per_dataset for s in r.seeds})
+        rows.append(SummaryRow(AVERAGE, method, seeds, average_base, average_new,
+                               harmonic_mean(average_base, average_new) or 0.0, datasets=len(per_dataset)))
     return rows
 
 
