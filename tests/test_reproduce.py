@@ -76,9 +76,11 @@ def test_reproduce_writes_the_tables_skips_a_missing_dataset_and_resumes(fake_da
     partial = run_reproduction(settings_for(tmp_path), cache=cache)
     assert partial.computed == 1 and partial.reused == 7
 
+    (tmp_path / "data" / "eurosat" / "2750" / "Forest" / "test_0.jpg").write_bytes(b"not a jpeg")
     more_seeds = run_reproduction(settings_for(tmp_path, seeds=[1, 2, 3], datasets=["EuroSAT"]), cache=cache)
     assert more_seeds.computed == 2 and more_seeds.reused == 4
     assert {r.dataset for r in more_seeds.rows} == {"OxfordPets", "EuroSAT", "Average"}  # the folder's whole table
+    assert "EuroSAT: 1 image(s) of a split were missing or unreadable" in more_seeds.files["markdown"].read_text()
 
 
 def test_other_settings_into_the_same_folder_are_refused(fake_data):

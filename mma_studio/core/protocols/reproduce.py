@@ -192,6 +192,10 @@ def run_reproduction(settings: ReproduceSettings, *, backbone=None, cache=None,
                 if any(c["dataset"] == name for c in wanted)]
     if "ImageNet" in in_table and VALIDATION_NOTE not in notes:
         notes.append(VALIDATION_NOTE)
+    for name in in_table:
+        left_out = max((c.get("images_left_out", 0) for c in wanted if c["dataset"] == name), default=0)
+        if left_out:
+            notes.append(f"{name}: {left_out} image(s) of a split were missing or unreadable and left out.")
     rows = summarise(wanted, in_table, methods)
     files = write_tables(out_dir, rows, methods, labels, settings, seeds, notes, skipped)
     return ReproduceResult(rows, wanted, skipped, computed, reused, files, notes, state["loaded"])
