@@ -193,6 +193,8 @@ class DataPage(QWidget):
         self.continue_button = None
         self.split_editor = None
         self.split_card = None
+        self.health = None  # the Health view (data doctor), beside the class table
+        self.data_tabs = None
         style = self.style()
 
         # Header: title, summary, actions.
@@ -352,7 +354,26 @@ class DataPage(QWidget):
         bottom.setSpacing(10)
         bottom.addWidget(self.warnings, 1)
         bottom.addWidget(self.continue_button, 0, Qt.AlignBottom)
-        self._left_layout.addWidget(self.table, 1)
+        from PySide6.QtWidgets import QTabWidget
+
+        from mma_studio.ui.data.health_view import HealthView
+
+        self.health = HealthView(self._state, self.thumbnails, left)
+        self.health.statusMessage.connect(self.statusMessage)
+        self.health.checkFinished.connect(lambda _ok: self._update_health_tab())
+        self._state.fixesChanged.connect(self._update_health_tab)
+        self._state.datasetChanged.connect(self._update_health_tab)
+        self._state.fixesChanged.connect(self._refresh_advice)
+        self.data_tabs = QTabWidget(left)
+        self.data_tabs.setObjectName("dataTabs")
+        self.data_tabs.setDocumentMode(True)
+        self.data_tabs.addTab(self.table, "Classes")
+        self.data_tabs.addTab(self.health, "Health")
+        self.data_tabs.setTabToolTip(1, "Duplicates, leaks between training and test, likely label errors, outliers")
+        # The first look at the tab checks the data (the features are cached after extraction).
+        self.data_tabs.currentChanged.connect(
+            lambda index: index == 1 and self.health.report is None and self.health.check())
+        self._left_layout.addWidget(self.data_tabs, 1)
         self._left_layout.addLayout(bottom)
 
         self.split_editor = SplitEditor(self._state, self.model_card.parentWidget())
@@ -466,6 +487,8 @@ class DataPage(QWidget):
         if self._task is not None:
             ok = self._task.cancel_and_wait(timeout_ms)
         ok = self.backbone_chooser.stop_and_wait(timeout_ms) and ok
+        if self.health is not None:
+            ok = self.health.stop_and_wait(timeout_ms) and ok
         if self.thumbnails is None:
             return ok
         self.thumbnails.clear()
@@ -649,7 +672,7 @@ class DataPage(QWidget):
         self.drop_zone.set_compact(has_data)
         if self.table is not None:
             self.thumbnails.clear()
-            for view in (self.table, self.warnings, self.continue_button, self.split_card):
+            for view in (self.data_tabs, self.warnings, self.continue_button, self.split_card):
                 view.setVisible(has_data)
         if has_data:
             skipped = len(scan.skipped)
@@ -676,6 +699,7 @@ class DataPage(QWidget):
             return
         from mma_studio.core.dataset import dataset_advice, looks_unreadable_name
 
+        scan = self._state.fixed_scan()  # counts as training will see them (exclusions, moves)
         named = replace(scan, classes=[replace(c, display_name=self._state.display_name(c.name)) for c in scan.classes])
         advice = list(named.warnings) + dataset_advice(
             named,
@@ -699,6 +723,11 @@ class DataPage(QWidget):
         self.open_button.setVisible(has_data)
         self.example_button.setVisible(has_data)
         self.report_button.setVisible(has_data)
+
+    def _update_health_tab(self) -> None:
+        if self.data_tabs is not None:
+            count = len(self.health.open_findings())
+            self.data_tabs.setTabText(1, f"Health ({count})" if self.health.report is not None else "Health")
 
     def dataset_title(self) -> str:
         """A short name for the window title: the dataset folder, or a class count."""

@@ -1,0 +1,138 @@
+"""The Data page's Health view: a check in a worker, then Exclude, Move and Keep, each undoable,
+and the next split built with the fixes (the files on disk untouched)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from mma_studio.core.doctor import CONFLICT, DUPLICATE, LABEL
+from mma_studio.ui.app_state import AppState
+from mma_studio.ui.data.data_page import DataPage
+from mma_studio.ui.data_fixes_controller import DataFixesController
+
+SHOTS_DIR = os.environ.get("MMA_HEALTH_SHOTS")  # set to render the view to PNGs while testing
+TIMEOUT_MS = 120_000
+
+
+@pytest.fixture(scope="module")
+def messy_dataset(tmp_path_factory) -> Path:
+    """Six example classes, 10 images each, with a resized copy in its own class and an orange
+    cross filed under "yellow ring" as well."""
+    from mma_studio.toy.example_dataset import write_example_dataset
+
+    root = tmp_path_factory.mktemp("messy") / "shapes"
+    write_example_dataset(root, per_class=10, seed=0)
+    for folder in list(root.iterdir()):
+        if folder.is_dir() and folder.name not in {"blue_circle", "blue_star", "green_square", "orange_cross",
+                                                   "red_star", "yellow_ring"}:
+            shutil.rmtree(folder)
+    original = Image.open(root / "green_square" / "green_square_003.png")
+    original.resize((128, 128), Image.Resampling.BICUBIC).save(root / "green_square" / "copy_resized.png")
+    shutil.copy(root / "orange_cross" / "orange_cross_004.png", root / "yellow_ring" / "filed_twice.png")
+    return root
+
+
+@pytest.fixture
+def page(qtbot, messy_dataset, tmp_path):
+    from mma_studio.core.dataset import scan_dataset
+    from mma_studio.core.split import default_roles
+
+    state = AppState()
+    fixes = DataFixesController(state)
+    page = DataPage(state)
+    page.fixes_controller = fixes
+    qtbot.addWidget(page)
+    page.resize(1280, 800)
+    scan = scan_dataset(messy_dataset)
+    state.set_scan(scan, *default_roles(scan.class_names))
+    page.health.cache_dir = tmp_path / "cache"
+    yield page
+    assert page.stop_and_wait(10_000)
+
+
+def checked(qtbot, page) -> DataPage:
+    with qtbot.waitSignal(page.health.checkFinished, timeout=TIMEOUT_MS) as blocker:
+        page.data_tabs.setCurrentIndex(1)  # the first look at the tab runs the check
+    assert blocker.args == [True]
+    return page
+
+
+def row_of(page, kind: str):
+    return next(row for row in page.health.rows if row.finding.kind == kind)
+
+
+def test_health_view_lists_the_planted_problems_with_their_actions(qtbot, page, messy_dataset):
+    checked(qtbot, page)
+    kinds = {row.finding.kind for row in page.health.rows}
+    assert {DUPLICATE, CONFLICT} <= kinds and LABEL not in kinds
+    conflict = row_of(page, CONFLICT)
+    assert set(conflict.finding.paths) == {messy_dataset / "orange_cross" / "orange_cross_004.png",
+                                           messy_dataset / "yellow_ring" / "filed_twice.png"}
+    duplicate = row_of(page, DUPLICATE)
+    assert messy_dataset / "green_square" / "copy_resized.png" in duplicate.finding.paths
+    assert conflict.move_button is not None and duplicate.exclude_button is not None
+    assert page.data_tabs.tabText(1) == f"Health ({len(page.health.rows)})"
+    qtbot.waitUntil(lambda: all(lbl.pixmap() is not None and not lbl.pixmap().isNull()
+                                for row in page.health.rows for lbl in row.thumb_labels.values()), timeout=10_000)
+    if SHOTS_DIR:
+        _render(page, Path(SHOTS_DIR))
+
+
+def test_exclude_move_keep_are_recorded_undoable_and_used_by_the_split(qtbot, page, messy_dataset):
+    from mma_studio.core.split import make_split
+
+    checked(qtbot, page)
+    state, undo = page._state, page.fixes_controller.undo_stack
+    before = {row.finding.key for row in page.health.rows}
+
+    conflict = row_of(page, CONFLICT)
+    filed_twice = messy_dataset / "yellow_ring" / "filed_twice.png"
+    conflict.move("orange_cross")
+    assert state.data.fixes.moved == {str(p): "orange_cross" for p in conflict.finding.paths}
+    duplicate = row_of(page, DUPLICATE)
+    duplicate.keep()
+    assert duplicate.finding.key in state.data.fixes.kept
+    assert {row.finding.key for row in page.health.rows} == before - {conflict.finding.key, duplicate.finding.key}
+    undo.undo()  # the keep
+    duplicate = row_of(page, DUPLICATE)
+    duplicate.exclude()
+    excluded = set(state.data.fixes.excluded)
+    assert excluded == {str(p) for p in duplicate.finding.paths[1:]}
+    assert not state.data.fixes.kept
+
+    split = make_split(state.data.scan, shots=2, val_per_class=1, fixes=state.data.fixes)
+    where = {s.path: split.classes[s.class_index] for s in split.train + split.val + split.test_base + split.test_new}
+    assert where[filed_twice] == "orange_cross"
+    assert not {str(p) for p in where} & excluded
+    assert filed_twice.is_file() and all(Path(p).is_file() for p in excluded)  # nothing on disk changed
+
+    undo.undo()  # exclude
+    assert not state.data.fixes.excluded
+    assert duplicate.finding.key in {row.finding.key for row in page.health.rows}
+    undo.undo()  # move
+    assert state.data.fixes is None
+    assert conflict.finding.key in {row.finding.key for row in page.health.rows}
+    undo.redo()
+    assert state.data.fixes.moved == {str(p): "orange_cross" for p in conflict.finding.paths}
+
+
+def _render(page, folder: Path) -> None:
+    from PySide6.QtWidgets import QApplication
+
+    from mma_studio.ui.theme import apply_theme
+
+    folder.mkdir(parents=True, exist_ok=True)
+    app = QApplication.instance()
+    for theme in ("light", "dark"):
+        apply_theme(theme, app)
+        for width, height in ((1280, 800), (1024, 640)):
+            page.resize(width, height)
+            page.show()
+            QApplication.processEvents()
+            page.grab().save(str(folder / f"health_{theme}_{width}x{height}.png"))
+    apply_theme("light", app)
