@@ -26,19 +26,20 @@ from typing import Callable, Generator, Iterable, Iterator, Sequence
 
 from mma_studio.core.cancellation import CancelToken, check
 from mma_studio.core.events import Progress
+from mma_studio.core.image_formats import unsupported_image_extensions
+from mma_studio.core.file_identity import DuplicateGroup, duplicates_warning, find_duplicate_files
 from mma_studio.core.images import IMAGE_EXTENSIONS, UnusableImageError, load_rgb_image
+from mma_studio.core.name_collisions import NameCollision, find_name_collisions
 
 # Files operating systems and sync tools drop into folders: never data, never reported.
 JUNK_FILE_NAMES = frozenset({"thumbs.db", "ehthumbs.db", "ehthumbs_vista.db", "desktop.ini", "icon\r"})
 # Folders of the same kind (macOS zip residue, NAS thumbnails, recycle bins).
 JUNK_FOLDER_NAMES = frozenset({"__macosx", "@eadir", "$recycle.bin", "system volume information"})
-# Image formats people keep photos in that we do not decode: reported so a user knows why
-# their HEIC phone pictures are not counted.
-UNSUPPORTED_IMAGE_EXTENSIONS = frozenset(
-    {".heic", ".heif", ".avif", ".jfif", ".jxl", ".svg", ".ico", ".psd", ".raw", ".cr2", ".cr3",
-     ".nef", ".arw", ".dng", ".orf", ".rw2"}
-)
+# Image formats people keep photos in that this installation cannot decode (HEIC without a
+# plugin, camera raw...): reported so a user knows why their HEIC phone pictures are not counted.
+UNSUPPORTED_IMAGE_EXTENSIONS = unsupported_image_extensions()
 
+MAX_IGNORED_NAMED = 1000  # non-image files kept by name for the report (memory stays bounded)
 IMBALANCE_RATIO = 5.0  # max/min images per class above which `dataset_advice` warns
 _VALIDATION_WORKERS = max(1, min(4, os.cpu_count() or 1))
 _PROGRESS_INTERVAL_S = 0.1
@@ -83,7 +84,21 @@ class ScanResult:
     warnings: list[str]
     empty_folders: list[Path] = field(default_factory=list)  # class folders without a usable image
     ignored_files: int = 0  # non-image files passed over silently (notes, metadata, ...)
+    ignored_paths: list[Path] = field(default_factory=list)  # the first MAX_IGNORED_NAMED of them, by name
     validated: bool = True  # False when files were only listed, not decoded
+    # One picture counted more than once (links to one file, identical copies): `core.file_identity`.
+    duplicates: list[DuplicateGroup] = field(default_factory=list)
+
+    @property
+    def name_collisions(self) -> list[NameCollision]:
+        """Classes whose names read the same in the prompt (computed from the current display
+        names, so a rename in the app resolves it): training is refused until renamed."""
+        return find_name_collisions((c.name, c.display_name, c.path) for c in self.classes)
+
+    @property
+    def errors(self) -> list[str]:
+        """Problems that stop training until the user fixes them (each names the folders)."""
+        return [collision.describe() for collision in self.name_collisions]
 
     @property
     def class_names(self) -> list[str]:
@@ -122,7 +137,11 @@ class ScanResult:
             "skipped": [{"path": str(s.path), "reason": s.reason} for s in self.skipped],
             "empty_folders": [str(p) for p in self.empty_folders],
             "ignored_files": self.ignored_files,
+            "ignored_paths": [str(p) for p in self.ignored_paths],
             "warnings": list(self.warnings),
+            "errors": self.errors,
+            "name_collisions": [c.to_dict() for c in self.name_collisions],
+            "duplicates": [g.to_dict() for g in self.duplicates],
         }
 
 
@@ -216,6 +235,7 @@ def scan_dataset(
     skipped: list[SkippedFile] = []
     loose_images = 0
     root_ignored = 0
+    root_ignored_paths: list[Path] = []
     for entry in entries:
         if _is_hidden_or_junk(entry):
             continue
@@ -229,6 +249,8 @@ def scan_dataset(
             skipped.append(SkippedFile(Path(entry.path), "not inside a class folder"))
         else:
             root_ignored += 1
+            if len(root_ignored_paths) < MAX_IGNORED_NAMED:
+                root_ignored_paths.append(Path(entry.path))
 
     if not class_folders:
         hint = (
@@ -252,6 +274,7 @@ def scan_dataset(
         skipped=skipped,
         extra_warnings=extra_warnings,
         ignored=root_ignored,
+        ignored_paths=root_ignored_paths,
     )
 
 
@@ -316,8 +339,10 @@ def _scan_folders(
     skipped: list[SkippedFile],
     extra_warnings: list[str],
     ignored: int = 0,
+    ignored_paths: list[Path] | None = None,
 ) -> ScanResult:
     progress = _ProgressReporter(on_progress)
+    named_ignored = list(ignored_paths or [])
     listed: list[tuple[str, Path, list[Path]]] = []
     found = 0
     for name, folder in named_folders:
@@ -325,6 +350,7 @@ def _scan_folders(
         listed.append((name, folder, walk.images))
         skipped.extend(walk.skipped)
         ignored += walk.ignored
+        named_ignored.extend(walk.ignored_paths)
         found += len(walk.images)
         progress.report(found, None, "listing files")
 
@@ -356,6 +382,12 @@ def _scan_folders(
         warnings_out.append(
             f"Only one class ({classes[0].name!r}): classification needs at least two classes."
         )
+    # Identity is one stat per file; contents are compared only when the scan reads the files anyway.
+    duplicates = find_duplicate_files(((p, c.name) for c in classes for p in c.images),
+                                      compare_contents=validate, token=token)
+    summary = duplicates_warning(duplicates)
+    if summary:
+        warnings_out.append(summary)
     result = ScanResult(
         root=root,
         classes=classes,
@@ -363,7 +395,9 @@ def _scan_folders(
         warnings=warnings_out,
         empty_folders=empty,
         ignored_files=ignored,
+        ignored_paths=named_ignored[:MAX_IGNORED_NAMED],
         validated=validate,
+        duplicates=duplicates,
     )
     if not classes:
         where = root if root is not None else ", ".join(str(f) for _, f in named_folders)
@@ -383,6 +417,7 @@ class _ClassWalk:
         self.images: list[Path] = []
         self.skipped: list[SkippedFile] = []
         self.ignored = 0
+        self.ignored_paths: list[Path] = []  # at most MAX_IGNORED_NAMED: the count stays exact
         seen_files: dict[str, Path] = {}
         real_folder = os.path.realpath(folder)
         visited = {real_folder}
@@ -428,6 +463,8 @@ class _ClassWalk:
                     )
                 else:
                     self.ignored += 1
+                    if len(self.ignored_paths) < MAX_IGNORED_NAMED:
+                        self.ignored_paths.append(path)
             stack.extend(reversed(subfolders))
 
 
@@ -629,13 +666,6 @@ def dataset_advice(
             "shows (for example 'tench' instead of 'n01440764'); new-class accuracy depends on it."
         )
 
-    by_display: dict[str, list[str]] = {}
-    for c in scan.classes:
-        by_display.setdefault(c.display_name.casefold(), []).append(c.name)
-    for display, names in by_display.items():
-        if len(names) > 1:
-            advice.append(
-                f"Classes {', '.join(repr(n) for n in names)} share the name {display!r}; "
-                "CLIP cannot tell them apart. Rename one of them."
-            )
+    # Classes whose names read the same are an error of the scan (`ScanResult.name_collisions`),
+    # not advice: training refuses them.
     return advice

@@ -21,11 +21,13 @@ memory bounds:
 from __future__ import annotations
 
 import os
+import threading
 import warnings
 from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from mma_studio.core.image_formats import readable_extensions
 from mma_studio.core.user_files import UserFileError, open_regular_file
 
 # The size limit is enforced explicitly in `load_rgb_image` (thread-safe), so Pillow's own
@@ -35,7 +37,10 @@ warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 MAX_ASPECT_RATIO = 20  # longest side / shortest side; panoramas are 2:1 to 6:1, 360-degree ones ~8:1
 _STRIP_PIXELS = 1 << 20  # 16-bit images are converted this many pixels at a time
 
-IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"})
+_decoding = threading.local()
+
+# Exactly what the installed Pillow can open (AVIF where it has libavif, and so on).
+IMAGE_EXTENSIONS = readable_extensions()
 
 
 class UnusableImageError(Exception):
@@ -77,7 +82,17 @@ def load_rgb_image(path: Path | str, min_side: int | None = None) -> Image.Image
     with stream:
         if size == 0:
             raise UnusableImageError(path, "empty file (0 bytes)")
-        return _decode(path, stream, min_side)
+        _decoding.path = path  # so a decoder's warning can be reported with the file's name
+        try:
+            return _decode(path, stream, min_side)
+        finally:
+            _decoding.path = None
+
+
+def file_being_decoded() -> Path | None:
+    """The file this thread is decoding now, if any: Pillow's warnings ("Tag data larger than
+    file") do not name their file, and a warning printer can add it from here."""
+    return getattr(_decoding, "path", None)
 
 
 def _decode(path: Path, stream, min_side: int | None) -> Image.Image:
