@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mma_studio.core.run_defaults import ADAPT_CHOICES, MASK_CHOICES, PROJECTION_CHOICES
+from mma_studio.core.run_defaults import ADAPT_CHOICES, MASK_CHOICES, MAX_BOTTLENECK_DIM, PROJECTION_CHOICES
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,9 @@ class AdapterConfig:
             raise ValueError(f"blend (lambda) must lie in [0, 1], not {self.blend}")
         if self.embed_dim <= 0 or self.heads <= 0:
             raise ValueError("embed_dim and heads must be positive")
+        if self.bottleneck_dim is not None and not 0 <= self.bottleneck_dim <= MAX_BOTTLENECK_DIM:  # 0: D/4
+            # checked before any weight is allocated: a mistyped 100000 would ask for ~120 GB
+            raise ValueError(f"bottleneck dimension must be 1 to {MAX_BOTTLENECK_DIM}, not {self.bottleneck_dim}")
         if self.resolved_bottleneck_dim % self.heads:
             raise ValueError(
                 f"bottleneck dimension {self.resolved_bottleneck_dim} must be divisible by heads {self.heads}"

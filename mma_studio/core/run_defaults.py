@@ -31,3 +31,7 @@ PRESETS: dict[str, dict] = {
     # More patience and cached augmented views of each training image (extraction costs more).
     "Best": {"training": {"epochs": 200, "patience": 20, "min_patience_steps": 100}, "augment_views": 4},
 }
+
+# The widest adapter attention accepted (ViT-bigG's embedding is 1280 wide; d defaults to D/4).
+# Checked before the adapter is built: a mistyped 100000 would ask for ~120 GB.
+MAX_BOTTLENECK_DIM = 4096
