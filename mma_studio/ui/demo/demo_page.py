@@ -173,6 +173,7 @@ class DemoPage(QWidget):
         self._latest_run = None  # the last TrainingRun announced by the Train page
         self._image = None  # the decoded image (PIL), kept so class edits do not decode it again
         self._image_name = ""
+        self.image_path: Path | None = None  # the image file on screen (kept with the project)
         self._task: BackgroundTask | None = None
         self._task_kind = ""
         self._pending_model = None  # ("read", path) | ("file", adapter_file, path) | ("run", run)
@@ -383,6 +384,14 @@ class DemoPage(QWidget):
             self.notice_banner.hide()
             self._queue_model(("run", self._latest_run))
 
+    def classes_added_for(self, run) -> list[str]:
+        """The class names the user added on this page to `run`'s classes (for its ONNX export);
+        none when the page shows another adapter."""
+        if run is None or self.model is None or self.model.source != "run" or self.model.run is not run:
+            return []
+        trained = set(self.model.class_names)
+        return [name for name in self.class_editor.class_names() if name not in trained]
+
     def load_adapter_file(self, path: Path | str) -> None:
         """Read an adapter file, show its metadata and classify with it (on success)."""
         path = Path(path)
@@ -393,6 +402,7 @@ class DemoPage(QWidget):
     def classify_path(self, path: Path | str) -> None:
         """Classify an image file (decoded by the engine, upright per its EXIF)."""
         path = Path(path)
+        self.image_path = path
         self._pending_image = ("path", path)
         self._run_next()
 
@@ -400,6 +410,7 @@ class DemoPage(QWidget):
         if image is None or image.isNull():
             self.show_error("No image", "The clipboard holds no image.")
             return
+        self.image_path = None  # a pasted image has no file to come back to
         self._pending_image = ("qimage", image.copy(), name)
         self._run_next()
 

@@ -1,15 +1,17 @@
 """File > Export Adapter…: choose where the adapter file goes and what is saved beside it.
 
 The adapter is one `.safetensors` file (the engine's format). Beside it, optionally, a model
-card (Markdown) and the metrics (JSON, and the confusion matrix as CSV). Writing and the
-check that follows run on a worker thread (`export_worker`); the dialog shows the outcome:
-"verified", a prediction mismatch, or why nothing was saved.
+card (Markdown), the metrics (JSON, and the confusion matrix as CSV) and a standalone ONNX
+classifier (with its JSON and a `predict.py`) for the adapter's classes plus any added on the
+Demo page. The dialog only gathers the request: the engine's `write_export_set` (the same call
+`mma-studio export` makes) writes and checks the files on a worker thread (`export_worker`);
+the dialog shows the progress and the outcome: "verified", a mismatch, or why nothing was saved.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from PySide6.QtCore import QSettings, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
@@ -31,24 +33,29 @@ from PySide6.QtWidgets import (
 
 from mma_studio.core.export import (
     ADAPTER_SUFFIX,
+    PREDICT_SCRIPT,
     VERIFY_IMAGES,
     ExportRequest,
     ExportResult,
     companion_paths,
     file_size_text,
+    onnx_unavailable_reason,
     planned_files,
     with_adapter_suffix,
 )
-from mma_studio.ui.workers.export_worker import export_task
 from mma_studio.ui.widgets.naming import named
+from mma_studio.ui.workers.export_worker import export_task
 
 SETTINGS_FOLDER = "export/folder"
 SETTINGS_MODEL_CARD = "export/modelCard"
 SETTINGS_METRICS = "export/metrics"
+SETTINGS_ONNX = "export/onnx"
+SETTINGS_FLOAT16 = "export/onnxFloat16"
 FILE_FILTER = f"MMA adapter (*{ADAPTER_SUFFIX})"
 
 DIALOG_STYLE = """
 QLabel[role="hint"] { color: palette(placeholder-text); }
+QLabel#exportOnnxUnavailable { color: #b45309; }
 QLabel#exportTitle { font-size: 13pt; font-weight: 600; }
 QFrame#exportOutcome { border-radius: 8px; padding: 2px; }
 QFrame#exportOutcome[outcome="verified"] { background: rgba(16, 185, 129, 0.14); border: 1px solid rgba(16, 185, 129, 0.55); }
@@ -70,13 +77,17 @@ class ExportDialog(QDialog):
     exportFinished = Signal()  # the worker thread has stopped
 
     def __init__(self, run, parent: QWidget | None = None, *, suggested_name: str = "adapter",
-                 folder: Path | str | None = None) -> None:
+                 folder: Path | str | None = None, added_classes: list[str] | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("exportDialog")
         self.setWindowTitle("Export Adapter")
         self.setStyleSheet(DIALOG_STYLE)
         self.setMinimumWidth(560)
         self.run = run
+        adapter_classes = list(getattr(run, "prompt_names", []) or [])
+        self.added_classes = [name for name in dict.fromkeys(added_classes or []) if name not in adapter_classes]
+        self.onnx_classes = adapter_classes + self.added_classes
+        self.onnx_unavailable = onnx_unavailable_reason()  # find_spec only: onnx is not imported here
         self.result: ExportResult | None = None
         self.error: str | None = None
         self._task = None
@@ -127,12 +138,43 @@ class ExportDialog(QDialog):
                                       "matrix (rows: true class, columns: predicted)")
         self.model_card_check.toggled.connect(self._refresh_plan)
         self.metrics_check.toggled.connect(self._refresh_plan)
+
+        self.onnx_check = named(QCheckBox(self), "exportOnnxCheck")
+        self.onnx_check.setToolTip("One .onnx file with the image encoder, the adapter and the class embeddings: it runs "
+                                   "with onnxruntime alone (no MMA Studio, no PyTorch), on any platform it supports")
+        self.onnx_check.setChecked(not self.onnx_unavailable and _bool(settings.value(SETTINGS_ONNX, False)))
+        self.onnx_check.setEnabled(not self.onnx_unavailable)
+        self.onnx_check.toggled.connect(self._refresh_plan)
+        self.float16_check = named(QCheckBox("Float16 weights: half the size, probabilities within 0.01", self),
+                                   "exportFloat16Check")
+        self.float16_check.setToolTip("Weights stored as 16-bit floats and computed in 32-bit: top-1 and probabilities "
+                                      "are checked against the app with a tolerance of 0.01 instead of 0.0001")
+        self.float16_check.setChecked(_bool(settings.value(SETTINGS_FLOAT16, False)))
+        self.float16_check.toggled.connect(self._refresh_plan)
+        self.onnx_classes_label = named(QLabel(self), "exportOnnxClassesLabel")
+        self.onnx_classes_label.setProperty("role", "hint")
+        self.onnx_classes_label.setWordWrap(True)
+        self.onnx_classes_label.setText(self._classes_text())
+        self.onnx_unavailable_label = named(QLabel(self), "exportOnnxUnavailable")
+        self.onnx_unavailable_label.setWordWrap(True)
+        self.onnx_unavailable_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.onnx_unavailable_label.setText(self.onnx_unavailable)
+        self.onnx_unavailable_label.setVisible(bool(self.onnx_unavailable))
+        self.float16_check.setVisible(not self.onnx_unavailable)
+        self.onnx_classes_label.setVisible(not self.onnx_unavailable)
+        onnx_details = QVBoxLayout()
+        onnx_details.setContentsMargins(24, 0, 0, 0)
+        onnx_details.setSpacing(4)
+        onnx_details.addWidget(self.float16_check)
+        onnx_details.addWidget(self.onnx_classes_label)
+        onnx_details.addWidget(self.onnx_unavailable_label)
         self.files_label = named(QLabel(self), "exportFilesLabel")
         self.files_label.setProperty("role", "hint")
         self.files_label.setWordWrap(True)
         check_note = QLabel(
-            f"After saving, the file is loaded back from disk, as <code>mma-studio predict</code> would, and must "
-            f"give the app's predictions on {VERIFY_IMAGES} test images.", self)
+            f"After saving, the adapter file is loaded back from disk, as <code>mma-studio predict</code> would, and "
+            f"must give the app's predictions on {VERIFY_IMAGES} test images; the ONNX model must give them through "
+            f"onnxruntime and <code>{PREDICT_SCRIPT}</code>.", self)
         check_note.setWordWrap(True)
         check_note.setProperty("role", "hint")
 
@@ -180,6 +222,8 @@ class ExportDialog(QDialog):
         layout.addWidget(also)
         layout.addWidget(self.model_card_check)
         layout.addWidget(self.metrics_check)
+        layout.addWidget(self.onnx_check)
+        layout.addLayout(onnx_details)
         layout.addWidget(self.files_label)
         layout.addWidget(check_note)
         layout.addSpacing(4)
@@ -213,21 +257,50 @@ class ExportDialog(QDialog):
         path, _filter = QFileDialog.getSaveFileName(self, "Export Adapter", current, FILE_FILTER)
         return path
 
+    def wants_onnx(self) -> bool:
+        return self.onnx_check.isChecked() and not self.onnx_unavailable
+
+    def _classes_text(self) -> str:
+        adapter = len(self.onnx_classes) - len(self.added_classes)
+        shown = ", ".join(self.onnx_classes[:12]) + (", …" if len(self.onnx_classes) > 12 else "")
+        text = f"Classes in the model ({len(self.onnx_classes)}, in this order): {_escape(shown)}"
+        if self.added_classes:
+            text += (f" — the adapter's {adapter} and {len(self.added_classes)} added on the Demo page "
+                     f"({_escape(', '.join(self.added_classes[:6]))}{', …' if len(self.added_classes) > 6 else ''})")
+        return text + "."
+
     def _refresh_plan(self, *_args) -> None:
         path = self.adapter_path()
         companions = companion_paths(path or Path(f"adapter{ADAPTER_SUFFIX}"))
         self.model_card_check.setText(f"Model card: {companions['model_card'].name}")
         self.metrics_check.setText(f"Metrics: {companions['metrics'].name} and {companions['confusion'].name}")
+        self.onnx_check.setText(f"Standalone ONNX model: {companions['onnx'].name}, {companions['onnx_json'].name} "
+                                f"and {PREDICT_SCRIPT}")
         if path is None:
             self.files_label.setText("Choose where to save the adapter file.")
         else:
-            files = planned_files(path, self.model_card_check.isChecked(), self.metrics_check.isChecked())
+            files = planned_files(path, self.model_card_check.isChecked(), self.metrics_check.isChecked(),
+                                  self.wants_onnx())
             existing = [f for f in files if f.exists()]
             text = f"Saves {len(files)} file{'s' if len(files) != 1 else ''} in {path.parent}"
+            size = self.estimated_size()
+            if size is not None:
+                text += f", about {file_size_text(size)}"
             if existing:
                 text += f"; replaces {', '.join(f.name for f in existing)}"
             self.files_label.setText(text + ".")
         self._update_controls()
+
+    def estimated_size(self) -> int | None:
+        from mma_studio.core.export.export_size import estimated_export_bytes
+
+        try:
+            return estimated_export_bytes(self.run, model_card=self.model_card_check.isChecked(),
+                                          metrics=self.metrics_check.isChecked(), onnx=self.wants_onnx(),
+                                          float16=self.float16_check.isChecked(),
+                                          onnx_class_count=len(self.onnx_classes))
+        except (AttributeError, TypeError):  # a run without an adapter module (never in the app)
+            return None
 
     # -- running ------------------------------------------------------------------------------
     def is_running(self) -> bool:
@@ -243,7 +316,8 @@ class ExportDialog(QDialog):
         if not path.parent.is_dir():
             self._show_outcome("error", f"The folder {path.parent} does not exist. Choose another place.")
             return False
-        files = planned_files(path, self.model_card_check.isChecked(), self.metrics_check.isChecked())
+        onnx = self.wants_onnx()
+        files = planned_files(path, self.model_card_check.isChecked(), self.metrics_check.isChecked(), onnx)
         existing = [f for f in files if f.exists()]
         if existing and not self.confirm_replace(existing):
             return False
@@ -251,8 +325,13 @@ class ExportDialog(QDialog):
         settings.setValue(SETTINGS_FOLDER, str(path.parent))
         settings.setValue(SETTINGS_MODEL_CARD, self.model_card_check.isChecked())
         settings.setValue(SETTINGS_METRICS, self.metrics_check.isChecked())
+        if not self.onnx_unavailable:
+            settings.setValue(SETTINGS_ONNX, self.onnx_check.isChecked())
+            settings.setValue(SETTINGS_FLOAT16, self.float16_check.isChecked())
 
-        request = ExportRequest(self.run, path, self.model_card_check.isChecked(), self.metrics_check.isChecked())
+        request = ExportRequest(self.run, path, self.model_card_check.isChecked(), self.metrics_check.isChecked(),
+                                onnx=onnx, onnx_float16=onnx and self.float16_check.isChecked(),
+                                onnx_classes=tuple(self.onnx_classes) if onnx and self.added_classes else None)
         self.result, self.error = None, None
         self.outcome.setVisible(False)
         self.show_folder_button.setVisible(False)
@@ -287,12 +366,14 @@ class ExportDialog(QDialog):
 
     def _on_succeeded(self, result: ExportResult) -> None:
         self.result = result
-        sizes = file_size_text(result.written[0]) if result.written else ""
+        sizes = [f"adapter {file_size_text(result.written[0])}"] if result.written else []
+        sizes += [f"ONNX model {file_size_text(p)}" for p in result.written if p.suffix == ".onnx"]
         saved = f"Saved {len(result.written)} file{'s' if len(result.written) != 1 else ''}"
-        saved += f" (adapter {sizes})" if sizes else ""
+        saved += f" ({', '.join(sizes)})" if sizes else ""
         self.status_label.setText(saved + " in " + str(result.written[0].parent) + "." if result.written else saved)
         outcome = "verified" if result.verified else "mismatch"
-        self._show_outcome(outcome, result.describe())
+        text = result.describe_adapter() + (f"\n\n{result.describe_onnx()}" if result.onnx_requested else "")
+        self._show_outcome(outcome, text)
         self.show_folder_button.setVisible(bool(result.written))
         self.exportSucceeded.emit(result)
 
@@ -329,6 +410,15 @@ class ExportDialog(QDialog):
         self.result_label.setText(text)
         self.result_label.setProperty("outcome", outcome)
         self.outcome.setVisible(True)
+        self._grow_to_fit()
+
+    def _grow_to_fit(self) -> None:
+        """Taller when the outcome needs it (word-wrapped labels do not ask a dialog to grow)."""
+        layout = self.layout()
+        layout.activate()
+        needed = layout.heightForWidth(self.width()) if layout.hasHeightForWidth() else layout.sizeHint().height()
+        if needed > self.height():
+            self.resize(self.width(), needed)
 
     def outcome_kind(self) -> str:
         """"verified", "mismatch", "error", or "" before any export."""
@@ -350,6 +440,9 @@ class ExportDialog(QDialog):
         running = self.is_running()
         for widget in (self.path_edit, self.browse_button, self.model_card_check, self.metrics_check):
             widget.setEnabled(not running)
+        self.onnx_check.setEnabled(not running and not self.onnx_unavailable)
+        self.float16_check.setEnabled(not running and self.onnx_check.isChecked() and not self.onnx_unavailable)
+        self.onnx_classes_label.setEnabled(self.onnx_check.isChecked())
         self.save_button.setEnabled(not running and self.adapter_path() is not None)
         self.save_button.setText("Export Again" if self.result is not None and not running else "Export")
         self.close_button.setText("Cancel" if running else "Close")

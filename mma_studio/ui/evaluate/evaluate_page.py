@@ -377,7 +377,9 @@ class EvaluatePage(QWidget):
             self.export_dialog.raise_()
             self.export_dialog.activateWindow()
             return self.export_dialog
-        dialog = ExportDialog(self.run, self.window(), suggested_name=self._suggested_name())
+        demo_page = getattr(self.window(), "demo_page", None)  # classes added there go into the ONNX model
+        added = demo_page.classes_added_for(self.run) if demo_page is not None else []
+        dialog = ExportDialog(self.run, self.window(), suggested_name=self._suggested_name(), added_classes=added)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.destroyed.connect(lambda *_: setattr(self, "export_dialog", None))
         dialog.setWindowModality(Qt.WindowModality.WindowModal)

@@ -7,7 +7,7 @@ from mma_studio.core.export import ExportRequest
 
 def export_task(request: ExportRequest, parent=None):
     """A `BackgroundTask` (not started) that runs `write_export_set(request)` on a worker thread."""
-    from mma_studio.core.export import write_export_set
+    from mma_studio.core.export import export_set
     from mma_studio.ui.workers.background_task import BackgroundTask
 
-    return BackgroundTask(lambda on_progress, token: write_export_set(request, on_progress, token), parent)
+    return BackgroundTask(lambda on_progress, token: export_set.write_export_set(request, on_progress, token), parent)
