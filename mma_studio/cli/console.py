@@ -27,14 +27,20 @@ def configure_logging(quiet: bool) -> None:
 
     open_clip logs through the root logger (which installs Python's default handler), and
     huggingface_hub has a handler of its own that also propagates to the root: without this,
-    each download retry notice is printed twice, once as 'WARNING:huggingface_hub...:'."""
+    each download retry notice is printed twice, once as 'WARNING:huggingface_hub...:'.
+    Records go through `eprint`, so they clear a progress bar instead of being glued to it."""
     import logging
+
+    class _LineHandler(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            try:
+                eprint(f"mma-studio: {record.getMessage()}")
+            except Exception:  # noqa: BLE001 - a log record must never end the command
+                self.handleError(record)
 
     root = logging.getLogger()
     if not root.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("mma-studio: %(message)s"))
-        root.addHandler(handler)
+        root.addHandler(_LineHandler())
     root.setLevel(logging.ERROR if quiet else logging.WARNING)
     hub = logging.getLogger("huggingface_hub")
     if hub.handlers:
@@ -44,10 +50,24 @@ def configure_logging(quiet: bool) -> None:
 
 def one_line_warning_printer(command: str):
     """A `warnings.showwarning` that prints a warning (e.g. "features computed but not cached:
-    disk full") as one readable line instead of Python's file:line format with a source excerpt."""
+    disk full") as one readable line instead of Python's file:line format with a source excerpt.
+
+    A warning raised while an image is decoded ("Tag data larger than file") is prefixed with
+    that image's path: Pillow's warnings do not name their file."""
 
     def show(message, category, filename, lineno, file=None, line=None) -> None:
         text = one_line(message) if isinstance(message, BaseException) else " ".join(str(message).split())
-        eprint(f"mma-studio {command}: warning: {text}")
+        images = sys.modules.get("mma_studio.core.images")
+        decoding = images.file_being_decoded() if images is not None else None
+        where = f"{decoding}: " if decoding is not None else ""
+        eprint(f"mma-studio {command}: warning: {where}{text}")
 
     return show
+
+
+def show_every_decoder_warning() -> None:
+    """Python shows a warning once per place in the code; Pillow's come from the same line for
+    every file, so a second damaged file would go unreported. Show each (each names its file)."""
+    import warnings
+
+    warnings.filterwarnings("always", module=r"PIL\.")

@@ -9,15 +9,19 @@ from mma_studio.cli.console import (
     configure_logging,
     one_line_warning_printer,
     print_any_file_name,
+    show_every_decoder_warning,
 )
 from mma_studio.cli.errors import (
     EXIT_CANCELLED,
     EXIT_FAILURE,
     EXIT_USER_ERROR,
+    StdoutBroken,
+    UserError,
     one_line,
     user_error_types,
 )
 from mma_studio.cli.output import eprint
+from mma_studio.cli.progress import close_all_bars
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -27,12 +31,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         from mma_studio.ui.app import run_app
 
         return run_app([])
-    from mma_studio.cli.parser import build_parser
+    from mma_studio.cli.parser import CommandLine
 
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    command_line = CommandLine()
+    args = command_line.parse(argv)
     if args.command is None:
-        parser.print_help()
+        command_line.parser.print_help()
+        return EXIT_USER_ERROR
+    if sys.stdout is None:  # started with stdout closed (`>&-`): the results would vanish
+        eprint(f"mma-studio {args.command}: error: standard output is closed, so no result could be printed; "
+               "nothing was done")
         return EXIT_USER_ERROR
 
     import warnings
@@ -44,17 +52,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     previous_showwarning = warnings.showwarning
     if not args.debug:
         warnings.showwarning = one_line_warning_printer(args.command)
+    show_every_decoder_warning()
     try:
         return args.run(args, token)
     except KeyboardInterrupt:
         token.cancel()
+        close_all_bars()
         eprint("mma-studio: cancelled")
         return EXIT_CANCELLED
     except Cancelled:
+        close_all_bars()
         eprint("mma-studio: cancelled")
         return EXIT_CANCELLED
+    except StdoutBroken:
+        # The reader went away (`| head -1`): stop quietly, as Unix tools do, with Python's
+        # status for EPIPE (`out` has pointed stdout at devnull).
+        close_all_bars()
+        return EXIT_FAILURE
     except Exception as exc:  # the CLI's contract: one line, no traceback
-        if isinstance(exc, user_error_types()):
+        close_all_bars()
+        if isinstance(exc, (UserError, *user_error_types())):
             eprint(f"mma-studio {args.command}: error: {one_line(exc)}")
             return EXIT_USER_ERROR
         if getattr(args, "debug", False):
@@ -64,3 +81,4 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILURE
     finally:
         warnings.showwarning = previous_showwarning
+

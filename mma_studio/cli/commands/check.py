@@ -6,19 +6,22 @@ import argparse
 from pathlib import Path
 
 from mma_studio.cli.errors import EXIT_OK, EXIT_USER_ERROR
-from mma_studio.cli.options import add_common_options
-from mma_studio.cli.output import print_json
+from mma_studio.cli.options import (
+    add_common_options,
+    add_seed_option,
+    add_split_options,
+)
 
 NAME = "check"
+IGNORED_LISTED = 20  # non-image files named in the text report; --json names up to 1000
 
 
 def register(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(NAME, help="scan a dataset folder and report usable images and problems",
                                    description="Scan DATA_DIR (one sub-folder per class) and report what is usable.")
     parser.add_argument("data_dir", type=Path, metavar="DATA_DIR")
-    parser.add_argument("--shots", type=int, default=16, help="shots you plan to train with (default: 16)")
-    parser.add_argument("--val-per-class", type=int, default=4, help="validation images per base class (default: 4)")
-    parser.add_argument("--seed", type=int, default=42, help="seed of the split (default: 42)")
+    add_split_options(parser)
+    add_seed_option(parser, 42, "seed of the split")
     from mma_studio.cli.data_health import add_deep_options
 
     add_deep_options(parser)
@@ -28,8 +31,10 @@ def register(subparsers) -> argparse.ArgumentParser:
 
 def run(args, token) -> int:
     from mma_studio.cli.engine_steps import scan
+    from mma_studio.cli.output import out, print_json
     from mma_studio.cli.progress import ProgressPrinter
     from mma_studio.core.dataset import dataset_advice
+    from mma_studio.core.image_formats import missing_common_formats
     from mma_studio.core.pipeline import check_trainable
     from mma_studio.core.split import SplitError, make_split
 
@@ -42,9 +47,15 @@ def run(args, token) -> int:
         check_trainable(make_split(result, shots=args.shots, val_per_class=args.val_per_class, seed=args.seed))
     except SplitError as exc:
         problems.append(str(exc))
+        # The split's refusal names the classes that are short and what fits: the advice that
+        # says the same in other words (and lists other classes) would read as a contradiction.
+        shortage = f"Base classes need {args.shots + args.val_per_class} images each"
+        advice = [line for line in advice if not line.startswith(shortage)]
     if len(result.classes) < 1 or not any(c.images for c in result.classes):
         problems.append("no usable images in any class folder")
     trainable = not problems
+    missing = missing_common_formats()
+    ignored = result.ignored_paths
     health = None
     if args.deep:
         from mma_studio.cli.data_health import examine
@@ -52,6 +63,7 @@ def run(args, token) -> int:
         health = examine(result, args, printer, token)
     if args.json:
         data = result.to_dict()
+        data["unreadable_formats"] = missing
         data["advice"] = advice
         data["problems"] = problems
         data["trainable"] = trainable
@@ -59,17 +71,24 @@ def run(args, token) -> int:
             data["health"] = health.to_dict()
         print_json(data)
     else:
-        print(f"{result.root}: {len(result.classes)} classes, {result.image_count} usable images, "
-              f"{len(result.skipped)} skipped")
+        out(f"{result.root}: {len(result.classes)} classes, {result.image_count} usable images, "
+            f"{len(result.skipped)} skipped, {result.ignored_files} other files ignored")
         width = max([len(c.name) for c in result.classes] + [5])
         for folder in result.classes:
-            print(f"  {folder.name:<{width}}  {len(folder.images):6d}  \"{folder.display_name}\"")
+            out(f"  {folder.name:<{width}}  {len(folder.images):6d}  \"{folder.display_name}\"")
         for skipped in result.skipped:
-            print(f"skipped {skipped.path}: {skipped.reason}")
+            out(f"skipped {skipped.path}: {skipped.reason}")
+        for path in ignored[:IGNORED_LISTED]:
+            out(f"ignored {path}: not an image file")
+        if result.ignored_files > min(len(ignored), IGNORED_LISTED):
+            out(f"ignored {result.ignored_files - min(len(ignored), IGNORED_LISTED)} more files that are not images "
+                "(--json lists more)")
+        if missing:
+            out(f"note: this installation cannot open {', '.join(missing)} images; such files are skipped")
         for line in list(result.warnings) + list(advice):
-            print(f"warning: {line}")
+            out(f"warning: {line}")
         for line in problems:
-            print(f"cannot train: {line}")
+            out(f"cannot train: {line}")
         if health is not None:
             from mma_studio.cli.data_health import print_report
 

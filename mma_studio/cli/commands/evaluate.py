@@ -22,12 +22,18 @@ def register(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args, token) -> int:
-    from mma_studio.cli.engine_steps import load_classifier_backbone, make_cache, scan
-    from mma_studio.cli.output import figures_table, print_json
+    from mma_studio.cli.engine_steps import (
+        check_device,
+        load_classifier_backbone,
+        make_cache,
+        scan,
+    )
+    from mma_studio.cli.output import figures_table, out, print_json
     from mma_studio.cli.progress import ProgressPrinter
     from mma_studio.core.adapter_file import load_adapter_file
     from mma_studio.core.folder_evaluation import evaluate_adapter_on_folder
 
+    check_device(args)
     adapter_file = load_adapter_file(args.adapter_file)
     printer = ProgressPrinter(not args.quiet)
     result = scan(args.data_dir, printer, token)
@@ -35,13 +41,42 @@ def run(args, token) -> int:
     evaluation = evaluate_adapter_on_folder(adapter_file, result, backbone, cache=make_cache(args),
                                             on_progress=printer, token=token)
     printer.close()
-    summary = {"event": "summary", **evaluation.summary()}
+    summary = {"event": "summary", **evaluation.summary(), **class_coverage(adapter_file, result)}
     if args.json:
         summary["per_class"] = {"zero_shot": [m.to_dict() for m in evaluation.zero_shot.per_class],
                                 "adapted": [m.to_dict() for m in evaluation.adapted.per_class]}
         print_json(summary)
     else:
-        print(figures_table(summary))
+        for line in figures_table(summary):
+            out(line)
         held = "training and validation images held out" if evaluation.held_out_training_images else "all images are test images"
-        print(f"{len(evaluation.split.test_base)} base and {len(evaluation.split.test_new)} new test images ({held})")
+        out(f"{len(evaluation.split.test_base)} base and {len(evaluation.split.test_new)} new test images ({held})")
+        note = coverage_note(summary)
+        if note:
+            out(note)
     return EXIT_OK
+
+
+def class_coverage(adapter_file, scan) -> dict:
+    """Which of the adapter's classes the folder holds: accuracy is measured among the folder's
+    classes only, so 2 of 30 classes give a 2-way test (near 100%), not the 30-way one."""
+    known = list(adapter_file.training.get("folders") or [])
+    here = set(scan.class_names)
+    return {"adapter_classes": len(adapter_file.class_names),
+            "evaluated_classes": list(scan.class_names),
+            "adapter_classes_missing": [name for name in known if name not in here],
+            "classes_unknown_to_adapter": [name for name in scan.class_names if known and name not in known]}
+
+
+def coverage_note(summary: dict) -> str:
+    total, evaluated = summary["adapter_classes"], len(summary["evaluated_classes"])
+    missing, unknown = summary["adapter_classes_missing"], summary["classes_unknown_to_adapter"]
+    if not missing and not unknown:
+        return ""
+    parts = [(f"note: scored among the {evaluated} classes in this folder, not among all {total} classes the "
+              f"adapter knows, so these figures are not comparable with a {total}-class evaluation")]
+    if missing:
+        parts.append(f"{len(missing)} of the adapter's classes are not in this folder")
+    if unknown:
+        parts.append(f"{len(unknown)} folder classes are not the adapter's and count as new")
+    return "; ".join(parts)

@@ -5,8 +5,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from mma_studio.cli.errors import EXIT_OK, UserError
+from mma_studio.cli.arg_types import class_list, whole_number
+from mma_studio.cli.errors import EXIT_OK, EXIT_USER_ERROR, UserError
 from mma_studio.cli.options import add_backbone_options, add_common_options
+
+MAX_TOP_K = 1000
 
 NAME = "predict"
 
@@ -17,40 +20,33 @@ def register(subparsers) -> argparse.ArgumentParser:
                                    "or into any classes given with --classes.")
     parser.add_argument("adapter_file", type=Path, metavar="FILE")
     parser.add_argument("images", type=Path, nargs="+", metavar="IMAGE_OR_DIR")
-    parser.add_argument("--classes", default=None, help="comma-separated class names (default: the adapter's)")
-    parser.add_argument("--top-k", type=int, default=5)
+    parser.add_argument("--classes", type=class_list, default=None,
+                        help="comma-separated class names (default: the adapter's classes)")
+    parser.add_argument("--top-k", type=whole_number(1, MAX_TOP_K), default=5,
+                        help=f"labels shown per image, 1 to {MAX_TOP_K} (default: 5)")
     add_backbone_options(parser, defaults=False)
     add_common_options(parser)
     return parser
 
 
 def run(args, token) -> int:
-    from mma_studio.cli.engine_steps import load_classifier_backbone
-    from mma_studio.cli.output import print_json
+    from mma_studio.cli.engine_steps import check_device, load_classifier_backbone
+    from mma_studio.cli.output import eprint, out, print_json
     from mma_studio.cli.progress import ProgressPrinter
     from mma_studio.core.adapter_file import load_adapter_file
-    from mma_studio.core.images import has_image_extension
     from mma_studio.core.predict import Classifier
 
+    check_device(args)
     paths: list[Path] = []
     for item in args.images:
-        if item.is_dir():
-            paths.extend(sorted(p for p in item.rglob("*") if p.is_file() and has_image_extension(p)
-                                and not any(part.startswith(".") for part in p.relative_to(item).parts)))
-        elif item.exists():
-            paths.append(item)
-        else:
-            raise UserError(f"{item}: no such file or folder")
+        paths.extend(images_to_classify(item, eprint))
     if not paths:
-        raise UserError("no images to classify")
-    if args.top_k < 1:
-        raise UserError("--top-k must be at least 1")
+        raise UserError("no images to classify in " + ", ".join(str(item) for item in args.images))
     adapter_file = load_adapter_file(args.adapter_file)
     printer = ProgressPrinter(not args.quiet)
     backbone = load_classifier_backbone(adapter_file, args, printer, token)
-    classes = [c.strip() for c in args.classes.split(",") if c.strip()] if args.classes else None
     try:
-        classifier = Classifier(backbone, adapter_file, classes)
+        classifier = Classifier(backbone, adapter_file, args.classes)
     except ValueError as exc:
         raise UserError(str(exc)) from None
     predictions = classifier.classify_paths(paths, args.top_k, on_progress=printer, token=token)
@@ -59,8 +55,43 @@ def run(args, token) -> int:
         if args.json:
             print_json(prediction.to_dict())
         elif prediction.error:
-            print(f"{prediction.path}: skipped ({prediction.error})")
+            out(f"{prediction.path}: skipped ({prediction.error})")
         else:
             tops = ", ".join(f"{label} {100 * p:.1f}%" for label, p in zip(prediction.labels, prediction.probabilities))
-            print(f"{prediction.path}: {tops}")
+            out(f"{prediction.path}: {tops}")
+    if all(prediction.error for prediction in predictions):
+        eprint(f"mma-studio {NAME}: error: none of the {len(predictions)} images could be classified "
+               "(each is listed with its reason)")
+        return EXIT_USER_ERROR
     return EXIT_OK
+
+
+def images_to_classify(item: Path, eprint) -> list[Path]:
+    """`item` itself, or the image files below it (sorted, hidden ones left out).
+
+    A folder that cannot be listed is named with the reason: the top one is an error, one
+    further down a warning (the rest is still classified)."""
+    import os
+
+    from mma_studio.core.images import has_image_extension
+
+    if not item.is_dir():
+        if not os.path.lexists(item):
+            raise UserError(f"{item}: no such file or folder")
+        return [item]
+    found: list[Path] = []
+
+    def unlistable(error: OSError) -> None:
+        where = Path(error.filename) if error.filename else item
+        reason = "permission denied" if isinstance(error, PermissionError) else (error.strerror or str(error))
+        if where == item:
+            raise UserError(f"{item}: cannot list the folder ({reason})")
+        eprint(f"mma-studio {NAME}: warning: {where}: cannot list the folder ({reason}); its images are left out")
+
+    for folder, subfolders, files in os.walk(item, onerror=unlistable):
+        subfolders[:] = sorted(name for name in subfolders if not name.startswith("."))
+        for name in files:
+            path = Path(folder, name)
+            if not name.startswith(".") and has_image_extension(path):
+                found.append(path)
+    return sorted(found)

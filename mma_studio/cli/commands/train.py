@@ -40,14 +40,15 @@ def settings_from_args(args):
 
     from mma_studio.core.adapter import AdapterConfig
     from mma_studio.core.pipeline import RunSettings, apply_preset
+    from mma_studio.core.run_defaults import DEFAULT_TEMPLATES
     from mma_studio.core.training import TrainConfig
 
     try:
         settings = RunSettings(
             model=args.model, pretrained=args.pretrained, device=args.device, shots=args.shots,
             val_per_class=args.val_per_class, seed=args.seed, base_ratio=args.base_ratio,
-            base_classes=[c.strip() for c in args.base_classes.split(",") if c.strip()] if args.base_classes else None,
-            templates=args.templates or ["a photo of a {}."],
+            base_classes=args.base_classes,
+            templates=args.templates or list(DEFAULT_TEMPLATES),
             adapter=AdapterConfig(bottleneck_dim=args.bottleneck_dim, heads=args.heads, blend=args.blend,
                                   adapt=args.adapt, mask=args.mask, projection=args.projection),
             training=TrainConfig(seed=args.seed),
@@ -65,23 +66,21 @@ def settings_from_args(args):
     for template in settings.templates:
         if "{}" not in template:
             raise UserError(f"prompt template {template!r} needs a {{}} where the class name goes")
-    if settings.shots < 0 or settings.val_per_class < 0 or settings.augment_views < 0:
-        raise UserError("shots, validation images and augmented views cannot be negative")
-    if not 0 < settings.base_ratio <= 1:
-        raise UserError("--base-ratio must lie in (0, 1]")
     return settings
 
 
 def run(args, token) -> int:
-    from mma_studio.cli.engine_steps import make_cache, scan
-    from mma_studio.cli.output import eprint, figures_table, print_json
+    from mma_studio.cli.engine_steps import check_device, make_cache, scan
+    from mma_studio.cli.output import eprint, figures_table, out, print_json
     from mma_studio.cli.progress import ProgressPrinter
+    from mma_studio.core.backbone import BackboneLoadError
     from mma_studio.core.pipeline import train_adapter
 
     if args.output.suffix != ".safetensors":
         raise UserError(f"{args.output}: the adapter file name should end in .safetensors")
     settings = settings_from_args(args)
     export = export_options(args) if wants_export(args) else None  # checked before minutes of training
+    check_device(args)
     printer = ProgressPrinter(not args.quiet)
     result = scan(args.data_dir, printer, token)
     for skipped in result.skipped:
@@ -91,7 +90,11 @@ def run(args, token) -> int:
         if args.json:
             print_json(event.to_dict())
 
-    run = train_adapter(result, settings, cache=make_cache(args), on_progress=printer, on_event=on_event, token=token)
+    try:
+        run = train_adapter(result, settings, cache=make_cache(args), on_progress=printer, on_event=on_event,
+                            token=token)
+    except BackboneLoadError as exc:
+        raise UserError(f"{exc}{offline_hint(args)}") from None
     printer.close()
     if export is not None:  # the app's export set: adapter, card, metrics, ONNX, each checked
         exported = export_after_training(run, args.output, export, args.metrics, printer, token)
@@ -108,7 +111,22 @@ def run(args, token) -> int:
     if args.json:
         print_json(summary)
     else:
-        print(figures_table(summary))
+        for line in figures_table(summary):
+            out(line)
         state = "cancelled at" if run.cancelled else ("stopped early at" if run.stopped_early else "ran")
-        print(f"best epoch {run.best_epoch} ({state} {len(run.history)} epochs); adapter saved to {path}")
+        out(f"best epoch {run.best_epoch} ({state} {len(run.history)} epochs); adapter saved to {path}")
     return print_export_result(exported, args) if export is not None else EXIT_OK
+
+
+def offline_hint(args) -> str:
+    """The offline route, for a failure to load the default backbone (usually: no network)."""
+    from mma_studio.core.run_defaults import (
+        DEFAULT_MODEL,
+        OFFLINE_MODEL,
+        OFFLINE_PRETRAINED,
+    )
+
+    if args.model != DEFAULT_MODEL:
+        return ""
+    return (f". Without a network, the shipped toy backbone works offline: --model {OFFLINE_MODEL} "
+            f"--pretrained {OFFLINE_PRETRAINED} (try it on `mma-studio example shapes`)")
