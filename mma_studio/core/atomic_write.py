@@ -9,6 +9,11 @@ The temp file is created private (0600); before it replaces the target it is giv
 plain `open()` would have given a new file under the user's umask, or the mode of the file it
 replaces, so an adapter or project the user shares stays readable by the people it was shared
 with.
+
+A file name near the file system's limit (255 bytes: 78 CJK characters) must not fail only
+at the end, on the temp name: the temp name embeds at most as much of the file's name as
+leaves it within the limit (`_temp_prefix`), and `ensure_writable` proves before a long run
+that the output, its temp sibling and its folder can be created.
 """
 
 from __future__ import annotations
@@ -22,13 +27,59 @@ import threading
 from pathlib import Path
 
 _UMASK_LOCK = threading.Lock()
+NAME_MAX_BYTES = 255  # a file name's limit on ext4, APFS, NTFS (in UTF-16 units there), btrfs, XFS
+_RANDOM_CHARS = 8  # what tempfile.mkstemp adds
+_TEMP_SUFFIX = ".tmp"
+
+
+def _temp_prefix(path: Path) -> str:
+    """`.<name>.<pid>.`, with `<name>` cut (at a character boundary) so that the temp name
+    fits in `NAME_MAX_BYTES` whatever the pid; the cut does not depend on the pid, so the
+    temp files of a dead writer are recognised by the next one."""
+    budget = NAME_MAX_BYTES - 1 - len(".4294967295.") - _RANDOM_CHARS - len(_TEMP_SUFFIX)
+    raw = os.fsencode(path.name)
+    name = path.name if len(raw) <= budget else raw[:budget].decode("utf-8", "ignore")
+    return f".{name}.{os.getpid()}."
+
+
+def ensure_writable(path: Path | str) -> Path:
+    """Prove now, before minutes of work, that `path` can be written atomically later: its
+    folder exists (or the nearest existing one is writable), the temp sibling and the final
+    name can be created (so a name too long fails here, not after training). Creates and
+    removes a temp file; never touches an existing file at `path`. Raises OSError naming it.
+    """
+    import errno
+
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "is a folder", str(path))
+    folder = path.parent
+    missing = []
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder.name)
+        folder = folder.parent
+    if not folder.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, "a part of the path is not a folder", str(folder))
+    for name in [*missing, path.name]:
+        if len(os.fsencode(name)) > NAME_MAX_BYTES:
+            raise OSError(errno.ENAMETOOLONG, f"File name too long ({len(os.fsencode(name))} bytes, at most "
+                          f"{NAME_MAX_BYTES})", str(path))
+    probe = path if not missing else folder / "probe"
+    handle, temporary = tempfile.mkstemp(prefix=_temp_prefix(probe), suffix=_TEMP_SUFFIX, dir=folder)
+    os.close(handle)
+    os.unlink(temporary)
+    if not missing and not os.path.lexists(path):
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.close(fd)
+        os.unlink(path)
+    return path
 
 
 def write_bytes_atomically(path: Path | str, data: bytes) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_abandoned_temp_files(path)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
+    handle, temporary = tempfile.mkstemp(prefix=_temp_prefix(path), suffix=_TEMP_SUFFIX, dir=path.parent)
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
@@ -92,7 +143,8 @@ def remove_abandoned_temp_files(path: Path | str) -> list[Path]:
     path = Path(path)
     if sys.platform == "win32":  # os.kill(pid, 0) would send CTRL_C_EVENT there
         return []
-    pattern = re.compile(rf"^\.{re.escape(path.name)}\.(\d+)\.[^/]+\.tmp$")
+    cut = _temp_prefix(path)[1 : -len(f".{os.getpid()}.")]  # the part of the name temp names carry
+    pattern = re.compile(rf"^\.{re.escape(cut)}\.(\d+)\.[^/]+\.tmp$")
     removed: list[Path] = []
     try:
         names = os.listdir(path.parent)

@@ -227,6 +227,84 @@ class FeatureTable:
         return torch.stack([self.rows[(view, s.path)] for s in kept]), kept
 
 
+class SettingsError(ValueError):
+    """A run setting no run can use; the message names it and the accepted range."""
+
+
+def check_run_settings(settings: RunSettings) -> None:
+    """Refuse settings no run can use, up front (the CLI and the app both get this): the
+    training numbers are checked by `TrainConfig` itself; these are the split's."""
+    import math
+    import numbers
+
+    def whole(name: str, value, low: int, high: int) -> None:
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not low <= value <= high:
+            raise SettingsError(f"{name} must be a whole number from {low} to {high}, not {value!r}")
+
+    whole("shots", settings.shots, 0, 1_000_000)
+    whole("validation images per class", settings.val_per_class, 0, 1_000_000)
+    whole("augmented views", settings.augment_views, 0, 256)
+    whole("seed", settings.seed, 0, 2**63 - 1)
+    ratio = settings.base_ratio
+    if isinstance(ratio, bool) or not isinstance(ratio, numbers.Real) or not math.isfinite(ratio) or not 0 < ratio <= 1:
+        raise SettingsError(f"the base ratio must be a number above 0 and at most 1, not {ratio!r}")
+
+
+def check_prompt_names(scan: ScanResult, split: DatasetSplit, settings: RunSettings) -> None:
+    """Refuse classes whose prompt names (after the user's renames) read the same: CLIP cannot
+    tell them apart, and the adapter file could not be saved after all the work."""
+    from mma_studio.core.dataset import DatasetError
+    from mma_studio.core.name_collisions import find_name_collisions
+
+    folders = {c.name: c.path for c in scan.classes}
+    names = prompt_names_for(split, settings.display_names)
+    collisions = find_name_collisions((cid, name, folders.get(cid, Path(cid))) for cid, name in zip(split.classes, names))
+    if collisions:
+        raise DatasetError("; ".join(c.describe() for c in collisions), scan=scan)
+
+
+def leak_warnings(scan: ScanResult, split: DatasetSplit) -> list[str]:
+    """A line per picture that the split puts both among the images trained on and the test
+    images (through a link or an identical copy): its test figures measure memory."""
+    from mma_studio.core.file_identity import leaking_groups
+
+    groups = leaking_groups(getattr(scan, "duplicates", []), [s.path for s in split.train + split.val],
+                            [s.path for s in split.test_base + split.test_new])
+    return [f"Leak: the same image is used for training and for testing ({g.describe()})." for g in groups]
+
+
+def without_unreadable(split: DatasetSplit, failed: dict[Path, str]) -> tuple[DatasetSplit, list[str]]:
+    """The split without the files extraction could not read (removed or changed since the
+    scan), and a warning naming them; refuses (SplitError) when a base class is left without
+    a training image. So the run's counts say what was really used, and a class whose folder
+    vanished is not trained on as a name without pictures."""
+    from mma_studio.core.dataset import brief_listing
+
+    if not failed:
+        return split, []
+    failed = {Path(p): r for p, r in failed.items()}
+
+    def keep(samples):
+        return [s for s in samples if Path(s.path) not in failed]
+
+    lost = [s for s in split.train + split.val + split.test_base + split.test_new if Path(s.path) in failed]
+    if not lost:
+        return split, []
+    kept = dataclasses.replace(split, train=keep(split.train), val=keep(split.val),
+                               test_base=keep(split.test_base), test_new=keep(split.test_new))
+    trained = {s.class_index for s in kept.train}
+    empty = [i for i in split.base if i not in trained]
+    files = brief_listing([f"{s.path} ({failed[Path(s.path)]})" for s in lost])
+    if empty:
+        names = brief_listing([repr(split.classes[i]) for i in empty])
+        raise SplitError(
+            f"base class {names} has no readable training image left: {len(lost)} chosen image(s) could not be "
+            f"read since the scan: {files}. Scan the data again."
+        )
+    return kept, [f"{len(lost)} chosen image(s) could not be read since the scan and are left out "
+                  f"(the counts say what was used): {files}. Scan the data again to choose others."]
+
+
 def check_trainable(split: DatasetSplit) -> None:
     """Raise `SplitError` when this split cannot train an adapter (what `check` reports, too)."""
     if not split.train:
@@ -257,8 +335,11 @@ def train_adapter(
     Raises `Cancelled` if cancelled before any epoch finished; a cancel during training
     returns the best adapter so far with `cancelled=True`.
     """
+    check_run_settings(settings)
     split = build_split(scan, settings, fixes)
     check_trainable(split)
+    check_prompt_names(scan, split, settings)  # before any model is loaded or image encoded
+    run_warnings = leak_warnings(scan, split)
     if backbone is None:
         from mma_studio.core.backbone import load_backbone
 
@@ -281,6 +362,8 @@ def train_adapter(
     for view in range(1, settings.augment_views + 1):
         table.extract([s.path for s in split.train], view, f"augmented view {view} of {settings.augment_views}")
     check(token)
+    split, lost = without_unreadable(split, table.failed)
+    run_warnings += lost
 
     train_features, train_samples = table.stack(split.train)
     if settings.augment_views:
@@ -343,7 +426,7 @@ def train_adapter(
         best_epoch=result.best_epoch,
         stopped_early=result.finished.stopped_early,
         failed_images=[(str(p), r) for p, r in table.failed.items()],
-        warnings=list(table.warnings),
+        warnings=run_warnings + list(table.warnings),
         finished_at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         backbone=backbone,
     )

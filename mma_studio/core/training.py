@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import math
+import numbers
 import time
 from dataclasses import asdict, dataclass, field, fields
 
@@ -22,6 +23,21 @@ from mma_studio.core.events import EpochEvent, EventCallback, FinishedEvent, Zer
 from mma_studio.core.metrics import harmonic_mean
 
 EVAL_CHUNK = 4096
+MAX_EPOCHS = 100_000
+_LABELS = {"lr": "learning rate", "weight_decay": "weight decay", "epochs": "epochs", "batch_size": "batch size",
+           "patience": "patience", "min_patience_steps": "min_patience_steps", "seed": "seed"}
+
+
+class TrainingDivergedError(ArithmeticError):
+    """The loss or the adapter's weights became NaN or infinite: the run is stopped and its
+    adapter is not kept (it would only predict nonsense, or be refused when loaded)."""
+
+    def __init__(self, epoch: int, what: str, lr: float) -> None:
+        super().__init__(
+            f"training diverged at epoch {epoch}: the {what} became NaN or infinite; nothing was saved. "
+            f"Lower the learning rate (it is {lr:g}; the default is 5e-3)."
+        )
+        self.epoch = epoch
 
 
 @dataclass(frozen=True)
@@ -39,14 +55,28 @@ class TrainConfig:
     seed: int = 42
 
     def __post_init__(self) -> None:
+        # NaN compares false with everything, so `lr <= 0` alone let `--lr nan` through to a
+        # run that trained on NaN and saved it: every number is checked for finiteness first.
+        for name in ("lr", "weight_decay"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+                raise ValueError(f"{_LABELS[name]} must be a finite number, not {value!r}")
+        for name in ("epochs", "batch_size", "patience", "min_patience_steps", "seed"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+                raise ValueError(f"{_LABELS[name]} must be a whole number, not {value!r}")
         if self.epochs < 1:
             raise ValueError("epochs must be at least 1")
+        if self.epochs > MAX_EPOCHS:
+            raise ValueError(f"epochs must be at most {MAX_EPOCHS}, not {self.epochs}")
         if self.batch_size < 1:
             raise ValueError("batch size must be at least 1")
         if self.lr <= 0:
             raise ValueError("learning rate must be positive")
         if self.weight_decay < 0 or self.patience < 0 or self.min_patience_steps < 0:
             raise ValueError("weight decay and patience cannot be negative")
+        if not 0 <= self.seed < 2**63:
+            raise ValueError(f"seed must be a whole number from 0 to 2^63 - 1, not {self.seed}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -203,10 +233,14 @@ def _fit(image_features, labels, text_features, val_image_features, val_labels, 
                 logits = adapter(batch, text_features)
                 loss = F.cross_entropy(logits, labels[index])
                 optimizer.zero_grad(set_to_none=True)
+                if not torch.isfinite(loss):
+                    raise TrainingDivergedError(epoch, "loss", config.lr)
                 loss.backward()
                 optimizer.step()
                 total_loss += loss.item() * index.numel()
             train_loss = total_loss / num_train
+            if not all(torch.isfinite(p).all() for p in adapter.parameters()):
+                raise TrainingDivergedError(epoch, "adapter's weights", config.lr)
 
             val_acc, val_loss, new_acc, hm = evaluate(adapter)
             if has_val:
