@@ -206,3 +206,44 @@ def _is_child_of(path: Path | str, folder: Path) -> bool:
 def write_project_file(project: Project, path: Path) -> Path:
     """Write atomically; OSError leaves the previous version of the file as it was."""
     return save_project(project, path)
+
+
+# What the window showed, as the project keeps it (`Project.ui_state`): these entries are files
+# (the Demo's image and adapter file), stored relative to the project like every other path.
+UI_STATE_PATHS = ("demo_image", "demo_adapter_file")
+
+
+def portable_ui_state(ui_state: dict, project_file: Path) -> dict:
+    portable = dict(ui_state)
+    for key in UI_STATE_PATHS:
+        if portable.get(key):
+            portable[key] = project_format.relative_to_project(portable[key], project_file)
+    return portable
+
+
+def absolute_ui_state(stored: dict, project_file: Path) -> dict:
+    """The stored window state with its files absolute; entries of the wrong type are dropped
+    (a hand-edited file must not break the window)."""
+    state = {}
+    for key, value in (stored or {}).items():
+        if key in UI_STATE_PATHS:
+            if isinstance(value, str) and value:
+                state[key] = str(resolve_from_project(value, project_file))
+        else:
+            state[key] = value
+    return state
+
+
+def portable_data_fixes(fixes, project_file: Path) -> dict:
+    """A `DataFixes` as the project keeps it: paths relative to the project file."""
+    if not fixes:
+        return {}
+    return fixes.to_dict(lambda path: project_format.relative_to_project(path, project_file))
+
+
+def absolute_data_fixes(stored: dict, project_file: Path | None):
+    """The project's `DataFixes` with paths absolute again (TypeError: a damaged entry)."""
+    from mma_studio.core.data_fixes import DataFixes
+
+    folder = Path(project_file).absolute().parent if project_file is not None else Path.cwd()
+    return DataFixes.from_dict(stored, lambda path: os.path.normpath(folder / path))

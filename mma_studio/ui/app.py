@@ -88,4 +88,13 @@ def run_app(argv: list[str] | None = None) -> int:
 
     window = MainWindow(defer_pages=True)  # on screen with only the Data page built
     window.show()
+    reopen_after_first_frame(window)
     return app.exec()
+
+
+def reopen_after_first_frame(window) -> None:
+    """The last project comes back at launch (Settings can turn this off), once the window is
+    on screen: reading and rescanning run in workers, so the first frame never waits for them."""
+    from PySide6.QtCore import QTimer
+
+    QTimer.singleShot(0, window.projects.reopen_last_project)

@@ -28,9 +28,13 @@ from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
 from mma_studio.core.project_store import (
     AUTOSAVED_KEEP,
     PortableRuns,
+    absolute_data_fixes,
+    absolute_ui_state,
     autosave_folder,
     new_autosave_path,
     portable_data,
+    portable_data_fixes,
+    portable_ui_state,
     prune_autosaved,
     record_finished_run,
     remove_autosaved_copy,
@@ -44,7 +48,9 @@ from mma_studio.ui.recent_projects import (
     forget_recent_project,
     recent_projects,
     remember_recent_project,
+    reopen_last_project_enabled,
 )
+from mma_studio.ui.window_state import capture_window_state, restore_window_state
 from mma_studio.ui.workers.background_task import BackgroundTask
 
 AUTOSAVE_DELAY_MS = 1500
@@ -113,6 +119,8 @@ class ProjectController(QObject):
         self._saved_snapshot = ""  # the project as last written or opened: equal again means clean
         self._portable_runs = PortableRuns()  # each run's split as written, made once per run and folder
         self.extra: dict = {}  # what the opened file holds that this version does not know: written back
+        self._pending_ui_state: dict = {}  # the opened project's window state, shown once its data is back
+        self._written_ui_state: dict | None = None  # the window state as last written
         self._autosave = QTimer(self)
         self._autosave.setSingleShot(True)
         self._autosave.setInterval(AUTOSAVE_DELAY_MS)
@@ -169,7 +177,7 @@ class ProjectController(QObject):
             page.restore_settings_values(self._settings)
         if self.runs and not page.is_training() and page.last_run is None:
             last = self.runs[-1]
-            page.show_history(last.zero_shot, last.history)
+            page.show_history(last.zero_shot, last.history, last.summary)
 
     def add_run(self, run) -> None:
         """A run finished on the Train page: record it (figures, curves, split, settings) and
@@ -257,10 +265,22 @@ class ProjectController(QObject):
         return self.path.stem
 
     def flush(self) -> None:
-        """Write pending changes now (the window is closing)."""
+        """Write pending changes now (the window is closing), and what the window shows when
+        it changed since the last write (the page, the Demo), so reopening finds it again."""
         if self._autosave.isActive() or self.dirty:
             self._autosave.stop()
             self.autosave_now()
+        elif (self.path is not None and not self._restoring and self._read_tasks == []
+              and capture_window_state(self.window) != self._written_ui_state):
+            self._write(self.path, quiet=True)
+
+    def reopen_last_project(self) -> bool:
+        """At launch: open the most recent project, when the user has not turned this off in
+        Settings. False when there is none (the first-run screen stays)."""
+        if not reopen_last_project_enabled():
+            return False
+        recent = recent_projects()
+        return bool(recent) and self.open_project(recent[0])
 
     def stop_and_wait(self, timeout_ms: int = 5000) -> bool:
         ok = True
@@ -282,6 +302,7 @@ class ProjectController(QObject):
         self.is_autosaved_copy = False
         self.runs = []
         self.extra = {}
+        self._pending_ui_state, self._written_ui_state = {}, None
         self.state.clear_scan()
         self.data_fixes.reset()
         self._restoring = False
@@ -360,6 +381,8 @@ class ProjectController(QObject):
         self.runs = opened.runs
         self.extra = dict(project.extra)
         self._pending_fixes = dict(project.data_fixes)
+        self._pending_ui_state = absolute_ui_state(project.ui_state, path)
+        self._written_ui_state = dict(self._pending_ui_state)  # shown as stored: nothing to write back
         self.runsChanged.emit()
 
         selection = _backbone_selection(project.backbone)
@@ -371,7 +394,8 @@ class ProjectController(QObject):
             if project.settings:
                 page.restore_settings_values(project.settings)
             last = self.runs[-1] if self.runs else None
-            page.show_history(last.zero_shot if last else None, last.history if last else [])
+            page.show_history(last.zero_shot if last else None, last.history if last else [],
+                              last.summary if last else None)
 
         self._pending_roles = (list(project.base_classes), list(project.new_classes), dict(project.display_names),
                                list(data.missing))
@@ -442,11 +466,13 @@ class ProjectController(QObject):
         if self._write(self.path, quiet=True) and self.is_autosaved_copy:
             remember_recent_project(self.path)
 
-    def current_project(self, project_file: Path, *, split_tokens: bool = False):
+    def current_project(self, project_file: Path, *, split_tokens: bool = False, ui_state: dict | None = None):
         """The project as it stands, with paths relative to `project_file`.
 
         `split_tokens`: each run's split is a number standing for it (for comparing two states
         of the project cheaply: the same number means the same split, as written).
+        `ui_state`: what the window shows (`capture_window_state`), written with the project
+        but not compared: switching pages does not make the project "modified".
         """
         from mma_studio.core.project import Project
 
@@ -466,7 +492,8 @@ class ProjectController(QObject):
             backbone=asdict(self.state.backbone),
             settings=settings,
             runs=self._portable_runs.records(self.runs, project_file, split_tokens),
-            data_fixes=_portable_fixes(data.fixes, project_file),
+            data_fixes=portable_data_fixes(data.fixes, project_file),
+            ui_state=portable_ui_state(ui_state, project_file) if ui_state else {},
             extra=dict(self.extra),
         )
 
@@ -487,7 +514,7 @@ class ProjectController(QObject):
         if page is None or page.is_training() or not 0 <= index < len(self.runs):
             return False
         record = self.runs[index]
-        page.show_history(record.zero_shot, record.history)
+        page.show_history(record.zero_shot, record.history, record.summary)
         self.window.show_train_page()
         return True
 
@@ -554,7 +581,8 @@ class ProjectController(QObject):
         from mma_studio.core.project_store import write_project_file
 
         try:
-            write_project_file(self.current_project(path), path)
+            ui_state = capture_window_state(self.window)
+            write_project_file(self.current_project(path, ui_state=ui_state), path)
         except OSError as exc:
             message = f"{path}: {exc.strerror or exc}. The previous version of the file is unchanged."
             if quiet:
@@ -565,6 +593,7 @@ class ProjectController(QObject):
             return False
         self.dirty = False
         self.last_error = ""
+        self._written_ui_state = ui_state if path == self.path else None
         self._saved_snapshot = self._snapshot() if path == self.path else ""
         self._changed_title()
         self.projectSaved.emit(path)
@@ -612,19 +641,16 @@ class ProjectController(QObject):
             self.statusMessage.emit(f"Opened {self.path.name}; not found: {', '.join(missing)}", 12000)
         else:
             self.statusMessage.emit(f"Opened {self.path.name}", 5000)
-        self.restore_last_run()
+        run_task = self.restore_last_run()
+        ui_state, self._pending_ui_state = self._pending_ui_state, {}
+        restore_window_state(self.window, ui_state, run_task)
         self._announce_opened()
 
     def _restore_data_fixes(self) -> None:
         """The opened project's exclusions, moves and kept findings (paths made absolute)."""
-        import os
-
-        from mma_studio.core.data_fixes import DataFixes
-
         stored, self._pending_fixes = self._pending_fixes, {}
-        folder = self.path.absolute().parent if self.path is not None else Path.cwd()
         try:
-            fixes = DataFixes.from_dict(stored, lambda p: os.path.normpath(folder / p))
+            fixes = absolute_data_fixes(stored, self.path)
         except TypeError as exc:
             self.statusMessage.emit(f"The project's data fixes were damaged and are not applied ({exc})", 10000)
             fixes = None
@@ -663,15 +689,6 @@ class ProjectController(QObject):
         box.setInformativeText(message)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
-
-
-def _portable_fixes(fixes, project_file: Path) -> dict:
-    """The data fixes as the project file keeps them: paths relative to it."""
-    if not fixes:
-        return {}
-    from mma_studio.core.project import relative_to_project
-
-    return fixes.to_dict(lambda path: relative_to_project(path, project_file))
 
 
 def _backbone_selection(data: dict) -> BackboneSelection | None:

@@ -35,3 +35,16 @@ def forget_recent_project(path: Path) -> None:
 
 def clear_recent_projects() -> None:
     QSettings().remove(RECENT_PROJECTS_KEY)
+
+
+REOPEN_LAST_KEY = "projects/reopenLastAtLaunch"
+
+
+def reopen_last_project_enabled() -> bool:
+    """Whether the app opens the most recent project at launch (on unless turned off)."""
+    value = QSettings().value(REOPEN_LAST_KEY, True)
+    return value not in (False, "false", "0", 0)
+
+
+def set_reopen_last_project(enabled: bool) -> None:
+    QSettings().setValue(REOPEN_LAST_KEY, bool(enabled))

@@ -173,6 +173,7 @@ class DemoPage(QWidget):
         self._latest_run = None  # the last TrainingRun announced by the Train page
         self._image = None  # the decoded image (PIL), kept so class edits do not decode it again
         self._image_name = ""
+        self.image_path: Path | None = None  # the image file on screen (kept with the project)
         self._task: BackgroundTask | None = None
         self._task_kind = ""
         self._pending_model = None  # ("read", path) | ("file", adapter_file, path) | ("run", run)
@@ -401,6 +402,7 @@ class DemoPage(QWidget):
     def classify_path(self, path: Path | str) -> None:
         """Classify an image file (decoded by the engine, upright per its EXIF)."""
         path = Path(path)
+        self.image_path = path
         self._pending_image = ("path", path)
         self._run_next()
 
@@ -408,6 +410,7 @@ class DemoPage(QWidget):
         if image is None or image.isNull():
             self.show_error("No image", "The clipboard holds no image.")
             return
+        self.image_path = None  # a pasted image has no file to come back to
         self._pending_image = ("qimage", image.copy(), name)
         self._run_next()
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QPalette
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -146,6 +147,15 @@ class SettingsDialog(QDialog):
         runs_hint.setWordWrap(True)
         runs_hint.setForegroundRole(QPalette.ColorRole.PlaceholderText)
 
+        # ---- projects --------------------------------------------------------------------------
+        from mma_studio.ui.recent_projects import reopen_last_project_enabled, set_reopen_last_project
+
+        self.reopen_check = named(QCheckBox("Open the last project when MMA Studio starts"), "reopenLastProjectCheck")
+        self.reopen_check.setToolTip("Off: MMA Studio starts with an empty project; recent ones stay under "
+                                     "File > Open Recent Project")
+        self.reopen_check.setChecked(reopen_last_project_enabled())
+        self.reopen_check.toggled.connect(set_reopen_last_project)
+
         # ---- device and theme ----------------------------------------------------------------
         self.device_combo = named(QComboBox(), "defaultDeviceCombo")
         self.device_combo.setToolTip("Where new training runs and the demo run (a run's own setting can differ)")
@@ -167,6 +177,8 @@ class SettingsDialog(QDialog):
         form.addRow("", cache_hint)
         form.addRow("Kept runs", runs_row)
         form.addRow("", runs_hint)
+        form.addRow(_section("Projects"))
+        form.addRow("", self.reopen_check)
         form.addRow(_section("Hardware"))
         form.addRow("Default device", self.device_combo)
         form.addRow(_section("Appearance"))

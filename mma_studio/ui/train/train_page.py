@@ -111,7 +111,7 @@ class TrainPage(QWidget):
         self._latest_epoch = None
         self._best_val: float | None = None
         self._figures_dirty = False
-        self._shown_history: tuple[dict | None, list[dict]] = (None, [])  # the curves on the page
+        self._shown_history: tuple = (None, [], None)  # the curves on the page, and the stored summary
         self._before_run = None  # (run, finished, curves) shown before the current run started
         self._run_has_figures = False
         self._started_at = 0.0
@@ -430,10 +430,13 @@ class TrainPage(QWidget):
     def restore_settings_values(self, values: dict) -> None:
         self.settings.set_values(values)
 
-    def show_history(self, zero_shot: dict | None, history: list[dict]) -> int:
+    def show_history(self, zero_shot: dict | None, history: list[dict], summary: dict | None = None, *,
+                     progress: bool = True) -> int:
         """Draw a stored run's curves and figures (a reopened project's last run) without
         training: `ZeroShotEvent.to_dict()` and `EpochEvent.to_dict()` per epoch. Entries that
-        do not make an event are skipped; returns the number of epochs drawn."""
+        do not make an event are skipped; returns the number of epochs drawn. With the run's
+        `summary` (`TrainingRun.summary()`), its Result card and how it ended come back too
+        (`progress=False` leaves the progress line as it is, e.g. saying why a run failed)."""
         from mma_studio.core.events import EpochEvent, ZeroShotEvent
 
         if self.is_training():
@@ -462,18 +465,46 @@ class TrainPage(QWidget):
             self.plots.set_best_epoch(last.best_epoch)
             self.tiles.show_epoch(last, best_val)
         self.plots.flush()
-        self._shown_history = (zero_shot if isinstance(zero_shot, dict) else None, list(history or []))
+        summary = summary if isinstance(summary, dict) else None
+        self._shown_history = (zero_shot if isinstance(zero_shot, dict) else None, list(history or []), summary)
+        self._show_stored_result(summary, last, progress)
         return drawn
+
+    def _show_stored_result(self, summary: dict | None, last, progress: bool = True) -> None:
+        """The Result card and the progress line of a stored run (no TrainingRun needed)."""
+        from types import SimpleNamespace
+
+        if not summary or not isinstance(summary.get("adapted"), dict):
+            if self.last_run is None:
+                self.summary.clear()
+                if progress:
+                    self.progress.reset()
+            return
+        epochs_run = summary.get("epochs_run") if isinstance(summary.get("epochs_run"), int) else 0
+        best = summary.get("best_epoch") if isinstance(summary.get("best_epoch"), int) else 0
+        cancelled = summary.get("cancelled") is True
+        finished = SimpleNamespace(epochs_run=epochs_run, best_epoch=best, cancelled=cancelled,
+                                   stopped_early=summary.get("stopped_early") is True)
+        stored = SimpleNamespace(zero_shot=summary.get("zero_shot") or {}, adapted=summary["adapted"],
+                                 history=[last] if last is not None else [], cancelled=cancelled)
+        self.summary.show_run(stored, finished)
+        if not progress:
+            return
+        maximum = last.epochs if last is not None and last.epochs else epochs_run
+        self.progress.finish("Stopped: best adapter so far kept" if cancelled else "Training complete",
+                             complete=not cancelled, detail="the project's last run",
+                             fraction=epochs_run / maximum if maximum else 1.0)
 
     def _restore_previous_results(self) -> None:
         """Show again what the page showed before a run that ended without a figure."""
         before, self._before_run = self._before_run, None
         if before is None or self._run_has_figures:
             return
-        run, finished, (zero_shot, history) = before
+        run, finished, (zero_shot, history, summary) = before
         if zero_shot is None and not history:
             return
-        self.show_history(zero_shot, history)
+        self.last_run = run
+        self.show_history(zero_shot, history, None if run is not None else summary, progress=False)
         if run is not None:
             self.last_run, self.last_finished = run, finished
             self.summary.show_run(run, finished)
@@ -540,7 +571,7 @@ class TrainPage(QWidget):
     def _on_succeeded(self, run) -> None:
         self._before_run = None
         self.last_run = run
-        self._shown_history = (run.zero_shot_event.to_dict(), [event.to_dict() for event in run.history])
+        self._shown_history = (run.zero_shot_event.to_dict(), [event.to_dict() for event in run.history], None)
         self._refresh_figures()
         finished = self.last_finished
         cancelled = bool(getattr(run, "cancelled", False))
