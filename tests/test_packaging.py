@@ -127,6 +127,7 @@ def test_spec_collects_open_clip_data_and_our_resources(spec_run):
     assert {"__init__.py", "mma-tiny.json"} <= by_destination["mma_studio/resources/model_configs"]
     icons = {p.name for p in (ROOT / "resources" / "icons").iterdir()}
     assert icons and icons <= by_destination["mma_studio/resources/icons"]
+    assert "standalone_predict.py" in by_destination["mma_studio/core/export"]  # written beside ONNX exports
     for source, _destination in datas:
         assert Path(source).exists(), source  # files, or dist-info folders from copy_metadata
 
