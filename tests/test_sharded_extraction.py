@@ -35,7 +35,10 @@ def test_rank_info_comes_from_torchruns_variables():
 
 
 def _cli(args: list[str], tmp_path: Path, launcher: list[str]) -> subprocess.CompletedProcess:
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path / "home")}
+    # HOME and TMPDIR in tmp_path: torchrun's agent keeps its logs in a temporary folder.
+    (tmp_path / "tmp").mkdir(exist_ok=True)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path / "home"),
+           "TMPDIR": str(tmp_path / "tmp")}
     for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
         env.pop(name, None)
     return subprocess.run([sys.executable, *launcher, "-m", "mma_studio", "extract", *args], check=False, env=env,
