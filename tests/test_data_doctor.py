@@ -1,0 +1,114 @@
+"""The data doctor: `check --deep --json`, the example dataset without false alarms, the
+blockwise pairs, and a run after the fixes trained on the fixed labels."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from mma_studio.core.data_fixes import DataFixes, apply_data_fixes
+
+
+@pytest.fixture(scope="module")
+def example(tmp_path_factory) -> Path:
+    from mma_studio.toy.example_dataset import write_example_dataset
+
+    return write_example_dataset(tmp_path_factory.mktemp("doctor") / "example", per_class=12, seed=0)
+
+
+def test_similar_pairs_blockwise_equal_the_full_matrix():
+    from mma_studio.core.doctor.similar_pairs import similar_pairs
+
+    features = torch.nn.functional.normalize(torch.randn(300, 8), dim=1)
+    first, second, _ = similar_pairs(features, 0.8, block=64, max_neighbours=300)
+    full = features @ features.T
+    expected = {(i, j) for i in range(300) for j in range(i + 1, 300) if full[i, j] >= 0.8}
+    assert set(zip(first.tolist(), second.tolist())) == expected
+
+
+def test_confident_learning_flags_the_confidently_misfiled_image():
+    from mma_studio.core.doctor.confident_learning import find_label_issues
+
+    probabilities = torch.tensor([[0.9, 0.1], [0.8, 0.2], [0.05, 0.95], [0.3, 0.7], [0.9, 0.1]])
+    labels = torch.tensor([0, 0, 1, 1, 1])  # the last is labelled 1 but confidently 0
+    issues = find_label_issues(probabilities, labels)
+    assert [(i.index, i.suggested) for i in issues] == [(4, 0)]
+
+
+def test_check_deep_json_on_the_example_lists_no_false_alarms(example, tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "mma_studio", "check", str(example), "--deep", "--json", "-q", "--model", "mma-tiny",
+         "--pretrained", "shapes", "--device", "cpu", "--cache-dir", str(tmp_path / "cache"), "--shots", "4",
+         "--val-per-class", "2"],
+        capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    health = json.loads(result.stdout)["health"]
+    assert health["image_count"] == 360
+    counts = health["counts"]
+    assert counts["conflict"] == counts["label"] == counts["outlier"] == 0, health["findings"]
+    for finding in health["findings"]:  # near-identical renders of one class only
+        assert len(set(finding["classes"])) == 1 and 0 < finding["score"] <= 1
+        assert all(Path(p).is_file() for p in finding["paths"])
+
+
+def test_check_deep_json_lists_a_planted_conflict_with_paths_and_score(example, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(example, data)
+    copy = data / "yellow_ring" / "copied.png"
+    shutil.copy(data / "orange_cross" / "orange_cross_004.png", copy)
+    result = subprocess.run(
+        [sys.executable, "-m", "mma_studio", "check", str(data), "--deep", "--json", "-q", "--model", "mma-tiny",
+         "--pretrained", "shapes", "--device", "cpu", "--cache-dir", str(tmp_path / "cache"), "--shots", "4",
+         "--val-per-class", "2"],
+        capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    conflicts = [f for f in json.loads(result.stdout)["health"]["findings"] if f["kind"] == "conflict"]
+    assert len(conflicts) == 1
+    assert set(conflicts[0]["paths"]) == {str(copy), str(data / "orange_cross" / "orange_cross_004.png")}
+    assert set(conflicts[0]["classes"]) == {"orange_cross", "yellow_ring"} and conflicts[0]["score"] > 0.9
+
+
+def test_a_run_after_the_fixes_trains_on_the_fixed_labels(example):
+    from mma_studio.core.dataset import scan_dataset
+    from mma_studio.core.pipeline import RunSettings, train_adapter
+    from mma_studio.core.training import TrainConfig
+
+    scan = scan_dataset(example)
+    moved = scan.class_by_name("blue_circle").images[0]
+    excluded = scan.class_by_name("blue_cross").images[:3]
+    fixes = DataFixes().move([moved], "blue_star").exclude(excluded)
+    settings = RunSettings(model="mma-tiny", pretrained="random", device="cpu", shots=4, val_per_class=2,
+                           base_classes=["blue_circle", "blue_cross", "blue_star"],
+                           training=TrainConfig(epochs=1))
+    run = train_adapter(scan, settings, fixes=fixes)
+    split = run.split
+    labelled = {s.path: split.classes[s.class_index] for s in split.train + split.val + split.test_base + split.test_new}
+    assert labelled[moved] == "blue_star"
+    assert not set(excluded) & set(labelled)
+    assert moved.is_file() and all(p.is_file() for p in excluded)
+    fixed = apply_data_fixes(scan, fixes)
+    assert len(fixed.class_by_name("blue_star").images) == 13 and len(fixed.class_by_name("blue_cross").images) == 9
+
+
+def test_fixes_survive_the_project_file(tmp_path):
+    from mma_studio.core.project import (
+        Project,
+        load_project,
+        relative_to_project,
+        save_project,
+    )
+
+    project_file = tmp_path / "p.mmaproj"
+    fixes = DataFixes().exclude([tmp_path / "data" / "a" / "1.png"]).move([tmp_path / "data" / "a" / "2.png"], "b")
+    fixes = fixes.keep("duplicate:x|y")
+    save_project(Project(data_fixes=fixes.to_dict(lambda p: relative_to_project(p, project_file))), project_file)
+    stored = load_project(project_file).data_fixes
+    assert stored["excluded"] == ["data/a/1.png"]
+    again = DataFixes.from_dict(stored, lambda p: str(tmp_path / p))
+    assert again == fixes
