@@ -36,7 +36,8 @@ from mma_studio.core.methods import (
 from mma_studio.core.result_table import Column, ResultTable, Statistic
 
 FALLBACK_MARK = "†"
-FALLBACK_NOTE = f"{FALLBACK_MARK} cannot score classes it never trained on: new classes are scored zero-shot"
+FALLBACK_NOTE = (f"{FALLBACK_MARK} cannot score classes it never trained on: new classes are scored zero-shot "
+                 "(in 'all', against its trained base-class scores)")
 
 
 @dataclass

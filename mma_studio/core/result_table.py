@@ -99,7 +99,7 @@ class ResultTable:
     def to_markdown(self) -> str:
         winners = self.winners()
         header = "| " + " | ".join(c.title for c in self.columns) + " |"
-        rule = "|" + "|".join(":---" if j == 0 else "---:" for j in range(len(self.columns))) + "|"
+        rule = "|" + "|".join(":---" if c.kind == "text" else "---:" for c in self.columns) + "|"
         lines = [header, rule]
         for i, row in enumerate(self.rows):
             cells = []
