@@ -28,19 +28,9 @@ def examine(result, args, printer, token):
     settings = RunSettings(model=args.model, pretrained=args.pretrained, device=args.device, shots=args.shots,
                            val_per_class=args.val_per_class, seed=args.seed)
     report = examine_dataset(result, settings, cache=make_cache(args), label_source=args.labels_from,
-                             exact_groups=exact_groups_of(result), on_progress=printer, token=token)
+                             on_progress=printer, token=token)
     printer.close()
     return report
-
-
-def exact_groups_of(result) -> list[list]:
-    """Groups of the same file or the same bytes, where the scan found them (reliability issue)."""
-    groups = getattr(result, "duplicate_groups", None) or getattr(result, "exact_duplicates", None) or []
-    out = []
-    for group in groups:
-        paths = getattr(group, "paths", group)
-        out.append(list(paths))
-    return out
 
 
 def print_report(report) -> None:

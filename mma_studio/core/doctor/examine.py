@@ -52,9 +52,12 @@ def examine_dataset(
     `settings` is the run's `RunSettings` (backbone, split, prompts). `label_source`: "auto"
     (the adapter's out-of-fold predictions when every class has `folds` images, else
     zero-shot), "adapter" or "zero-shot". `exact_groups`: groups of paths known to be the same
-    file or the same bytes (the scan's exact-duplicate detection).
+    file or the same bytes; by default the scan's own (`ScanResult.duplicates`: device and
+    inode, then sha256 of the contents), which these findings build on and mark `exact`.
     """
     started = time.perf_counter()
+    if exact_groups is None:
+        exact_groups = [group.paths for group in getattr(scan, "duplicates", None) or []]
     scan = apply_data_fixes(scan, fixes)
     kept = fixes.kept if fixes is not None else frozenset()
 

@@ -22,7 +22,7 @@ from mma_studio.core.doctor.findings import OUTLIER, SPREAD, Finding
 
 OUTLIER_Z = 12.0  # the clean example dataset's most remote image: robust z -11.4 (mma-tiny)
 SPREAD_Z = 3.5
-MIN_CLASSES_FOR_SPREAD = 5
+MIN_CLASSES_FOR_SPREAD = 8  # a robust z over fewer classes flags ordinary variation
 SPREAD_EXAMPLES = 6  # the farthest images of a widely spread class, shown with the finding
 MAD_TO_SD = 1.4826
 
