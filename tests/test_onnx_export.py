@@ -71,7 +71,8 @@ def run_predict_py(folder: Path, model: str, images: list[Path], top_k: int) -> 
     script = ("import runpy, sys; sys.modules['torch'] = None; sys.modules['mma_studio'] = None; "
               f"sys.argv = ['predict.py', *{[model, *map(str, images), '--top-k', str(top_k), '--json']!r}]; "
               "runpy.run_path('predict.py', run_name='__main__')")
-    done = subprocess.run([sys.executable, "-c", script], cwd=folder, capture_output=True, text=True, timeout=120)
+    done = subprocess.run([sys.executable, "-c", script], check=False, cwd=folder, capture_output=True, text=True,
+                          timeout=120)
     assert done.returncode == 0, done.stderr
     return [json.loads(line) for line in done.stdout.splitlines()]
 
@@ -169,6 +170,36 @@ def test_float16_weights_halve_the_file_and_stay_within_their_tolerance(shapes, 
                             engine_predict(capsys, adapter, paths, 3), FLOAT16_TOLERANCE)
 
 
+def test_predict_py_prepares_every_kind_of_image_exactly_as_the_engine_does(tmp_path):
+    """The standalone preprocessing is the engine's, pixel for pixel: decode (EXIF, alpha, 16-bit
+    grey, CMYK, palette, reduced-scale JPEG), bicubic resize, center crop, normalisation."""
+    import numpy as np
+
+    from mma_studio.core.backbone import load_backbone
+    from mma_studio.core.export.onnx_model import preprocessing_metadata
+    from mma_studio.core.export.standalone_predict import prepare
+    from tests.image_factory import make_image, write_palette_png_with_transparency
+
+    backbone = load_backbone("mma-tiny", "random", device="cpu")
+    preprocessing = preprocessing_metadata(backbone)
+    images = [
+        make_image(tmp_path / "photo.jpg", size=(1203, 807), noise=40, seed=1, quality=90),  # decoded at 1/8
+        make_image(tmp_path / "portrait.jpg", size=(97, 211), noise=40, seed=2),  # too small to decode at reduced scale
+        make_image(tmp_path / "rotated.jpg", size=(300, 140), noise=30, seed=3, exif_orientation=6),
+        make_image(tmp_path / "cmyk.jpg", size=(150, 150), mode="CMYK", noise=20, seed=4),
+        make_image(tmp_path / "grey16.png", size=(70, 50), mode="I;16", noise=30, seed=5),
+        make_image(tmp_path / "alpha.png", size=(45, 33), mode="RGBA", alpha=90, noise=20, seed=6),
+        make_image(tmp_path / "grey.webp", size=(64, 64), mode="L", noise=20, seed=7),
+        write_palette_png_with_transparency(tmp_path / "palette.png"),
+        make_image(tmp_path / "exact.png", size=(32, 32), noise=50, seed=8),  # no resize at all
+    ]
+    for path in images:
+        engine = backbone.preprocess(backbone.load_image(path)).numpy()
+        standalone = prepare(path, preprocessing)
+        assert standalone.dtype == np.float32 and standalone.shape == engine.shape == (3, 32, 32)
+        assert np.array_equal(standalone, engine), (path.name, float(np.abs(standalone - engine).max()))
+
+
 def test_cancel_while_the_onnx_model_is_built_leaves_nothing(random_run, tmp_path):
     token = CancelToken()
 
@@ -202,7 +233,7 @@ def test_a_full_disk_during_the_onnx_export_leaves_nothing_half_written(random_r
 def hide_onnxruntime(monkeypatch):
     import importlib.util
 
-    import mma_studio.core.export.onnx_extra as onnx_extra
+    from mma_studio.core.export import onnx_extra
 
     real = importlib.util.find_spec
     monkeypatch.setattr(onnx_extra.importlib.util, "find_spec",
@@ -230,7 +261,7 @@ def test_an_onnx_model_that_disagrees_with_predict_is_reported_and_not_called_ve
     real_forward = onnx_model.StandaloneClassifier.forward
 
     def reversed_classes(self, pixels):
-        probabilities, logits = real_forward(self, pixels)
+        _probabilities, logits = real_forward(self, pixels)
         logits = logits.flip(-1) * 5
         return logits.softmax(-1), logits
 

@@ -17,7 +17,6 @@ from PySide6.QtCore import Qt
 
 from mma_studio.core.adapter_file import load_adapter_file
 from mma_studio.core.cancellation import Cancelled, CancelToken
-from mma_studio.ui.dialogs.export_dialog import ExportDialog
 from mma_studio.core.export import (
     ExportError,
     ExportRequest,
@@ -25,6 +24,7 @@ from mma_studio.core.export import (
     verification_images,
     write_export_set,
 )
+from mma_studio.ui.dialogs.export_dialog import ExportDialog
 from tests.ui.trained_run import train_small_run
 
 
@@ -65,7 +65,7 @@ def out(tmp_path):
 
 
 def test_export_writes_adapter_card_and_metrics_and_verifies_off_the_gui_thread(qtbot, run, out, monkeypatch):
-    import mma_studio.core.export_check as export_check
+    from mma_studio.core import export_check
 
     threads = []
     original = export_check.verify_exported_adapter
@@ -290,7 +290,7 @@ def test_the_onnx_option_holds_the_adapter_and_demo_classes_and_is_verified(qtbo
 def test_without_the_onnx_extra_the_option_is_off_and_says_how_to_install_it(qtbot, run, out, monkeypatch):
     import importlib.util
 
-    import mma_studio.core.export.onnx_extra as onnx_extra
+    from mma_studio.core.export import onnx_extra
 
     real = importlib.util.find_spec
     monkeypatch.setattr(onnx_extra.importlib.util, "find_spec",

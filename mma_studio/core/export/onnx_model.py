@@ -71,11 +71,30 @@ def input_size(backbone) -> tuple[int, int]:
     return (int(size), int(size))
 
 
+def preprocessing_metadata(backbone) -> dict:
+    """How the engine turns an image file into the model's input (what predict.py follows)."""
+    cfg = backbone.preprocess_cfg or {}
+    height, width = input_size(backbone)
+    return {
+        "input_size": [height, width],
+        "resize_mode": cfg.get("resize_mode", "shortest"),
+        "interpolation": cfg.get("interpolation", "bicubic"),
+        "crop": "center",
+        "scale": "1/255",
+        "mean": [float(v) for v in cfg.get("mean", (0.48145466, 0.4578275, 0.40821073))],
+        "std": [float(v) for v in cfg.get("std", (0.26862954, 0.26130258, 0.27577711))],
+        "jpeg_min_side": int(backbone.decode_min_side),
+        "decode": "EXIF orientation applied; RGB, transparent pixels composited on white, 16-bit grey as v // 257; "
+                  "a large JPEG decoded by libjpeg at 1/2, 1/4 or 1/8 scale, never below jpeg_min_side on a side",
+        "steps": "decode; resize (shortest side to the input size, Pillow, interpolation above; 'squash': "
+                 "both sides); center crop; scale to [0, 1]; (x - mean) / std per channel",
+    }
+
+
 def onnx_metadata(classifier, *, float16: bool, classes_from: str) -> dict:
     """What a user needs to feed the model and to know what it is (also written as JSON beside it)."""
     backbone = classifier.backbone
     contents = classifier.adapter_file
-    cfg = backbone.preprocess_cfg or {}
     height, width = input_size(backbone)
     recorded = contents.backbone or {}
     return {
@@ -87,20 +106,7 @@ def onnx_metadata(classifier, *, float16: bool, classes_from: str) -> dict:
                   "layout": "NCHW, RGB channels"},
         "outputs": {"probabilities": "N x classes, softmax over class_names",
                     "logits": "N x classes, the adapter's logits (logit scale included)"},
-        "preprocessing": {
-            "input_size": [height, width],
-            "resize_mode": cfg.get("resize_mode", "shortest"),
-            "interpolation": cfg.get("interpolation", "bicubic"),
-            "crop": "center",
-            "scale": "1/255",
-            "mean": [float(v) for v in cfg.get("mean", (0.48145466, 0.4578275, 0.40821073))],
-            "std": [float(v) for v in cfg.get("std", (0.26862954, 0.26130258, 0.27577711))],
-            "jpeg_min_side": int(backbone.decode_min_side),
-            "decode": "EXIF orientation applied; RGB, transparent pixels composited on white; a large JPEG "
-                      "decoded by libjpeg at 1/2, 1/4 or 1/8 scale, never below jpeg_min_side on either side",
-            "steps": "decode; resize (shortest side to the input size, Pillow, interpolation above; 'squash': "
-                     "both sides); center crop; scale to [0, 1]; (x - mean) / std per channel",
-        },
+        "preprocessing": preprocessing_metadata(backbone),
         "class_names": list(classifier.class_names),
         "classes_from": classes_from,
         "adapter_classes": [{"name": n, "role": r} for n, r in zip(contents.class_names, contents.roles)],

@@ -63,11 +63,11 @@ def decode_image(path: Path | str, jpeg_min_side: int | None) -> Image.Image:
 def to_rgb(image: Image.Image) -> Image.Image:
     if image.mode == "RGB":
         return image.copy()
-    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
-        array = np.asarray(image, dtype=np.float64)
-        peak = array.max() if array.size else 0
-        scale = 255.0 / 65535.0 if peak > 255 else 1.0
-        return Image.fromarray(np.clip(array * scale, 0, 255).astype("uint8"), mode="L").convert("RGB")
+    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):  # 16/32-bit grey: v // 257 when over 8 bits
+        array = np.asarray(image).astype(np.int64)
+        if array.size and array.max() > 255:
+            array = array // 257
+        return Image.fromarray(np.clip(array, 0, 255).astype(np.uint8), mode="L").convert("RGB")
     if image.mode == "P" and "transparency" in image.info:
         image = image.convert("RGBA")
     if image.mode in ("RGBA", "LA", "PA"):
