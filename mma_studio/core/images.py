@@ -72,7 +72,7 @@ def load_rgb_image(path: Path | str, min_side: int | None = None) -> Image.Image
         stream = open_regular_file(path, what="an image")
         size = os.fstat(stream.fileno()).st_size
     except FileNotFoundError as exc:
-        raise UnusableImageError(path, "no such file") from exc
+        raise UnusableImageError(path, "cannot read file (no such file)") from exc
     except PermissionError as exc:
         raise UnusableImageError(path, "permission denied") from exc
     except UserFileError as exc:
