@@ -87,7 +87,8 @@ class _PathMatcher:
 
 
 def apply_data_fixes(scan, fixes: DataFixes | None):
-    """`scan` with excluded images removed and moved images filed under their new class.
+    """`scan` with excluded images removed and moved images filed under their new class (an
+    image from outside the dataset is added to its class).
 
     A new `ScanResult`; `scan` is unchanged. A move to a class the scan does not have leaves
     the image where it was. A class left without images stays, empty: the split then says so.
@@ -99,13 +100,22 @@ def apply_data_fixes(scan, fixes: DataFixes | None):
     moved = {matcher.key(p): c for p, c in fixes.moved.items()}
     known = set(scan.class_names)
     images: dict[str, list[Path]] = {c.name: [] for c in scan.classes}
+    seen: set[str] = set()
     for folder in scan.classes:
         for path in folder.images:
             key = matcher.key(path)
+            seen.add(key)
             if key in excluded:
                 continue
             target = moved.get(key, folder.name)
             images[target if target in known else folder.name].append(path)
+    # An image from outside the dataset filed under a class (the Demo page's "Add to Class"):
+    # it joins that class while the file exists.
+    for stored, target in fixes.moved.items():
+        key = matcher.key(stored)
+        if key not in seen and key not in excluded and target in known and os.path.isfile(stored):
+            seen.add(key)
+            images[target].append(Path(stored))
     classes = [dataclasses.replace(c, images=sorted(images[c.name])) for c in scan.classes]
     return dataclasses.replace(scan, classes=classes)
 

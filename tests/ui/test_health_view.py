@@ -136,3 +136,59 @@ def _render(page, folder: Path) -> None:
             QApplication.processEvents()
             page.grab().save(str(folder / f"health_{theme}_{width}x{height}.png"))
     apply_theme("light", app)
+
+
+def test_evaluate_gallery_menu_excludes_and_moves_through_the_state(qtbot, messy_dataset):
+    from PySide6.QtWidgets import QMenu
+
+    from mma_studio.core.dataset import scan_dataset
+    from mma_studio.core.split import default_roles
+    from mma_studio.ui.evaluate.evaluate_page import EvaluatePage
+    from mma_studio.ui.evaluate.image_gallery import GalleryImage
+
+    state = AppState()
+    controller = DataFixesController(state)
+    scan = scan_dataset(messy_dataset)
+    state.set_scan(scan, *default_roles(scan.class_names))
+    page = EvaluatePage(state)
+    qtbot.addWidget(page)
+    star = str(messy_dataset / "blue_star" / "blue_star_002.png")
+    page.gallery.show_images("blue star", [GalleryImage(star, "blue star", "blue circle")])
+    index = page.gallery.model.index(0, 0)
+    page.gallery.view.setCurrentIndex(index)
+
+    menu = QMenu()
+    page.gallery._add_fix_actions(menu, index)
+    move_menu = next(a.menu() for a in menu.actions() if a.menu() is not None)
+    first = move_menu.actions()[0]
+    assert first.text() == "blue circle (predicted)"
+    assert "blue star" not in [a.text() for a in move_menu.actions()]  # not its own class
+    first.trigger()
+    assert state.data.fixes.moved == {star: "blue_circle"}
+    next(a for a in menu.actions() if a.objectName() == "galleryExcludeAction").trigger()
+    assert state.data.fixes.excluded == {star} and not state.data.fixes.moved
+    controller.undo_stack.undo()
+    assert state.data.fixes.moved == {star: "blue_circle"}
+
+
+def test_demo_page_adds_an_outside_image_to_a_class(qtbot, messy_dataset, tmp_path):
+    from mma_studio.core.dataset import scan_dataset
+    from mma_studio.core.split import default_roles
+    from mma_studio.ui.demo.demo_page import DemoPage
+
+    state = AppState()
+    controller = DataFixesController(state)  # noqa: F841 - kept alive: it applies the requests
+    scan = scan_dataset(messy_dataset)
+    state.set_scan(scan, *default_roles(scan.class_names))
+    page = DemoPage(state)
+    qtbot.addWidget(page)
+    outside = tmp_path / "found.png"
+    shutil.copy(messy_dataset / "red_star" / "red_star_001.png", outside)
+    page.image_path = outside
+    button = page.add_to_class_button
+    button.fill_menu()
+    action = next(a for a in button.menu_.actions() if a.text() == "red star")
+    action.trigger()
+    assert state.data.fixes.moved == {str(outside): "red_star"}
+    assert outside in state.fixed_scan().class_by_name("red_star").images
+    assert outside not in state.data.scan.class_by_name("red_star").images  # the scan itself is as found

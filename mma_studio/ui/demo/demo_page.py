@@ -239,6 +239,10 @@ class DemoPage(QWidget):
         image_buttons.addWidget(self.open_image_button)
         image_buttons.addWidget(self.paste_button)
         image_buttons.addStretch(1)
+        from mma_studio.ui.demo.add_to_class_button import AddToClassButton
+
+        self.add_to_class_button = AddToClassButton(state, lambda: self.image_path)
+        image_buttons.addWidget(self.add_to_class_button)
         image_layout = QVBoxLayout()
         image_layout.setSpacing(8)
         image_layout.addWidget(self.image_view, 1)

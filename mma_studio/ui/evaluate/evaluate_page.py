@@ -230,6 +230,9 @@ class EvaluatePage(QWidget):
         # ---- gallery ------------------------------------------------------------------------------
         gallery_card, gallery_layout = _card("galleryCard")
         self.gallery = ImageGallery()
+        self.gallery.class_choices = lambda: [(n, state.display_name(n)) for n in
+                                              (state.data.scan.class_names if state.data.scan is not None else [])]
+        self.gallery.dataFixRequested.connect(state.request_data_fix)
         gallery_layout.addWidget(self.gallery)
 
         # Left: the table above the gallery it feeds; right: the matrix, as tall as the page allows.

@@ -151,6 +151,9 @@ class ImageGallery(QWidget):
     """A titled grid of `GalleryImage`s with Open Image / Open Containing Folder actions."""
 
     imagesShown = Signal(int)  # how many images are now on show
+    # Fix the data where the mistake is seen: ("exclude" | "move", paths, class id) for
+    # `AppState.request_data_fix`; the menu offers it when `class_choices` gives the classes.
+    dataFixRequested = Signal(str, object, str)
 
     def __init__(self, parent: QWidget | None = None, loader: ThumbnailLoader | None = None) -> None:
         super().__init__(parent)
@@ -158,6 +161,7 @@ class ImageGallery(QWidget):
         # How a URL is opened (tests replace it, so nothing starts a file manager).
         self.open_url: Callable[[QUrl], bool] = QDesktopServices.openUrl
         self.loader = loader or ThumbnailLoader(max_items=600, parent=self)
+        self.class_choices: Callable[[], list[tuple[str, str]]] = list  # (class id, shown name); none: no fixes
 
         self.title = QLabel("Images", self)
         self.title.setObjectName("galleryTitle")
@@ -292,7 +296,28 @@ class ImageGallery(QWidget):
         menu.addAction(self.open_folder_action)
         menu.addSeparator()
         menu.addAction(self.copy_path_action)
+        self._add_fix_actions(menu, index)
         menu.exec(self.view.viewport().mapToGlobal(position))
+
+    def _add_fix_actions(self, menu: QMenu, index) -> None:
+        """Exclude from Project / Move to Class (the prediction first): recorded in the project."""
+        choices = self.class_choices()
+        paths = self.selected_paths()
+        if not choices or not paths:
+            return
+        menu.addSeparator()
+        exclude = menu.addAction(f"Exclude from Project ({len(paths)})" if len(paths) > 1 else "Exclude from Project")
+        exclude.setObjectName("galleryExcludeAction")
+        exclude.triggered.connect(lambda: self.dataFixRequested.emit("exclude", list(paths), ""))
+        image = index.data(IMAGE_ROLE)
+        predicted = getattr(image, "predicted_name", "")
+        move = menu.addMenu("Move to Class")
+        move.setObjectName("galleryMoveMenu")
+        for class_id, shown in sorted(choices, key=lambda choice: choice[1] != predicted):
+            if shown == getattr(image, "true_name", None):
+                continue
+            action = move.addAction(f"{shown} (predicted)" if shown == predicted else shown)
+            action.triggered.connect(lambda _checked=False, c=class_id: self.dataFixRequested.emit("move", list(paths), c))
 
     def _update_buttons(self, *_args) -> None:
         has_images = self.model.rowCount() > 0
