@@ -380,6 +380,10 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
 
+        edit_menu = menu_bar.addMenu("&Edit")  # undo / redo of data fixes (exclude, move, keep)
+        edit_menu.addAction(self.projects.undo_action)
+        edit_menu.addAction(self.projects.redo_action)
+
         view_menu = menu_bar.addMenu("&View")
         self.page_actions: list[QAction] = []
         for row in range(self.sidebar.count()):

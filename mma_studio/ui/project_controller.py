@@ -188,6 +188,9 @@ class ProjectController(QObject):
         self.runs.append(record_finished_run(run, run_id))
         self.runsChanged.emit()
         self._on_changed()
+        health = getattr(getattr(self.window, "data_page", None), "health", None)
+        if health is not None:
+            health.check_after_run()  # the run extracted every image: the check reads the cache
         store = RunStore()
         task = self._start_run_task(lambda on_progress, token: store.save(run, run_id))
         task.failed.connect(lambda message: self.statusMessage.emit(
