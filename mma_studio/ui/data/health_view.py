@@ -275,6 +275,11 @@ class HealthView(QWidget):
         task.start()
         return True
 
+    def check_after_run(self) -> bool:
+        """A training run has just extracted every image: check again if the user has looked
+        at the data's health before (the features are cached, so it costs seconds)."""
+        return self.report is not None and self.check()
+
     def cancel(self) -> None:
         if self._task is not None:
             self._task.cancel()
