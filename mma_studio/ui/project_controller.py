@@ -52,40 +52,11 @@ from mma_studio.ui.recent_projects import (
 )
 from mma_studio.ui.window_state import capture_window_state, restore_window_state
 from mma_studio.ui.workers.background_task import BackgroundTask
+from mma_studio.ui.workers.project_scan import rescan_project_data_task
 
 AUTOSAVE_DELAY_MS = 1500
 PROJECT_FILTER = "MMA Studio projects (*.mmaproj);;All files (*)"
 __all__ = ["AUTOSAVED_KEEP", "RECENT_PROJECTS_KEY", "ProjectController", "autosave_folder", "recent_projects"]
-
-
-def _restore_scan_task(root: Path | None, folders: list[Path], class_files: dict[str, list[Path]] | None = None):
-    """Rescan a project's data: the dataset folder, then any class folders added on their own,
-    then the classes made of chosen images (only those files, as they were dropped)."""
-
-    def run(on_progress, token):
-        from mma_studio.core.dataset import DatasetError, scan_class_folders, scan_dataset
-        from mma_studio.ui.workers.scan_worker import merge_scans, scan_loose_images
-
-        scan = scan_dataset(root, on_progress=on_progress, token=token) if root is not None else None
-        if folders:
-            try:
-                extra = scan_class_folders(folders, on_progress=on_progress, token=token)
-            except DatasetError:
-                extra = None  # none of them is usable any more: the root's classes still are
-            if extra is not None:
-                scan = merge_scans(scan, extra) if scan is not None else extra
-        for name, files in (class_files or {}).items():
-            present = [path for path in files if path.is_file()]
-            if not present:
-                continue
-            try:
-                chosen = scan_loose_images(name, present, on_progress=on_progress, token=token)
-            except DatasetError:
-                continue  # none of its files is usable any more
-            scan = merge_scans(scan, chosen, extend_same_name=True) if scan is not None else chosen
-        return scan
-
-    return run
 
 
 class ProjectController(QObject):
@@ -409,7 +380,7 @@ class ProjectController(QObject):
             self.state.clear_scan()
             self._finish_restore(None)
             return
-        task = BackgroundTask(_restore_scan_task(data.root, data.folders, data.class_files), self)
+        task = BackgroundTask(rescan_project_data_task(data.root, data.folders, data.class_files), self)
         task.succeeded.connect(self._finish_restore)
         task.failed.connect(self._on_restore_failed)
         task.cancelled.connect(lambda: self._on_restore_failed("Cancelled: the project opened without its data."))
