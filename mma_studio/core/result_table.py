@@ -61,8 +61,8 @@ class ResultTable:
         for column in self.columns[1:]:
             if not column.mark_winner or column.kind not in ("percent",):
                 continue
-            values = [(i, _mean(row.get(column.key))) for i, row in enumerate(self.rows)]
-            values = [(i, v) for i, v in values if v is not None]
+            means = [(i, _mean(row.get(column.key))) for i, row in enumerate(self.rows)]
+            values = [(i, v) for i, v in means if v is not None]
             if len(values) < 2:
                 continue
             target = max(v for _, v in values) if column.higher_is_better else min(v for _, v in values)

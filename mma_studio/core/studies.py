@@ -14,7 +14,7 @@ rules of the comparison hold here too (base validation chooses, new classes neve
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from mma_studio.core.cancellation import CancelToken
@@ -89,8 +89,11 @@ def run_study(
     built = build_methods(names, settings)
     data = PreparedDataset(scan, settings, backbone=backbone, cache=cache, on_progress=on_progress, token=token,
                            fixes=fixes)
-    runner = {"adapt": _adapt, "class-share": _class_share, "noise": _noise}[study]
-    options = {"shares": list(shares)} if study == "class-share" else {"noise_std": noise_std} if study == "noise" else {}
+    runners: dict[str, Callable[..., tuple]] = {"adapt": _adapt, "class-share": _class_share, "noise": _noise}
+    runner = runners[study]
+    options: dict = {"shares": list(shares)} if study == "class-share" else {}
+    if study == "noise":
+        options = {"noise_std": noise_std}
     runs, table, chart, notes = runner(data, built, list(seeds), on_progress, token, **options)
     if on_progress:
         on_progress(Progress("compare", 1, 1, message="Done"))

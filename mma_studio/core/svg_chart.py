@@ -41,7 +41,7 @@ def _axes(title: str, y_label: str, low: float, high: float) -> list[str]:
     return parts
 
 
-def _legend(names: list[str], dashed: set[str] = frozenset()) -> list[str]:
+def _legend(names: list[str], dashed: frozenset[str] = frozenset()) -> list[str]:
     parts, x = [], LEFT
     for i, name in enumerate(names):
         colour = PALETTE[i % len(PALETTE)]
@@ -53,7 +53,7 @@ def _legend(names: list[str], dashed: set[str] = frozenset()) -> list[str]:
     return parts
 
 
-def _range(values: list[float]) -> tuple[float, float]:
+def _range(values: list[float | None]) -> tuple[float, float]:
     kept = [v for v in values if v is not None]
     if not kept:
         return 0.0, 1.0
@@ -62,7 +62,8 @@ def _range(values: list[float]) -> tuple[float, float]:
 
 
 def bars_svg(chart: GroupedBars) -> str:
-    values = [v for s in chart.series for v in s.values] + [v for _, v in chart.references]
+    values: list[float | None] = [v for s in chart.series for v in s.values]
+    values += [v for _, v in chart.references]
     low, high = _range(values)
     parts = _axes(chart.title, chart.y_label, low, high)
     plot_width = WIDTH - LEFT - RIGHT
@@ -107,7 +108,7 @@ def bars_svg(chart: GroupedBars) -> str:
 def lines_svg(chart: Lines) -> str:
     low, high = _range([v for s in chart.series for v in s.values])
     parts = _axes(chart.title, chart.y_label, low, high)
-    x_low, x_high = min(chart.x), max(chart.x)
+    x_low, x_high = min(chart.x, default=0.0), max(chart.x, default=1.0)
     span = (x_high - x_low) or 1.0
 
     def x_of(value: float) -> float:
@@ -126,7 +127,7 @@ def lines_svg(chart: Lines) -> str:
             path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
             parts.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"{dash}/>')
             parts += [f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{colour}"/>' for x, y in points]
-    parts += _legend([s.name for s in chart.series], set(chart.dashed))
+    parts += _legend([s.name for s in chart.series], frozenset(chart.dashed))
     return "\n".join(parts + ["</svg>"]) + "\n"
 
 

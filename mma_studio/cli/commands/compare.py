@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from mma_studio.cli.errors import EXIT_OK, UserError
 from mma_studio.cli.options import (
@@ -79,6 +80,7 @@ def run(args, token) -> int:
     for skipped in result_scan.skipped:
         eprint(f"skipped {skipped.path}: {skipped.reason}")
     progress = _OverallProgress(printer)
+    result: Any  # a StudyResult or a ComparisonResult: both have dataset, settings, seeds, to_json()
     try:
         if args.study:
             from mma_studio.core.studies import run_study

@@ -39,6 +39,8 @@ class ResidualImageAdapter(nn.Module):
 
     def forward(self, image_features: torch.Tensor, class_text: torch.Tensor | None = None) -> torch.Tensor:
         text = self.class_text if class_text is None else class_text
+        if text is None:
+            raise ValueError("no class embeddings to score against")
         return self.logit_scale * self.adapt(image_features) @ F.normalize(text.float(), dim=-1).t()
 
 

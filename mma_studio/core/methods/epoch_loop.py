@@ -56,7 +56,8 @@ def train_on_base(
         raise ValueError("no training images: at least one shot per base class is needed to train")
     labels = train_labels.long().to(views.device)
     has_val = val_labels is not None and val_labels.numel() > 0
-    val_features = F.normalize(val_features.float(), dim=-1) if has_val else None
+    val = F.normalize(val_features.float(), dim=-1) if has_val else val_features
+    val_targets = val_labels.long().to(views.device) if has_val else val_labels
     optimizer = optimizer or torch.optim.Adam(
         [p for p in module.parameters() if p.requires_grad], lr=config.lr, weight_decay=config.weight_decay
     )
@@ -65,7 +66,8 @@ def train_on_base(
     steps_per_epoch = math.ceil(num_train / config.batch_size)
 
     best_state = copy.deepcopy(module.state_dict())
-    best_epoch, best_acc, stale, cancelled = 0, None, 0, False
+    best_epoch, stale, cancelled = 0, 0, False
+    best_acc: float | None = None
     try:
         for epoch in range(1, config.epochs + 1):
             module.train()
@@ -82,8 +84,8 @@ def train_on_base(
             if scheduler is not None:
                 scheduler.step()
             module.eval()
-            accuracy = validation_accuracy(logits, val_features, val_labels.to(views.device)) if has_val else None
-            if not has_val or best_acc is None or accuracy >= best_acc:
+            accuracy = validation_accuracy(logits, val, val_targets) if has_val else None
+            if accuracy is None or best_acc is None or accuracy >= best_acc:
                 best_epoch, best_acc, stale = epoch, accuracy, 0
                 best_state = copy.deepcopy(module.state_dict())
             else:

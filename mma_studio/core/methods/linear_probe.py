@@ -24,6 +24,8 @@ DEFAULT_CONFIG = TrainConfig(epochs=100, lr=1e-3, weight_decay=0.0, batch_size=2
 
 
 class TextInitialisedProbe(torch.nn.Module):
+    base_text: torch.Tensor
+
     def __init__(self, base_text: torch.Tensor, logit_scale: float) -> None:
         super().__init__()
         self.weight = torch.nn.Parameter(F.normalize(base_text.float(), dim=-1).clone())

@@ -76,6 +76,9 @@ def search_alpha_beta(zero_shot_logits: torch.Tensor, affinity: torch.Tensor, va
 class TipScorer(nn.Module):
     """Zero-shot logits plus α · cache logits on the columns of cached (seen) classes."""
 
+    values: torch.Tensor
+    base_text: torch.Tensor
+
     def __init__(self, keys: torch.Tensor, values: torch.Tensor, base_text: torch.Tensor, logit_scale: float,
                  alpha: float, beta: float, trainable_keys: bool = False) -> None:
         super().__init__()

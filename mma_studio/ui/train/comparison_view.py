@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from mma_studio.ui.train.comparison_chart import ComparisonChart
 from mma_studio.ui.widgets.naming import named
 from mma_studio.ui.widgets.progress_row import ProgressRow
+from mma_studio.ui.workers.background_task import BackgroundTask
 
 INTRO = ("Trains zero-shot CLIP, a linear probe, CLIP-Adapter, Tip-Adapter, Tip-Adapter-F and MMA on the same split "
          "and cached features. Each method's epoch or setting is chosen on base validation only. This is evidence: "
@@ -42,7 +43,7 @@ class ComparisonView(QWidget):
         self.setObjectName("comparisonView")
         self.result = None
         self.last_error: str | None = None
-        self._task = None
+        self._task: BackgroundTask | None = None
         self._request = None
 
         intro = named(QLabel(INTRO), "comparisonIntro")
@@ -121,7 +122,7 @@ class ComparisonView(QWidget):
             self.start(self._request)
 
     def cancel(self) -> None:
-        if self.is_running():
+        if self._task is not None and self._task.is_running():
             self._task.cancel()
             self.status.setText("Stopping…")
             self.progress_row.cancel_button.setEnabled(False)
