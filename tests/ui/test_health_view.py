@@ -192,3 +192,45 @@ def test_demo_page_adds_an_outside_image_to_a_class(qtbot, messy_dataset, tmp_pa
     assert state.data.fixes.moved == {str(outside): "red_star"}
     assert outside in state.fixed_scan().class_by_name("red_star").images
     assert outside not in state.data.scan.class_by_name("red_star").images  # the scan itself is as found
+
+
+def test_fixes_are_saved_with_the_project_reopened_and_undone_from_the_edit_menu(qtbot, messy_dataset, tmp_path):
+    from mma_studio.core.dataset import scan_dataset
+    from mma_studio.core.split import default_roles
+    from mma_studio.ui.main_window import MainWindow
+
+    windows = []
+    for _ in range(2):
+        window = MainWindow()
+        qtbot.addWidget(window)
+        windows.append(window)
+    first, second = windows
+    scan = scan_dataset(messy_dataset)
+    first.state.set_scan(scan, *default_roles(scan.class_names))
+    copy = messy_dataset / "yellow_ring" / "filed_twice.png"
+    resized = messy_dataset / "green_square" / "copy_resized.png"
+    first.state.request_data_fix("move", [copy], "orange_cross")
+    first.state.request_data_fix("exclude", [resized], "")
+    first.state.request_data_fix("keep", "duplicate:somewhere", "")
+    path = tmp_path / "project" / "fixed.mmaproj"
+    assert first.projects.save_as(path)
+    stored = path.read_text()
+    assert "../" in stored and str(messy_dataset) not in stored.split('"data_fixes"')[1]  # portable paths
+
+    with qtbot.waitSignal(second.projects.projectOpened, timeout=TIMEOUT_MS):
+        assert second.projects.open_project(path)
+    fixes = second.state.data.fixes
+    assert {Path(p).resolve() for p in fixes.moved} == {copy.resolve()}
+    assert {Path(p).resolve() for p in fixes.excluded} == {resized.resolve()}
+    assert fixes.kept == {"duplicate:somewhere"}
+    fixed = second.state.fixed_scan()
+    assert copy.name in {p.name for p in fixed.class_by_name("orange_cross").images}
+    assert resized.name not in {p.name for p in fixed.class_by_name("green_square").images}
+
+    assert not second.projects.undo_action.isEnabled()  # an opened project starts with nothing to undo
+    undo = first.projects.undo_action
+    assert undo.isEnabled() and undo in first.menuBar().actions()[1].menu().actions()
+    undo.trigger()
+    assert not first.state.data.fixes.kept
+    for window in windows:
+        window.projects.stop_and_wait(5000)
