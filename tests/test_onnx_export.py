@@ -200,6 +200,25 @@ def test_predict_py_prepares_every_kind_of_image_exactly_as_the_engine_does(tmp_
         assert np.array_equal(standalone, engine), (path.name, float(np.abs(standalone - engine).max()))
 
 
+def test_the_float32_cpu_reference_used_for_gpu_backbones_equals_predict_on_the_cpu(random_run):
+    """A GPU engine encodes images in bfloat16; the ONNX check then compares with a float32 CPU copy
+    of the encoder and adapter. On a CPU backbone both routes must agree."""
+    import numpy as np
+    import torch
+
+    from mma_studio.core.export.onnx_check import float32_cpu_probabilities, reference_probabilities
+    from mma_studio.core.predict import Classifier
+
+    backbone = random_run.backbone
+    classifier = Classifier(backbone, random_run.to_adapter_file())
+    paths = verification_images(random_run.adapted, 4)
+    pixels = torch.stack([backbone.preprocess(backbone.load_image(p)) for p in paths])
+    on_cpu = reference_probabilities(classifier, pixels)
+    copied = float32_cpu_probabilities(backbone.model.visual, classifier.adapter, classifier.text_features, pixels)
+    assert on_cpu.shape == (4, len(random_run.prompt_names))
+    np.testing.assert_allclose(copied, on_cpu, atol=1e-6)
+
+
 def test_cancel_while_the_onnx_model_is_built_leaves_nothing(random_run, tmp_path):
     token = CancelToken()
 
