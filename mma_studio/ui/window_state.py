@@ -37,7 +37,7 @@ def restore_window_state(window, state: dict, run_task=None) -> None:
     """
     page = state.get("page")
     if isinstance(page, int) and not isinstance(page, bool) and 0 <= page < PAGE_COUNT:
-        window.show_page(page)
+        _show_page_when_enabled(window, page, run_task)
     adapter = _existing_file(state.get("demo_adapter_file"))
     image = _existing_file(state.get("demo_image"))
     classes = state.get("demo_classes")
@@ -71,6 +71,19 @@ def restore_window_state(window, state: dict, run_task=None) -> None:
         load_demo_model()
     if image is not None:
         demo.classify_path(image)
+
+
+def _show_page_when_enabled(window, page: int, run_task) -> None:
+    """The Evaluate page is enabled only once the last run is back (a worker): show it then."""
+    from PySide6.QtCore import Qt
+
+    def enabled() -> bool:
+        return bool(window.sidebar.item(page).flags() & Qt.ItemFlag.ItemIsEnabled)
+
+    if enabled():
+        window.show_page(page)
+    elif run_task is not None:
+        run_task.finished.connect(lambda: enabled() and window.show_page(page))
 
 
 def _existing_file(value) -> Path | None:

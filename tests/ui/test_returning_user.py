@@ -13,7 +13,7 @@ from mma_studio.ui.recent_projects import REOPEN_LAST_KEY, reopen_last_project_e
 from tests.image_factory import make_image
 from tests.ui.test_projects import WAIT_MS, dataset, fill, open_and_wait, window_factory  # noqa: F401
 
-DEMO_ROW = 3
+EVALUATE_ROW, DEMO_ROW = 2, 3
 
 
 def test_reopening_restores_the_page_the_result_card_and_the_demo(qtbot, window_factory, dataset):  # noqa: F811
@@ -53,13 +53,15 @@ def test_reopening_restores_the_page_the_result_card_and_the_demo(qtbot, window_
     qtbot.waitUntil(lambda: shown.last_result is not None, timeout=WAIT_MS)
     assert not second.projects.dirty
 
-    # A page change alone does not mark the project modified, but closing keeps it.
-    second.show_page(0)
+    # A page change alone does not mark the project modified, but closing keeps it; the
+    # Evaluate page comes back once the last run is evaluated again (it is disabled till then).
+    second.show_page(EVALUATE_ROW)
     assert not second.projects.dirty
     second.projects.flush()
     third = window_factory()
     open_and_wait(qtbot, third, path)
-    assert third.sidebar.currentRow() == 0
+    qtbot.waitUntil(lambda: third.sidebar.currentRow() == EVALUATE_ROW, timeout=WAIT_MS)
+    assert third.evaluate_page.has_run()
 
 
 def test_the_last_project_opens_at_launch_unless_turned_off(qtbot, window_factory, dataset):  # noqa: F811
