@@ -35,16 +35,19 @@ def run(args, token) -> int:
     from mma_studio.cli.progress import ProgressPrinter
     from mma_studio.core.dataset import dataset_advice
     from mma_studio.core.image_formats import missing_common_formats
-    from mma_studio.core.pipeline import check_trainable
+    from mma_studio.core.pipeline import check_trainable, leak_warnings
     from mma_studio.core.split import SplitError, make_split
 
     printer = ProgressPrinter(not args.quiet)
     result = scan(args.data_dir, printer, token)
     advice = dataset_advice(result, shots=args.shots, val_per_class=args.val_per_class)
-    problems = []
+    problems = list(result.errors)  # class folders whose names collide: `train` refuses them too
+    leaks = []
     try:
         # The same test `train` applies, so `check` never passes a dataset `train` refuses.
-        check_trainable(make_split(result, shots=args.shots, val_per_class=args.val_per_class, seed=args.seed))
+        split = make_split(result, shots=args.shots, val_per_class=args.val_per_class, seed=args.seed)
+        check_trainable(split)
+        leaks = leak_warnings(result, split)  # one picture among the training and the test images
     except SplitError as exc:
         problems.append(str(exc))
         # The split's refusal names the classes that are short and what fits: the advice that
@@ -66,6 +69,7 @@ def run(args, token) -> int:
         data["unreadable_formats"] = missing
         data["advice"] = advice
         data["problems"] = problems
+        data["leaks"] = leaks
         data["trainable"] = trainable
         if health is not None:
             data["health"] = health.to_dict()
@@ -85,7 +89,9 @@ def run(args, token) -> int:
                 "(--json lists more)")
         if missing:
             out(f"note: this installation cannot open {', '.join(missing)} images; such files are skipped")
-        for line in list(result.warnings) + list(advice):
+        for group in result.duplicates:
+            out(f"duplicate: {group.describe()}")
+        for line in list(result.warnings) + list(advice) + leaks:
             out(f"warning: {line}")
         for line in problems:
             out(f"cannot train: {line}")

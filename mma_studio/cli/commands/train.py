@@ -69,6 +69,18 @@ def settings_from_args(args):
     return settings
 
 
+def check_output(path: Path) -> None:
+    """Before minutes of work: the adapter file (and its temporary sibling) can be created
+    there, so a name too long or a folder not writable fails now, not after training."""
+    from mma_studio.core.atomic_write import ensure_writable
+
+    try:
+        ensure_writable(path)
+    except OSError as exc:
+        raise UserError(f"cannot write the adapter file {path} ({exc.strerror or exc}); choose another name or "
+                        "folder") from None
+
+
 def run(args, token) -> int:
     from mma_studio.cli.engine_steps import check_device, make_cache, scan
     from mma_studio.cli.output import eprint, figures_table, out, print_json
@@ -81,6 +93,7 @@ def run(args, token) -> int:
     settings = settings_from_args(args)
     export = export_options(args) if wants_export(args) else None  # checked before minutes of training
     check_device(args)
+    check_output(args.output)
     printer = ProgressPrinter(not args.quiet)
     result = scan(args.data_dir, printer, token)
     for skipped in result.skipped:
