@@ -138,6 +138,16 @@ def test_shapes_adapter_through_the_cli_reproduces_predict_on_pngs_a_large_jpeg_
     card = (tmp_path / "out" / "shapes.md").read_text(encoding="utf-8")
     assert "python predict.py shapes.onnx photo.jpg" in card and "mma-studio predict shapes.safetensors" in card
 
+    # The model card's Python example runs as printed, without torch or MMA Studio.
+    snippet = card.split("```python\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "out" / "photo.jpg").write_bytes((images / "large.jpg").read_bytes())
+    done = subprocess.run([sys.executable, "-c", "import sys; sys.modules['torch'] = None; "
+                           "sys.modules['mma_studio'] = None; sys.path.insert(0, '.')\n" + snippet],
+                          check=False, cwd=tmp_path / "out", capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    expected = engine_predict(capsys, adapter, [images / "large.jpg"], 1)[0]["top"][0]["label"]
+    assert done.stdout.strip() == expected
+
 
 def test_a_changed_class_list_is_scored_as_predict_classes_scores_it(shapes, tmp_path, capsys):
     adapter, images = shapes
@@ -206,7 +216,10 @@ def test_the_float32_cpu_reference_used_for_gpu_backbones_equals_predict_on_the_
     import numpy as np
     import torch
 
-    from mma_studio.core.export.onnx_check import float32_cpu_probabilities, reference_probabilities
+    from mma_studio.core.export.onnx_check import (
+        float32_cpu_probabilities,
+        reference_probabilities,
+    )
     from mma_studio.core.predict import Classifier
 
     backbone = random_run.backbone

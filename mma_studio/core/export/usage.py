@@ -51,7 +51,7 @@ def usage_markdown(adapter_path: Path, *, class_names: list[str], onnx_path: Pat
             "import onnxruntime, numpy as np",
             "import predict  # the predict.py beside the model",
             f'meta = predict.load_metadata("{model}")',
-            f'session = onnxruntime.InferenceSession("{model}")',
+            f'session = onnxruntime.InferenceSession("{model}", providers=["CPUExecutionProvider"])',
             'pixels = np.stack([predict.prepare("photo.jpg", meta["preprocessing"])])',
             'probabilities = session.run(["probabilities"], {"pixels": pixels})[0]',
             'print(meta["class_names"][int(probabilities[0].argmax())])',
