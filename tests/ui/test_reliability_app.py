@@ -18,6 +18,7 @@ is no Demo/Evaluate page), so hostile adapter files are covered by the CLI and e
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import sys
@@ -64,12 +65,19 @@ def messages(monkeypatch) -> list[QMessageBox]:
     return shown
 
 
+def _stop_work(window) -> None:
+    """Before pytest-qt closes the window (even after a failed test): no run is left for
+    closeEvent to ask about, so teardown never meets a "Stop training?" question."""
+    window.train_page.request_stop_and_wait(60_000)
+    window.data_page.stop_and_wait(60_000)
+
+
 @pytest.fixture
 def window(qtbot, tmp_path, warm):
     from mma_studio.ui.main_window import MainWindow
 
     window = MainWindow()
-    qtbot.addWidget(window)
+    qtbot.addWidget(window, before_close_func=_stop_work)
     window.resize(1200, 800)
     window.train_page.cache_dir = tmp_path / "cache"
     yield window
@@ -239,10 +247,41 @@ def _cache_rows(cache_root: Path) -> int:
     return rows
 
 
+@pytest.fixture
+def pinned_torch_threads(monkeypatch):
+    """One torch thread for the whole test, whatever else runs: the engine's `torch_threads`
+    (which sets torch's process-wide count while a piece of work runs) becomes a no-op, so a
+    second worker thread cannot change the count under a run and change its float sums."""
+    from mma_studio.core import features, training
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    monkeypatch.setattr(features, "torch_threads", lambda target: contextlib.nullcontext())
+    monkeypatch.setattr(training, "torch_threads", lambda target: contextlib.nullcontext())
+    yield
+    torch.set_num_threads(previous)
+
+
+def _cached_features(cache_root: Path, paths: list[Path]) -> torch.Tensor:
+    from mma_studio.core.backbone import load_backbone
+    from mma_studio.core.feature_cache import FeatureCache
+
+    model, tag, _ = RANDOM_BACKBONE
+    rows = FeatureCache(cache_root).get_many(load_backbone(model, tag, device="cpu"), paths)
+    assert sorted(rows) == list(range(len(paths)))
+    return torch.stack([rows[i] for i in range(len(paths))])
+
+
 @pytest.mark.parametrize("moment", ["extraction", "training"])
-def test_cancel_then_train_again_matches_an_uninterrupted_run(moment, qtbot, window, tmp_path, monkeypatch):
+def test_cancel_then_train_again_matches_an_uninterrupted_run(moment, qtbot, window, tmp_path, monkeypatch,
+                                                              pinned_torch_threads):
+    """What a cancel may not change: the cached features (each image's own row, however the
+    images were batched: within float16 rounding) and the next run (bit for bit the run that
+    the same features, settings and seed give)."""
     from mma_studio.core import backbone as backbone_module
     from mma_studio.core import feature_cache, features
+    from mma_studio.core.backbone import load_backbone
+    from mma_studio.core.feature_cache import FeatureCache
 
     make_class_dataset(tmp_path / "data", [f"colour {i}" for i in range(6)], per_class=10)
     drop_and_wait(qtbot, window, tmp_path / "data")
@@ -280,18 +319,28 @@ def test_cancel_then_train_again_matches_an_uninterrupted_run(moment, qtbot, win
     train(qtbot, window, epochs=3, shots=3, val_per_class=2)
     resumed = page.last_run
     assert resumed is not None and not resumed.cancelled and page.last_error is None
-    page.cache_dir = tmp_path / "fresh-cache"
+    assert _cache_rows(tmp_path / "cache") == 60
+
+    # The features: every image's row equals an uninterrupted extraction's. Within float16
+    # rounding, not bit for bit: a resumed extraction batches the remaining images differently,
+    # and the last bit of a float32 sum may differ with the batch, which can tip the rounding.
+    paths = sorted((tmp_path / "data").rglob("*.png"))
+    assert len(paths) == 60
+    features.extract_image_features(load_backbone(*RANDOM_BACKBONE[:2], device="cpu"), paths,
+                                    cache=FeatureCache(tmp_path / "fresh-cache"))
+    torch.testing.assert_close(_cached_features(tmp_path / "cache", paths),
+                               _cached_features(tmp_path / "fresh-cache", paths), rtol=2e-3, atol=1e-4)
+
+    # The run: nothing of the cancelled run carries over; the same features, settings and seed
+    # give the same adapter and losses as a run that nothing interrupted.
     train(qtbot, window, epochs=3, shots=3, val_per_class=2)
     uninterrupted = page.last_run
-    # The same adapter, trained on the same features. (Not the accuracies: with random weights
-    # on 9 test images two classes can tie to the last bit, and the thread count torch happens
-    # to use for the evaluation may tip such a tie either way; seen once on a loaded CI machine.)
+    assert uninterrupted is not resumed and not uninterrupted.cancelled and page.last_error is None
     assert resumed.summary()["zero_shot"] == uninterrupted.summary()["zero_shot"]
     assert [e.train_loss for e in resumed.history] == pytest.approx([e.train_loss for e in uninterrupted.history],
-                                                                     rel=1e-5)
+                                                                     rel=1e-6)
     for name, tensor in uninterrupted.adapter.state_dict().items():
-        assert torch.allclose(resumed.adapter.state_dict()[name], tensor, rtol=1e-4, atol=1e-6), name
-    assert _cache_rows(tmp_path / "cache") == _cache_rows(page.cache_dir) == 60
+        torch.testing.assert_close(resumed.adapter.state_dict()[name], tensor, rtol=1e-5, atol=1e-7, msg=name)
 
 
 # --------------------------------------------------------------------------- disk and network
