@@ -30,6 +30,7 @@ SCRIPTS = (
     ("gui_responsiveness", False),
     ("startup", False),
     ("memory_at_scale", False),
+    ("data_doctor", False),
 )
 
 

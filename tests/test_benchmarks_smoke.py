@@ -110,6 +110,17 @@ def test_photo_decoding_rows(capsys):
 # --------------------------------------------------------------------------- scripts in processes
 
 
+def test_data_doctor_rows(capsys):
+    rows = run_in_process("data_doctor", capsys)
+    for kind in ("exact", "resized", "jpeg", "crop"):
+        recall = by_figure(rows, f"duplicates: recall, {kind} copies")
+        assert 0 <= recall["ours"] <= 1 and recall["note"].endswith("of 2")
+    assert by_figure(rows, "duplicates: recall, exact copies")["ours"] == 1  # a byte copy is always found
+    for prefix in ("duplicates: precision", "label errors 10 %: precision", "label errors 10 %: recall"):
+        assert 0 <= by_figure(rows, prefix)["ours"] <= 1
+    assert_measured(by_figure(rows, "check time, features cached"))
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(600)  # its subprocess alone may take 300 s
 def test_run_all_collects_rows_of_process_level_benchmarks():
