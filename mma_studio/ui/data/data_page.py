@@ -649,7 +649,8 @@ class DataPage(QWidget):
         scan = scan if scan is not None else self._state.data.scan
         skipped = list(scan.skipped) if scan is not None else []
         usable = scan.image_count if scan is not None else None
-        return HealthReportDialog(skipped, self, total_usable=usable)
+        duplicates = list(getattr(scan, "duplicates", [])) if scan is not None else []
+        return HealthReportDialog(skipped, self, total_usable=usable, duplicates=duplicates)
 
     def show_health_report(self) -> None:
         dialog = self.health_report_dialog()
@@ -701,7 +702,8 @@ class DataPage(QWidget):
 
         scan = self._state.fixed_scan()  # counts as training will see them (exclusions, moves)
         named = replace(scan, classes=[replace(c, display_name=self._state.display_name(c.name)) for c in scan.classes])
-        advice = list(named.warnings) + dataset_advice(
+        # Names that read the same in the prompt (after renames) come first: training refuses them.
+        advice = [f"Cannot train: {line}" for line in named.errors] + list(named.warnings) + dataset_advice(
             named,
             shots=self._state.shots,
             val_per_class=self._state.val_per_class,

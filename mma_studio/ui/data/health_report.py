@@ -26,22 +26,52 @@ from PySide6.QtWidgets import (
 )
 
 
+class _Entry:
+    """A row of the report: a path and why it is listed (skipped files and duplicates alike)."""
+
+    def __init__(self, path, reason: str) -> None:
+        self.path, self.reason = path, reason
+
+
+def duplicate_entries(groups) -> list:
+    """A row per path of each `DuplicateGroup` (`core.file_identity`): the image is used, but
+    more than once, so the report names the other paths it is counted under."""
+    import os
+
+    rows = []
+    for group in groups:
+        what = "same file as" if group.kind == "same-file" else "identical copy of"
+        try:  # the other paths as short as they read unambiguously: class folder and name
+            base = os.path.commonpath([str(Path(p).parent.parent) for p in group.paths])
+        except ValueError:  # different drives
+            base = ""
+        for path in group.paths:
+            others = ", ".join(os.path.relpath(p, base) if base else str(p) for p in group.paths if p != path)
+            rows.append(_Entry(path, f"{what} {others}: counted more than once"))
+    return rows
+
+
 def report_text(skipped: list) -> str:
     """Tab-separated `path<TAB>reason` lines, one per skipped file."""
     return "".join(f"{entry.path}\t{entry.reason}\n" for entry in skipped)
 
 
 class HealthReportDialog(QDialog):
-    def __init__(self, skipped: list, parent: QWidget | None = None, *, total_usable: int | None = None) -> None:
+    def __init__(self, skipped: list, parent: QWidget | None = None, *, total_usable: int | None = None,
+                 duplicates=()) -> None:
         super().__init__(parent)
         self.setObjectName("healthReportDialog")
         self.setWindowTitle("Dataset Health Report")
         self.resize(940, 460)
-        self._skipped = list(skipped)
+        duplicates = list(duplicates)
+        self._skipped = list(skipped) + duplicate_entries(duplicates)
 
         count = len(self._skipped)
+        skipped_count = count - sum(len(g.paths) for g in duplicates)
         if count == 0:
             summary = "Every file is a usable image. Nothing was skipped."
+        elif skipped_count == 0:
+            summary = ""
         else:
             summary = (
                 f"<b>{count} file{'s were' if count != 1 else ' was'} skipped</b> and will not be used. "
@@ -49,6 +79,10 @@ class HealthReportDialog(QDialog):
             )
             if total_usable is not None:
                 summary += f" {total_usable:,} usable images remain."
+        if duplicates:
+            summary += (f"{' ' if summary else ''}<b>{len(duplicates)} image{'s are' if len(duplicates) != 1 else ' is'} "
+                        "counted more than once</b> (links to the same file, or identical copies): remove the extra "
+                        "copies or links, or the same picture is used twice.")
         self._summary = QLabel(summary, self)
         self._summary.setObjectName("healthReportSummary")
         self._summary.setWordWrap(True)

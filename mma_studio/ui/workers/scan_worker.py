@@ -144,7 +144,23 @@ def merge_scans(current, added, *, extend_same_name: bool = False):
         empty_folders=list(current.empty_folders) + list(added.empty_folders),
         ignored_files=current.ignored_files + added.ignored_files,
         validated=current.validated and added.validated,
+        duplicates=_kept_duplicates(list(current.duplicates) + list(added.duplicates), merged),
     )
+
+
+def _kept_duplicates(groups, classes) -> list:
+    """The duplicate groups whose paths are still among `classes`' images (one group each)."""
+    import dataclasses as dc
+
+    present = {(c.name, p) for c in classes for p in c.images}
+    kept, seen = [], set()
+    for group in groups:
+        members = [(p, c) for p, c in zip(group.paths, group.classes) if (c, p) in present]
+        key = (group.kind, tuple(members))
+        if len(members) > 1 and key not in seen:
+            seen.add(key)
+            kept.append(dc.replace(group, paths=tuple(p for p, _ in members), classes=tuple(c for _, c in members)))
+    return kept
 
 
 def without_classes(scan, names: set[str]):
@@ -165,4 +181,5 @@ def without_classes(scan, names: set[str]):
         empty_folders=list(scan.empty_folders),
         ignored_files=scan.ignored_files,
         validated=scan.validated,
+        duplicates=_kept_duplicates(scan.duplicates, classes),
     )
