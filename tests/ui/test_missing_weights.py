@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from mma_studio.core.model_configs import resources_dir
 from mma_studio.ui.main_window import MainWindow
-from tests.training_helpers import scanned_dataset
+from tests.training_helpers import fast_values, scanned_dataset
 
 LIST_TIMEOUT_MS = 60_000
 
@@ -87,3 +87,31 @@ def test_a_load_failure_during_training_is_said_once_in_plain_words():
                               hint="use a local weights file instead: --pretrained /path/to/weights.safetensors")
     title, message = describe_error(error)
     assert "ViT-B-16" in message and "cannot reach" in message and "--pretrained" not in message
+
+
+def test_a_finished_download_enables_train(qtbot, window, monkeypatch):
+    from mma_studio.ui.data import backbone_chooser
+
+    def fake_download(model, pretrained, label):
+        def run(on_progress, token):
+            from mma_studio.core.events import Progress
+
+            on_progress(Progress("download", 1, 2, message=f"Downloading {label}"))
+            return True
+
+        return run
+
+    monkeypatch.setattr(backbone_chooser, "_download_task", fake_download)
+    choose_missing(window)
+    page = window.ensure_train_page()
+    chooser = window.data_page.backbone_chooser
+    assert not page.train_button.isEnabled()
+    with qtbot.waitSignal(chooser.downloadFinished, timeout=30_000) as finished:
+        page.download_weights_button.click()
+    assert finished.args == [True]
+    qtbot.waitUntil(lambda: not chooser.is_downloading())
+    assert not window.state.weights_missing and "not on this computer" not in page.ready_label.text()
+    assert not page.download_weights_button.isVisibleTo(page)
+    page.settings.ensure_loaded()
+    page.settings.set_values(fast_values(shots=2, val_per_class=1))  # the small dataset's fitting sizes
+    assert page.train_button.isEnabled(), page.ready_label.text()

@@ -473,7 +473,8 @@ class BackboneChooser(QWidget):
         self.progress.setFormat(text)
         entry = self.current_entry()
         label = entry.label if entry is not None else "the model"
-        self._state.set_weights_status(missing=True, note=f"Downloading {label}: {text}", downloading=True)
+        note = text if label in text else f"Downloading {label}: {text}"
+        self._state.set_weights_status(missing=True, note=note, downloading=True)
 
     def _on_downloaded(self, entry: ChoiceEntry) -> None:
         entry.downloaded = True
