@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from mma_studio.core.adapter_file import AdapterFile
 
@@ -19,10 +20,10 @@ from mma_studio.core.adapter_file import AdapterFile
 class AdapterFileRun:
     source_path: Path
     contents: AdapterFile
-    backbone: object  # the loaded Backbone
-    evaluation: object | None = None  # a FolderEvaluation, for the metrics files
-    adapter: object = field(init=False)
-    class_text_features: object = field(init=False)
+    backbone: Any  # the loaded Backbone
+    evaluation: Any = None  # a FolderEvaluation, for the metrics files
+    adapter: Any = field(init=False)
+    class_text_features: Any = field(init=False)
 
     def __post_init__(self) -> None:
         self.adapter = self.contents.build_adapter()

@@ -19,9 +19,14 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
 from mma_studio.core.cancellation import Cancelled, CancelToken, check
 from mma_studio.core.events import Progress
+
+if TYPE_CHECKING:  # both import torch; the dialog imports this module on the GUI thread
+    from mma_studio.core.export.onnx_check import OnnxCheck
+    from mma_studio.core.export_check import ExportCheck
 
 ADAPTER_SUFFIX = ".safetensors"
 ONNX_SUFFIX = ".onnx"
@@ -30,13 +35,40 @@ VERIFY_IMAGES = 8
 STAGE = "export"
 
 
+class ExportableRun(Protocol):
+    """What the export reads from a run: a `TrainingRun`, or an `AdapterFileRun` (a saved file)."""
+
+    backbone: Any  # the loaded Backbone, or None (a restored run: loaded for the export)
+
+    @property
+    def adapter(self) -> Any: ...  # the MultiModalAdapter in memory
+
+    @property
+    def class_text_features(self) -> Any: ...  # (N, D) text embeddings of its classes
+
+    @property
+    def prompt_names(self) -> list[str]: ...
+
+    @property
+    def zero_shot(self) -> Any: ...  # EvaluationReport, or None without held-out figures
+
+    @property
+    def adapted(self) -> Any: ...
+
+    def save(self, path: Path) -> Path: ...
+
+    def to_adapter_file(self) -> Any: ...
+
+    def summary(self) -> dict: ...
+
+
 class ExportError(Exception):
     """A file could not be written; the message says which and why, in the user's words."""
 
 
 @dataclass(frozen=True)
 class ExportRequest:
-    run: object  # a TrainingRun, or an AdapterFileRun (a saved file): what `write_export_set` reads
+    run: ExportableRun
     adapter_path: Path
     model_card: bool = True
     metrics: bool = True
@@ -51,10 +83,10 @@ class ExportRequest:
 @dataclass
 class ExportResult:
     written: list[Path] = field(default_factory=list)
-    check: object | None = None  # ExportCheck
+    check: ExportCheck | None = None
     check_error: str = ""  # the file could not be read back or checked at all
     onnx_requested: bool = False
-    onnx_check: object | None = None  # OnnxCheck
+    onnx_check: OnnxCheck | None = None
     onnx_check_error: str = ""
 
     @property
@@ -362,7 +394,7 @@ def _backbone(run, state: dict, token):
     if "backbone" not in state:
         from mma_studio.core.backbone import load_backbone
 
-        settings = run.settings
+        settings = run.settings  # type: ignore[attr-defined]  # only a TrainingRun comes without a backbone
         state["backbone"] = load_backbone(settings.model, settings.pretrained, device=settings.device, token=token)
     return state["backbone"]
 

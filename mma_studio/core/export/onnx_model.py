@@ -154,7 +154,8 @@ def build_onnx_model(classifier, *, float16: bool = False, classes_from: str = "
         warnings.simplefilter("ignore")  # the exporter's deprecation notice and tracer remarks
         try:
             torch.onnx.export(
-                module, (example,), buffer, dynamo=False, opset_version=OPSET, do_constant_folding=True,
+                module, (example,), buffer,  # type: ignore[arg-type]  # this exporter writes to file objects
+                dynamo=False, opset_version=OPSET, do_constant_folding=True,
                 input_names=[INPUT_NAME], output_names=list(OUTPUT_NAMES),
                 dynamic_axes={INPUT_NAME: {0: "batch"}, **{name: {0: "batch"} for name in OUTPUT_NAMES}},
             )

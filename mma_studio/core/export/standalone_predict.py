@@ -56,8 +56,7 @@ def decode_image(path: Path | str, jpeg_min_side: int | None) -> Image.Image:
         if jpeg_min_side:
             image.draft(image.mode, (int(jpeg_min_side), int(jpeg_min_side)))  # only JPEGs use it
         image.load()
-        image = ImageOps.exif_transpose(image)
-        return to_rgb(image)
+        return to_rgb(ImageOps.exif_transpose(image))
 
 
 def to_rgb(image: Image.Image) -> Image.Image:
@@ -81,7 +80,7 @@ def to_rgb(image: Image.Image) -> Image.Image:
 def resize_and_crop(image: Image.Image, preprocessing: dict) -> Image.Image:
     """Resize as the model's preprocessing says, then center-crop to the input size."""
     height, width = preprocessing["input_size"]
-    resample = Image.BICUBIC if preprocessing["interpolation"] == "bicubic" else Image.BILINEAR
+    resample = Image.Resampling.BICUBIC if preprocessing["interpolation"] == "bicubic" else Image.Resampling.BILINEAR
     mode = preprocessing["resize_mode"]
     if mode == "squash":
         return image if image.size == (width, height) else image.resize((width, height), resample)
@@ -150,8 +149,8 @@ def classify(model_path: Path | str, paths: list[Path], top_k: int = 5) -> list[
             order = np.argsort(-row, kind="stable")[: max(1, min(top_k, len(names)))]
             results.append({"path": str(path),
                             "top": [{"label": names[i], "probability": round(float(row[i]), 6)} for i in order]})
-    order = {str(p): i for i, p in enumerate(paths)}
-    return sorted(results, key=lambda r: order.get(r["path"], 0))
+    position = {str(p): i for i, p in enumerate(paths)}
+    return sorted(results, key=lambda r: position.get(r["path"], 0))
 
 
 def main(argv: list[str] | None = None) -> int:
