@@ -6,7 +6,6 @@ command line already refuses a learning rate as absurd as 1e30 when it parses it
 from __future__ import annotations
 
 import json
-import os
 import shutil
 
 import pytest

@@ -278,7 +278,12 @@ def fill_users_folder(folder: Path) -> dict[Path, bytes]:
 
 
 def test_a_non_empty_folder_gets_a_cache_folder_of_its_own_and_clear_spares_the_users_files(tmp_path, images):
-    from mma_studio.core.feature_cache import MARKER_NAME, OWN_FOLDER_NAME, cache_root_for, is_cache_root
+    from mma_studio.core.feature_cache import (
+        MARKER_NAME,
+        OWN_FOLDER_NAME,
+        cache_root_for,
+        is_cache_root,
+    )
 
     users = tmp_path / "big-disk"
     files = fill_users_folder(users)

@@ -11,7 +11,13 @@ import shutil
 import pytest
 
 from mma_studio.core.dataset import scan_dataset
-from mma_studio.core.file_identity import IDENTICAL_CONTENT, SAME_FILE, DuplicateGroup, find_duplicate_files, leaking_groups
+from mma_studio.core.file_identity import (
+    IDENTICAL_CONTENT,
+    SAME_FILE,
+    DuplicateGroup,
+    find_duplicate_files,
+    leaking_groups,
+)
 from tests.image_factory import make_class_dataset, try_symlink
 
 

@@ -17,7 +17,12 @@ import torch
 from PIL import Image
 
 from mma_studio.core.dataset import scan_dataset
-from mma_studio.core.images import MAX_ASPECT_RATIO, UnusableImageError, load_rgb_image, resized_pixels
+from mma_studio.core.images import (
+    MAX_ASPECT_RATIO,
+    UnusableImageError,
+    load_rgb_image,
+    resized_pixels,
+)
 from tests.image_factory import make_class_dataset
 
 

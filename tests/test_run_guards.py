@@ -74,8 +74,8 @@ def test_non_finite_or_out_of_range_training_settings_are_refused_up_front(field
     assert str(caught.value) and "\n" not in str(caught.value)
 
 
-@pytest.mark.parametrize("changes", [dict(base_ratio=math.nan), dict(base_ratio=0.0), dict(shots=-1),
-                                     dict(augment_views=10_000), dict(seed=-5)])
+@pytest.mark.parametrize("changes", [{"base_ratio": math.nan}, {"base_ratio": 0.0}, {"shots": -1},
+                                     {"augment_views": 10_000}, {"seed": -5}])
 def test_run_settings_out_of_range_are_refused_before_any_work(data, changes):
     with pytest.raises(SettingsError):
         train_adapter(scan_dataset(data), settings(**changes), backbone=object(), cache=object())

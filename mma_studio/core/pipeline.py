@@ -17,13 +17,25 @@ import torch
 from mma_studio import __version__
 from mma_studio.core.adapter import AdapterConfig, MultiModalAdapter, zero_shot_logits
 from mma_studio.core.adapter_file import AdapterFile, save_adapter_file
-from mma_studio.core.cancellation import CancelToken, Cancelled, check
+from mma_studio.core.cancellation import Cancelled, CancelToken, check
 from mma_studio.core.dataset import ScanResult
-from mma_studio.core.events import EpochEvent, EventCallback, Progress, ProgressCallback, ZeroShotEvent
 from mma_studio.core.evaluation import evaluate_features
+from mma_studio.core.events import (
+    EpochEvent,
+    EventCallback,
+    Progress,
+    ProgressCallback,
+    ZeroShotEvent,
+)
 from mma_studio.core.metrics import EvaluationReport
 from mma_studio.core.run_defaults import DEFAULT_TEMPLATES, PRESETS
-from mma_studio.core.split import MIN_BASE_CLASSES, DatasetSplit, Sample, SplitError, make_split
+from mma_studio.core.split import (
+    MIN_BASE_CLASSES,
+    DatasetSplit,
+    Sample,
+    SplitError,
+    make_split,
+)
 from mma_studio.core.training import TrainConfig, fit_features
 
 
@@ -54,7 +66,7 @@ class RunSettings:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict) -> "RunSettings":
+    def from_dict(cls, data: dict) -> RunSettings:
         known = {f.name for f in dataclasses.fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
         if "adapter" in values:
@@ -301,8 +313,9 @@ def without_unreadable(split: DatasetSplit, failed: dict[Path, str]) -> tuple[Da
             f"base class {names} has no readable training image left: {len(lost)} chosen image(s) could not be "
             f"read since the scan: {files}. Scan the data again."
         )
-    return kept, [f"{len(lost)} chosen image(s) could not be read since the scan and are left out "
-                  f"(the counts say what was used): {files}. Scan the data again to choose others."]
+    warning = (f"{len(lost)} chosen image(s) could not be read since the scan and are left out "
+               f"(the counts say what was used): {files}. Scan the data again to choose others.")
+    return kept, [warning]
 
 
 def check_trainable(split: DatasetSplit) -> None:

@@ -17,9 +17,14 @@ import torch
 import torch.nn.functional as F
 
 from mma_studio.core.adapter import AdapterConfig, MultiModalAdapter, zero_shot_logits
-from mma_studio.core.cancellation import CancelToken, Cancelled
+from mma_studio.core.cancellation import Cancelled, CancelToken
 from mma_studio.core.cpu_threads import adapter_training_threads, torch_threads
-from mma_studio.core.events import EpochEvent, EventCallback, FinishedEvent, ZeroShotEvent
+from mma_studio.core.events import (
+    EpochEvent,
+    EventCallback,
+    FinishedEvent,
+    ZeroShotEvent,
+)
 from mma_studio.core.metrics import harmonic_mean
 
 EVAL_CHUNK = 4096
@@ -64,7 +69,8 @@ class TrainConfig:
         for name in ("epochs", "batch_size", "patience", "min_patience_steps", "seed"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-                raise ValueError(f"{_LABELS[name]} must be a whole number, not {value!r}")
+                # a ValueError, not a TypeError: every invalid setting is a ValueError to its callers
+                raise ValueError(f"{_LABELS[name]} must be a whole number, not {value!r}")  # noqa: TRY004
         if self.epochs < 1:
             raise ValueError("epochs must be at least 1")
         if self.epochs > MAX_EPOCHS:
@@ -82,7 +88,7 @@ class TrainConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "TrainConfig":
+    def from_dict(cls, data: dict) -> TrainConfig:
         known = {f.name for f in fields(cls)}
         return cls(**{key: value for key, value in data.items() if key in known})
 

@@ -389,7 +389,6 @@ class ProjectController(QObject):
         self.state.set_busy(True)
         self.statusMessage.emit(f"Opening {path.name}: scanning its data…", 0)
         task.start()
-        return None
 
     def save(self) -> bool:
         """Save to the project file; a project without a name asks for one."""
