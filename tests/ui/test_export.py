@@ -347,3 +347,21 @@ def test_the_app_and_the_cli_write_the_same_set_through_the_same_engine_call(qtb
     assert headings[0] == headings[1]
     metrics = [json.loads((folder / "model.metrics.json").read_text(encoding="utf-8")) for folder in (app_out, cli_out)]
     assert metrics[0].keys() == metrics[1].keys()
+
+
+def test_the_demo_page_gives_the_classes_added_to_the_run_it_shows(qtbot, run):
+    """What the Evaluate page passes to the Export dialog as the ONNX model's extra classes."""
+    from mma_studio.ui.app_state import AppState
+    from mma_studio.ui.demo.demo_page import DemoPage
+    from mma_studio.ui.workers.demo_worker import DemoModel
+
+    page = DemoPage(AppState())
+    qtbot.addWidget(page)
+    contents = run.to_adapter_file()
+    page.model = DemoModel(classifier=None, adapter_file=contents, source="run", run=run)
+    page.class_editor.set_classes(contents.class_names, contents.roles)
+    page.class_editor.add_names(["violet", "teal"])
+    assert page.classes_added_for(run) == ["violet", "teal"]
+    assert page.classes_added_for(dataclasses.replace(run)) == []  # another run: none of its classes
+    page.model = DemoModel(classifier=None, adapter_file=contents, source="file", run=None)
+    assert page.classes_added_for(run) == []  # the page shows a file, not this run
