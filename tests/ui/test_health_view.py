@@ -21,8 +21,8 @@ TIMEOUT_MS = 120_000
 
 @pytest.fixture(scope="module")
 def messy_dataset(tmp_path_factory) -> Path:
-    """Six example classes, 10 images each, with a resized copy in its own class and an orange
-    cross filed under "yellow ring" as well."""
+    """Six example classes, 10 images each, with a resized copy in its own class, an orange
+    cross filed under "yellow ring" as well, and a red star filed as a blue circle."""
     from mma_studio.toy.example_dataset import write_example_dataset
 
     root = tmp_path_factory.mktemp("messy") / "shapes"
@@ -34,6 +34,7 @@ def messy_dataset(tmp_path_factory) -> Path:
     original = Image.open(root / "green_square" / "green_square_003.png")
     original.resize((128, 128), Image.Resampling.BICUBIC).save(root / "green_square" / "copy_resized.png")
     shutil.copy(root / "orange_cross" / "orange_cross_004.png", root / "yellow_ring" / "filed_twice.png")
+    (root / "red_star" / "red_star_005.png").rename(root / "blue_circle" / "misfiled_star.png")
     return root
 
 
@@ -69,7 +70,11 @@ def row_of(page, kind: str):
 def test_health_view_lists_the_planted_problems_with_their_actions(qtbot, page, messy_dataset):
     checked(qtbot, page)
     kinds = {row.finding.kind for row in page.health.rows}
-    assert {DUPLICATE, CONFLICT} <= kinds and LABEL not in kinds
+    assert {DUPLICATE, CONFLICT, LABEL} <= kinds
+    label = row_of(page, LABEL)
+    assert label.finding.paths == (messy_dataset / "blue_circle" / "misfiled_star.png",)
+    assert label.finding.suggested_class == "red_star"
+    assert label.move_button.menu().actions()[0].data() == "red_star"  # the suggestion comes first
     conflict = row_of(page, CONFLICT)
     assert set(conflict.finding.paths) == {messy_dataset / "orange_cross" / "orange_cross_004.png",
                                            messy_dataset / "yellow_ring" / "filed_twice.png"}

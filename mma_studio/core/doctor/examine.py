@@ -21,7 +21,12 @@ from mma_studio.core.data_fixes import DataFixes, apply_data_fixes
 from mma_studio.core.doctor import duplicates, outliers
 from mma_studio.core.doctor.confident_learning import find_label_issues
 from mma_studio.core.doctor.findings import KIND_ORDER, LABEL, DataHealthReport, Finding
-from mma_studio.core.doctor.label_evidence import EVIDENCE_Z, label_evidence
+from mma_studio.core.doctor.label_evidence import (
+    EVIDENCE_Z,
+    WITHIN_Z,
+    confirms,
+    label_evidence,
+)
 from mma_studio.core.doctor.out_of_fold import (
     FOLDS,
     can_fold,
@@ -129,7 +134,7 @@ def examine_dataset(
         source_name = ZERO_SHOT_SOURCE
     evidence = label_evidence(features, labels, len(class_names))
     for issue in find_label_issues(probabilities, labels):
-        if evidence(issue.index, issue.suggested) < EVIDENCE_Z:
+        if not confirms(evidence(issue.index, issue.suggested)):
             continue  # the classifier is unsure of these classes, the embedding does not confirm
         given, suggested = class_names[issue.given], class_names[issue.suggested]
         findings.append(Finding(
@@ -157,6 +162,7 @@ def examine_dataset(
             "embedding": duplicates.EMBEDDING_THRESHOLD,
             "signature": duplicates.SIGNATURE_THRESHOLD,
             "label_evidence_robust_z": EVIDENCE_Z,
+            "label_evidence_within_class_z": WITHIN_Z,
             "outlier_robust_z": outliers.OUTLIER_Z,
             "spread_robust_z": outliers.SPREAD_Z,
         },

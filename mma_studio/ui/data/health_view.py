@@ -139,6 +139,7 @@ class FindingRow(QFrame):
             self.move_button = QToolButton(self)
             self.move_button.setObjectName("healthMoveButton")
             self.move_button.setText("Move to…")
+            self.move_button.setMinimumWidth(self.move_button.fontMetrics().horizontalAdvance("Move to…") + 36)
             self.move_button.setPopupMode(QToolButton.InstantPopup)
             self.move_button.setToolTip("File these images under another class (recorded in the project)")
             menu = QMenu(self.move_button)
