@@ -55,10 +55,16 @@ def one_line_warning_printer(command: str):
     A warning raised while an image is decoded ("Tag data larger than file") is prefixed with
     that image's path: Pillow's warnings do not name their file."""
 
+    shown: set[tuple] = set()  # Pillow repeats a warning each time it re-reads a file's tags
+
     def show(message, category, filename, lineno, file=None, line=None) -> None:
         text = one_line(message) if isinstance(message, BaseException) else " ".join(str(message).split())
         images = sys.modules.get("mma_studio.core.images")
         decoding = images.file_being_decoded() if images is not None else None
+        if decoding is not None:
+            if (decoding, text) in shown:
+                return
+            shown.add((decoding, text))
         where = f"{decoding}: " if decoding is not None else ""
         eprint(f"mma-studio {command}: warning: {where}{text}")
 

@@ -22,8 +22,8 @@ def user_error_types() -> tuple[type[BaseException], ...]:
     from mma_studio.core.backbone import BackboneLoadError
     from mma_studio.core.dataset import DatasetError
     from mma_studio.core.devices import DeviceError
-    from mma_studio.core.predict import BackboneMismatchError
     from mma_studio.core.pipeline import SettingsError
+    from mma_studio.core.predict import BackboneMismatchError
     from mma_studio.core.split import SplitError
     from mma_studio.core.training import TrainingDivergedError
 

@@ -7,6 +7,7 @@ terminal) and clear open progress bars first. JSON stays plain JSON (`json.dumps
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import sys
@@ -71,6 +72,22 @@ def _write_stdout(line: str) -> None:
     except OSError as exc:
         stdout_to_devnull()
         raise UserError(f"cannot write the results to standard output ({exc.strerror or exc})") from None
+
+
+def stdout_is_closed() -> bool:
+    """True when there is no standard output to print results to (`>&-`): Python then sets
+    `sys.stdout` to None and `print` silently writes nothing, or its descriptor is gone."""
+    if sys.stdout is None:
+        return True
+    import os
+
+    try:
+        os.fstat(sys.stdout.fileno())
+    except (AttributeError, ValueError, io.UnsupportedOperation):
+        return False  # a stream without a descriptor (a test's capture) is open
+    except OSError:
+        return True
+    return False
 
 
 def stdout_to_devnull() -> None:

@@ -20,7 +20,7 @@ from mma_studio.cli.errors import (
     one_line,
     user_error_types,
 )
-from mma_studio.cli.output import eprint
+from mma_studio.cli.output import eprint, stdout_is_closed
 from mma_studio.cli.progress import close_all_bars
 
 
@@ -38,7 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         command_line.parser.print_help()
         return EXIT_USER_ERROR
-    if sys.stdout is None:  # started with stdout closed (`>&-`): the results would vanish
+    if stdout_is_closed():  # started with stdout closed (`>&-`): the results would vanish
         eprint(f"mma-studio {args.command}: error: standard output is closed, so no result could be printed; "
                "nothing was done")
         return EXIT_USER_ERROR
