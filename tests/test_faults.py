@@ -435,12 +435,17 @@ def _cli_error(capsys, argv) -> tuple[int, str, float]:
 @pytest.mark.parametrize("how", ["closed port", "HF_HUB_OFFLINE"])
 def test_no_network_fails_fast_with_the_local_file_route_then_local_weights_work(how, dataset, tmp_path, capsys,
                                                                                    monkeypatch):
+    import huggingface_hub
+
     if how == "HF_HUB_OFFLINE":
         monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    downloads: list[tuple] = []
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", lambda *args, **kwargs: downloads.append(args))
     code, line, elapsed = _cli_error(capsys, ["train", dataset, "-o", tmp_path / "a.safetensors", "--model",
                                               "ViT-B-16", "--pretrained", "openai", "--shots", "3",
                                               "--val-per-class", "2", "-q"])
-    assert code == 2 and elapsed < 10.0  # scan included; the network part fails at once
+    assert code == 2  # and at once: no download was started (below), so no network timeout was waited for
+    assert downloads == []
     assert "ViT-B-16" in line and "openai" in line and str(hub_cache_dir()) in line
     assert "--pretrained /path/to/weights.safetensors" in line
     assert ("unreachable" if how == "closed port" else "HF_HUB_OFFLINE") in line
@@ -486,7 +491,8 @@ def test_a_download_cut_every_time_fails_clearly_then_resumes_when_the_hub_is_ba
     with _CutsEveryDownload(payload) as hub:
         monkeypatch.setenv("HF_ENDPOINT", hub.endpoint)
         code, line, elapsed = _cli_error(capsys, argv)
-    assert code == 2 and elapsed < 60.0
+    assert code == 2
+    assert sum(r.startswith("GET") for r in hub.requests) <= 10  # a bounded number of tries, then the message
     assert "download" in line and "failed" in line and "resumes" in line and "Local weights file" in line
     assert not (tmp_path / "a.safetensors").exists()
     with _FakeHub(payload) as hub:  # the hub is back: the download completes (resuming) and trains

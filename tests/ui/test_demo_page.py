@@ -198,7 +198,7 @@ def test_folder_to_csv_writes_one_row_per_image(qtbot, page, trained, tmp_path):
     assert "predictions.csv" in page.folder_result.text()
 
 
-def test_folder_to_csv_cancel_stops_within_a_second_and_writes_nothing(qtbot, page, trained, tmp_path):
+def test_folder_to_csv_cancel_stops_after_the_batch_in_hand_and_writes_nothing(qtbot, page, trained, tmp_path):
     run, _root = trained
     with_run(qtbot, page, run)
     folder = tmp_path / "many"
@@ -207,7 +207,10 @@ def test_folder_to_csv_cancel_stops_within_a_second_and_writes_nothing(qtbot, pa
     classifier = page.model.classifier
     original = classifier.classify_images
 
+    batches: list[int] = []
+
     def slow(images, top_k=5, names=None):  # a slow model: each batch takes a while
+        batches.append(len(images))
         time.sleep(0.3)
         return original(images, top_k, names)
 
@@ -217,10 +220,12 @@ def test_folder_to_csv_cancel_stops_within_a_second_and_writes_nothing(qtbot, pa
     cancel = page.findChild(QPushButton, "demoCancelButton")
     qtbot.waitUntil(lambda: page.progress.value() >= 64, timeout=WAIT_MS)  # one batch done
     assert cancel.isEnabled() and "Classifying" in page.progress.format()
-    started = time.perf_counter()
-    with qtbot.waitSignal(page.folderFinished, timeout=5000) as finished:
+    with qtbot.waitSignal(page.folderFinished, timeout=WAIT_MS) as finished:
         qtbot.mouseClick(cancel, Qt.MouseButton.LeftButton)
-    assert time.perf_counter() - started < 1.0
+        in_hand = len(batches)
+    # Stopped at the next batch boundary (not by a stopwatch: a loaded machine may take longer
+    # for the one batch in hand): at most that batch ran after the click, of the six.
+    assert len(batches) <= in_hand + 1 < 6
     assert finished.args == [False] and not out.exists()
     assert "Cancelled" in page.folder_result.text()
 

@@ -7,8 +7,8 @@ would have waited. The plots must redraw from their timer at no more than 20 Hz,
 fast the epochs come. Figures are printed. The bound (250 ms) applies to the stall the program
 causes (GUI-thread work, the GIL held by the worker): time the GUI thread spent waiting for a
 CPU on a shared, oversubscribed machine is measured (Linux schedstat) and reported, not
-counted; the raw gap only has to stay under a second. Issue 6's tighter 100 ms target belongs
-to a quiet-machine benchmark.
+counted, and so is the raw gap: with other processes on the CPUs it measures them, not us
+(issue 13 §2). Issue 6's tighter 100 ms target belongs to a quiet-machine benchmark.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from mma_studio.ui.train.train_page import TrainPage
 from tests.training_helpers import TickRecorder, fast_values, make_state, scanned_dataset, warm_up_engine
 
 MAX_OWN_STALL_S = 0.25  # GUI-thread work + blocked (GIL, locks), without waiting for a CPU
-MAX_RAW_GAP_S = 1.0
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +77,6 @@ def test_gui_ticks_and_plot_redraws_stay_bounded_through_extraction_and_training
     )
     assert "extract" in stage_started and "train" in stage_started
     assert own_stall < MAX_OWN_STALL_S
-    assert gap < MAX_RAW_GAP_S
     assert rate <= MAX_REDRAW_HZ
     # PreciseTimer may fire a millisecond early; never two redraws within one 50 ms period
     assert not intervals or min(intervals) >= 0.9 / MAX_REDRAW_HZ
