@@ -23,15 +23,16 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Literal, Sequence
+from typing import Literal
 
 from mma_studio.core.cancellation import CancelToken, check
 
-SAME_FILE = "same-file"
-IDENTICAL_CONTENT = "identical-content"
 DuplicateKind = Literal["same-file", "identical-content"]
+SAME_FILE: DuplicateKind = "same-file"
+IDENTICAL_CONTENT: DuplicateKind = "identical-content"
 _CHUNK = 1 << 20
 
 
