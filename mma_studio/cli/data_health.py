@@ -34,21 +34,22 @@ def examine(result, args, printer, token):
 
 
 def print_report(report) -> None:
+    from mma_studio.cli.output import out
     from mma_studio.core.doctor import KIND_ORDER, KIND_TITLES
 
     counts = report.counts()
     total = sum(counts.values())
-    print(f"data health: {total} finding{'s' if total != 1 else ''} in {report.image_count} images "
-          f"({report.seconds:.1f} s; label errors from {report.label_source})")
+    out(f"data health: {total} finding{'s' if total != 1 else ''} in {report.image_count} images "
+        f"({report.seconds:.1f} s; label errors from {report.label_source})")
     for kind in KIND_ORDER:
         found = report.of_kind(kind)
         if not found:
             continue
-        print(f"{KIND_TITLES[kind]} ({len(found)}):")
+        out(f"{KIND_TITLES[kind]} ({len(found)}):")
         for finding in found:
-            print(f"  [{kind} {finding.score:.3f}] {finding.message}")
+            out(f"  [{kind} {finding.score:.3f}] {finding.message}")
             for index, path in enumerate(finding.paths):
                 where = f"  ({finding.sets[index]})" if finding.sets and finding.sets[index] else ""
-                print(f"      {path}{where}")
+                out(f"      {path}{where}")
     for note in report.notes:
-        print(f"note: {note}")
+        out(f"note: {note}")

@@ -67,7 +67,7 @@ class _OverallProgress:
 def run(args, token) -> int:
     from mma_studio.cli.commands.train import settings_from_args
     from mma_studio.cli.engine_steps import make_cache, scan
-    from mma_studio.cli.output import eprint, print_json
+    from mma_studio.cli.output import eprint, out, print_json
     from mma_studio.cli.progress import ProgressPrinter
 
     if args.plot is not None and args.plot.suffix.lower() != ".svg":
@@ -111,10 +111,11 @@ def run(args, token) -> int:
                     "seeds": result.seeds, "footnotes": table.footnotes,
                     "warnings": getattr(result, "warnings", None) or getattr(result, "notes", [])})
     else:
-        print(table.to_markdown() if args.markdown else table.to_text())
+        for line in (table.to_markdown() if args.markdown else table.to_text()).splitlines():
+            out(line)
         for line in getattr(result, "notes", []) or getattr(result, "warnings", []):
-            print(f"note: {line}")
-        print(f"backbone: {result.settings.get('backbone', '')}; {result.settings['shots']} shots per base class")
+            out(f"note: {line}")
+        out(f"backbone: {result.settings.get('backbone', '')}; {result.settings['shots']} shots per base class")
     return EXIT_OK
 
 

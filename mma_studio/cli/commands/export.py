@@ -76,15 +76,16 @@ def export_options(args) -> dict:
 
 
 def print_export_result(result, args) -> int:
-    from mma_studio.cli.output import print_json
+    from mma_studio.cli.output import out, print_json
     from mma_studio.core.export import file_size_text
 
     if args.json:
         print_json({"event": "export", **result.to_dict()})
     else:
         for path in result.written:
-            print(f"wrote {path} ({file_size_text(path)})")
-        print(result.describe())
+            out(f"wrote {path} ({file_size_text(path)})")
+        for line in result.describe().splitlines():
+            out(line)
     adapter_failed = bool(result.check_error or (result.check is not None and result.check.mismatches))
     onnx_failed = result.onnx_requested and bool(
         result.onnx_check_error or (result.onnx_check is not None and result.onnx_check.mismatches))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from mma_studio.cli.errors import EXIT_OK, EXIT_USER_ERROR, UserError
 from mma_studio.cli.options import add_backbone_options, add_common_options
-from mma_studio.cli.output import eprint, print_json
+from mma_studio.cli.output import eprint, out, print_json
 
 NAME = "extract"
 
@@ -82,13 +82,13 @@ def run(args, token) -> int:
     if args.json:
         print_json(report.to_dict())
     else:
-        print(f"{report.total} images: {report.encoded} encoded, {report.from_cache} already cached, "
-              f"{len(report.failed)} unusable; {report.world_size} process(es); cache {report.cache_root}")
+        out(f"{report.total} images: {report.encoded} encoded, {report.from_cache} already cached, "
+            f"{len(report.failed)} unusable; {report.world_size} process(es); cache {report.cache_root}")
         for rank in report.ranks:
-            print(f"  rank {rank.rank} on {rank.device}: {rank.files} files, {rank.encoded} encoded, "
-                  f"{rank.from_cache} cached, {len(rank.failed)} unusable, {rank.seconds:.1f} s")
+            out(f"  rank {rank.rank} on {rank.device}: {rank.files} files, {rank.encoded} encoded, "
+                f"{rank.from_cache} cached, {len(rank.failed)} unusable, {rank.seconds:.1f} s")
         for path, reason in report.failed:
-            print(f"skipped {path}: {reason}")
+            out(f"skipped {path}: {reason}")
         for line in report.warnings:
-            print(f"warning: {line}")
+            out(f"warning: {line}")
     return EXIT_OK if len(report.failed) < report.total else EXIT_USER_ERROR

@@ -75,7 +75,7 @@ def settings_from_args(args):
 
 def run(args, token) -> int:
     from mma_studio.cli.engine_steps import make_cache
-    from mma_studio.cli.output import eprint, print_json
+    from mma_studio.cli.output import eprint, out, print_json
     from mma_studio.cli.progress import ProgressPrinter
     from mma_studio.core.protocols.reproduce import run_reproduction
     from mma_studio.core.protocols.results_store import ResultsConflictError
@@ -103,7 +103,8 @@ def run(args, token) -> int:
         print_json({**table, "computed": result.computed, "reused": result.reused,
                     "files": {k: str(v) for k, v in result.files.items()}})
     else:
-        print(result.files["markdown"].read_text(encoding="utf-8"), end="")
+        for line in result.files["markdown"].read_text(encoding="utf-8").splitlines():
+            out(line)
     if not result.rows and result.skipped:
         raise UserError("no dataset could be read under " + str(args.data_root))
     return EXIT_OK
