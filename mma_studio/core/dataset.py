@@ -25,11 +25,13 @@ from typing import Callable, Generator, Iterable, Iterator, Sequence
 
 
 from mma_studio.core.cancellation import CancelToken, check
+from mma_studio.core.class_roles import default_roles
 from mma_studio.core.events import Progress
 from mma_studio.core.image_formats import unsupported_image_extensions
 from mma_studio.core.file_identity import DuplicateGroup, duplicates_warning, find_duplicate_files
 from mma_studio.core.images import IMAGE_EXTENSIONS, UnusableImageError, load_rgb_image
 from mma_studio.core.name_collisions import NameCollision, find_name_collisions
+from mma_studio.core.sample_sizes import fitting_sizes_hint
 
 # Files operating systems and sync tools drop into folders: never data, never reported.
 JUNK_FILE_NAMES = frozenset({"thumbs.db", "ehthumbs.db", "ehthumbs_vista.db", "desktop.ini", "icon\r"})
@@ -618,8 +620,6 @@ def dataset_advice(
     `base_classes` (class names) defaults to the default base/new split of `base_ratio`;
     only base classes need `shots + val_per_class` images, new classes are only tested.
     """
-    from mma_studio.core.split import default_roles, fitting_sizes_hint  # split builds on this module
-
     advice: list[str] = []
     if base_classes is None:
         base_classes, _ = default_roles(scan.class_names, base_ratio)

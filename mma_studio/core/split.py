@@ -10,13 +10,19 @@ the validation set and makes smaller shot sets subsets of larger ones.
 
 from __future__ import annotations
 
-import math
 import random
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Sequence
 
+# The roles and the sample sizes live below both this module and the scan's; the split's
+# callers keep importing them from here (explicit re-exports).
+from mma_studio.core.class_roles import MIN_BASE_CLASSES as MIN_BASE_CLASSES
+from mma_studio.core.class_roles import default_roles
+from mma_studio.core.class_roles import shuffled_roles as shuffled_roles
 from mma_studio.core.dataset import ScanResult, brief_listing
+from mma_studio.core.sample_sizes import fitting_sample_sizes as fitting_sample_sizes
+from mma_studio.core.sample_sizes import fitting_sizes_hint
 
 SPLIT_FORMAT_VERSION = 1
 
@@ -179,74 +185,6 @@ def _absolute(stored: str, root: Path | None) -> Path:
     if path.is_absolute() or root is None:
         return path
     return root.joinpath(*PurePosixPath(stored).parts)
-
-
-# --------------------------------------------------------------------------- roles
-
-MIN_BASE_CLASSES = 2  # one class gives a constant softmax: zero loss, nothing to learn
-
-
-def _base_count(n: int, base_ratio: float) -> int:
-    """`ceil(n * base_ratio)`, but never fewer than the 2 base classes training needs: a
-    two-class dataset (cats vs dogs) trains on both and simply has no new classes, rather
-    than being split 1 + 1 and refused."""
-    if not 0.0 < base_ratio <= 1.0:
-        raise ValueError(f"base_ratio must be in (0, 1], got {base_ratio}")
-    if n == 0:
-        return 0
-    # The small tolerance keeps e.g. 10 * 0.7 = 7.000000000000001 at 7.
-    return min(n, max(MIN_BASE_CLASSES, math.ceil(n * base_ratio - 1e-9)))
-
-
-def default_roles(class_names: Sequence[str], base_ratio: float = 0.5) -> tuple[list[str], list[str]]:
-    """CoCoOp convention: sort by name, the first `ceil(N * base_ratio)` (at least 2) are base, the rest new."""
-    names = sorted(class_names)
-    if len(set(names)) != len(names):
-        raise ValueError("class names must be unique")
-    k = _base_count(len(names), base_ratio)
-    return names[:k], names[k:]
-
-
-def shuffled_roles(class_names: Sequence[str], seed: int, base_ratio: float = 0.5) -> tuple[list[str], list[str]]:
-    """A seeded random base/new partition of the same sizes as `default_roles`; each list sorted."""
-    names = sorted(class_names)
-    if len(set(names)) != len(names):
-        raise ValueError("class names must be unique")
-    k = _base_count(len(names), base_ratio)
-    random.Random(f"roles/{seed}").shuffle(names)
-    return sorted(names[:k]), sorted(names[k:])
-
-
-# --------------------------------------------------------------------------- sample sizes
-
-TEST_SHARE = 0.2  # of the smallest base class, kept for testing when the sizes are fitted
-
-
-def fitting_sample_sizes(smallest: int, shots: int, val_per_class: int) -> tuple[int, int] | None:
-    """The largest (shots, validation) within the asked-for ones that a base class of
-    `smallest` images can give, still leaving about a fifth of it for testing; None when not
-    even 1 shot + 1 validation image fits.
-
-    The paper's protocol is 16 shots; users' folders often hold 10 or 15 images a class, and
-    "lower the number of shots" is only useful advice with a number in it.
-    """
-    if smallest >= shots + val_per_class:
-        return shots, val_per_class
-    for test in (max(1, round(TEST_SHARE * smallest)), 0):
-        budget = smallest - test
-        val = min(val_per_class, max(1, budget // 4)) if val_per_class else 0
-        fitted = min(shots, budget - val)
-        if fitted >= 1:
-            return fitted, val
-    return None
-
-
-def fitting_sizes_hint(smallest: int, shots: int, val_per_class: int) -> str:
-    """' (6 shots + 2 validation images fit)' for messages; '' when nothing smaller fits."""
-    fitted = fitting_sample_sizes(smallest, shots, val_per_class)
-    if fitted is None or fitted == (shots, val_per_class):
-        return ""
-    return f" ({fitted[0]} shots + {fitted[1]} validation images per class fit)"
 
 
 # --------------------------------------------------------------------------- split
