@@ -42,6 +42,7 @@ class CommandLine:
         for module in command_modules():
             command = module.register(subparsers)
             command.set_defaults(run=module.run)
+            _state_defaults(command)
             self.commands[module.NAME] = command
 
     def parse(self, argv: Sequence[str]) -> argparse.Namespace:
@@ -56,6 +57,19 @@ class CommandLine:
 
 def build_parser() -> argparse.ArgumentParser:
     return CommandLine().parser
+
+
+def _state_defaults(parser: argparse.ArgumentParser) -> None:
+    """Append "(default: ...)" to an option's help that does not state it: off for a flag, the
+    value where there is one (an option without a value and without a described default is
+    left for its command to describe)."""
+    for action in parser._actions:
+        if not action.option_strings or action.help in (None, argparse.SUPPRESS) or "default" in action.help:
+            continue
+        if isinstance(action, argparse._StoreTrueAction):
+            action.help += " (default: off)"
+        elif action.default is not None:
+            action.help += f" (default: {action.default})".replace("%", "%%")
 
 
 def _unrecognized(parser: argparse.ArgumentParser, unknown: list[str]) -> str:
