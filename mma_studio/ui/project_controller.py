@@ -91,7 +91,7 @@ class ProjectController(QObject):
         self._portable_runs = PortableRuns()  # each run's split as written, made once per run and folder
         self.extra: dict = {}  # what the opened file holds that this version does not know: written back
         self._pending_ui_state: dict = {}  # the opened project's window state, shown once its data is back
-        self._written_ui_state: dict | None = None  # the window state as last written
+        self._written_ui_state: tuple | None = None  # (project file, the window state) as last written
         self._autosave = QTimer(self)
         self._autosave.setSingleShot(True)
         self._autosave.setInterval(AUTOSAVE_DELAY_MS)
@@ -245,7 +245,7 @@ class ProjectController(QObject):
             self._autosave.stop()
             self.autosave_now()
         elif (self.path is not None and not self._restoring and self._read_tasks == []
-              and capture_window_state(self.window) != self._written_ui_state):
+              and (self.path, capture_window_state(self.window)) != self._written_ui_state):
             self._write(self.path, quiet=True)
 
     def reopen_last_project(self) -> bool:
@@ -356,7 +356,7 @@ class ProjectController(QObject):
         self.extra = dict(project.extra)
         self._pending_fixes = dict(project.data_fixes)
         self._pending_ui_state = absolute_ui_state(project.ui_state, path)
-        self._written_ui_state = dict(self._pending_ui_state)  # shown as stored: nothing to write back
+        self._written_ui_state = (path, dict(self._pending_ui_state))  # shown as stored: nothing to write back
         self.runsChanged.emit()
 
         selection = _backbone_selection(project.backbone)
@@ -566,7 +566,7 @@ class ProjectController(QObject):
             return False
         self.dirty = False
         self.last_error = ""
-        self._written_ui_state = ui_state if path == self.path else None
+        self._written_ui_state = (path, ui_state)
         self._saved_snapshot = self._snapshot() if path == self.path else ""
         self._changed_title()
         self.projectSaved.emit(path)
