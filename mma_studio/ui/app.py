@@ -8,45 +8,15 @@ on screen before any engine work starts.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, Qt
-from PySide6.QtGui import QGuiApplication, QIcon, QPalette
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
 
-from mma_studio import __version__
-
-APP_NAME = "MMA Studio"
-ORGANIZATION = "MMA Studio"
-ORGANIZATION_DOMAIN = "mma-studio.org"
-DESKTOP_FILE = "mma-studio"  # resources/mma-studio.desktop: Wayland matches windows to it
-ICON_SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
-
-
-def application_icon() -> QIcon:
-    """The app icon from `resources/icons`: the PNG sizes, and the SVG for anything larger."""
-    import mma_studio.resources  # a plain package folder (importlib.resources costs ~25 ms at start-up)
-
-    icon = QIcon()
-    folder = Path(mma_studio.resources.__file__).parent / "icons"
-    for size in ICON_SIZES:
-        png = folder / f"mma-studio-{size}.png"
-        if png.is_file():
-            icon.addFile(str(png))
-    svg = folder / "mma-studio.svg"
-    if icon.isNull() and svg.is_file():
-        icon.addFile(str(svg))
-    return icon
-
-
-def configure_application_identity() -> None:
-    """Names QSettings and the platform use; safe to call before or after the QApplication."""
-    QCoreApplication.setApplicationName(APP_NAME)
-    QCoreApplication.setOrganizationName(ORGANIZATION)
-    QCoreApplication.setOrganizationDomain(ORGANIZATION_DOMAIN)
-    QCoreApplication.setApplicationVersion(__version__)
-    QGuiApplication.setApplicationDisplayName(APP_NAME)
-    QGuiApplication.setDesktopFileName(DESKTOP_FILE)
+# The identity lives below this module and main_window.py; re-exported for callers of app.py.
+from mma_studio.ui.app_identity import APP_NAME as APP_NAME
+from mma_studio.ui.app_identity import application_icon as application_icon
+from mma_studio.ui.app_identity import configure_application_identity
 
 
 def is_dark(palette: QPalette | None = None) -> bool:

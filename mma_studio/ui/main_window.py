@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from mma_studio import __version__
-from mma_studio.ui.app import APP_NAME, application_icon
+from mma_studio.ui.app_identity import APP_NAME, application_icon
 from mma_studio.ui.widgets.adapter_drop import AdapterDropFilter
 from mma_studio.ui.app_state import AppState
 from mma_studio.ui.data.data_page import DataPage, clear_recent_folders, recent_folders
