@@ -55,7 +55,10 @@ def test_menus_have_the_expected_shortcuts(window):
     assert window.quit_action.shortcut() == QKeySequence("Ctrl+Q")
     assert window.page_actions[1].shortcut() == QKeySequence("Ctrl+2")
     titles = [action.text() for action in window.menuBar().actions()]
-    assert titles == ["&File", "&View", "&Help"]
+    assert titles == ["&File", "&Edit", "&View", "&Help"]
+    edit_actions = window.menuBar().actions()[1].menu().actions()
+    assert [a.shortcut() for a in edit_actions] == [QKeySequence(QKeySequence.StandardKey.Undo),
+                                                   QKeySequence(QKeySequence.StandardKey.Redo)]
     file_actions = [a.text() for a in window.menuBar().actions()[0].menu().actions() if a.text()]
     first = file_actions.index("&Open Folder…")  # after the project actions
     assert file_actions[first:first + 3] == ["&Open Folder…", "Open &Recent", "Try an &Example"]
