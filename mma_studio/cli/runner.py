@@ -31,6 +31,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from mma_studio.ui.app import run_app
 
         return run_app([])
+    if argv == ["--version"]:  # scripts ask this often: no parser, no sub-command module
+        from mma_studio import __version__
+
+        print(f"mma-studio {__version__}")
+        return 0
     from mma_studio.cli.parser import CommandLine
 
     command_line = CommandLine()
