@@ -112,3 +112,27 @@ def test_fixes_survive_the_project_file(tmp_path):
     assert stored["excluded"] == ["data/a/1.png"]
     again = DataFixes.from_dict(stored, lambda p: str(tmp_path / p))
     assert again == fixes
+
+
+def test_examine_reports_progress_and_stops_when_cancelled(example, tmp_path):
+    from mma_studio.core.backbone import load_backbone
+    from mma_studio.core.cancellation import Cancelled, CancelToken
+    from mma_studio.core.dataset import scan_dataset
+    from mma_studio.core.doctor import examine_dataset
+    from mma_studio.core.feature_cache import FeatureCache
+    from mma_studio.core.pipeline import RunSettings
+
+    backbone = load_backbone("mma-tiny", "random", device="cpu")
+    token = CancelToken()
+    stages = []
+
+    def on_progress(event) -> None:
+        stages.append(event.stage)
+        if event.stage == "doctor":
+            token.cancel()  # as the Cancel button does, from the first step of the check
+
+    with pytest.raises(Cancelled):
+        examine_dataset(scan_dataset(example), RunSettings(model="mma-tiny", pretrained="random", shots=4,
+                                                           val_per_class=2), backbone=backbone,
+                        cache=FeatureCache(tmp_path / "cache"), on_progress=on_progress, token=token)
+    assert stages[0] == "extract" and "doctor" in stages
