@@ -43,7 +43,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         command_line.parser.print_help()
         return EXIT_USER_ERROR
-    if stdout_is_closed():  # started with stdout closed (`>&-`): the results would vanish
+    # Started with stdout closed (`>&-`): the results would vanish. Without stderr either, this
+    # is a windowed program (the frozen app without a console): nobody could read a refusal, so
+    # the command runs and its files are still written.
+    if stdout_is_closed() and sys.stderr is not None:
         eprint(f"mma-studio {args.command}: error: standard output is closed, so no result could be printed; "
                "nothing was done")
         return EXIT_USER_ERROR
