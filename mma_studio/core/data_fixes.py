@@ -35,10 +35,10 @@ class DataFixes:
         return dataclasses.replace(self, excluded=self.excluded | added, moved=moved)
 
     def move(self, paths: Iterable[Path | str], class_name: str) -> DataFixes:
-        paths = [str(p) for p in paths]
+        names = [str(p) for p in paths]
         moved = dict(self.moved)
-        moved.update({p: class_name for p in paths})
-        return dataclasses.replace(self, moved=moved, excluded=self.excluded - set(paths))
+        moved.update(dict.fromkeys(names, class_name))
+        return dataclasses.replace(self, moved=moved, excluded=self.excluded - set(names))
 
     def keep(self, key: str) -> DataFixes:
         return dataclasses.replace(self, kept=self.kept | {key})

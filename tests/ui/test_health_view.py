@@ -97,7 +97,7 @@ def test_exclude_move_keep_are_recorded_undoable_and_used_by_the_split(qtbot, pa
 
     conflict = row_of(page, CONFLICT)
     filed_twice = messy_dataset / "yellow_ring" / "filed_twice.png"
-    conflict.move("orange_cross")
+    conflict.move_to("orange_cross")
     assert state.data.fixes.moved == {str(p): "orange_cross" for p in conflict.finding.paths}
     duplicate = row_of(page, DUPLICATE)
     duplicate.keep()

@@ -56,15 +56,21 @@ def exclusion_for(finding) -> list[Path]:
     return []
 
 
-def is_resolved(finding, fixes) -> bool:
-    """Kept, or every image it is about was excluded or moved since the check."""
+def is_resolved(finding, fixes, touched: set[str] | None = None) -> bool:
+    """Kept, or every image it is about was excluded or moved since the check. `touched`: the
+    excluded and moved paths, when the caller asks about many findings."""
     if fixes is None:
         return False
     if finding.key in fixes.kept:
         return True
-    touched = {str(p) for p in fixes.excluded} | {str(p) for p in fixes.moved}
+    if touched is None:
+        touched = touched_paths(fixes)
     needed = [str(p) for p in (exclusion_for(finding) or finding.paths)]
     return bool(needed) and all(p in touched for p in needed)
+
+
+def touched_paths(fixes) -> set[str]:
+    return {str(p) for p in fixes.excluded} | {str(p) for p in fixes.moved} if fixes is not None else set()
 
 
 def run_settings_for(state):
@@ -106,14 +112,14 @@ class FindingRow(QFrame):
         kind.setObjectName("healthKind")
         message = QLabel(finding.message, self)
         message.setWordWrap(True)
-        message.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         images = QHBoxLayout()
         images.setSpacing(6)
         for index, path in enumerate(finding.paths[:SHOWN_IMAGES]):
             label = QLabel(self)
             label.setObjectName("healthThumb")
             label.setFixedSize(THUMB + 2, THUMB + 2)
-            label.setAlignment(Qt.AlignCenter)
+            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
             where = f" · {finding.sets[index]}" if finding.sets and finding.sets[index] else ""
             label.setToolTip(f"{path}\nclass: {state.display_name(finding.classes[index])}{where}")
             label.setAccessibleName(f"Image {Path(path).name}")
@@ -140,13 +146,13 @@ class FindingRow(QFrame):
             self.move_button.setObjectName("healthMoveButton")
             self.move_button.setText("Move to…")
             self.move_button.setMinimumWidth(self.move_button.fontMetrics().horizontalAdvance("Move to…") + 36)
-            self.move_button.setPopupMode(QToolButton.InstantPopup)
+            self.move_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
             self.move_button.setToolTip("File these images under another class (recorded in the project)")
             menu = QMenu(self.move_button)
             for name in self._move_targets():
                 action = menu.addAction(state.display_name(name) + ("  (suggested)" if name == finding.suggested_class else ""))
                 action.setData(name)
-                action.triggered.connect(lambda _checked=False, n=name: self.move(n))
+                action.triggered.connect(lambda _checked=False, n=name: self.move_to(n))
             self.move_button.setMenu(menu)
             actions.addWidget(self.move_button)
         self.keep_button = QPushButton("Keep", self)
@@ -187,7 +193,7 @@ class FindingRow(QFrame):
     def exclude(self) -> None:
         self._state.request_data_fix("exclude", exclusion_for(self.finding))
 
-    def move(self, class_name: str) -> None:
+    def move_to(self, class_name: str) -> None:
         self._state.request_data_fix("move", list(self.finding.paths), class_name)
 
     def keep(self) -> None:
@@ -221,7 +227,7 @@ class HealthView(QWidget):
         self.progress_row = ProgressRow("health", "data health check", self.cancel, self)
         header = QHBoxLayout()
         header.addWidget(self.summary, 1)
-        header.addWidget(self.check_button, 0, Qt.AlignTop)
+        header.addWidget(self.check_button, 0, Qt.AlignmentFlag.AlignTop)
 
         self._list = QWidget(self)
         self._list_layout = QVBoxLayout(self._list)
@@ -232,9 +238,9 @@ class HealthView(QWidget):
         scroll.setObjectName("healthFindings")
         scroll.setWidget(self._list)
         scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-        scroll.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setStyleSheet(HEALTH_STYLE)
 
         layout = QVBoxLayout(self)
@@ -330,7 +336,9 @@ class HealthView(QWidget):
     def open_findings(self) -> list:
         if self.report is None:
             return []
-        return [f for f in self.report.findings if not is_resolved(f, self._state.data.fixes)]
+        fixes = self._state.data.fixes
+        touched = touched_paths(fixes)
+        return [f for f in self.report.findings if not is_resolved(f, fixes, touched)]
 
     def _refresh_rows(self) -> None:
         for row in self.rows:
