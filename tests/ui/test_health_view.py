@@ -239,3 +239,20 @@ def test_fixes_are_saved_with_the_project_reopened_and_undone_from_the_edit_menu
     assert not first.state.data.fixes.kept
     for window in windows:
         window.projects.stop_and_wait(5000)
+
+
+def test_class_table_counts_follow_the_fixes(qtbot, page, messy_dataset):
+    from mma_studio.ui.data.class_table import IMAGES
+
+    model = page.table.class_model()
+
+    def count(name: str) -> str:
+        return model.index(model.row_of(name), IMAGES).data()
+
+    before = count("green_square")
+    page._state.request_data_fix("exclude", [messy_dataset / "green_square" / "copy_resized.png"])
+    assert int(count("green_square")) == int(before) - 1
+    page._state.request_data_fix("move", [messy_dataset / "blue_circle" / "misfiled_star.png"], "red_star")
+    assert count("red_star") == "10" and count("blue_circle") == "10"
+    page.fixes_controller.undo_stack.undo()
+    assert count("red_star") == "9"

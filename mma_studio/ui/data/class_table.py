@@ -93,6 +93,7 @@ class ClassTableModel(QAbstractTableModel):
         self._shown: list[tuple[str, str]] = []  # (display name, role) per row, as last announced
         state.datasetChanged.connect(self._reset)
         state.rolesChanged.connect(self._roles_changed)
+        state.fixesChanged.connect(self._reset)  # excluded or moved images change the counts
         thumbnails.thumbnailReady.connect(self._thumbnail_ready)
         self._take_rows()
 
@@ -103,7 +104,7 @@ class ClassTableModel(QAbstractTableModel):
         return self._rows
 
     def _take_rows(self) -> None:
-        scan = self._state.data.scan
+        scan = self._state.fixed_scan()  # as training will see it: the project's data fixes applied
         self._rows = list(scan.classes) if scan is not None else []
         self._row_of_name = {}
         for row, folder in enumerate(self._rows):
