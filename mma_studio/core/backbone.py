@@ -30,7 +30,7 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import torch
 import torch.nn.functional as F
@@ -101,7 +101,7 @@ class Backbone:
 
     model_name: str  # the open_clip architecture actually built (e.g. ViT-B-16-quickgelu)
     pretrained: str  # tag, "random", "random:<seed>", "file:<path>" or "local-dir:<path>"
-    model: torch.nn.Module
+    model: Any  # an open_clip CLIP (a torch.nn.Module with encode_image and encode_text)
     preprocess: Callable
     tokenizer: Callable
     device: torch.device
@@ -763,7 +763,7 @@ def _finish(model, name, pretrained, tokenizer, device, weights_id, is_random) -
     )
 
 
-def _embed_dim(model: torch.nn.Module) -> int:
+def _embed_dim(model: Any) -> int:
     projection = getattr(model, "text_projection", None)
     if isinstance(projection, torch.Tensor) and projection.ndim == 2:
         return int(projection.shape[1])

@@ -592,7 +592,8 @@ class _ProgressReporter:
         elapsed = now - self._start
         rate = done / elapsed if elapsed > 0 and done else None
         eta = (total - done) / rate if rate and total is not None else None
-        self._callback(Progress(stage="scan", done=done, total=total, rate=rate, eta_s=eta, message=message))
+        if self._callback is not None:
+            self._callback(Progress(stage="scan", done=done, total=total, rate=rate, eta_s=eta, message=message))
 
 
 # --------------------------------------------------------------------------- advice

@@ -253,9 +253,9 @@ class FeatureCache:
         `width` is the embedding width the caller expects (the backbone's `embed_dim`): a shard
         of another width is discarded, and its rows count as missing (encoded again)."""
         wanted: dict[Key, list[int]] = {}
-        for index, key in enumerate(keys):
+        for position, key in enumerate(keys):
             if key is not None:
-                wanted.setdefault(tuple(key), []).append(index)
+                wanted.setdefault(tuple(key), []).append(position)
         if not wanted or not namespace.is_dir():
             return {}
         with self._lock:
@@ -458,7 +458,7 @@ class FeatureCache:
                     newest[key[0]] = key
                 entries[key] = row
         keys = list(entries)
-        rows = torch.stack([entries[k] for k in keys]) if keys else None
+        rows = torch.stack([entries[k] for k in keys]) if keys else torch.empty(0)
         for start in range(0, len(keys), SHARD_ROWS):
             self._write_shard(namespace, keys[start : start + SHARD_ROWS], rows[start : start + SHARD_ROWS])
         for shard in small:

@@ -226,7 +226,8 @@ def extract_image_features(
     rows: dict[int, torch.Tensor] = {}
     if cache is not None:
         try:
-            rows.update(cache.lookup(namespace, keys, width=getattr(backbone, "embed_dim", None)))
+            rows.update(cache.lookup(cache.image_namespace(backbone, view), keys,
+                                     width=getattr(backbone, "embed_dim", None)))
         except OSError as exc:
             result_warnings.append(f"feature cache unreadable, encoding everything ({exc})")
     from_cache = len(rows)
@@ -244,7 +245,7 @@ def extract_image_features(
 
     def flush() -> None:
         nonlocal cache_error
-        if cache is None or not pending_rows:
+        if cache is None or namespace is None or not pending_rows:
             pending_keys.clear()
             pending_rows.clear()
             return
@@ -318,7 +319,7 @@ def extract_image_features(
     return ExtractionResult(
         features=features,
         kept=kept,
-        failed=[(paths[i], failures[i]) for i in sorted(failures)],
+        failed=[(Path(paths[i]), failures[i]) for i in sorted(failures)],
         from_cache=from_cache,
         encoded=encoded,
         seconds=time.monotonic() - started,

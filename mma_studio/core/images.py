@@ -150,7 +150,8 @@ def _grey_to_8_bits(image: Image.Image) -> Image.Image:
     import numpy as np
 
     width, height = image.size
-    _low, high = image.getextrema() if width and height else (0, 0)
+    extrema = image.getextrema() if width and height else (0, 0)
+    high = int(extrema[1])  # type: ignore[arg-type]  # one band (grey): (min, max)
     scaled = high > 255
     out = np.empty((height, width), dtype=np.uint8)
     rows = max(1, _STRIP_PIXELS // max(1, width))

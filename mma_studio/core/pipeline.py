@@ -11,6 +11,7 @@ import dataclasses
 import datetime
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -182,7 +183,7 @@ def evaluate_on_test_images(backbone, table, split: DatasetSplit, adapter, text_
         on_progress(Progress("evaluate", 0, None, message="Evaluating on the test images"))
     table.extract([s.path for s in split.test_base + split.test_new], 0, "test images")
     test_features, test_samples = table.stack(split.test_base + split.test_new)
-    common = dict(
+    common: dict[str, Any] = dict(
         labels=[s.class_index for s in test_samples],
         text_features=text_features,
         base=split.base,
@@ -250,7 +251,7 @@ def check_run_settings(settings: RunSettings) -> None:
     import numbers
 
     def whole(name: str, value, low: int, high: int) -> None:
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not low <= value <= high:
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not low <= int(value) <= high:
             raise SettingsError(f"{name} must be a whole number from {low} to {high}, not {value!r}")
 
     whole("shots", settings.shots, 0, 1_000_000)

@@ -38,7 +38,7 @@ class Prediction:
     error: str | None = None
 
     def to_dict(self) -> dict:
-        data = {"path": self.path}
+        data: dict[str, object] = {"path": self.path}
         if self.error:
             data["error"] = self.error
             return data

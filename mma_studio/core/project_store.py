@@ -161,12 +161,13 @@ class PortableRuns:
         portable = copy.deepcopy(dataclasses.replace(record, split=None))  # the split is not copied
         if isinstance(split, dict):
             folder = os.path.abspath(Path(project_file).absolute().parent)
-            cached = self._splits.get((id(split), folder))
+            cached: tuple[dict, dict, int] | None = self._splits.get((id(split), folder))
             if cached is None or cached[0] is not split:
                 self._tokens += 1
                 cached = (split, map_split_paths(split, portable_paths(project_file)), self._tokens)
                 self._splits[(id(split), folder)] = cached
-            portable.split = cached[2] if split_token else cached[1]
+            # A number stands in for the split when two states are compared (`split_token`).
+            portable.split = cached[2] if split_token else cached[1]  # type: ignore[assignment]
         else:
             portable.split = copy.deepcopy(split)
         if portable.adapter_file:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Container
 from pathlib import Path
 
 RUN_STORE_KEEP = 50
@@ -85,7 +86,7 @@ class RunStore:
                 pass
         return removed
 
-    def prune(self, protect: set[str] = frozenset()) -> list[Path]:
+    def prune(self, protect: Container[str] = frozenset()) -> list[Path]:
         """Remove the oldest stored adapters beyond `keep` (never one in `protect`)."""
         removed = []
         for path in self.stored()[self.keep:]:

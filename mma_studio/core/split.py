@@ -248,13 +248,13 @@ def make_split(
     for folder in folders:
         i = index[folder.name]
         if folder.name in base_names:
-            order = sorted(folder.images)
+            images = sorted(folder.images)
             # bytes, not str: a folder name that is not valid UTF-8 (surrogate-escaped by the OS
             # layer) must seed too; for valid names the bytes, and so the samples, are unchanged.
-            random.Random(f"{seed}/{folder.name}".encode("utf-8", "surrogateescape")).shuffle(order)
-            val.extend(Sample(p, i) for p in sorted(order[:val_per_class]))
-            train.extend(Sample(p, i) for p in sorted(order[val_per_class:need]))
-            test_base.extend(Sample(p, i) for p in sorted(order[need:]))
+            random.Random(f"{seed}/{folder.name}".encode("utf-8", "surrogateescape")).shuffle(images)
+            val.extend(Sample(p, i) for p in sorted(images[:val_per_class]))
+            train.extend(Sample(p, i) for p in sorted(images[val_per_class:need]))
+            test_base.extend(Sample(p, i) for p in sorted(images[need:]))
         elif folder.name in new_names:
             test_new.extend(Sample(p, i) for p in sorted(folder.images))
 
@@ -280,8 +280,8 @@ def _resolve_roles(
     new_classes: Sequence[str] | None,
 ) -> tuple[set[str], set[str]]:
     if base_classes is None and new_classes is None:
-        base, new = default_roles(classes, base_ratio)
-        return set(base), set(new)
+        default_base, default_new = default_roles(classes, base_ratio)
+        return set(default_base), set(default_new)
     known = set(classes)
     given = [*(base_classes or ()), *(new_classes or ())]
     unknown = [n for n in given if n not in known]

@@ -152,7 +152,8 @@ def _class_share(data, methods, seeds, on_progress, token, shares):
         Column("base", "base %", mark_winner=False), Column("new", "new %", mark_winner=False),
         Column("hm", "HM %", mark_winner=False),
     ])
-    x, per_method = [], {m.info.name: {"base": [], "new": []} for m in methods}
+    x: list = []
+    per_method: dict[str, dict[str, list]] = {m.info.name: {"base": [], "new": []} for m in methods}
     total_classes = len(data.scan.classes)
     for share in shares:
         group = [r for r in runs if r.conditions.get("base_share") == share]

@@ -252,6 +252,7 @@ def _fit(image_features, labels, text_features, val_image_features, val_labels, 
             if has_val:
                 # A tie counts as progress: on small validation sets accuracy plateaus while
                 # the adapter is still learning, and the later epoch has seen more training.
+                assert val_acc is not None and val_loss is not None  # has_val: evaluate() measured both
                 key = (val_acc, -val_loss)
                 improved = best_key is None or val_acc >= best_key[0]
             else:

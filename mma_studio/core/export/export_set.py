@@ -394,7 +394,7 @@ def _backbone(run, state: dict, token):
     if "backbone" not in state:
         from mma_studio.core.backbone import load_backbone
 
-        settings = run.settings  # type: ignore[attr-defined]  # only a TrainingRun comes without a backbone
+        settings = run.settings  # only a TrainingRun comes without a backbone
         state["backbone"] = load_backbone(settings.model, settings.pretrained, device=settings.device, token=token)
     return state["backbone"]
 
