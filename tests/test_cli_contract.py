@@ -155,8 +155,8 @@ def test_bars_state_only_true_units_totals_and_rates(monkeypatch):
     extracting = bar_output(monkeypatch, [Progress("extract", 0, 80, message="images"),
                                           Progress("extract", 64, 80, rate=90.2, eta_s=2.0, message="images")])
     assert "0/80 images" in extracting and "64/80 images, 90.2 images/s, 0:02 left" in extracting
-    training = bar_output(monkeypatch, [Progress("train", 3, 100, message="Training the adapter")])
-    assert "3/100 epochs" in training
+    training = bar_output(monkeypatch, [Progress("train", 3, 100, rate=1500.0, message="Training the adapter")])
+    assert "3/100 epochs, 1500 samples/s" in training and "epochs/s" not in training
 
 
 def test_an_error_starts_on_a_line_of_its_own_after_a_bar(workspace, capsys):

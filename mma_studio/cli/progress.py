@@ -15,6 +15,9 @@ from contextlib import contextmanager
 from typing import ClassVar
 
 _OPEN: weakref.WeakSet = weakref.WeakSet()
+# What a stage's `Progress.rate` counts where it is not the bar's unit: training reports
+# training samples per second, not epochs per second.
+RATE_UNITS = {"train": "samples"}
 
 
 class ProgressPrinter:
@@ -52,7 +55,7 @@ class ProgressPrinter:
             self._phase = phase
             return
         self._bar.n = progress.done
-        self._bar.set_postfix_str(_pace(progress, unit), refresh=False)
+        self._bar.set_postfix_str(_pace(progress, RATE_UNITS.get(progress.stage, unit)), refresh=False)
         self._bar.refresh()
 
     def close(self) -> None:
