@@ -442,7 +442,7 @@ def _progress_tqdm(on_progress: ProgressCallback | None, token: CancelToken | No
     class _ReportingTqdm(tqdm):
         def __init__(self, *args, **kwargs):
             kwargs["disable"] = False
-            kwargs["file"] = open(os.devnull, "w")  # the caller renders progress, not tqdm
+            kwargs["file"] = open(os.devnull, "w")  # noqa: SIM115  # closed in close(); the caller renders progress
             super().__init__(*args, **kwargs)
 
         def update(self, n=1):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Callable, Union
+from typing import Callable
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,6 @@ class FinishedEvent:
         return {"event": "finished", **dataclasses.asdict(self)}
 
 
-TrainingEvent = Union[ZeroShotEvent, EpochEvent, FinishedEvent]
+TrainingEvent = ZeroShotEvent | EpochEvent | FinishedEvent
 EventCallback = Callable[[TrainingEvent], None]
 ProgressCallback = Callable[[Progress], None]

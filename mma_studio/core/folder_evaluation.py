@@ -92,8 +92,11 @@ def evaluate_adapter_on_folder(adapter_file: AdapterFile, scan: ScanResult, back
     if on_progress:
         on_progress(Progress("evaluate", 0, None, message="Scoring test images"))
     adapter = adapter_file.build_adapter()
-    common: dict[str, Any] = dict(labels=[s.class_index for s in kept], text_features=text_features, base=split.base, new=split.new,
-                  class_names=split.classes, display_names=prompt_names, paths=[str(s.path) for s in kept])
+    common: dict[str, Any] = {
+        "labels": [s.class_index for s in kept], "text_features": text_features, "base": split.base,
+        "new": split.new, "class_names": split.classes, "display_names": prompt_names,
+        "paths": [str(s.path) for s in kept],
+    }
     zero = evaluate_features(lambda x, t: zero_shot_logits(x, t, backbone.logit_scale), result.features, **common)
     adapted = evaluate_features(adapter, result.features, **common)
     return FolderEvaluation(zero, adapted, split, prompt_names, held_out, [(str(p), r) for p, r in result.failed])

@@ -183,15 +183,15 @@ def evaluate_on_test_images(backbone, table, split: DatasetSplit, adapter, text_
         on_progress(Progress("evaluate", 0, None, message="Evaluating on the test images"))
     table.extract([s.path for s in split.test_base + split.test_new], 0, "test images")
     test_features, test_samples = table.stack(split.test_base + split.test_new)
-    common: dict[str, Any] = dict(
-        labels=[s.class_index for s in test_samples],
-        text_features=text_features,
-        base=split.base,
-        new=split.new,
-        class_names=split.classes,
-        display_names=prompt_names,
-        paths=[str(s.path) for s in test_samples],
-    )
+    common: dict[str, Any] = {
+        "labels": [s.class_index for s in test_samples],
+        "text_features": text_features,
+        "base": split.base,
+        "new": split.new,
+        "class_names": split.classes,
+        "display_names": prompt_names,
+        "paths": [str(s.path) for s in test_samples],
+    }
     zero_shot = evaluate_features(
         lambda x, t: zero_shot_logits(x, t, backbone.logit_scale), test_features, **common
     )

@@ -42,9 +42,9 @@ class Prediction:
         if self.error:
             data["error"] = self.error
             return data
-        data["top"] = [{"label": l, "probability": p} for l, p in zip(self.labels, self.probabilities)]
+        data["top"] = [{"label": label, "probability": p} for label, p in zip(self.labels, self.probabilities)]
         data["zero_shot_top"] = [
-            {"label": l, "probability": p} for l, p in zip(self.zero_shot_labels, self.zero_shot_probabilities)
+            {"label": label, "probability": p} for label, p in zip(self.zero_shot_labels, self.zero_shot_probabilities)
         ]
         return data
 

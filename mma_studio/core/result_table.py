@@ -75,7 +75,7 @@ class ResultTable:
     def to_text(self) -> str:
         winners = self.winners()
         grid = [[c.title for c in self.columns]]
-        for i, row in enumerate(self.rows):
+        for i in range(len(self.rows)):
             line = []
             for j, column in enumerate(self.columns):
                 text = self.cell_text(i, column)
@@ -101,7 +101,7 @@ class ResultTable:
         header = "| " + " | ".join(c.title for c in self.columns) + " |"
         rule = "|" + "|".join(":---" if c.kind == "text" else "---:" for c in self.columns) + "|"
         lines = [header, rule]
-        for i, row in enumerate(self.rows):
+        for i in range(len(self.rows)):
             cells = []
             for j, column in enumerate(self.columns):
                 text = self.cell_text(i, column)
