@@ -37,9 +37,9 @@ BUNDLE="$ROOT/dist/mma-studio"
 echo "== built in $(( $(date +%s) - start )) s"
 
 # Desktop integration files beside the executable.
-cp "$ROOT/resources/mma-studio.desktop" "$BUNDLE/mma-studio.desktop"
+cp "$ROOT/mma_studio/resources/mma-studio.desktop" "$BUNDLE/mma-studio.desktop"
 mkdir -p "$BUNDLE/icons"
-cp "$ROOT"/resources/icons/mma-studio-*.png "$ROOT/resources/icons/mma-studio.svg" "$BUNDLE/icons/"
+cp "$ROOT"/mma_studio/resources/icons/mma-studio-*.png "$ROOT/mma_studio/resources/icons/mma-studio.svg" "$BUNDLE/icons/"
 cp "$HERE/install-desktop-entry.sh" "$BUNDLE/install-desktop-entry.sh"
 chmod +x "$BUNDLE/install-desktop-entry.sh"
 

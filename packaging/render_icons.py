@@ -2,7 +2,7 @@
 
     python packaging/render_icons.py
 
-Writes resources/icons/mma-studio-<size>.png for the sizes desktops and installers ask for
+Writes mma_studio/resources/icons/mma-studio-<size>.png for the sizes desktops and installers ask for
 (Linux hicolor themes, Windows .ico layers, macOS iconsets). Run it after editing the SVG.
 """
 
@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
-ICONS = Path(__file__).resolve().parent.parent / "resources" / "icons"
+ICONS = Path(__file__).resolve().parent.parent / "mma_studio" / "resources" / "icons"
 
 
 def render(svg: Path = ICONS / "mma-studio.svg", out_dir: Path = ICONS, sizes=SIZES) -> list[Path]:

@@ -25,6 +25,7 @@ from tests.image_factory import make_class_dataset, write_truncated
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGING = ROOT / "packaging"
+RESOURCES = ROOT / "mma_studio" / "resources"
 SPEC = PACKAGING / "mma-studio.spec"
 
 
@@ -125,7 +126,7 @@ def test_spec_collects_open_clip_data_and_our_resources(spec_run):
     # every resource the wheel ships, where `importlib.resources.files("mma_studio.resources")` finds it
     assert {"__init__.py", "mma-studio.desktop"} <= by_destination["mma_studio/resources"]
     assert {"__init__.py", "mma-tiny.json"} <= by_destination["mma_studio/resources/model_configs"]
-    icons = {p.name for p in (ROOT / "resources" / "icons").iterdir()}
+    icons = {p.name for p in (RESOURCES / "icons").iterdir()}
     assert icons and icons <= by_destination["mma_studio/resources/icons"]
     assert "standalone_predict.py" in by_destination["mma_studio/core/export"]  # written beside ONNX exports
     for source, _destination in datas:
@@ -187,15 +188,15 @@ def test_build_script_uses_the_spec_and_copies_the_desktop_files():
 def test_desktop_entry_is_complete():
     entry = configparser.ConfigParser(interpolation=None)
     entry.optionxform = str
-    entry.read(ROOT / "resources" / "mma-studio.desktop", encoding="utf-8")
+    entry.read(RESOURCES / "mma-studio.desktop", encoding="utf-8")
     section = entry["Desktop Entry"]
     assert section["Type"] == "Application" and section["Name"] == "MMA Studio"
     assert section["Exec"].split()[0] == "mma-studio" and section["Icon"] == "mma-studio"
     assert section["StartupWMClass"] == "mma-studio"  # matches QGuiApplication.setDesktopFileName
     for size in (16, 32, 48, 64, 128, 256, 512):
-        assert (ROOT / "resources" / "icons" / f"mma-studio-{size}.png").is_file()
+        assert (RESOURCES / "icons" / f"mma-studio-{size}.png").is_file()
     if shutil.which("desktop-file-validate"):
-        result = subprocess.run(["desktop-file-validate", str(ROOT / "resources" / "mma-studio.desktop")],
+        result = subprocess.run(["desktop-file-validate", str(RESOURCES / "mma-studio.desktop")],
                                 capture_output=True, text=True)
         assert result.returncode == 0, result.stdout + result.stderr
 
@@ -204,6 +205,71 @@ def test_readme_covers_linux_macos_and_windows():
     text = (PACKAGING / "README.md").read_text(encoding="utf-8")
     for word in ("Linux", "macOS", "Windows", "pyinstaller", "build_linux.sh", "stdout"):
         assert word.lower() in text.lower(), word
+
+
+# --------------------------------------------------------------------------- the wheel
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory):
+    """The wheel `pip install .` would install, built from a copy of the sources (a stale build/
+    folder in the checkout cannot leak into it), with setuptools' own output."""
+    source = tmp_path_factory.mktemp("source")
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy2(ROOT / name, source / name)
+    shutil.copytree(ROOT / "mma_studio", source / "mma_studio", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    out = tmp_path_factory.mktemp("wheel")
+    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-v", str(source),
+                           "-w", str(out)], capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    import zipfile
+
+    (path,) = out.glob("mma_studio-*.whl")
+    with zipfile.ZipFile(path) as archive:
+        names = set(archive.namelist())
+        dist_info = next(n.split("/")[0] for n in names if n.endswith(".dist-info/METADATA"))
+        metadata = archive.read(f"{dist_info}/METADATA").decode()
+        entry_points = archive.read(f"{dist_info}/entry_points.txt").decode()
+    return types.SimpleNamespace(names=names, dist_info=dist_info, metadata=metadata, entry_points=entry_points,
+                                 build_log=done.stdout + done.stderr)
+
+
+def test_the_wheel_holds_every_module_and_resource(wheel):
+    package = ROOT / "mma_studio"
+    sources = {p.relative_to(ROOT).as_posix() for p in package.rglob("*.py") if "__pycache__" not in p.parts}
+    assert sources - wheel.names == set()  # every sub-package, found by setuptools, none listed by hand
+    data = {p.relative_to(ROOT).as_posix() for pattern in ("*.json", "*.safetensors", "*.md", "*.desktop",
+                                                             "icons/*.png", "icons/*.svg", "model_configs/*.json")
+            for p in RESOURCES.glob(pattern)}
+    assert "mma_studio/resources/icons/mma-studio.svg" in data and "mma_studio/resources/model_configs/mma-tiny.json" in data
+    assert data - wheel.names == set()
+    assert not any(n.startswith(("tests/", "benchmarks/", "resources/")) or "__pycache__" in n for n in wheel.names)
+    assert "is absent from the `packages` configuration" not in wheel.build_log
+
+
+def test_the_wheel_has_a_spdx_license_its_file_and_both_entry_points(wheel):
+    assert "License-Expression: MIT" in wheel.metadata
+    assert "\nLicense: " not in wheel.metadata  # the deprecated free-text form
+    assert f"{wheel.dist_info}/licenses/LICENSE" in wheel.names
+    assert "Copyright (c)" in (ROOT / "LICENSE").read_text(encoding="utf-8")
+    assert "Author: MMA Studio contributors" in wheel.metadata and "Classifier: " in wheel.metadata
+    assert "[console_scripts]\nmma-studio = mma_studio.cli:main" in wheel.entry_points
+    assert "[gui_scripts]\nmma-studio-app = mma_studio.ui.app:run_app" in wheel.entry_points
+
+
+def test_the_gui_entry_point_opens_the_window(qtbot, monkeypatch):
+    """`mma-studio-app` calls run_app(): the main window is shown and the event loop runs."""
+    from PySide6.QtWidgets import QApplication
+
+    from mma_studio.ui import app as app_module
+    from mma_studio.ui.main_window import MainWindow
+
+    shown: list[MainWindow] = []
+    monkeypatch.setattr(MainWindow, "show", lambda self: shown.append(self))
+    monkeypatch.setattr(QApplication, "exec", lambda self: 0)
+    assert app_module.run_app() == 0
+    assert len(shown) == 1
+    qtbot.addWidget(shown[0])
 
 
 # --------------------------------------------------------------------------- no stdout, no stderr

@@ -1,4 +1,4 @@
-"""Register the open_clip model configs shipped in `resources/model_configs` (e.g. `mma-tiny`).
+"""Register the open_clip model configs shipped in `mma_studio/resources/model_configs` (e.g. `mma-tiny`).
 
 open_clip builds models from JSON configs; adding ours to its registry lets `mma-tiny` load
 through exactly the same `create_model` path as any official architecture.

@@ -4,6 +4,6 @@
 - `pretrain`: contrastive pretraining from scratch, the zero-shot report, the weights file.
 - `example_dataset`: the "Try an example" folders, in a shifted look that adaptation can fix.
 
-`python -m mma_studio.toy train | eval | example` runs them; `resources/mma-tiny-shapes.md`
+`python -m mma_studio.toy train | eval | example` runs them; `mma_studio/resources/mma-tiny-shapes.md`
 is the model card. Nothing is imported here, so `mma_studio.toy.shapes` stays torch-free.
 """

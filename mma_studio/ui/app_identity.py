@@ -18,12 +18,12 @@ from mma_studio import __version__
 APP_NAME = "MMA Studio"
 ORGANIZATION = "MMA Studio"
 ORGANIZATION_DOMAIN = "mma-studio.org"
-DESKTOP_FILE = "mma-studio"  # resources/mma-studio.desktop: Wayland matches windows to it
+DESKTOP_FILE = "mma-studio"  # mma_studio/resources/mma-studio.desktop: Wayland matches windows to it
 ICON_SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
 
 
 def application_icon() -> QIcon:
-    """The app icon from `resources/icons`: the PNG sizes, and the SVG for anything larger."""
+    """The app icon from `mma_studio/resources/icons`: the PNG sizes, and the SVG for anything larger."""
     import mma_studio.resources  # a plain package folder (importlib.resources costs ~25 ms at start-up)
 
     icon = QIcon()
