@@ -28,38 +28,41 @@ import socket
 import threading
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 
+from mma_studio.core.backbone_catalogue import (
+    DEMO_TAG,
+    FILE_PREFIX,
+    LOCAL_DIR_PREFIX,
+    RANDOM_TAG,
+    TINY_MODEL,
+    BackboneChoice,
+    catalogue_choices,
+    shipped_weights_path,
+)
+from mma_studio.core.backbone_catalogue import recommended_choice as _recommended_among
 from mma_studio.core.cancellation import Cancelled, CancelToken, check
 from mma_studio.core.devices import autocast_context, choose_device
 from mma_studio.core.events import Progress, ProgressCallback
+from mma_studio.core.hub_cache import cached_hub_file, hub_cache_dir, hub_weights_filenames
 from mma_studio.core.images import load_rgb_image
-from mma_studio.core.model_configs import register_shipped_model_configs, resources_dir
+from mma_studio.core.model_configs import register_shipped_model_configs
+from mma_studio.core.recommended_backbones import RECOMMENDED_BACKBONES
 
-TINY_MODEL = "mma-tiny"
-DEMO_TAG = "shapes"
-RANDOM_TAG = "random"
-FILE_PREFIX = "file:"
-LOCAL_DIR_PREFIX = "local-dir:"
 WEIGHT_FILE_SUFFIXES = (".safetensors", ".pt", ".pth", ".bin")
 DEFAULT_RANDOM_SEED = 0
 PROBE_TIMEOUT_S = 3.0
 DEFAULT_HF_ENDPOINT = "https://huggingface.co"
 
-# Shown first in the chooser: the paper's backbone and the common open_clip defaults.
-SUGGESTED_PRETRAINED = (
-    ("ViT-B-16", "openai"),
-    ("ViT-B-32", "openai"),
-    ("ViT-L-14", "openai"),
-    ("ViT-B-16", "laion2b_s34b_b88k"),
-    ("ViT-B-32", "laion2b_s34b_b79k"),
-    ("ViT-B-16", "datacomp_xl_s13b_b90k"),
-)
+# Shown first in the chooser: the paper's backbone and the common open_clip defaults
+# (the list and its hub files live in `recommended_backbones`, read without open_clip).
+SUGGESTED_PRETRAINED = tuple((entry.model, entry.pretrained) for entry in RECOMMENDED_BACKBONES)
 
 LOCAL_FILE_HINT = (
     "use a local weights file instead: --pretrained /path/to/weights.safetensors "
@@ -179,21 +182,6 @@ class Backbone:
         }
 
 
-@dataclass(frozen=True)
-class BackboneChoice:
-    """One entry of the backbone chooser.
-
-    kind: "pretrained" (an open_clip tag), "demo" (the shipped toy weights), "random" (for
-    tests) or "local" (ask the user for a weights file; `pretrained` is then empty).
-    """
-
-    model: str
-    pretrained: str
-    label: str
-    downloaded: bool
-    kind: str
-
-
 # --------------------------------------------------------------------------- name resolution
 
 
@@ -222,17 +210,6 @@ def resolve_architecture(model_name: str, pretrained: str) -> tuple[str, bool]:
     return name, True
 
 
-def hub_cache_dir() -> Path:
-    """The Hugging Face hub cache folder, resolved from the environment as huggingface_hub does."""
-    for variable in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE"):
-        if os.environ.get(variable):
-            return Path(os.environ[variable]).expanduser()
-    if os.environ.get("HF_HOME"):
-        return Path(os.environ["HF_HOME"]).expanduser() / "hub"
-    xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(xdg) / "huggingface" / "hub"
-
-
 def hub_endpoint() -> str:
     return (os.environ.get("HF_ENDPOINT") or DEFAULT_HF_ENDPOINT).rstrip("/")
 
@@ -247,12 +224,8 @@ def _hub_candidates(tag_cfg: dict) -> tuple[str, list[str]] | None:
     hf_hub = tag_cfg.get("hf_hub", "")
     if not hf_hub:
         return None
-    from open_clip.constants import HF_WEIGHTS_NAME
-    from open_clip.pretrained import _get_safe_alternatives
-
     repo_id, filename = os.path.split(hf_hub)
-    filename = filename or HF_WEIGHTS_NAME
-    return repo_id, [*_get_safe_alternatives(filename), filename]
+    return repo_id, hub_weights_filenames(filename)
 
 
 def _cached_checkpoint(tag_cfg: dict) -> str | None:
@@ -264,22 +237,9 @@ def _cached_checkpoint(tag_cfg: dict) -> str | None:
         url = tag_cfg.get("url", "")
         target = os.path.join(os.path.expanduser("~/.cache/clip"), os.path.basename(url)) if url else ""
         return target if target and os.path.isfile(target) else None
-    from huggingface_hub import try_to_load_from_cache
-
-    repo_id, filenames = candidates
-    for filename in filenames:
-        try:
-            found = try_to_load_from_cache(repo_id, filename, cache_dir=str(hub_cache_dir()))
-        except Exception:  # a malformed cache entry is the same as no entry
-            found = None
-        if isinstance(found, str) and os.path.isfile(found):
-            return found
-    return None
-
-
-def shipped_weights_path() -> Path:
-    """Where the demo weights (`mma-tiny` · `shapes`) live in the installed package."""
-    return resources_dir() / f"{TINY_MODEL}-{DEMO_TAG}.safetensors"
+    repo_id, filenames = candidates  # the same folder reading the chooser's catalogue does
+    found = cached_hub_file(repo_id, filenames, hub_cache_dir())
+    return str(found) if found is not None else None
 
 
 def is_pretrained_cached(model_name: str, tag: str) -> bool:
@@ -778,52 +738,31 @@ def _embed_dim(model: Any) -> int:
 
 
 def list_backbone_choices() -> list[BackboneChoice]:
-    """Chooser entries: downloaded pretrained weights first, then the demo model, the
-    suggested downloads, random weights (labelled as such) and the local-file route."""
+    """Chooser entries: the catalogue's (`backbone_catalogue.catalogue_choices`: downloaded
+    recommended weights first, then the demo model, the recommended downloads, random weights
+    and the local-file route), plus any other open_clip weights found cached through open_clip's
+    registry, listed with the downloaded ones. The app lists the catalogue alone at start-up
+    (no open_clip import); this fuller list is for scripts and the command line."""
     register_shipped_model_configs()
     from open_clip.pretrained import get_pretrained_cfg, list_pretrained
 
-    seen: set[tuple[str, str]] = set()
-    downloaded: list[BackboneChoice] = []
-    downloadable: list[BackboneChoice] = []
-
-    def add(model: str, tag: str) -> None:
-        arch, _ = resolve_architecture(model, tag)
-        if (arch, tag) in seen:
-            return
-        tag_cfg = get_pretrained_cfg(arch, tag)
-        if not tag_cfg:
-            return
-        seen.add((arch, tag))
-        is_cached = _cached_checkpoint(tag_cfg) is not None
-        note = " (the paper's backbone)" if (model, tag) == ("ViT-B-16", "openai") else ""
-        choice = BackboneChoice(model, tag, f"{model} · {tag}{note}", is_cached, "pretrained")
-        (downloaded if is_cached else downloadable).append(choice)
-
-    for model, tag in SUGGESTED_PRETRAINED:
-        add(model, tag)
+    choices = catalogue_choices(demo_weights=shipped_weights_path(), cache_dir=hub_cache_dir())
+    seen = {(resolve_architecture(c.model, c.pretrained)[0], c.pretrained) for c in choices if c.kind == "pretrained"}
+    extra: list[BackboneChoice] = []
     for model, tag in list_pretrained():
         arch, _ = resolve_architecture(model, tag)
-        if (arch, tag) not in seen:
-            tag_cfg = get_pretrained_cfg(arch, tag)
-            if tag_cfg and _cached_checkpoint(tag_cfg) is not None:
-                user_name = model[: -len("-quickgelu")] if tag == "openai" and model.endswith("-quickgelu") else model
-                add(user_name, tag)
-
-    demo = BackboneChoice(TINY_MODEL, DEMO_TAG, f"{TINY_MODEL} · {DEMO_TAG} (demo model)",
-                          shipped_weights_path().is_file(), "demo")
-    random_choice = BackboneChoice(TINY_MODEL, RANDOM_TAG, f"{TINY_MODEL} · random weights (for testing)", True,
-                                   "random")
-    local = BackboneChoice("", "", "Local weights file…", True, "local")
-    return [*downloaded, demo, *downloadable, random_choice, local]
+        if (arch, tag) in seen:
+            continue
+        tag_cfg = get_pretrained_cfg(arch, tag)
+        if tag_cfg and _cached_checkpoint(tag_cfg) is not None:
+            seen.add((arch, tag))
+            user_name = model[: -len("-quickgelu")] if tag == "openai" and model.endswith("-quickgelu") else model
+            extra.append(BackboneChoice(user_name, tag, f"{user_name} · {tag}", True, "pretrained"))
+    downloaded = sum(1 for c in choices if c.kind == "pretrained" and c.downloaded)
+    return [*choices[:downloaded], *extra, *choices[downloaded:]]
 
 
 def recommended_choice(choices: list[BackboneChoice] | None = None) -> BackboneChoice:
     """What the chooser should preselect: downloaded pretrained weights if any, else the demo
     model when it is installed (the offline experience), else the paper's backbone to download."""
-    choices = list_backbone_choices() if choices is None else choices
-    for kind, must_be_downloaded in (("pretrained", True), ("demo", True), ("pretrained", False)):
-        for choice in choices:
-            if choice.kind == kind and (choice.downloaded or not must_be_downloaded):
-                return choice
-    return next(c for c in choices if c.kind == "random")
+    return _recommended_among(list_backbone_choices() if choices is None else choices)
