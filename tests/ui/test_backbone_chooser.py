@@ -154,3 +154,47 @@ def test_a_choice_made_before_the_list_loads_is_kept(qtbot, chooser_factory):
     state.set_backbone(picked)  # e.g. Try an Example or a reopened project, while the list is loading
     loaded(qtbot, chooser)
     assert state.backbone == picked
+
+
+def test_missing_weights_are_known_before_the_list_loads(qtbot, chooser_factory, monkeypatch, tmp_path):
+    """Issue 12 §3/§6: whether the chosen weights are on this computer is read from the cache
+    folders when the chooser is built, so Train never counts missing weights as present."""
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-hub-cache"))
+    QSettings().setValue(SETTINGS_KEY, ["ViT-B-16", "openai", "ViT-B-16 · openai"])  # chosen yesterday
+    state = AppState()
+    chooser = chooser_factory(state)
+    assert not chooser.is_loaded()
+    assert state.weights_missing
+    assert "not downloaded" in chooser.combo.currentText() and not chooser.download_button.isHidden()
+    loaded(qtbot, chooser)
+    assert state.weights_missing and chooser.current_entry().key() == ("ViT-B-16", "openai")
+
+
+def test_weights_files_chosen_before_are_listed_and_marked_when_gone(qtbot, chooser_factory, tmp_path, monkeypatch):
+    weights = tmp_path / "vit_b_32-tuned.safetensors"
+    weights.write_bytes(b"only the path is used here")
+    chooser = loaded(qtbot, chooser_factory())
+    monkeypatch.setattr(chooser, "ask_weights_file", lambda: str(weights))
+    monkeypatch.setattr(chooser, "ask_architecture", lambda path: "ViT-B-32")
+    chooser.choose_local_file()
+    chooser.select_demo()  # the file is no longer the choice, but it stays in the list
+
+    later = loaded(qtbot, chooser_factory())
+    entry = next(e for e in later.entries() if e.kind == "file")
+    assert entry.key() == ("ViT-B-32", f"file:{weights.resolve()}") and entry.downloaded
+    weights.unlink()
+    gone = next(e for e in loaded(qtbot, chooser_factory()).entries() if e.kind == "file")
+    assert not gone.downloaded and gone.item_text().endswith("file not found")
+
+
+def test_the_architecture_question_offers_open_clips_models(chooser_factory, monkeypatch):
+    from PySide6.QtWidgets import QInputDialog
+
+    chooser = chooser_factory()
+    offered = []
+    monkeypatch.setattr(QInputDialog, "getItem",
+                        lambda parent, title, text, items, current, editable: offered.append((items, current)) or ("", False))
+    assert chooser.ask_architecture("/somewhere/ViT-L-14-finetuned.pt") == ""
+    items, current = offered[0]
+    assert {"ViT-B-16", "ViT-L-14", "ViT-B-16-quickgelu", "mma-tiny"} <= set(items)
+    assert items[current] == "ViT-L-14"

@@ -1,14 +1,19 @@
 """Choose the frozen CLIP the adapter sits on: pretrained weights, the demo model, a local
 file, or random weights for testing — each labelled for what it is.
 
-Listing the choices needs open_clip, whose import pulls in torch (seconds). The chooser shows
-the current selection at once and fills its list in a worker (`ensure_loaded()`, called after
-the window is shown). Downloads run `load_backbone` in a worker with progress and cancel;
-failures (offline, hub unreachable) show the engine's message with the local-file route.
+The list comes from the engine's light catalogue (`core.backbone_catalogue`), which reads the
+Hugging Face cache folders directly and imports neither open_clip nor torch: whether the
+current choice's weights are on this computer is known when the chooser is built, and the
+whole list a moment after the window is shown (`ensure_loaded()`, a worker of a few `stat`
+calls), so the GUI thread never waits on an import (issue 12 §6). The architectures offered
+for a weights file are read from open_clip's config folder when asked for. Downloads run
+`load_backbone` in a worker with progress and cancel; failures (offline, hub unreachable)
+show the engine's message with the local-file route.
 """
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, Signal
@@ -25,6 +30,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from mma_studio.core.backbone_catalogue import (
+    catalogue_choices,
+    list_architectures,
+    local_file_label,
+    recommended_choice,
+    weights_present,
+)
 from mma_studio.ui.app_state import AppState, BackboneSelection
 from mma_studio.ui.workers.background_task import BackgroundTask
 from mma_studio.ui.widgets.progress_row import ProgressRow
@@ -33,6 +45,8 @@ from mma_studio.ui.weights_messages import weights_failure
 DEMO_MODEL = ("mma-tiny", "shapes")
 LOCAL_KIND = "local"
 SETTINGS_KEY = "backbone/selection"  # "model\npretrained\nlabel"
+LOCAL_FILES_KEY = "backbone/localFiles"  # weights files chosen before: ["architecture\tpath", …]
+MAX_REMEMBERED_FILES = 5
 
 CHOICE_ROLE = Qt.UserRole + 1  # a ChoiceEntry on each combo item
 
@@ -40,12 +54,15 @@ CHOICE_ROLE = Qt.UserRole + 1  # a ChoiceEntry on each combo item
 class ChoiceEntry:
     """What one combo item stands for (a listed engine choice, or a picked local file)."""
 
-    def __init__(self, model: str, pretrained: str, label: str, downloaded: bool, kind: str) -> None:
+    def __init__(self, model: str, pretrained: str, label: str, downloaded: bool, kind: str,
+                 presence_known: bool = True) -> None:
         self.model = model
         self.pretrained = pretrained
         self.label = label
-        self.downloaded = downloaded
+        self.downloaded = downloaded  # the weights are on this computer
         self.kind = kind  # "pretrained", "demo", "random", "local" (the file route) or "file"
+        # False for a pretrained tag the catalogue does not list: only loading it can tell
+        self.presence_known = presence_known
 
     @classmethod
     def from_choice(cls, choice) -> "ChoiceEntry":
@@ -61,7 +78,9 @@ class ChoiceEntry:
             kind = "file"
         else:
             kind = "pretrained"
-        return cls(selection.model, selection.pretrained, selection.label or _default_label(selection), True, kind)
+        present = weights_present(selection.model, selection.pretrained)  # a few stat calls
+        label = selection.label or _default_label(selection)
+        return cls(selection.model, selection.pretrained, label, present is not False, kind, present is not None)
 
     def key(self) -> tuple[str, str]:
         return (self.model, self.pretrained)
@@ -76,29 +95,45 @@ class ChoiceEntry:
         )
 
     def item_text(self) -> str:
-        if self.kind == "pretrained":
+        if self.kind == "pretrained" and self.presence_known:
             return f"{self.label}  —  {'downloaded' if self.downloaded else 'not downloaded'}"
         if self.kind == "demo" and not self.downloaded:
             return f"{self.label}  —  missing from this installation"
+        if self.kind == "file" and not self.downloaded:
+            return f"{self.label}  —  file not found"
         return self.label
 
 
 def _default_label(selection: BackboneSelection) -> str:
     if selection.pretrained.startswith("file:"):
-        return f"{selection.model} · local file {Path(selection.pretrained[5:]).name}"
+        return local_file_label(selection.model, selection.pretrained[5:])
     return f"{selection.model} · {selection.pretrained}"
 
 
-def _list_choices_task():
+def _list_choices_task(local_files: list[tuple[str, str]]):
     def run(on_progress, token):
-        import open_clip
-
-        from mma_studio.core.backbone import list_backbone_choices, recommended_choice
-
-        choices = list_backbone_choices()
-        return choices, sorted(open_clip.list_models()), recommended_choice(choices)
+        choices = catalogue_choices(local_files=local_files)  # folder reads only: no open_clip, no torch
+        return choices, recommended_choice(choices)
 
     return run
+
+
+def remembered_local_files() -> list[tuple[str, str]]:
+    """The weights files chosen before, newest first: (architecture, path) pairs."""
+    value = QSettings().value(LOCAL_FILES_KEY)
+    if isinstance(value, str):  # QSettings gives a one-item list back as a plain string
+        value = [value]
+    pairs = []
+    for item in value if isinstance(value, (list, tuple)) else []:
+        model, _, path = str(item).partition("\t")
+        if model and path:
+            pairs.append((model, path))
+    return pairs
+
+
+def remember_local_file(model: str, path: str) -> None:
+    pairs = [(model, path), *(pair for pair in remembered_local_files() if pair != (model, path))]
+    QSettings().setValue(LOCAL_FILES_KEY, [f"{m}\t{p}" for m, p in pairs[:MAX_REMEMBERED_FILES]])
 
 
 class DownloadFailed(Exception):
@@ -137,7 +172,7 @@ class BackboneChooser(QWidget):
         # A selection made elsewhere before the list loads (Try an Example, a project, a test)
         # is a choice too: only the untouched default may be replaced by the recommendation.
         self._backbone_at_start = state.backbone
-        self._architectures: list[str] = []
+        self._architectures: list[str] = []  # read from open_clip's config folder when first asked for
         self._any_pretrained_cached = False
         self._download_failure = ""  # the last download's failure, in plain words, until another choice
 
@@ -220,7 +255,7 @@ class BackboneChooser(QWidget):
         """List the choices in a worker (the first call only); `choicesLoaded` when done."""
         if self._loaded or self._choices_task is not None or self._shut_down:
             return
-        task = BackgroundTask(_list_choices_task(), self)
+        task = BackgroundTask(_list_choices_task(remembered_local_files()), self)
         task.succeeded.connect(self._on_choices)
         task.failed.connect(self._on_choices_failed)
         task.finished.connect(self._on_choices_task_finished)
@@ -243,8 +278,7 @@ class BackboneChooser(QWidget):
         self.choicesLoaded.emit()
 
     def _on_choices(self, result) -> None:
-        choices, architectures, recommended = result
-        self._architectures = list(architectures)
+        choices, recommended = result
         entries = [ChoiceEntry.from_choice(c) for c in choices]
         untouched = self._state.backbone == self._backbone_at_start
         if not self._user_chose and untouched and not QSettings().contains(SETTINGS_KEY):
@@ -303,8 +337,13 @@ class BackboneChooser(QWidget):
         if entry.kind == LOCAL_KIND:
             return "Pick an open_clip weights file (.safetensors, .pt, .bin) from this computer."
         if entry.kind == "file":
-            return f"{entry.model} with weights from {entry.pretrained[5:]}"
-        return "Cached on this computer" if entry.downloaded else "Downloaded from the Hugging Face hub when first used"
+            found = "" if entry.downloaded else " (not found: it was moved or deleted)"
+            return f"{entry.model} with weights from {entry.pretrained[5:]}{found}"
+        if not entry.presence_known:
+            return "open_clip weights; whether they are on this computer is checked when they load"
+        if entry.downloaded:
+            return "On this computer: loads offline"
+        return "Not on this computer: Download fetches it once from the Hugging Face hub"
 
     def entries(self) -> list[ChoiceEntry]:
         """Every listed choice, in order (separators skipped)."""
@@ -391,7 +430,9 @@ class BackboneChooser(QWidget):
 
     def ask_architecture(self, weights_path: str) -> str:
         """Which open_clip architecture the weights are for (a guess from the file name first)."""
-        architectures = self._architectures or ["ViT-B-16", "ViT-B-32", "ViT-L-14", "mma-tiny"]
+        if not self._architectures:
+            self._architectures = list_architectures() or ["ViT-B-16", "ViT-B-32", "ViT-L-14", "mma-tiny"]
+        architectures = self._architectures
         guess = guess_architecture(Path(weights_path).name, architectures)
         current = architectures.index(guess) if guess in architectures else 0
         name, ok = QInputDialog.getItem(
@@ -412,8 +453,8 @@ class BackboneChooser(QWidget):
             self._sync_from_state()
             return
         resolved = str(Path(path).expanduser().resolve())
-        entry = ChoiceEntry(architecture, f"file:{resolved}", f"{architecture} · local file {Path(path).name}", True,
-                            "file")
+        remember_local_file(architecture, resolved)
+        entry = ChoiceEntry(architecture, f"file:{resolved}", local_file_label(architecture, resolved), True, "file")
         self._apply(entry)
 
     # --- download --------------------------------------------------------------------------
@@ -449,8 +490,8 @@ class BackboneChooser(QWidget):
     def stop_and_wait(self, timeout_ms: int = 5000) -> bool:
         """Cancel any worker of the chooser and wait for it (used when the window closes).
 
-        Listing cannot be interrupted (it is mostly `import open_clip`), but it ends by itself
-        within seconds: it is always waited for, since destroying a running QThread aborts.
+        Listing cannot be interrupted, but it is a few folder reads: it is always waited for,
+        since destroying a running QThread aborts.
         """
         self._shut_down = True
         ok = True
@@ -528,11 +569,17 @@ class BackboneChooser(QWidget):
         elif entry.kind == "random":
             text = "<b>Random weights, for testing only.</b> Nothing is learnt from them: accuracy stays near chance."
         elif entry.kind == "file":
-            text = f"Local weights file <code>{entry.pretrained[5:]}</code> as <b>{entry.model}</b>."
+            path, model = html.escape(entry.pretrained[5:]), html.escape(entry.model)
+            text = f"Local weights file <code>{path}</code> as <b>{model}</b>."
+            if not entry.downloaded:
+                text = f"<b>The weights file is not found.</b> {text} Choose the file again, or other weights."
+        elif not entry.presence_known:
+            text = "open_clip weights: they are looked for (and downloaded if needed) when training starts."
         elif entry.downloaded:
             text = "Downloaded: these weights load offline."
         else:
-            text = "Not downloaded yet: click <b>Download</b> now, or training downloads them first."
+            text = ("<b>Not on this computer.</b> Click <b>Download</b> (once; then they load offline), "
+                    "or choose a weights file.")
             if self._loaded and not self._any_pretrained_cached:
                 text += (
                     " No pretrained weights are on this computer yet; without a network, "
@@ -547,10 +594,12 @@ class BackboneChooser(QWidget):
     def _publish_weights_status(self, entry: ChoiceEntry) -> None:
         """Tell the app whether the chosen weights are on this computer (Train waits for them).
 
-        Pretrained weights count as missing only once the list (read from the cache folders in
-        a worker) says so; a chosen weights file, when it is no longer there."""
+        Known from the start: the catalogue reads the cache folders (a few stat calls), so a
+        pretrained choice that is not on this computer never counts as present; a tag the
+        catalogue does not list is left to training to check; a chosen weights file is missing
+        when it is no longer there."""
         if entry.kind == "pretrained":
-            missing = self._loaded and not entry.downloaded
+            missing = entry.presence_known and not entry.downloaded
         elif entry.kind == "file":
             missing = not Path(entry.pretrained[len("file:"):]).is_file()
         else:
