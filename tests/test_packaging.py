@@ -272,6 +272,21 @@ def test_the_gui_entry_point_opens_the_window(qtbot, monkeypatch):
     qtbot.addWidget(shown[0])
 
 
+def test_every_link_in_the_readme_stays_in_the_repository_or_is_public():
+    """The README is also the package's page on an index: a link to a file outside the
+    repository (the design notes of a workspace) would be dead there."""
+    import re
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    links = re.findall(r"\]\(([^)\s]+)\)", text)
+    assert "docs/ARCHITECTURE.md" in links
+    for link in links:
+        if link.startswith(("https://", "http://", "#")):
+            continue
+        target = (ROOT / link.split("#")[0]).resolve()
+        assert target.is_relative_to(ROOT) and target.exists(), link
+
+
 # --------------------------------------------------------------------------- no stdout, no stderr
 
 
