@@ -27,8 +27,14 @@ opened: list[str] = []
 STATIC_ENTRY_POINTS = {
     "QMessageBox": ("question", "warning", "critical", "information", "about", "aboutQt"),
     "QFileDialog": (
-        "getOpenFileName", "getOpenFileNames", "getSaveFileName", "getExistingDirectory",
-        "getOpenFileUrl", "getOpenFileUrls", "getSaveFileUrl", "getExistingDirectoryUrl",
+        "getOpenFileName",
+        "getOpenFileNames",
+        "getSaveFileName",
+        "getExistingDirectory",
+        "getOpenFileUrl",
+        "getOpenFileUrls",
+        "getSaveFileUrl",
+        "getExistingDirectoryUrl",
     ),
     "QInputDialog": ("getText", "getMultiLineText", "getInt", "getDouble", "getItem"),
     "QColorDialog": ("getColor",),
@@ -37,8 +43,16 @@ STATIC_ENTRY_POINTS = {
 # `exec()` runs a nested event loop until the user closes the dialog. (Not QMenu: its `exec` is
 # static and per instance at once, and PySide6 resolves the instance one past any class attribute,
 # so a test must not open a context menu with `menu.exec()`; call the action instead.)
-EXEC_CLASSES = ("QDialog", "QMessageBox", "QFileDialog", "QInputDialog", "QColorDialog", "QFontDialog",
-                "QProgressDialog", "QErrorMessage")
+EXEC_CLASSES = (
+    "QDialog",
+    "QMessageBox",
+    "QFileDialog",
+    "QInputDialog",
+    "QColorDialog",
+    "QFontDialog",
+    "QProgressDialog",
+    "QErrorMessage",
+)
 
 
 def _describe(args: tuple) -> str:

@@ -33,8 +33,14 @@ def _files_under(folder: Path) -> list[Path]:
 
 
 def _pytest(args: list[str], env: dict[str, str], cwd: Path = REPO) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=SUBPROCESS_TIMEOUT_S)
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=SUBPROCESS_TIMEOUT_S,
+    )
 
 
 # --------------------------------------------------------------------------- user folders
@@ -44,15 +50,19 @@ def test_every_location_the_app_uses_is_in_the_test_runs_folder(test_run_user_fo
     import platformdirs
     from PySide6.QtCore import QSettings
 
-    from mma_studio.core.backbone import hub_cache_dir
     from mma_studio.core.feature_cache import default_cache_root
+    from mma_studio.core.hub_cache import hub_cache_dir
+    from mma_studio.core.project_store import autosave_folder
     from mma_studio.core.run_store import default_run_store_dir
+    from mma_studio.ui.data.data_page import default_example_dir
 
     locations = {
         "home": Path.home(),
         "~": Path(os.path.expanduser("~/.cache/clip")),
         "feature cache": default_cache_root(),
         "run store": default_run_store_dir(),
+        "autosaved projects": autosave_folder(),
+        "example dataset": default_example_dir(),
         "hub cache": hub_cache_dir(),
         "user data": platformdirs.user_data_path("MMA Studio", "MMA Studio"),
         "user cache": platformdirs.user_cache_path("mma-studio"),
@@ -62,7 +72,9 @@ def test_every_location_the_app_uses_is_in_the_test_runs_folder(test_run_user_fo
     for what, path in locations.items():
         assert _inside(path, test_run_user_folders), (what, path)
         assert not _inside(path, user_folders.REAL_HOME) or _inside(user_folders.REAL_HOME, test_run_user_folders), (
-            what, path)
+            what,
+            path,
+        )
 
 
 def test_representative_app_run_writes_only_into_the_test_runs_folders(qtbot, tmp_path, test_run_user_folders):
@@ -130,15 +142,19 @@ def test_a_test_marked_real_user_folders_sees_the_real_home(test_run_user_folder
 # --------------------------------------------------------------------------- modal dialogs
 
 
-@pytest.mark.parametrize("call", [
-    lambda W: W.QMessageBox.question(None, "Quit?", "Really?"),
-    lambda W: W.QMessageBox.warning(None, "Careful", "Something"),
-    lambda W: W.QMessageBox(W.QMessageBox.Icon.Information, "Note", "text").exec(),
-    lambda W: W.QDialog().exec(),
-    lambda W: W.QFileDialog.getOpenFileName(None, "Open", ""),
-    lambda W: W.QFileDialog.getExistingDirectory(None, "Folder", ""),
-    lambda W: W.QInputDialog.getItem(None, "Pick", "one", ["a", "b"], 0, False),
-], ids=["question", "warning", "messagebox-exec", "dialog-exec", "open-file", "folder", "input-item"])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda W: W.QMessageBox.question(None, "Quit?", "Really?"),
+        lambda W: W.QMessageBox.warning(None, "Careful", "Something"),
+        lambda W: W.QMessageBox(W.QMessageBox.Icon.Information, "Note", "text").exec(),
+        lambda W: W.QDialog().exec(),
+        lambda W: W.QFileDialog.getOpenFileName(None, "Open", ""),
+        lambda W: W.QFileDialog.getExistingDirectory(None, "Folder", ""),
+        lambda W: W.QInputDialog.getItem(None, "Pick", "one", ["a", "b"], 0, False),
+    ],
+    ids=["question", "warning", "messagebox-exec", "dialog-exec", "open-file", "folder", "input-item"],
+)
 def test_a_modal_dialog_raises_instead_of_blocking(qapp, call):
     from PySide6 import QtWidgets
 
@@ -200,16 +216,33 @@ def test_dialogs_in_teardown_and_in_slots_fail_their_test_and_the_run_goes_on(tm
     inner.write_text(textwrap.dedent(INNER_TESTS))
     report = tmp_path / "report.xml"
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(REPO))
-    done = _pytest(["-q", "-p", "tests.conftest", "--rootdir", str(REPO), "-c", str(REPO / "pyproject.toml"),
-                    f"--junitxml={report}", str(inner)], env)
+    done = _pytest(
+        [
+            "-q",
+            "-p",
+            "tests.conftest",
+            "--rootdir",
+            str(REPO),
+            "-c",
+            str(REPO / "pyproject.toml"),
+            f"--junitxml={report}",
+            str(inner),
+        ],
+        env,
+    )
     output = done.stdout + done.stderr
     assert done.returncode == 1, output[-3000:]
     failed: dict[str, str] = {}
     for case in ElementTree.parse(report).iter("testcase"):
         for problem in (*case.iter("failure"), *case.iter("error")):
-            failed[case.get("name")] = failed.get(case.get("name"), "") + (problem.get("message") or "") + (problem.text or "")
-    assert set(failed) == {"test_closed_in_teardown", "test_asked_in_a_slot",
-                           "test_asked_in_a_slot_without_exception_capture"}, output[-3000:]
+            failed[case.get("name")] = (
+                failed.get(case.get("name"), "") + (problem.get("message") or "") + (problem.text or "")
+            )
+    assert set(failed) == {
+        "test_closed_in_teardown",
+        "test_asked_in_a_slot",
+        "test_asked_in_a_slot_without_exception_capture",
+    }, output[-3000:]
     assert "Training Is Running" in failed["test_closed_in_teardown"]
     for name, text in failed.items():
         assert "nobody answer" in text, (name, text[-2000:])
