@@ -11,8 +11,16 @@ Generated shapes data (the example dataset's renderer) with `mma-tiny · shapes`
 Also the time of one check (features cached) per dataset. Rows: `ours` is the figure,
 no baseline.
 
+`--scale`: the similar-pairs search alone on generated 512-d embeddings (half around cluster
+centres, half isotropic, 5 % planted near-duplicates at cosine 0.90 to 0.99,
+`mma_studio.toy.planted_embeddings`) at 5,000 / 20,000 / 50,000 rows: the k-means cells
+(`cell_pairs`, ours) against the exact tiles (baseline) measured in the same run, time and
+peak tensor memory, and the share of the exact pairs the cells find.
+
     python benchmarks/data_doctor.py            # 30 classes x 40 images (the example's size)
     python benchmarks/data_doctor.py --quick    # 6 classes x 10 images: checks it runs
+    python benchmarks/data_doctor.py --scale    # similar pairs, 5,000 to 50,000 x 512
+    python benchmarks/data_doctor.py --scale --quick  # 2,000 and 6,000 rows
 """
 
 from __future__ import annotations
@@ -24,7 +32,16 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench_common import Row, apply_threads, base_parser, emit, log
+from bench_common import (
+    PeakTensorMemory,
+    Row,
+    apply_threads,
+    base_parser,
+    cost_row,
+    emit,
+    interleaved_medians,
+    log,
+)
 
 COPY_KINDS = ("exact", "resized", "jpeg", "crop")
 
@@ -99,10 +116,47 @@ def ratio(hits: int, total: int) -> float:
     return hits / total if total else float("nan")
 
 
+def scale_rows(quick: bool) -> list[Row]:
+    """Cells against exact tiles on the same features, interleaved (module doc)."""
+    from mma_studio.core.doctor.similar_pairs import similar_pairs
+    from mma_studio.toy.planted_embeddings import planted_embeddings
+
+    rows: list[Row] = []
+    for n in (2000, 6000) if quick else (5000, 20000, 50000):
+        log(f"similar pairs: {n:,} x 512")
+        features = planted_embeddings(n, 512, clustered=0.5, seed=n)
+        found: dict[str, set] = {}
+        peaks: dict[str, int] = {}
+        for name, exact in (("exact", True), ("cells", False)):
+            with PeakTensorMemory() as memory:
+                first, second, _ = similar_pairs(features, 0.9, exact=exact)
+            peaks[name] = memory.peak
+            found[name] = set(zip(first.tolist(), second.tolist()))
+        seconds = interleaved_medians(
+            {"exact": lambda: similar_pairs(features, 0.9, exact=True),
+             "cells": lambda: similar_pairs(features, 0.9, exact=False)},
+            rounds=1 if n > 20000 else 3, warmup=0)
+        both = len(found["exact"] & found["cells"])
+        rows.append(cost_row(f"similar pairs {n:,} x 512: time, cells vs exact tiles", seconds["cells"],
+                             seconds["exact"], "s", note="median of interleaved runs, 2-core CPU"))
+        rows.append(cost_row(f"similar pairs {n:,} x 512: peak tensor memory, cells vs exact tiles",
+                             peaks["cells"], peaks["exact"], "B"))
+        rows.append(Row(f"similar pairs {n:,} x 512: recall of the cells (exact pairs found)",
+                        ratio(both, len(found["exact"])), None, "", None, "", None,
+                        f"{both} of {len(found['exact'])} pairs at cosine >= 0.9; "
+                        f"{len(found['cells'] - found['exact'])} not in the exact set"))
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = base_parser(__doc__.splitlines()[0])
+    parser.add_argument("--scale", action="store_true",
+                        help="similar pairs only: k-means cells vs exact tiles at 5,000 to 50,000 rows")
     args = parser.parse_args(argv)
     apply_threads(args)
+    if args.scale:
+        emit(scale_rows(args.quick), args, "data_doctor")
+        return 0
     from mma_studio.core.backbone import load_backbone
     from mma_studio.core.doctor import CONFLICT, DUPLICATE, LABEL, LEAK
     from mma_studio.core.pipeline import build_split
