@@ -2,10 +2,11 @@
 with shortcuts, and a status bar. It restores its geometry and last settings between runs.
 
 Building it shows nothing and starts no engine work, so tests can drive it offscreen; the
-backbone list (which imports torch) is filled in a worker shortly after the window appears.
-With `defer_pages=True` (what `run_app` uses) only the Data page is built before the first
-frame; the Train, Evaluate and Demo pages follow one per event-loop turn right after it, or at
-once when something needs one (`ensure_*_page`).
+backbone list (read from the model caches' folders, no torch) is filled in a worker shortly
+after the window appears. With `defer_pages=True` (what `run_app` uses) only the Data page is
+built before the first frame; the Train, Evaluate and Demo pages follow one per event-loop turn
+once numpy and pyqtgraph have been imported beside the GUI thread, or at once when something
+needs one (`ensure_*_page`).
 """
 
 from __future__ import annotations
@@ -38,7 +39,9 @@ from mma_studio.ui.theme import apply_saved_theme, apply_theme
 
 STOP_TIMEOUT_MS = 5000
 FIRST_FRAME_FALLBACK_MS = 500  # deferred pages are built after the first paint, or after this
-BACKBONE_LIST_DELAY_MS = 400  # the backbone list (a worker importing torch) starts after the show
+BACKBONE_LIST_DELAY_MS = 100  # the backbone list (a worker reading the model caches) starts after the show
+PAGE_BUILD_PAUSE_MS = 10  # between two deferred pages (a 0 ms timer could run before input due)
+PAGE_LIBRARIES = ("numpy", "pyqtgraph")  # what the deferred pages import: ~0.5 s, imported beside the GUI thread
 DATA_ROW, TRAIN_ROW, EVALUATE_ROW, DEMO_ROW = range(4)
 EVALUATE_TOOLTIP = "Test figures, per-class table, confusion matrix and the misclassified images"
 
@@ -178,10 +181,22 @@ class MainWindow(QMainWindow):
         if self._deferred_build_started:
             return
         self._deferred_build_started = True
-        steps = (self.data_page.ensure_dataset_views, self.ensure_train_page, self.ensure_evaluate_page,
-                 self.ensure_demo_page)
-        for delay, build in enumerate(steps):
-            QTimer.singleShot(delay, build)
+        QTimer.singleShot(0, self.data_page.ensure_dataset_views)
+        QTimer.singleShot(1, self._import_page_libraries_then_build)
+
+    def _import_page_libraries_then_build(self) -> None:
+        """numpy and pyqtgraph are imported in a thread first: imported here they would stall
+        the GUI thread for ~0.5 s (issue 12 §6); a page needed sooner is built at once anyway."""
+        from mma_studio.ui.workers.import_ahead import ImportAhead
+
+        def build_pages(steps=(self.ensure_train_page, self.ensure_evaluate_page, self.ensure_demo_page)) -> None:
+            if steps:  # one page at a time; timers and input that came due meanwhile go first
+                steps[0]()
+                QTimer.singleShot(PAGE_BUILD_PAUSE_MS, lambda: build_pages(steps[1:]))
+
+        self._page_libraries = ImportAhead(PAGE_LIBRARIES, self)
+        self._page_libraries.when_done(build_pages)
+        self._page_libraries.start()
 
     def ensure_evaluate_page(self):
         """The Evaluate page, built now if it was deferred."""
