@@ -144,6 +144,7 @@ class ProjectController(QObject):
         """Follow the Train page once it exists: settings edits and finished runs."""
         page.settings.changed.connect(self._on_changed)
         page.runFinished.connect(self.add_run)
+        page.trainingStarted.connect(self._cancel_health_after_run)
         if self._settings:
             page.restore_settings_values(self._settings)
         if self.runs and not page.is_training() and page.last_run is None:
@@ -160,12 +161,17 @@ class ProjectController(QObject):
         self.runsChanged.emit()
         self._on_changed()
         health = getattr(getattr(self.window, "data_page", None), "health", None)
-        if health is not None:
-            health.check_after_run()  # the run extracted every image: the check reads the cache
+        if health is not None:  # the run extracted every image: the check reads the cache
+            health.check_after_run(run, getattr(getattr(self.window, "train_page", None), "cache_dir", None))
         store = RunStore()
         task = self._start_run_task(lambda on_progress, token: store.save(run, run_id))
         task.failed.connect(lambda message: self.statusMessage.emit(
             f"The run is in the project, but its adapter could not be kept for reopening: {message}", 10000))
+
+    def _cancel_health_after_run(self) -> None:
+        health = getattr(getattr(self.window, "data_page", None), "health", None)
+        if health is not None:
+            health.cancel_automatic()  # a new run starts: the last run's data check gives way
 
     def _start_run_task(self, fn) -> BackgroundTask:
         task = BackgroundTask(fn, self)

@@ -256,3 +256,96 @@ def test_class_table_counts_follow_the_fixes(qtbot, page, messy_dataset):
     assert count("red_star") == "10" and count("blue_circle") == "10"
     page.fixes_controller.undo_stack.undo()
     assert count("red_star") == "9"
+
+
+def test_after_a_training_run_the_health_tab_counts_findings_without_being_asked(qtbot, messy_dataset, tmp_path,
+                                                                                   monkeypatch):
+    from PySide6.QtCore import Qt
+
+    from mma_studio.core.dataset import scan_dataset
+    from mma_studio.ui.data.health_view import HealthView
+    from mma_studio.ui.main_window import MainWindow
+    from tests.training_helpers import fast_values, make_state
+
+    asked = []
+    monkeypatch.setattr(HealthView, "check", lambda self: asked.append(self) or False)  # the button, the tab
+    window = MainWindow(make_state(scan_dataset(messy_dataset)))
+    qtbot.addWidget(window)
+    page = window.train_page
+    page.cache_dir = tmp_path / "cache"
+    page.settings.ensure_loaded()
+    page.settings.set_values(fast_values(epochs=1))
+    window.show_page(1)
+    health = window.data_page.health
+    tabs = window.data_page.data_tabs
+    assert tabs.tabText(1) == "Health" and health.report is None
+
+    with qtbot.waitSignal(health.checkFinished, timeout=TIMEOUT_MS) as finished:
+        with qtbot.waitSignal(page.trainingStopped, timeout=TIMEOUT_MS):
+            qtbot.mouseClick(page.train_button, Qt.MouseButton.LeftButton)
+        assert page.last_error is None and health.is_busy()  # in a worker: the GUI thread goes on
+    assert finished.args == [True] and not asked
+    assert health.report.label_source == "zero-shot"  # the adapter's out-of-fold check stays on the button
+    conflict = [f for f in health.open_findings() if f.kind == CONFLICT]
+    assert {p.name for p in conflict[0].paths} == {"orange_cross_004.png", "filed_twice.png"}
+    assert tabs.tabText(1) == f"Health ({len(health.open_findings())})"
+    assert "Check Data Health also asks the adapter" in health.summary.text()
+
+
+def test_a_new_run_cancels_the_check_after_the_last_one(qtbot, page, monkeypatch):
+    import time
+
+    from mma_studio.core.cancellation import check
+
+    started = []
+
+    def endless_check(scan, settings, fixes, cache_dir, **kwargs):  # stands in for examine_dataset
+        def run(on_progress, token):
+            started.append(kwargs.get("label_source", "auto"))
+            while True:
+                check(token)
+                time.sleep(0.01)
+
+        return run
+
+    monkeypatch.setattr("mma_studio.ui.data.health_view.health_task", endless_check)
+    health = page.health
+    finished = []
+    health.checkFinished.connect(finished.append)
+    assert health.check_after_run() and health.is_busy()
+    qtbot.waitUntil(lambda: started == ["zero-shot"], timeout=5000)
+    health.cancel_automatic()  # what the start of a new run calls
+    qtbot.waitUntil(lambda: not health.is_busy(), timeout=5000)
+    assert health.report is None and not finished
+    assert "Cancelled" not in health.summary.text()  # it gave way quietly
+    assert health.check() and health.is_busy()  # a check the user asks for is not cancelled
+    health.cancel_automatic()
+    assert not health.progress_row.progress.format().startswith("Cancelling")
+    assert health.stop_and_wait(5000)
+
+
+def test_closing_the_window_during_the_check_after_a_run_does_not_wait_for_it(qtbot, messy_dataset, monkeypatch):
+    import time
+
+    from mma_studio.core.cancellation import check
+    from mma_studio.core.dataset import scan_dataset
+    from mma_studio.ui.main_window import MainWindow
+    from tests.training_helpers import make_state
+
+    def endless_check(*args, **kwargs):
+        def run(on_progress, token):
+            while True:
+                check(token)
+                time.sleep(0.01)
+
+        return run
+
+    monkeypatch.setattr("mma_studio.ui.data.health_view.health_task", endless_check)
+    window = MainWindow(make_state(scan_dataset(messy_dataset)))
+    qtbot.addWidget(window)
+    window.show()
+    health = window.data_page.health
+    assert health.check_after_run() and health.is_busy()
+    task = health._task
+    assert window.close()
+    assert task.token.cancelled and task.wait(0)  # cancelled and already stopped when close returns

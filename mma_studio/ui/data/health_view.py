@@ -6,6 +6,12 @@ the finding; all three go through `AppState.request_data_fix`, so the project co
 records them in the project file as undoable steps (Ctrl+Z), and the next split uses them.
 The check itself (`core.doctor.examine_dataset`) runs in a `BackgroundTask` with progress and
 Cancel; thumbnails come from the page's `ThumbnailLoader` (decoded off the GUI thread).
+
+After a training run the view checks by itself (`check_after_run`): the run has just cached
+every image's features and holds the backbone, so the cheap parts (duplicates, conflicts,
+leaks, outliers, zero-shot label errors) cost seconds and the findings are there when the
+user looks. The adapter's out-of-fold label check trains 4 adapters, so it stays on the
+button. The automatic check gives way: a new run cancels it, closing the window waits for it.
 """
 
 from __future__ import annotations
@@ -84,13 +90,14 @@ def run_settings_for(state):
                        display_names=dict(data.display_names))
 
 
-def health_task(scan, settings, fixes, cache_dir: Path | None):
+def health_task(scan, settings, fixes, cache_dir: Path | None, *, backbone=None, label_source: str = "auto"):
     def run(on_progress, token):
         from mma_studio.core.doctor import examine_dataset
         from mma_studio.core.feature_cache import FeatureCache
 
         cache = FeatureCache(cache_dir) if cache_dir is not None else FeatureCache()
-        return examine_dataset(scan, settings, fixes=fixes, cache=cache, on_progress=on_progress, token=token)
+        return examine_dataset(scan, settings, fixes=fixes, cache=cache, backbone=backbone,
+                               label_source=label_source, on_progress=on_progress, token=token)
 
     return run
 
@@ -212,6 +219,7 @@ class HealthView(QWidget):
         self._state = state
         self._thumbnails = thumbnails
         self._task: BackgroundTask | None = None
+        self._automatic = False  # the running check is the one after a training run
         self.report = None
         self.rows: list[FindingRow] = []
         self.cache_dir: Path | None = None  # None: the configured cache (tests point it elsewhere)
@@ -259,6 +267,8 @@ class HealthView(QWidget):
 
     # --- the check ---------------------------------------------------------------------------
     def check(self) -> bool:
+        """The full check (the button): label errors from the adapter's out-of-fold
+        predictions when every class has enough images."""
         scan = self._state.data.scan
         if scan is None or self._task is not None:
             return False
@@ -267,25 +277,48 @@ class HealthView(QWidget):
             from mma_studio.ui.dialogs.settings_dialog import configured_cache_dir
 
             cache_dir = configured_cache_dir()
-        task = BackgroundTask(health_task(scan, run_settings_for(self._state), self._state.data.fixes, cache_dir), self)
+        self._start(health_task(scan, run_settings_for(self._state), self._state.data.fixes, cache_dir),
+                    automatic=False)
+        return True
+
+    def check_after_run(self, run=None, cache_dir: Path | None = None) -> bool:
+        """A training run has just extracted every image: check the cheap parts now, with the
+        run's backbone, settings and feature cache (module doc). Not while a check runs."""
+        scan = self._state.data.scan
+        if scan is None or self._task is not None:
+            return False
+        settings = getattr(run, "settings", None) or run_settings_for(self._state)
+        cache_dir = cache_dir if cache_dir is not None else self.cache_dir
+        if cache_dir is None:
+            from mma_studio.ui.dialogs.settings_dialog import configured_cache_dir
+
+            cache_dir = configured_cache_dir()
+        self._start(health_task(scan, settings, self._state.data.fixes, cache_dir,
+                                backbone=getattr(run, "backbone", None), label_source="zero-shot"),
+                    automatic=True)
+        return True
+
+    def cancel_automatic(self) -> None:
+        """A new run starts: the check after the last one gives way (a check the user asked
+        for goes on)."""
+        if self._task is not None and self._automatic:
+            self.cancel()
+
+    def _start(self, fn, *, automatic: bool) -> None:
+        task = BackgroundTask(fn, self)
         task.progress.connect(self._on_progress)
         task.succeeded.connect(self._on_report)
         task.failed.connect(self._on_failed)
-        task.cancelled.connect(lambda: self._finish_message("Cancelled: the last findings are still shown."))
+        task.cancelled.connect(self._on_cancelled)
         task.finished.connect(self._on_task_finished)
         self._task = task
+        self._automatic = automatic
         self.check_button.setEnabled(False)
         self.progress_row.progress.setRange(0, 0)
         self.progress_row.progress.setFormat("Checking the data…")
         self.progress_row.cancel_button.setEnabled(True)
         self.progress_row.setVisible(True)
         task.start()
-        return True
-
-    def check_after_run(self) -> bool:
-        """A training run has just extracted every image: check again if the user has looked
-        at the data's health before (the features are cached, so it costs seconds)."""
-        return self.report is not None and self.check()
 
     def cancel(self) -> None:
         if self._task is not None:
@@ -321,6 +354,12 @@ class HealthView(QWidget):
         self._finish_message(f"The check failed: {message}")
         self.checkFinished.emit(False)
 
+    def _on_cancelled(self) -> None:
+        if self._automatic:
+            self._show_summary()  # it gave way to a new run or a closing window: nothing to say
+        else:
+            self._finish_message("Cancelled: the last findings are still shown.")
+
     def _finish_message(self, text: str) -> None:
         self.summary.setText(text)
         self.statusMessage.emit(text, 8000)
@@ -329,6 +368,7 @@ class HealthView(QWidget):
         if self._task is not None:
             self._task.deleteLater()
         self._task = None
+        self._automatic = False
         self.progress_row.setVisible(False)
         self.check_button.setEnabled(self._state.data.scan is not None)
 
@@ -369,9 +409,11 @@ class HealthView(QWidget):
             shown = f" (the first {SHOWN_FINDINGS} are listed)" if open_count > SHOWN_FINDINGS else ""
             verdict = (f"<b>{open_count} finding{'s' if open_count != 1 else ''}</b>{shown}" if open_count
                        else "<b>No problems found.</b>")
+            more = (" Check Data Health also asks the adapter (out-of-fold predictions) about labels."
+                    if self.report.label_source == "zero-shot" else "")  # examine.ZERO_SHOT_SOURCE
             self.summary.setText(
                 f"{verdict} in {self.report.image_count:,} images · label errors from {self.report.label_source} "
-                f"· {self.report.seconds:.1f} s.{fixed_text}")
+                f"· {self.report.seconds:.1f} s.{more}{fixed_text}")
 
     def _on_thumbnail(self, path: str) -> None:
         for row in self.rows:
