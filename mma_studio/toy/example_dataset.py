@@ -139,6 +139,41 @@ def write_example_dataset(
     return dest
 
 
+def example_is_complete(dest: Path, per_class: int, seed: int = 0) -> bool:
+    """Whether `dest` already holds this exact example (same seed and size, every file).
+
+    Rewriting it would change every file's timestamp and so miss the feature cache; an
+    unchanged example is reused as it is.
+    """
+    dest = Path(dest)
+    try:
+        marker = json.loads((dest / MARKER).read_text())
+    except (OSError, ValueError):
+        return False
+    if not isinstance(marker, dict) or marker.get("seed") != seed or marker.get("per_class") != per_class:
+        return False
+    for colour, shape in EXAMPLE_CLASSES:
+        name = folder_name(colour, shape)
+        if not all((dest / name / f"{name}_{i:03d}.png").is_file() for i in range(per_class)):
+            return False
+    return True
+
+
+def ensure_example_dataset(
+    dest: Path,
+    *,
+    per_class: int = 40,
+    seed: int = 0,
+    on_progress: ProgressCallback | None = None,
+    token: CancelToken | None = None,
+) -> Path:
+    """The example dataset at `dest`: written, unless that exact example is there already
+    (`example_is_complete`), so "Try an example" twice reuses the files and their cached features."""
+    if not example_is_complete(dest, per_class, seed):
+        write_example_dataset(dest, per_class=per_class, seed=seed, on_progress=on_progress, token=token)
+    return Path(dest)
+
+
 def _write_png_atomically(path: Path, pixels: np.ndarray) -> None:
     buffer = io.BytesIO()
     Image.fromarray(pixels).save(buffer, format="PNG", compress_level=1)

@@ -581,34 +581,21 @@ class ProjectController(QObject):
         return True
 
     def _finish_restore(self, scan) -> None:
-        from mma_studio.core.split import default_roles
-        from mma_studio.ui.workers.scan_worker import without_classes
+        from mma_studio.core.project_data import fit_roles_to_scan
 
         base, new, display_names, missing = self._pending_roles or ([], [], {}, [])
         self._pending_roles = None
         self._restoring = True
         try:
             if scan is not None:
-                known = set(base) | set(new)
-                if known:
-                    absent = [c.name for c in scan.classes if c.name not in known]
-                    if absent and len(absent) < len(scan.classes):
-                        scan = without_classes(scan, set(absent))  # classes the user had removed
-                names = set(scan.class_names)
-                base = [n for n in base if n in names]
-                new = [n for n in new if n in names]
-                if not base and not new:
-                    base, new = default_roles(scan.class_names)
-                self.state.set_scan(scan, base, new)
-                for folder, shown in display_names.items():
-                    if folder in names:
-                        self.state.data.display_names[folder] = shown
+                fitted = fit_roles_to_scan(scan, base, new, display_names)
+                self.state.set_scan(fitted.scan, fitted.base, fitted.new)
+                self.state.data.display_names.update(fitted.display_names)
                 if display_names:
                     self.state.rolesChanged.emit()
                 self._restore_data_fixes()
-                lost = sorted(known - names)
-                if lost:
-                    missing = missing + [f"class {name!r}" for name in lost]
+                if fitted.lost:
+                    missing = missing + [f"class {name!r}" for name in fitted.lost]
             else:
                 self.state.clear_scan()
         finally:

@@ -14,7 +14,8 @@ from PySide6.QtWidgets import QLineEdit, QListWidget, QPushButton, QTableView, Q
 
 from mma_studio.ui.app_state import AppState, BackboneSelection
 from mma_studio.ui.data.class_table import FOLDER, IMAGES, NAME, ROLE, FolderNameRole, sample_paths, short_folder
-from mma_studio.ui.data.data_page import DataPage, example_is_complete
+from mma_studio.toy.example_dataset import example_is_complete
+from mma_studio.ui.data.data_page import DataPage
 from mma_studio.ui.data.drop_request import CLASS_FOLDERS, IMAGES as IMAGES_KIND, ROOT, DropRefused, classify_drop
 from mma_studio.ui.widgets.thumbnails import ThumbnailLoader, read_square_thumbnail
 from tests.image_factory import make_class_dataset, make_image, write_truncated

@@ -359,7 +359,8 @@ def test_show_results_brings_back_an_earlier_run_from_the_runs_dialog(qtbot, win
 def test_a_class_of_chosen_images_reopens_with_exactly_those_images(qtbot, window_factory, dataset, tmp_path):
     """Loose images filed under a class name are listed one by one: reopening must not take the
     whole folder they came from (nor lose the class, whose name is not a folder's)."""
-    from mma_studio.ui.workers.scan_worker import merge_scans, scan_loose_images
+    from mma_studio.core.chosen_images import scan_chosen_images as scan_loose_images
+    from mma_studio.core.scan_merge import merge_scans
     from tests.image_factory import make_image
 
     home, scan, _run = dataset

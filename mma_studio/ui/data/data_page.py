@@ -35,11 +35,9 @@ from mma_studio.ui.data.drop_request import CLASS_FOLDERS, IMAGES, ROOT, DropRef
 from mma_studio.ui.data.drop_zone import DropZone
 from mma_studio.ui.dialogs.replace_data_question import OPEN_AS_NEW, REPLACE, ask_replace_or_new
 from mma_studio.ui.workers.scan_worker import (
-    merge_scans,
     scan_folders_task,
     scan_images_task,
     scan_root_task,
-    without_classes,
 )
 from mma_studio.ui.widgets.progress_row import ProgressRow
 from mma_studio.ui.widgets.page_style import CARD_STYLE, card, title_label
@@ -128,37 +126,13 @@ def _catching_dataset_errors(fn):
 def _example_task(destination: Path, per_class: int):
     def run(on_progress, token):
         from mma_studio.core.dataset import scan_dataset
-        from mma_studio.toy.example_dataset import write_example_dataset
+        from mma_studio.toy.example_dataset import ensure_example_dataset
 
-        if not example_is_complete(destination, per_class):
-            write_example_dataset(destination, per_class=per_class, seed=EXAMPLE_SEED, on_progress=on_progress,
-                                  token=token)
+        ensure_example_dataset(destination, per_class=per_class, seed=EXAMPLE_SEED, on_progress=on_progress,
+                               token=token)
         return scan_dataset(destination, on_progress=on_progress, token=token)
 
     return run
-
-
-def example_is_complete(destination: Path, per_class: int) -> bool:
-    """Whether `destination` already holds this exact example (same seed and size, every file).
-
-    Rewriting it would change every file's timestamp and so miss the feature cache; an
-    unchanged example is reused as it is.
-    """
-    import json
-
-    from mma_studio.toy.example_dataset import EXAMPLE_CLASSES, MARKER, folder_name
-
-    try:
-        marker = json.loads((destination / MARKER).read_text())
-    except (OSError, ValueError):
-        return False
-    if not isinstance(marker, dict) or marker.get("seed") != EXAMPLE_SEED or marker.get("per_class") != per_class:
-        return False
-    for colour, shape in EXAMPLE_CLASSES:
-        name = folder_name(colour, shape)
-        if not all((destination / name / f"{name}_{i:03d}.png").is_file() for i in range(per_class)):
-            return False
-    return True
 
 
 class DataPage(QWidget):
@@ -503,6 +477,8 @@ class DataPage(QWidget):
         scan = self._state.data.scan
         if scan is None or self._state.busy or not names:
             return
+        from mma_studio.core.scan_merge import without_classes
+
         remaining = without_classes(scan, set(names))
         if not remaining.classes:
             self.clear_dataset()
@@ -580,6 +556,8 @@ class DataPage(QWidget):
                 f"Found {len(scan.classes)} classes and {scan.image_count:,} usable images"
                 + (f"; {skipped} file{'s' if skipped != 1 else ''} skipped." if skipped else "."), 8000)
             return
+        from mma_studio.core.scan_merge import merge_scans
+
         merged = merge_scans(data.scan, scan, extend_same_name=self._pending_extend)
         old_names = data.scan.class_names
         was_default = (list(data.base_classes), list(data.new_classes)) == tuple(default_roles(old_names))
