@@ -135,6 +135,16 @@ def record_finished_run(run, run_id: str | None) -> RunRecord:
     return record
 
 
+def note_exported_adapter(runs: list[RunRecord], finished_at: str | None, adapter_path: Path | str) -> RunRecord | None:
+    """The run that finished at `finished_at` was exported to `adapter_path`: its record
+    remembers where (absolute in memory; relative when written). None when no run matches."""
+    for record in reversed(runs):
+        if record.finished_at == finished_at:
+            record.adapter_file = str(Path(adapter_path).absolute())
+            return record
+    return None
+
+
 class PortableRuns:
     """The open project's runs as written: paths relative to a project file.
 

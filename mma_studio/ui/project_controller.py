@@ -32,6 +32,7 @@ from mma_studio.core.project_store import (
     absolute_ui_state,
     autosave_folder,
     new_autosave_path,
+    note_exported_adapter,
     portable_data,
     portable_data_fixes,
     portable_ui_state,
@@ -227,12 +228,9 @@ class ProjectController(QObject):
 
     def note_export(self, run, adapter_path: Path | str) -> None:
         """The adapter of `run` was exported to `adapter_path`: the project remembers where."""
-        for record in reversed(self.runs):
-            if record.finished_at == getattr(run, "finished_at", None):
-                record.adapter_file = str(Path(adapter_path).absolute())
-                self.runsChanged.emit()
-                self._on_changed()
-                return
+        if note_exported_adapter(self.runs, getattr(run, "finished_at", None), adapter_path) is not None:
+            self.runsChanged.emit()
+            self._on_changed()
 
     def holds_work(self) -> bool:
         """Whether the project has data or runs that new data would replace."""
