@@ -8,7 +8,6 @@ few that need a real process (stdout closed, a broken pipe, start-up imports) st
 
 from __future__ import annotations
 
-import argparse
 import io
 import json
 import os
@@ -221,11 +220,13 @@ def test_predict_classes_that_name_nothing_are_an_error(workspace, adapter, caps
 def test_another_model_alone_gets_its_own_weights_not_the_adapters_tag():
     from types import SimpleNamespace
 
-    from mma_studio.cli.engine_steps import classifier_backbone_arguments
+    from mma_studio.core.classifier_backbone import classifier_backbone_arguments
 
     adapter_file = SimpleNamespace(backbone={"model_name": "mma-tiny", "pretrained": "shapes"})
-    choose = lambda model, pretrained: classifier_backbone_arguments(
-        adapter_file, argparse.Namespace(model=model, pretrained=pretrained))
+
+    def choose(model, pretrained):
+        return classifier_backbone_arguments(adapter_file, model, pretrained)
+
     assert choose(None, None) == ("mma-tiny", "shapes")
     assert choose("mma-tiny", None) == ("mma-tiny", "shapes")
     assert choose("ViT-B-16", None) == ("ViT-B-16", "openai")

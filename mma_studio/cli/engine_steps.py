@@ -1,4 +1,5 @@
-"""Engine calls several sub-commands make the same way (each imports the engine lazily)."""
+"""Engine calls several sub-commands make the same way, from their options (each imports the engine
+lazily). Glue only: what each call does is the engine's."""
 
 from __future__ import annotations
 
@@ -28,41 +29,11 @@ def scan(data_dir: Path, printer: ProgressPrinter, token):
     return result
 
 
-def classifier_backbone_arguments(adapter_file, args) -> tuple[str, str]:
-    """(model, pretrained): the adapter's own backbone unless --model/--pretrained say otherwise.
-
-    Another --model without --pretrained gets that model's usual weights, never the adapter's
-    weights tag, which belongs to the adapter's model (`ViT-B-16 · shapes` does not exist)."""
-    from mma_studio.core.predict import backbone_arguments
-
-    model, pretrained = backbone_arguments(adapter_file)
-    if args.pretrained:
-        return args.model or model, args.pretrained
-    if args.model and args.model != model:
-        return args.model, usual_weights(args.model)
-    return model, pretrained
-
-
-def usual_weights(model: str) -> str:
-    from mma_studio.core.run_defaults import (
-        DEFAULT_PRETRAINED,
-        OFFLINE_MODEL,
-        OFFLINE_PRETRAINED,
-    )
-
-    if model == OFFLINE_MODEL:
-        return OFFLINE_PRETRAINED
-    try:
-        import open_clip
-
-        tags = open_clip.list_pretrained_tags_by_model(model)
-    except Exception:  # noqa: BLE001 - an unknown model: load_backbone says so with its own reason
-        return DEFAULT_PRETRAINED
-    return DEFAULT_PRETRAINED if DEFAULT_PRETRAINED in tags or not tags else tags[0]
-
-
 def load_classifier_backbone(adapter_file, args, printer: ProgressPrinter, token):
+    """The backbone that classifies with `adapter_file`: its own, or what --model/--pretrained name
+    (`core.classifier_backbone`, the rule the app's Demo page follows too)."""
     from mma_studio.core.backbone import load_backbone
+    from mma_studio.core.classifier_backbone import classifier_backbone_arguments
 
-    model, pretrained = classifier_backbone_arguments(adapter_file, args)
+    model, pretrained = classifier_backbone_arguments(adapter_file, args.model, args.pretrained)
     return load_backbone(model, pretrained, device=args.device, on_progress=printer, token=token)

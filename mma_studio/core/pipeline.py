@@ -246,7 +246,7 @@ class SettingsError(ValueError):
 
 def check_run_settings(settings: RunSettings) -> None:
     """Refuse settings no run can use, up front (the CLI and the app both get this): the
-    training numbers are checked by `TrainConfig` itself; these are the split's."""
+    training numbers are checked by `TrainConfig` itself; these are the split's and the prompts'."""
     import math
     import numbers
 
@@ -261,6 +261,9 @@ def check_run_settings(settings: RunSettings) -> None:
     ratio = settings.base_ratio
     if isinstance(ratio, bool) or not isinstance(ratio, numbers.Real) or not math.isfinite(ratio) or not 0 < ratio <= 1:
         raise SettingsError(f"the base ratio must be a number above 0 and at most 1, not {ratio!r}")
+    for template in settings.templates:
+        if "{}" not in template:  # a prompt without the class name: every class would read the same
+            raise SettingsError(f"prompt template {template!r} needs a {{}} where the class name goes")
 
 
 def check_prompt_names(scan: ScanResult, split: DatasetSplit, settings: RunSettings) -> None:

@@ -33,30 +33,13 @@ def run(args, token) -> int:
     from mma_studio.cli.engine_steps import scan
     from mma_studio.cli.output import out, print_json
     from mma_studio.cli.progress import ProgressPrinter
-    from mma_studio.core.dataset import dataset_advice
+    from mma_studio.core.dataset_check import check_dataset
     from mma_studio.core.image_formats import missing_common_formats
-    from mma_studio.core.pipeline import check_trainable, leak_warnings
-    from mma_studio.core.split import SplitError, make_split
 
     printer = ProgressPrinter(not args.quiet)
     result = scan(args.data_dir, printer, token)
-    advice = dataset_advice(result, shots=args.shots, val_per_class=args.val_per_class)
-    problems = list(result.errors)  # class folders whose names collide: `train` refuses them too
-    leaks = []
-    try:
-        # The same test `train` applies, so `check` never passes a dataset `train` refuses.
-        split = make_split(result, shots=args.shots, val_per_class=args.val_per_class, seed=args.seed)
-        check_trainable(split)
-        leaks = leak_warnings(result, split)  # one picture among the training and the test images
-    except SplitError as exc:
-        problems.append(str(exc))
-        # The split's refusal names the classes that are short and what fits: the advice that
-        # says the same in other words (and lists other classes) would read as a contradiction.
-        shortage = f"Base classes need {args.shots + args.val_per_class} images each"
-        advice = [line for line in advice if not line.startswith(shortage)]
-    if len(result.classes) < 1 or not any(c.images for c in result.classes):
-        problems.append("no usable images in any class folder")
-    trainable = not problems
+    verdict = check_dataset(result, shots=args.shots, val_per_class=args.val_per_class, seed=args.seed)
+    advice, problems, leaks, trainable = verdict.advice, verdict.problems, verdict.leaks, verdict.trainable
     missing = missing_common_formats()
     ignored = result.ignored_paths
     health = None

@@ -120,11 +120,11 @@ def run(args, token) -> int:
 
 
 def _write_files(args, result, chart) -> None:
-    from mma_studio.core.atomic_write import write_text_atomically
+    from mma_studio.core.comparison_files import write_results_json
     from mma_studio.core.svg_chart import write_chart_svg
 
     for path, write in ((args.plot, lambda p: write_chart_svg(chart, p)),
-                        (args.output, lambda p: write_text_atomically(p, result.to_json()))):
+                        (args.output, lambda p: write_results_json(result, p))):
         if path is None:
             continue
         try:

@@ -67,31 +67,11 @@ def run(args, token) -> int:
 
 
 def images_to_classify(item: Path, eprint) -> list[Path]:
-    """`item` itself, or the image files below it (sorted, hidden ones left out).
+    """`item` itself, or the image files below it (`core.images_to_classify`); a sub-folder that
+    cannot be listed is a warning, the named one an error."""
+    from mma_studio.core import images_to_classify as listing
 
-    A folder that cannot be listed is named with the reason: the top one is an error, one
-    further down a warning (the rest is still classified)."""
-    import os
-
-    from mma_studio.core.images import has_image_extension
-
-    if not item.is_dir():
-        if not os.path.lexists(item):
-            raise UserError(f"{item}: no such file or folder")
-        return [item]
-    found: list[Path] = []
-
-    def unlistable(error: OSError) -> None:
-        where = Path(error.filename) if error.filename else item
-        reason = "permission denied" if isinstance(error, PermissionError) else (error.strerror or str(error))
-        if where == item:
-            raise UserError(f"{item}: cannot list the folder ({reason})")
-        eprint(f"mma-studio {NAME}: warning: {where}: cannot list the folder ({reason}); its images are left out")
-
-    for folder, subfolders, files in os.walk(item, onerror=unlistable):
-        subfolders[:] = sorted(name for name in subfolders if not name.startswith("."))
-        for name in files:
-            path = Path(folder, name)
-            if not name.startswith(".") and has_image_extension(path):
-                found.append(path)
-    return sorted(found)
+    try:
+        return listing.images_to_classify(item, lambda line: eprint(f"mma-studio {NAME}: warning: {line}"))
+    except listing.ImageListingError as exc:
+        raise UserError(str(exc)) from None

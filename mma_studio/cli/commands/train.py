@@ -39,7 +39,7 @@ def settings_from_args(args):
     import dataclasses
 
     from mma_studio.core.adapter import AdapterConfig
-    from mma_studio.core.pipeline import RunSettings, apply_preset
+    from mma_studio.core.pipeline import RunSettings, apply_preset, check_run_settings
     from mma_studio.core.run_defaults import DEFAULT_TEMPLATES
     from mma_studio.core.training import TrainConfig
 
@@ -61,11 +61,9 @@ def settings_from_args(args):
             settings = dataclasses.replace(settings, training=dataclasses.replace(settings.training, **overrides))
         if args.augment_views is not None:
             settings = dataclasses.replace(settings, augment_views=args.augment_views)
+        check_run_settings(settings)  # the engine's rules, before any file is read
     except ValueError as exc:
         raise UserError(str(exc)) from None
-    for template in settings.templates:
-        if "{}" not in template:
-            raise UserError(f"prompt template {template!r} needs a {{}} where the class name goes")
     return settings
 
 

@@ -168,9 +168,10 @@ def model_from_file_task(adapter_file, path: Path, device: str, backbones: Backb
 
     def run(on_progress, token):
         from mma_studio.core.backbone import load_backbone
-        from mma_studio.core.predict import Classifier, backbone_arguments
+        from mma_studio.core.classifier_backbone import classifier_backbone_arguments
+        from mma_studio.core.predict import Classifier
 
-        model, pretrained = backbone_arguments(adapter_file)
+        model, pretrained = classifier_backbone_arguments(adapter_file)  # as `predict` without --model
         info = adapter_file.backbone
         backbone = backbones.find(info.get("model_name") or model, info.get("weights_id"), info.get("preprocess_id"))
         if backbone is None:
