@@ -42,6 +42,7 @@ class BackboneChoice:
     label: str
     downloaded: bool
     kind: str
+    note: str = ""  # a sentence on why it is listed ("The paper's backbone.")
 
 
 def shipped_weights_path() -> Path:
@@ -82,7 +83,7 @@ def catalogue_choices(
     downloadable: list[BackboneChoice] = []
     for entry in RECOMMENDED_BACKBONES:
         present = cached_recommended_weights(entry, cache_dir) is not None
-        choice = BackboneChoice(entry.model, entry.pretrained, entry.label, present, "pretrained")
+        choice = BackboneChoice(entry.model, entry.pretrained, entry.label, present, "pretrained", entry.note)
         (downloaded if present else downloadable).append(choice)
     demo_path = shipped_weights_path() if demo_weights is None else demo_weights
     demo = BackboneChoice(TINY_MODEL, DEMO_TAG, f"{TINY_MODEL} · {DEMO_TAG} (demo model)", demo_path.is_file(), "demo")

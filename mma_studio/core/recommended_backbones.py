@@ -20,16 +20,16 @@ class RecommendedBackbone:
     pretrained: str  # open_clip's pretrained tag
     hf_repo: str  # the hub repo of the registry entry's `hf_hub`
     hf_filename: str = ""  # the file named there ("" = open_clip's default weights name)
-    note: str = ""  # shown after the label, e.g. why this one is first
+    note: str = ""  # why this one is listed, for its tooltip and status line (the label stays short)
 
     @property
     def label(self) -> str:
-        return f"{self.model} · {self.pretrained}{self.note}"
+        return f"{self.model} · {self.pretrained}"
 
 
 # Shown first in the chooser, in this order: the paper's backbone and the common open_clip defaults.
 RECOMMENDED_BACKBONES: tuple[RecommendedBackbone, ...] = (
-    RecommendedBackbone("ViT-B-16", "openai", "timm/vit_base_patch16_clip_224.openai", note=" (the paper's backbone)"),
+    RecommendedBackbone("ViT-B-16", "openai", "timm/vit_base_patch16_clip_224.openai", note="The paper's backbone."),
     RecommendedBackbone("ViT-B-32", "openai", "timm/vit_base_patch32_clip_224.openai"),
     RecommendedBackbone("ViT-L-14", "openai", "timm/vit_large_patch14_clip_224.openai"),
     RecommendedBackbone("ViT-B-16", "laion2b_s34b_b88k", "laion/CLIP-ViT-B-16-laion2B-s34B-b88K"),

@@ -55,7 +55,7 @@ class ChoiceEntry:
     """What one combo item stands for (a listed engine choice, or a picked local file)."""
 
     def __init__(self, model: str, pretrained: str, label: str, downloaded: bool, kind: str,
-                 presence_known: bool = True) -> None:
+                 presence_known: bool = True, note: str = "") -> None:
         self.model = model
         self.pretrained = pretrained
         self.label = label
@@ -63,10 +63,12 @@ class ChoiceEntry:
         self.kind = kind  # "pretrained", "demo", "random", "local" (the file route) or "file"
         # False for a pretrained tag the catalogue does not list: only loading it can tell
         self.presence_known = presence_known
+        self.note = note  # why it is listed ("The paper's backbone."): tooltip and status line
 
     @classmethod
     def from_choice(cls, choice) -> "ChoiceEntry":
-        return cls(choice.model, choice.pretrained, choice.label, bool(choice.downloaded), choice.kind)
+        return cls(choice.model, choice.pretrained, choice.label, bool(choice.downloaded), choice.kind,
+                   note=getattr(choice, "note", ""))
 
     @classmethod
     def from_selection(cls, selection: BackboneSelection) -> "ChoiceEntry":
@@ -339,11 +341,12 @@ class BackboneChooser(QWidget):
         if entry.kind == "file":
             found = "" if entry.downloaded else " (not found: it was moved or deleted)"
             return f"{entry.model} with weights from {entry.pretrained[5:]}{found}"
+        note = f"{entry.note} " if entry.note else ""
         if not entry.presence_known:
             return "open_clip weights; whether they are on this computer is checked when they load"
         if entry.downloaded:
-            return "On this computer: loads offline"
-        return "Not on this computer: Download fetches it once from the Hugging Face hub"
+            return f"{note}On this computer: loads offline"
+        return f"{note}Not on this computer: Download fetches it once from the Hugging Face hub"
 
     def entries(self) -> list[ChoiceEntry]:
         """Every listed choice, in order (separators skipped)."""
@@ -579,12 +582,12 @@ class BackboneChooser(QWidget):
             text = "Downloaded: these weights load offline."
         else:
             text = ("<b>Not on this computer.</b> Click <b>Download</b> (once; then they load offline), "
-                    "or choose a weights file.")
+                    "or <a href='local'>choose a weights file</a>.")
             if self._loaded and not self._any_pretrained_cached:
-                text += (
-                    " No pretrained weights are on this computer yet; without a network, "
-                    "<a href='demo'>use the demo model</a> or <a href='local'>a local weights file</a>."
-                )
+                text += (" No pretrained weights are on this computer yet: without a network, "
+                         "<a href='demo'>use the demo model</a>.")
+        if entry.kind == "pretrained" and entry.note:
+            text = f"{html.escape(entry.note)} {text}"
         if not self._loaded and self._choices_task is not None:
             text += " <i>Looking for other models…</i>"
         self.status.setText(text)
