@@ -207,6 +207,7 @@ class MainWindow(QMainWindow):
             self._install_page(EVALUATE_ROW, self.evaluate_page)
             self.evaluate_page.trainRequested.connect(lambda: self.show_page(TRAIN_ROW))
             self.evaluate_page.adapterExported.connect(self.projects.note_export)
+            self.evaluate_page.adapterExported.connect(lambda run, path: self.ensure_demo_page().note_export(run, path))
         return self.evaluate_page
 
     def ensure_demo_page(self):
@@ -217,6 +218,7 @@ class MainWindow(QMainWindow):
             self.demo_page = DemoPage(self.state, self.pages)
             self._install_page(DEMO_ROW, self.demo_page)
             self.demo_page.statusMessage.connect(self.show_status)
+            self.demo_page.export_lookup = self._exported_adapter_of
         return self.demo_page
 
     def ensure_train_page(self):
@@ -242,6 +244,17 @@ class MainWindow(QMainWindow):
             self.train_page.cache_dir = cache_dir
         self.projects.attach_train_page(self.train_page)
         return self.train_page
+
+    def _exported_adapter_of(self, run):
+        """Where the project recorded `run`'s exported adapter file (None: never exported, or gone)."""
+        from pathlib import Path
+
+        finished = getattr(run, "finished_at", None)
+        for record in reversed(self.projects.runs):
+            if finished and record.finished_at == finished and record.adapter_file:
+                path = Path(record.adapter_file)
+                return path if path.is_file() else None
+        return None
 
     def show_train_page(self) -> None:
         self.ensure_train_page()

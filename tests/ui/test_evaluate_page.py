@@ -78,7 +78,8 @@ def test_page_shows_the_runs_zero_shot_and_adapted_figures(page, trained):
         ("hm", run.zero_shot.hm, run.adapted.hm),
         ("all", run.zero_shot.all_acc, run.adapted.all_acc),
     ):
-        assert texts[key] == (percent(before), percent(after), points(after - before)), key
+        worse = " ▼" if after - before <= -0.0005 else ""  # a loss to zero-shot is marked, not only red
+        assert texts[key] == (percent(before), percent(after), points(after - before) + worse), key
     assert "mma-tiny" in page.summary_label.text()
     assert not page.notice.isHidden() and "random" in page.notice_label.text()  # random weights are labelled
     assert page.table.model().rowCount() == len(run.prompt_names)
@@ -157,7 +158,7 @@ def test_per_class_table_sorts_by_value_not_text_and_keeps_missing_values_last(q
     table.sortByColumn(COLUMN_INDEX["count"], Qt.SortOrder.DescendingOrder)
     assert table.shown_column("count") == ["30", "10", "9", "4"]
     table.sortByColumn(COLUMN_INDEX["change"], Qt.SortOrder.DescendingOrder)
-    assert table.shown_column("change") == ["+50.0", "+35.7", "+0.0", "-45.0"]
+    assert table.shown_column("change") == ["+50.0", "+35.7", "+0.0", "-45.0 ▼"]  # worse than zero-shot: marked
     table.set_filter_text("ALP")
     assert table.shown_column("class") == ["alpha"]
 

@@ -548,6 +548,16 @@ class DataPage(QWidget):
         from mma_studio.core.split import default_roles
 
         data = self._state.data
+        if self._task_kind == "rescan" and data.scan is not None:  # the same folder, read again
+            known = set(data.base_classes) | set(data.new_classes)
+            base = [n for n in scan.class_names if n in data.base_classes or n not in known]
+            new = [n for n in scan.class_names if n in data.new_classes]
+            self._state.update_scan(scan, base, new)
+            skipped = len(scan.skipped)
+            self.statusMessage.emit(f"Scanned again: {scan.image_count:,} usable images"
+                                    + (f", {skipped} file{'s' if skipped != 1 else ''} skipped." if skipped else
+                                       ", nothing skipped."), 8000)
+            return
         if self._pending_replace or data.scan is None:
             base, new = default_roles(scan.class_names)
             self._state.set_scan(scan, base, new)
@@ -628,7 +638,21 @@ class DataPage(QWidget):
         skipped = list(scan.skipped) if scan is not None else []
         usable = scan.image_count if scan is not None else None
         duplicates = list(getattr(scan, "duplicates", [])) if scan is not None else []
-        return HealthReportDialog(skipped, self, total_usable=usable, duplicates=duplicates)
+        can_rescan = scan is self._state.data.scan and getattr(scan, "root", None) is not None
+        dialog = HealthReportDialog(skipped, self, total_usable=usable, duplicates=duplicates, can_rescan=can_rescan)
+        dialog.rescanRequested.connect(self.rescan)
+        return dialog
+
+    def rescan(self) -> None:
+        """Scan the dataset's folder again (files fixed outside the app): the class names,
+        roles and data fixes are kept for the classes still there."""
+        scan = self._state.data.scan
+        root = getattr(scan, "root", None) if scan is not None else None
+        if root is None or self._task is not None or self._state.busy:
+            return
+        self.error_banner.hide()
+        self._start_scan(scan_root_task(Path(root)), f"Scanning {Path(root).name} again", replace=False,
+                         extend=False, kind="rescan")
 
     def show_health_report(self) -> None:
         dialog = self.health_report_dialog()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QUrl
+from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -57,8 +57,10 @@ def report_text(skipped: list) -> str:
 
 
 class HealthReportDialog(QDialog):
+    rescanRequested = Signal()  # the user fixed files outside the app: scan the folder again
+
     def __init__(self, skipped: list, parent: QWidget | None = None, *, total_usable: int | None = None,
-                 duplicates=()) -> None:
+                 duplicates=(), can_rescan: bool = False) -> None:
         super().__init__(parent)
         self.setObjectName("healthReportDialog")
         self.setWindowTitle("Dataset Health Report")
@@ -118,7 +120,6 @@ class HealthReportDialog(QDialog):
             self.table.setItem(row, 2, folder)
         self.table.setColumnWidth(0, 200)
         self.table.setColumnWidth(2, 240)
-        self.table.setCurrentItem(None)
         self.table.setVisible(count > 0)
         self.table.doubleClicked.connect(self._show_selected_in_folder)
         QShortcut(QKeySequence.Copy, self.table, activated=self.copy_selection)
@@ -131,13 +132,23 @@ class HealthReportDialog(QDialog):
         self.copy_button.clicked.connect(self.copy_all)
         self.open_button = QPushButton("Show in Folder", self)
         self.open_button.setObjectName("healthReportOpenButton")
-        self.open_button.setEnabled(False)
+        self.open_button.setToolTip("Open the folder of the selected file")
         self.open_button.clicked.connect(self._show_selected_in_folder)
         self.table.itemSelectionChanged.connect(
             lambda: self.open_button.setEnabled(bool(self.table.selectionModel().selectedRows()))
         )
+        if count:  # the first file is selected, so Show in Folder works at once
+            self.table.selectRow(0)
+        self.open_button.setEnabled(bool(count))
+        self.rescan_button = QPushButton("Rescan", self)
+        self.rescan_button.setObjectName("healthReportRescanButton")
+        self.rescan_button.setToolTip("Scan the dataset folder again after fixing or removing these files; "
+                                      "class names and the base/new split are kept")
+        self.rescan_button.setEnabled(can_rescan)
+        self.rescan_button.clicked.connect(self._rescan)
         buttons.addButton(self.copy_button, QDialogButtonBox.ActionRole)
         buttons.addButton(self.open_button, QDialogButtonBox.ActionRole)
+        buttons.addButton(self.rescan_button, QDialogButtonBox.ActionRole)
         buttons.rejected.connect(self.reject)
 
         layout = QVBoxLayout(self)
@@ -147,6 +158,10 @@ class HealthReportDialog(QDialog):
         if count == 0:
             layout.addStretch(1)
         layout.addWidget(buttons)
+
+    def _rescan(self) -> None:
+        self.rescanRequested.emit()
+        self.accept()
 
     def report_text(self) -> str:
         return report_text(self._skipped)

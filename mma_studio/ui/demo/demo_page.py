@@ -182,6 +182,10 @@ class DemoPage(QWidget):
         self._pending_folder = None  # (folder, csv_path)
         self._loading_label = ""
         self._reading_path: Path | None = None
+        # Where a run's adapter was saved (the Export dialog, or the project's record of it):
+        # the adapter card says so instead of "not saved as a file yet".
+        self._exported: dict[int, Path] = {}
+        self.export_lookup = None  # callable(run) -> Path | None, set by the window (the project's runs)
         style = self.style()
         self.setAcceptDrops(True)
         self.setStyleSheet(DEMO_PAGE_STYLE)
@@ -382,6 +386,28 @@ class DemoPage(QWidget):
             self.modelChanged.emit()
         self.notice_banner.hide()
         self._refresh()
+
+    def note_export(self, run, adapter_path: Path | str) -> None:
+        """`run`'s adapter was saved as `adapter_path`: the adapter card names the file."""
+        self._exported[id(run)] = Path(adapter_path)
+        if self.model is not None and self.model.source == "run" and self.model.run is run:
+            self._show_adapter_info(self.model)
+
+    def _saved_path(self, run) -> Path | None:
+        path = self._exported.get(id(run))
+        if path is None and self.export_lookup is not None and run is not None:
+            path = self.export_lookup(run)
+        return Path(path) if path else None
+
+    def _show_adapter_info(self, model: DemoModel) -> None:
+        if model.source != "run":
+            self.adapter_info.show_adapter(model.adapter_file, "Adapter file", model.path)
+            return
+        saved = self._saved_path(model.run)
+        if saved is not None:
+            self.adapter_info.show_adapter(model.adapter_file, "Last training run, saved as a file", saved)
+        else:
+            self.adapter_info.show_adapter(model.adapter_file, "Last training run (not saved as a file yet)")
 
     def use_latest_run(self) -> None:
         if self._latest_run is not None:
@@ -692,16 +718,24 @@ class DemoPage(QWidget):
 
     # ================================================================== results on screen
     def _set_model(self, model: DemoModel) -> None:
+        previous = self.model
+        # Names the user added to the previous adapter's classes stay: MMA scores any name, and
+        # a new adapter is no reason to lose them (the status line says they were kept).
+        added = ([n for n in self.class_editor.class_names() if n not in set(previous.class_names)]
+                 if previous is not None else [])
         self.model = model
         self.error_banner.hide()
         names, roles = model.class_names, model.roles
         self.class_editor.set_classes(names, roles)
+        kept = self.class_editor.add_names([n for n in added if n not in set(names)]) if added else []
+        self._show_adapter_info(model)
         if model.source == "run":
-            self.adapter_info.show_adapter(model.adapter_file, "Last training run (not saved as a file yet)")
             self.notice_banner.hide()
-        else:
-            self.adapter_info.show_adapter(model.adapter_file, "Adapter file", model.path)
-        self.statusMessage.emit(f"Demo: using {self._model_title()}", 5000)
+        message = f"Demo: using {self._model_title()}"
+        if kept:
+            shown = ", ".join(f"“{n}”" for n in kept[:3]) + (f" and {len(kept) - 3} more" if len(kept) > 3 else "")
+            message += f"; kept the class{'es' if len(kept) != 1 else ''} you added: {shown}"
+        self.statusMessage.emit(message, 8000)
         self.modelChanged.emit()
         self._refresh()
         self._request_classify()
@@ -724,16 +758,35 @@ class DemoPage(QWidget):
         top_adapted = prediction.labels[0] if prediction.labels else ""
         count = len(result.class_names)
         if top_zero == top_adapted:
-            self.result_hint.setText(f"Both agree: “{top_adapted}” (out of {count} classes).")
+            hint = f"Both agree: “{top_adapted}” (out of {count} classes)."
         else:
-            self.result_hint.setText(f"The adapter says “{top_adapted}”, zero-shot CLIP “{top_zero}” (out of {count} classes).")
+            hint = f"The adapter says “{top_adapted}”, zero-shot CLIP “{top_zero}” (out of {count} classes)."
+        truth = self._known_class(result.class_names)
+        if truth is not None and top_zero == truth and top_adapted != truth:
+            # The image's folder names its class: when the adapter loses it, say so.
+            hint = (f"Worse than zero-shot CLIP on this image: its folder says “{truth}”; zero-shot CLIP got it "
+                    f"right, the adapter says “{top_adapted}” (out of {count} classes).")
+        self.result_hint.setText(hint)
         self.classified.emit()
+
+    def _known_class(self, class_names: list[str]) -> str | None:
+        """The image's class when its folder names one of the classes (an image from a dataset)."""
+        if self.image_path is None or self._image_name != self.image_path.name:
+            return None
+        from mma_studio.core.dataset import readable_class_name
+
+        folder = self.image_path.parent.name
+        wanted = {folder.casefold(), readable_class_name(folder).casefold()}
+        matches = [name for name in class_names if name.casefold() in wanted]
+        return matches[0] if len(matches) == 1 else None
 
     def _show_empty_results(self) -> None:
         self.zero_shot_bars.show_message("Nothing classified yet.")
         self.adapter_bars.show_message("Nothing classified yet.")
         if self.model is None:
             self.result_hint.setText("Train an adapter, or load an adapter file, to classify images.")
+        elif self._image is not None or self._pending_image is not None or self._task_kind == "classify":
+            self.result_hint.setText("Classifying…")
         else:
             self.result_hint.setText("Drop, open or paste an image to see the top classes.")
 
@@ -781,6 +834,8 @@ class DemoPage(QWidget):
                 self._show_empty_results()
         else:
             self.summary_label.setText(f"Classifying with {self._model_title()}")
+            if self.last_result is None or self.last_result.prediction is None:
+                self._show_empty_results()  # never "Train an adapter…" beside an adapter in use
         has_other_run = self._latest_run is not None and (self.model is None or self.model.run is not self._latest_run)
         self.use_run_button.setVisible(has_other_run)
         self.folder_button.setEnabled(self.model is not None and self._task_kind != "folder")

@@ -76,6 +76,7 @@ class ComparisonTile(QFrame):
         self._values = values
         layout.addWidget(self.detail)
         self._delta: float | None = None
+        self.worse = False  # the adapter does worse than zero-shot CLIP on this figure
 
     def natural_width(self) -> int:
         """The width the figures need on one line (the detail line may wrap)."""
@@ -97,8 +98,10 @@ class ComparisonTile(QFrame):
         self.zero_shot.setText(percent(zero_shot))
         self.adapted.setText(percent(adapted))
         self._delta = adapted - zero_shot if _is_number(zero_shot) and _is_number(adapted) else None
-        self.change.setText(points(self._delta))
-        self.detail.setText(detail)
+        # A loss is said in words too, not only in red: never hidden, readable without colour.
+        self.worse = self._delta is not None and self._delta <= -0.0005
+        self.change.setText(points(self._delta) + (" ▼" if self.worse else ""))
+        self.detail.setText(("Worse than zero-shot CLIP. " if self.worse else "") + detail)
         self._color_change()
 
     def _color_change(self) -> None:

@@ -71,6 +71,18 @@ QFrame#evaluateNotice { background: rgba(245, 158, 11, 0.14); border: 1px solid 
 """
 
 
+def worse_than_zero_shot(zero_shot: dict, adapted: dict) -> list[str]:
+    """The headline figures where the adapter loses to zero-shot CLIP, in words with the loss
+    ("new classes (−4.2 points)"), so the page says it above the tiles."""
+    names = {"base": "base classes", "new": "new classes", "hm": "the harmonic mean", "all": "all classes together"}
+    worse = []
+    for key, words in names.items():
+        before, after = zero_shot.get(key), adapted.get(key)
+        if isinstance(before, float) and isinstance(after, float) and after - before <= -0.0005:
+            worse.append(f"{words} ({100 * (after - before):.1f} points)")
+    return worse
+
+
 def _card(name: str) -> tuple[QFrame, QVBoxLayout]:
     return card(name, margins=(14, 12, 14, 12))  # a little tighter: the page holds three
 
@@ -405,8 +417,10 @@ class EvaluatePage(QWidget):
         title = MODEL_TITLES[self.model]
         baseline = self.run.zero_shot.per_class if self.model == ADAPTED else None
         self.table.set_metrics(report.per_class, baseline)
-        self.table_note.setText(f"{title}. Accuracy: among the classes of the same role; precision and recall: among all "
-                                "classes." + (" Change: accuracy against zero-shot CLIP, in points." if baseline else ""))
+        self.table_note.setText(f"{title}. Accuracy in its group: among the classes of the same role (the protocol's "
+                                "figure); among all: every class at once. Hover a column's title for its definition."
+                                + (" vs zero-shot: accuracy in its group against zero-shot CLIP, in points (▼ worse)."
+                                   if baseline else ""))
         if report.confusion is not None:
             self.matrix.set_matrix(report.confusion, self._names(report), report.roles)
         else:
@@ -460,6 +474,9 @@ class EvaluatePage(QWidget):
             notes.append("This run used random backbone weights (for testing the app): expect figures near chance.")
         if run.cancelled:
             notes.append("Training was stopped early by you; these are the figures of the best adapter so far.")
+        worse = worse_than_zero_shot(run.zero_shot.headline(), run.adapted.headline())
+        if worse:
+            notes.append("The adapter does worse than zero-shot CLIP on " + ", ".join(worse) + ".")
         return " ".join(notes)
 
     def _suggested_name(self) -> str:

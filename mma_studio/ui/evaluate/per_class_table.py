@@ -30,17 +30,27 @@ class Column:
     tooltip: str
 
 
+# One definition per column, and the header says which classes a figure is measured among:
+# "accuracy in its group" is the protocol's figure (base images among the base classes, new
+# among new); "accuracy among all" is the same question asked among every class at once
+# (the confusion matrix's row), which is what recall means there.
 COLUMNS = (
     Column("class", "Class", "The class name used in the prompts"),
     Column("role", "Role", "Base classes were trained on; new classes were never seen in training"),
     Column("count", "Images", "Held-out test images of this class"),
-    Column("accuracy", "Accuracy",
-           "Share of this class's test images classified correctly among the classes of its own group "
-           "(base images among base classes, new images among new classes)"),
-    Column("precision", "Precision",
-           "Of the test images predicted as this class (all classes together), the share that really are"),
-    Column("recall", "Recall", "Of this class's test images, the share predicted as this class (all classes together)"),
-    Column("change", "Change", "Accuracy change against zero-shot CLIP, in percentage points"),
+    Column("accuracy", "Accuracy\nin its group",
+           "Share of this class's test images classified correctly when the model chooses among the classes "
+           "of the same role only (base images among base classes, new images among new classes): the "
+           "figure of the base/new protocol and of the tiles above"),
+    Column("recall", "Accuracy\namong all",
+           "Share of this class's test images classified correctly when the model chooses among all classes "
+           "at once (the confusion matrix's row; also called recall)"),
+    Column("precision", "Precision\namong all",
+           "Of the test images predicted as this class among all classes at once, the share that really are "
+           "this class (the confusion matrix's column)"),
+    Column("change", "vs zero-shot",
+           "Accuracy in its group minus zero-shot CLIP's, in percentage points: negative (red, ▼) where the "
+           "adapter does worse than zero-shot CLIP on this class"),
 )
 COLUMN_INDEX = {column.key: i for i, column in enumerate(COLUMNS)}
 PERCENT_COLUMNS = ("accuracy", "precision", "recall")
@@ -56,6 +66,11 @@ class PerClassRow:
     precision: float | None
     recall: float | None
     change: float | None  # accuracy minus the baseline's accuracy (None: no baseline shown)
+
+
+def _worse(change: float | None) -> bool:
+    """Worse than zero-shot by at least 0.05 points (what the one-decimal text can show)."""
+    return change is not None and change <= -0.0005
 
 
 def _number(value) -> float | None:
@@ -146,6 +161,10 @@ class PerClassTableModel(QAbstractTableModel):
                 return f"{row.name} ({row.role}): {row.count} test images. Select to see them below."
             if key == "precision" and row.precision is None:
                 return "No test image was predicted as this class, so precision is undefined"
+            if key == "change" and row.change is not None:
+                if _worse(row.change):
+                    return f"Worse than zero-shot CLIP on this class, by {100 * -row.change:.1f} points"
+                return f"{100 * row.change:+.1f} points against zero-shot CLIP"
             return None
         if role == Qt.ItemDataRole.AccessibleTextRole:
             return f"{COLUMNS[index.column()].title}: {self._text(row, key)}"
@@ -160,7 +179,9 @@ class PerClassTableModel(QAbstractTableModel):
         if key == "count":
             return str(row.count)
         if key == "change":
-            return DASH if row.change is None else f"{100 * row.change:+.1f}"
+            if row.change is None:
+                return DASH
+            return f"{100 * row.change:+.1f}" + (" ▼" if _worse(row.change) else "")
         value = getattr(row, key)
         return DASH if value is None else f"{100 * value:.1f}%"
 

@@ -152,14 +152,26 @@ class LivePlots(QWidget):
         accuracy_item.addItem(self._best_markers)
         self._best_lines = []
         for plot in (self.loss_plot, self.accuracy_plot):
+            # The accuracy chart marks the best epoch with its star: a "best" label there would
+            # sit on the star whenever the best epoch is the last one (the right edge).
+            label = {"label": "best", "labelOpts": {"position": 0.95, "color": BEST_COLOR, "movable": False,
+                                                    "anchors": [(1, 0), (1, 0)]}} if plot is self.loss_plot else {}
             line = pg.InfiniteLine(
-                angle=90, movable=False, pen=pg.mkPen(BEST_COLOR, width=1, style=Qt.PenStyle.DotLine),
-                label="best", labelOpts={"position": 0.95, "color": BEST_COLOR, "movable": False, "anchors": [(1, 0), (1, 0)]},
+                angle=90, movable=False, pen=pg.mkPen(BEST_COLOR, width=1, style=Qt.PenStyle.DotLine), **label,
             )
             line.setZValue(-10)
             line.hide()
             plot.getPlotItem().addItem(line, ignoreBounds=True)
             self._best_lines.append(line)
+
+        # Before a run the axes are empty: say what will appear there rather than show bare axes.
+        self.empty_notes = []
+        for plot in (self.loss_plot, self.accuracy_plot):
+            note = pg.TextItem("Curves appear here when training starts", anchor=(0.5, 0.5),
+                               color=plot.palette().color(QPalette.ColorRole.PlaceholderText))
+            note.setZValue(20)
+            plot.getPlotItem().addItem(note, ignoreBounds=True)
+            self.empty_notes.append(note)
 
         self._timer = QTimer(self)
         self._timer.setTimerType(Qt.TimerType.PreciseTimer)
@@ -287,6 +299,12 @@ class LivePlots(QWidget):
                 line.hide()
             self._best_markers.setData([], [])
         self._fit_ranges()
+        empty = not epochs and not self._zero_shot
+        for note, plot in zip(self.empty_notes, (self.loss_plot, self.accuracy_plot)):
+            note.setVisible(empty)
+            if empty:
+                (x0, x1), (y0, y1) = plot.getPlotItem().getViewBox().viewRange()
+                note.setPos((x0 + x1) / 2, (y0 + y1) / 2)
 
     def _fit_ranges(self) -> None:
         last_epoch = max(self._epochs[-1] if self._epochs else 1, 5)

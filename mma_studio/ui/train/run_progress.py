@@ -55,7 +55,7 @@ class RunProgress(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("runProgress")
-        self.stage_label = QLabel("Ready", self)
+        self.stage_label = QLabel("", self)
         self.stage_label.setObjectName("stageLabel")
         self.stage_label.setAccessibleName("stageLabel")
         font = self.stage_label.font()
@@ -89,19 +89,50 @@ class RunProgress(QWidget):
 
         self.stage: str | None = None
         self._paused = False
+        self.idle = True  # nothing run yet: the page says whether it is ready (`show_idle`)
 
-    def reset(self, title: str = "Ready") -> None:
+    def reset(self, title: str = "") -> None:
         self.stage = None
         self._paused = False
+        self.idle = not title
         self.stage_label.setText(title)
         self.detail_label.setText("")
         self.speed_label.setText("")
         self.bar.setRange(0, BAR_STEPS)
         self.bar.setValue(0)
 
+    def show_idle(self, title: str) -> None:
+        """Before any run: what the page can do now ("Ready to train", or why not)."""
+        if self.idle:
+            self.stage_label.setText(title)
+
+    def show_epoch(self, event) -> None:
+        """The training stage from an `EpochEvent`: the same event the figure tiles show, so the
+        header and the tiles never name different epochs (progress events are rate-limited)."""
+        self.stage = "train"
+        self.idle = False
+        title = STAGE_TITLES["train"]
+        self.stage_label.setText(f"{title} (paused)" if self._paused else title)
+        self.bar.setRange(0, BAR_STEPS)
+        self.bar.setValue(round(min(1.0, event.epoch / event.epochs) * BAR_STEPS) if event.epochs else 0)
+        self.detail_label.setText(f"epoch {event.epoch:,} of {event.epochs:,}")
+        self._show_speed(event.samples_per_s, "samples", event.eta_s, event.epoch < event.epochs)
+
+    def _show_speed(self, rate, unit: str, eta_s, unfinished: bool) -> None:
+        """Speed and time left; nothing while paused (nothing is moving, no time is passing)."""
+        if self._paused:
+            self.speed_label.setText("")
+            return
+        parts = [format_rate(rate, unit)]
+        eta = format_duration(eta_s) if (eta_s or 0) >= 1 else ""
+        if eta and unfinished:
+            parts.append(f"{eta} left")
+        self.speed_label.setText("  ·  ".join(part for part in parts if part))
+
     def show_progress(self, progress) -> None:
         """Show one `Progress` event."""
         self.stage = progress.stage
+        self.idle = False
         title = STAGE_TITLES.get(progress.stage, progress.stage.replace("_", " ").capitalize())
         self.stage_label.setText(f"{title} (paused)" if self._paused else title)
         fraction = progress.fraction
@@ -120,20 +151,21 @@ class RunProgress(QWidget):
         else:
             detail = progress.message or counts
         self.detail_label.setText(detail)
-        parts = [format_rate(progress.rate, STAGE_UNITS.get(progress.stage, "items"))]
-        eta = format_duration(progress.eta_s) if (progress.eta_s or 0) >= 1 else ""
-        if eta and fraction is not None and fraction < 1.0:
-            parts.append(f"{eta} left")
-        self.speed_label.setText("  ·  ".join(part for part in parts if part))
+        self._show_speed(progress.rate, STAGE_UNITS.get(progress.stage, "items"), progress.eta_s,
+                         fraction is not None and fraction < 1.0)
 
     def set_paused(self, paused: bool) -> None:
         self._paused = paused
         title = self.stage_label.text().removesuffix(" (paused)")
         self.stage_label.setText(f"{title} (paused)" if paused else title)
+        if paused:
+            self.speed_label.setText("")  # the next event after resuming brings a fresh speed
 
     def finish(self, title: str, *, complete: bool = True, detail: str = "", fraction: float | None = None) -> None:
         """The run ended: a full bar, or one at `fraction` for a stopped run, and a closing message."""
         self._paused = False
+        self.stage = "finished"
+        self.idle = False
         self.stage_label.setText(title)
         self.detail_label.setText(detail)
         self.speed_label.setText("")

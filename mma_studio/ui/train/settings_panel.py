@@ -138,6 +138,16 @@ def _section(title: str) -> QLabel:
     return label
 
 
+def early_stopping_words(patience: int, min_steps: int = 0) -> str:
+    """The engine's early-stopping rule in words (`core.training.fit_features`): an epoch that
+    ties the best base validation accuracy counts as progress, so only epochs below the best
+    count, and the count must also cover `min_steps` optimiser steps."""
+    words = f"stops once base validation accuracy stays below its best for {patience} epochs in a row"
+    if min_steps:
+        words += f" and at least {min_steps} training steps"
+    return words
+
+
 def describe_values(values: dict) -> str:
     """One line that says what a preset does, made from its numbers."""
     training = values.get("training", {})
@@ -146,7 +156,7 @@ def describe_values(values: dict) -> str:
     if training.get("lr") is not None:
         parts.append(f"lr {training['lr']:g}")
     if training.get("patience"):
-        parts.append(f"stops after {training['patience']} epochs without progress")
+        parts.append(early_stopping_words(training["patience"], training.get("min_patience_steps") or 0))
     if values.get("augment_views"):
         parts.append(f"{values['augment_views']} augmented views")
     if adapter.get("adapt") and adapter["adapt"] != "both":
@@ -239,7 +249,11 @@ class SettingsPanel(QWidget):
         )
         self.batch_size = _spin("batchSizeSpin", 1, 65536, "Images per optimisation step", step=32)
         self.patience = _spin(
-            "patienceSpin", 0, 10000, "Stop after this many epochs without a better validation accuracy",
+            "patienceSpin", 0, 10000,
+            "Stop once base validation accuracy has stayed below its best for this many epochs in a row. An epoch "
+            "that equals the best counts as progress (and is the one kept: it has trained longer); the count must "
+            "also cover the preset's minimum number of training steps, so a small dataset (one step per epoch) "
+            "is not stopped after a handful of steps.",
             special="Never",
         )
         self.patience.setSuffix(" epochs")

@@ -479,6 +479,7 @@ class TrainPage(QWidget):
                 self.summary.clear()
                 if progress:
                     self.progress.reset()
+                    self._update_controls()  # says whether the page is ready to train
             return
         epochs_run = summary.get("epochs_run") if isinstance(summary.get("epochs_run"), int) else 0
         best = summary.get("best_epoch") if isinstance(summary.get("best_epoch"), int) else 0
@@ -549,6 +550,8 @@ class TrainPage(QWidget):
 
     # -- worker signals ----------------------------------------------------------------------
     def _on_progress(self, progress) -> None:
+        if progress.stage == "train" and progress.done:
+            return  # the epoch's own event drives the header, with the tiles (`_refresh_figures`)
         self.progress.show_progress(progress)
 
     def _on_zero_shot(self, event) -> None:
@@ -640,6 +643,8 @@ class TrainPage(QWidget):
         if self._figures_dirty and self._latest_epoch is not None:
             self._figures_dirty = False
             self.tiles.show_epoch(self._latest_epoch, self._best_val)
+            if self.progress.stage in (None, "train"):  # not once evaluation or the end is shown
+                self.progress.show_epoch(self._latest_epoch)
 
     def _on_settings_changed(self) -> None:
         values = self.settings.values()
@@ -753,6 +758,7 @@ class TrainPage(QWidget):
         weights = problem is not None and self._weights_problem
         self._weights_buttons.setVisible(weights)
         self.download_weights_button.setEnabled(weights and not self.state.weights_downloading)
+        self.progress.show_idle("Not ready to train" if problem else "Ready to train")
         if training:
             self.ready_label.setText("Training runs in the background; the window stays usable.")
         elif problem:

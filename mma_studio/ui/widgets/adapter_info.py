@@ -20,12 +20,26 @@ from mma_studio.ui.widgets.topk_bars import ROLE_COLORS
 
 MAX_LISTED_CLASSES = 24
 FIGURES = (("base", "Base"), ("new", "New"), ("hm", "HM"), ("all", "All"))
+WORSE_COLOR = "#dc2626"
 
 
 def _percent(value) -> str:
     if not isinstance(value, (int, float)) or isinstance(value, bool) or math.isnan(value):
         return "—"
     return f"{100 * value:.1f}%"
+
+
+def _worse_figures(metrics: dict) -> list[str]:
+    """The figure keys where the adapted value is below zero-shot's (by what one decimal shows)."""
+    before, after = metrics.get("zero_shot"), metrics.get("adapted")
+    if not isinstance(before, dict) or not isinstance(after, dict):
+        return []
+    worse = []
+    for key, _label in FIGURES:
+        a, b = after.get(key), before.get(key)
+        if all(isinstance(v, (int, float)) and not isinstance(v, bool) and not math.isnan(v) for v in (a, b)) and a - b <= -0.0005:
+            worse.append(key)
+    return worse
 
 
 def format_created(created: str) -> str:
@@ -52,6 +66,10 @@ def adapter_fields(adapter_file, source: str, path: Path | None = None) -> dict[
         values = metrics.get(key)
         if isinstance(values, dict):
             figures.append(f"{title}: " + ", ".join(f"{label} {_percent(values.get(k))}" for k, label in FIGURES))
+    worse = _worse_figures(metrics)
+    if worse:
+        labels = dict(FIGURES)
+        figures.append("worse than zero-shot CLIP on " + ", ".join(labels[k] for k in worse))
     adapter = summary.get("adapter") or {}
     training = summary.get("training") or {}
     return {
@@ -105,12 +123,20 @@ def adapter_html(adapter_file, source: str, path: Path | None = None, hint_color
     if any(isinstance(metrics.get(k), dict) for k in ("zero_shot", "adapted")):
         header = "".join(f'<th style="padding:0 5px; font-weight:600">{label}</th>' for _k, label in FIGURES)
         body = ""
+        worse = _worse_figures(metrics)
         for key, title in (("zero_shot", "Zero-shot"), ("adapted", "Adapted")):
             values = metrics.get(key)
             if isinstance(values, dict):
-                cells = "".join(f'<td align="right" style="padding:0 5px">{_percent(values.get(k))}</td>' for k, _l in FIGURES)
+                cells = "".join(
+                    f'<td align="right" style="padding:0 5px{"; color:" + WORSE_COLOR if key == "adapted" and k in worse else ""}">'
+                    f'{_percent(values.get(k))}{" ▼" if key == "adapted" and k in worse else ""}</td>' for k, _l in FIGURES)
                 body += f"<tr><td>{title}</td>{cells}</tr>"
-        row("Figures", f'<table cellspacing="0"><tr><th></th>{header}</tr>{body}</table>')
+        note = ""
+        if worse:  # said in words beside the figures: a loss against zero-shot is never hidden
+            labels = dict(FIGURES)
+            note = (f'<br><span style="color:{WORSE_COLOR}">Worse than zero-shot CLIP on '
+                    + ", ".join(labels[k] for k in worse) + "</span>")
+        row("Figures", f'<table cellspacing="0"><tr><th></th>{header}</tr>{body}</table>{note}')
     row("Settings", escape(fields["adapter"]) + (f"<br>{escape(fields['training'])}" if fields["training"] else ""))
     return '<table cellspacing="0">' + "".join(rows) + "</table>"
 
