@@ -266,12 +266,10 @@ def pinned_torch_threads(monkeypatch):
     torch.set_num_threads(previous)
 
 
-def _cached_features(cache_root: Path, paths: list[Path]) -> torch.Tensor:
-    from mma_studio.core.backbone import load_backbone
+def _cached_features(cache_root: Path, paths: list[Path], backbone) -> torch.Tensor:
     from mma_studio.core.feature_cache import FeatureCache
 
-    model, tag, _ = RANDOM_BACKBONE
-    rows = FeatureCache(cache_root).get_many(load_backbone(model, tag, device="cpu"), paths)
+    rows = FeatureCache(cache_root).get_many(backbone, paths)
     assert sorted(rows) == list(range(len(paths)))
     return torch.stack([rows[i] for i in range(len(paths))])
 
@@ -284,7 +282,6 @@ def test_cancel_then_train_again_matches_an_uninterrupted_run(moment, qtbot, win
     the same features, settings and seed give)."""
     from mma_studio.core import backbone as backbone_module
     from mma_studio.core import feature_cache, features
-    from mma_studio.core.backbone import load_backbone
     from mma_studio.core.feature_cache import FeatureCache
 
     make_class_dataset(tmp_path / "data", [f"colour {i}" for i in range(6)], per_class=10)
@@ -328,12 +325,14 @@ def test_cancel_then_train_again_matches_an_uninterrupted_run(moment, qtbot, win
     # The features: every image's row equals an uninterrupted extraction's. Within float16
     # rounding, not bit for bit: a resumed extraction batches the remaining images differently,
     # and the last bit of a float32 sum may differ with the batch, which can tip the rounding.
+    # (The run's own backbone, not a second load: random weights are drawn from torch's global
+    # generator, which another thread may draw from at the same moment.)
     paths = sorted((tmp_path / "data").rglob("*.png"))
     assert len(paths) == 60
-    features.extract_image_features(load_backbone(*RANDOM_BACKBONE[:2], device="cpu"), paths,
-                                    cache=FeatureCache(tmp_path / "fresh-cache"))
-    torch.testing.assert_close(_cached_features(tmp_path / "cache", paths),
-                               _cached_features(tmp_path / "fresh-cache", paths), rtol=2e-3, atol=1e-4)
+    features.extract_image_features(resumed.backbone, paths, cache=FeatureCache(tmp_path / "fresh-cache"))
+    torch.testing.assert_close(_cached_features(tmp_path / "cache", paths, resumed.backbone),
+                               _cached_features(tmp_path / "fresh-cache", paths, resumed.backbone),
+                               rtol=2e-3, atol=1e-4)
 
     # The run: nothing of the cancelled run carries over; the same features, settings and seed
     # give the same adapter and losses as a run that nothing interrupted.
