@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from mma_studio.core.dataset import ScanResult, dataset_advice
-from mma_studio.core.pipeline import check_trainable, leak_warnings
-from mma_studio.core.split import SplitError, make_split
+from mma_studio.core.pipeline import RunSettings, build_split, check_trainable, leak_warnings
+from mma_studio.core.split import SplitError
 
 
 @dataclass
@@ -29,7 +29,7 @@ def check_dataset(scan: ScanResult, *, shots: int, val_per_class: int, seed: int
     problems = list(scan.errors)  # class folders whose names collide: training refuses them too
     leaks: list[str] = []
     try:
-        split = make_split(scan, shots=shots, val_per_class=val_per_class, seed=seed)
+        split = build_split(scan, RunSettings(shots=shots, val_per_class=val_per_class, seed=seed))  # as a run splits
         check_trainable(split)
         leaks = leak_warnings(scan, split)  # one picture among the training and the test images
     except SplitError as exc:

@@ -31,6 +31,7 @@ def run(args, token) -> int:
     from mma_studio.cli.output import eprint, figures_table, out, print_json
     from mma_studio.cli.progress import ProgressPrinter
     from mma_studio.core.adapter_file import load_adapter_file
+    from mma_studio.core.class_coverage import class_coverage
     from mma_studio.core.folder_evaluation import evaluate_adapter_on_folder
 
     check_device(args)
@@ -57,17 +58,6 @@ def run(args, token) -> int:
         if note:
             out(note)
     return EXIT_OK
-
-
-def class_coverage(adapter_file, scan) -> dict:
-    """Which of the adapter's classes the folder holds: accuracy is measured among the folder's
-    classes only, so 2 of 30 classes give a 2-way test (near 100%), not the 30-way one."""
-    known = list(adapter_file.training.get("folders") or [])
-    here = set(scan.class_names)
-    return {"adapter_classes": len(adapter_file.class_names),
-            "evaluated_classes": list(scan.class_names),
-            "adapter_classes_missing": [name for name in known if name not in here],
-            "classes_unknown_to_adapter": [name for name in scan.class_names if known and name not in known]}
 
 
 def coverage_note(summary: dict) -> str:
