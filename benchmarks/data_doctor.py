@@ -135,7 +135,7 @@ def scale_rows(quick: bool) -> list[Row]:
         seconds = interleaved_medians(
             {"exact": lambda: similar_pairs(features, 0.9, exact=True),
              "cells": lambda: similar_pairs(features, 0.9, exact=False)},
-            rounds=1 if n > 20000 else 3, warmup=0)
+            rounds=3, warmup=0)
         both = len(found["exact"] & found["cells"])
         rows.append(cost_row(f"similar pairs {n:,} x 512: time, cells vs exact tiles", seconds["cells"],
                              seconds["exact"], "s", note="median of interleaved runs, 2-core CPU"))

@@ -2,7 +2,7 @@
 coarse cells it falls near (an inverted-file index, as in FAISS's IVF), not with every image.
 
 How: spherical k-means on the unit embeddings puts C ~ sqrt(4 N) centroids where the data is
-(fitted on a seeded sample of ~48 images a cell, 8 rounds). Each image lives in its `HOMES`
+(fitted on a seeded sample of ~32 images a cell, 6 rounds). Each image lives in its `HOMES`
 (2) nearest cells and visits its `PROBES` (3) nearest cells, plus any other of its 12 nearest
 whose centroid is within `probe_margin` of its best; exact cosines are computed only between
 the visitors and the residents of a cell, as matrix products (BLAS). Cost: N * C * D to
@@ -40,8 +40,8 @@ from mma_studio.core.cancellation import CancelToken, check
 PROBES = 3  # cells each image always visits
 HOMES = 2  # cells each image lives in
 MAX_PROBES = 12  # the most cells one image visits (the margin's extra cells)
-KMEANS_ITERATIONS = 8
-KMEANS_SAMPLE_PER_CELL = 48  # k-means is fitted on a sample: centroids need ~tens of points each
+KMEANS_ITERATIONS = 6
+KMEANS_SAMPLE_PER_CELL = 32  # k-means is fitted on a sample: centroids need ~tens of points each
 ROW_CHUNK = 4096  # rows of the image x centroid similarities computed at once
 TILE_ROWS = 2048
 
@@ -131,6 +131,7 @@ def cell_similar_pairs(
     visitor_cells = probe[wanted]
     visitors = _groups(visitor_cells, cells)
 
+    slot = torch.full((n,), -1, dtype=torch.long)  # a row's place in the current tile, else -1
     firsts, seconds, sims = [], [], []
     for number, (members, flat) in enumerate(zip(residents, visitors)):
         check(token)
@@ -141,6 +142,19 @@ def cell_similar_pairs(
             for start in range(0, len(queries), TILE_ROWS):
                 rows = queries[start : start + TILE_ROWS]
                 tile = features[rows] @ column.T
+                slot[rows] = torch.arange(len(rows))
+                own = slot[members]  # where a member is also a row: an image is not its own pair
+                is_row = own >= 0
+                tile[own[is_row], is_row.nonzero(as_tuple=True)[0]] = -4.0
+                slot[rows] = -1
+                hit_rows = (tile.amax(dim=1) >= threshold).nonzero(as_tuple=True)[0]
+                row, col = (tile[hit_rows] >= threshold).nonzero(as_tuple=True)
+                if not len(row) or int(torch.bincount(row).max()) <= max_neighbours:  # the usual case
+                    row = hit_rows[row]
+                    firsts.append(rows[row])
+                    seconds.append(members[col])
+                    sims.append(tile[row, col])
+                    continue
                 later = rows[:, None] < members[None, :]
                 k = min(max_neighbours, tile.shape[1])
                 # each row's best later partners (what the cap is about), and its best earlier
