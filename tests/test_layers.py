@@ -22,17 +22,45 @@ FRONT_ENDS = ("mma_studio/ui", "mma_studio/cli")
 
 # Calls, by their imported name, that write, move or delete files.
 WRITING_CALLS = {
-    f"os.{name}" for name in ("replace", "rename", "renames", "remove", "unlink", "rmdir", "removedirs", "mkdir",
-                              "makedirs", "truncate", "open", "link", "symlink", "chmod", "mkfifo")
+    f"os.{name}"
+    for name in (
+        "replace",
+        "rename",
+        "renames",
+        "remove",
+        "unlink",
+        "rmdir",
+        "removedirs",
+        "mkdir",
+        "makedirs",
+        "truncate",
+        "open",
+        "link",
+        "symlink",
+        "chmod",
+        "mkfifo",
+    )
 } | {"json.dump", "pickle.dump", "torch.save", "numpy.save", "numpy.savez", "numpy.savetxt", "io.open"}
 WRITING_MODULES = ("shutil", "tempfile", "mma_studio.core.atomic_write")  # every call or import of these
 # Methods that write whatever their receiver is (Path, QFile, ...): the name alone says so
 # (not `rename` or `replace`: a class is renamed and strings replace; `os.rename` is above).
-WRITING_METHODS = {"write_text", "write_bytes", "mkdir", "unlink", "rmdir", "touch", "symlink_to", "hardlink_to",
-                   "chmod"}
+WRITING_METHODS = {
+    "write_text",
+    "write_bytes",
+    "mkdir",
+    "unlink",
+    "rmdir",
+    "touch",
+    "symlink_to",
+    "hardlink_to",
+    "chmod",
+}
 # Turning a path into one relative to somewhere else (or back): how paths are stored.
-PATH_CONVERSIONS = {"os.path.relpath", "mma_studio.core.project.relative_to_project",
-                    "mma_studio.core.project.resolve_from_project"}
+PATH_CONVERSIONS = {
+    "os.path.relpath",
+    "mma_studio.core.project.relative_to_project",
+    "mma_studio.core.project.resolve_from_project",
+}
 PATH_CONVERSION_METHODS = {"relative_to"}
 PATH_CONVERSION_MODULES = ("mma_studio.core.split_paths",)
 ENGINE_LIBRARIES = {
@@ -42,17 +70,27 @@ ENGINE_LIBRARIES = {
 
 # (file, what) -> why this is not a user file written, nor a stored path converted.
 ALLOWED = {
-    ("mma_studio/ui/data/class_table.py", "relative_to"):
-        "display only: a class folder shown as `Pets/cat` or `~/...` in the table, never stored",
-    ("mma_studio/ui/data/health_report.py", "os.path.relpath"):
-        "display only: the other paths of a duplicate, shortened for reading, never stored",
-    ("mma_studio/ui/dialogs/settings_dialog.py", "mkdir"):
-        "the feature cache's own folder (app data, not a user file), made so the file manager can show it",
-    ("mma_studio/cli/output.py", "os.open"):
-        "/dev/null put in place of a closed stdout, so later prints are dropped: not a file",
-    ("mma_studio/cli/commands/train.py", "mma_studio.core.atomic_write"):
-        "`ensure_writable`: before minutes of training, the engine's own check that the adapter file can be "
-        "written there (it leaves nothing behind); the writing is `TrainingRun.save` / the export set",
+    (
+        "mma_studio/ui/data/class_table.py",
+        "relative_to",
+    ): "display only: a class folder shown as `Pets/cat` or `~/...` in the table, never stored",
+    (
+        "mma_studio/ui/data/health_report.py",
+        "os.path.relpath",
+    ): "display only: the other paths of a duplicate, shortened for reading, never stored",
+    (
+        "mma_studio/ui/dialogs/settings_dialog.py",
+        "mkdir",
+    ): "the feature cache's own folder (app data, not a user file), made so the file manager can show it",
+    (
+        "mma_studio/cli/output.py",
+        "os.open",
+    ): "/dev/null put in place of a closed stdout, so later prints are dropped: not a file",
+    (
+        "mma_studio/cli/commands/train.py",
+        "mma_studio.core.atomic_write",
+    ): "`ensure_writable`: before minutes of training, the engine's own check that the adapter file can be "
+    "written there (it leaves nothing behind); the writing is `TrainingRun.save` / the export set",
 }
 
 
@@ -109,14 +147,19 @@ def findings(source: str, front_end: str) -> Iterator[tuple[int, str, str]]:
     names = _import_names(tree)
     for node in ast.walk(tree):
         if isinstance(node, (ast.Import, ast.ImportFrom)):
-            modules = [a.name for a in node.names] if isinstance(node, ast.Import) else (
-                [f"{node.module}.{a.name}" for a in node.names] if node.module and node.level == 0 else [])
+            modules = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else ([f"{node.module}.{a.name}" for a in node.names] if node.module and node.level == 0 else [])
+            )
             for module in modules:
                 library = _in_module(module, ENGINE_LIBRARIES[front_end])
                 if library:
                     yield node.lineno, library, "imports an engine library"
-                for found, rule in ((_in_module(module, WRITING_MODULES), "imports a file writer"),
-                                    (_in_module(module, PATH_CONVERSION_MODULES), "imports a path conversion")):
+                for found, rule in (
+                    (_in_module(module, WRITING_MODULES), "imports a file writer"),
+                    (_in_module(module, PATH_CONVERSION_MODULES), "imports a path conversion"),
+                ):
                     if found:
                         yield node.lineno, found, rule
             continue
@@ -154,16 +197,17 @@ def test_the_front_ends_write_no_file_and_convert_no_stored_path():
                 used.add((name, what))
             else:
                 broken.append(f"{name}:{line}: {rule} ({what})")
-    assert not broken, ("the app and the command line call the engine for this (one engine call per user "
-                        "operation; see docs/ARCHITECTURE.md), or add a justified ALLOWED entry:\n  "
-                        + "\n  ".join(broken))
+    assert not broken, (
+        "the app and the command line call the engine for this (one engine call per user "
+        "operation; see docs/ARCHITECTURE.md), or add a justified ALLOWED entry:\n  " + "\n  ".join(broken)
+    )
     stale = sorted(set(ALLOWED) - used)
     assert not stale, f"ALLOWED entries that match nothing any more (remove them): {stale}"
 
 
 def test_the_checker_finds_what_it_is_for():
     """Each kind of breach in a sample is found (so the test above can fail), and reads are not."""
-    sample = '''
+    sample = """
 import os, shutil, json
 from pathlib import Path
 from os.path import relpath as rel
@@ -189,11 +233,22 @@ def fine(path, dialog):
     dialog.open()
     json.dumps({})
     "a-b".replace("-", "")
-'''
+"""
     found = [(line, what) for line, what, _rule in findings(sample, "mma_studio/cli")]
     whats = [what for _line, what in found]
-    for expected in ("mma_studio.core.atomic_write", "torch", "open", ".open", "write_text", "os.replace", "shutil",
-                     "json.dump", "mkdir", "os.path.relpath", "relative_to"):
+    for expected in (
+        "mma_studio.core.atomic_write",
+        "torch",
+        "open",
+        ".open",
+        "write_text",
+        "os.replace",
+        "shutil",
+        "json.dump",
+        "mkdir",
+        "os.path.relpath",
+        "relative_to",
+    ):
         assert expected in whats, expected
     assert whats.count("open") == 3  # "w", a mode that is not a constant, and json.dump's "x"
     fine_from = sample.splitlines().index("def fine(path, dialog):") + 1

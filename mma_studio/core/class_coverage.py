@@ -13,7 +13,9 @@ def class_coverage(adapter_file: AdapterFile, scan: ScanResult) -> dict:
     folder and the folder's classes the adapter was not trained with (they count as new)."""
     known = list(adapter_file.training.get("folders") or [])
     here = set(scan.class_names)
-    return {"adapter_classes": len(adapter_file.class_names),
-            "evaluated_classes": list(scan.class_names),
-            "adapter_classes_missing": [name for name in known if name not in here],
-            "classes_unknown_to_adapter": [name for name in scan.class_names if known and name not in known]}
+    return {
+        "adapter_classes": len(adapter_file.class_names),
+        "evaluated_classes": list(scan.class_names),
+        "adapter_classes_missing": [name for name in known if name not in here],
+        "classes_unknown_to_adapter": [name for name in scan.class_names if known and name not in known],
+    }

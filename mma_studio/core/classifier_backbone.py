@@ -9,8 +9,9 @@ from mma_studio.core.adapter_file import AdapterFile
 from mma_studio.core.predict import backbone_arguments
 
 
-def classifier_backbone_arguments(adapter_file: AdapterFile, model: str | None = None,
-                                  pretrained: str | None = None) -> tuple[str, str]:
+def classifier_backbone_arguments(
+    adapter_file: AdapterFile, model: str | None = None, pretrained: str | None = None
+) -> tuple[str, str]:
     """(model, pretrained): the adapter's own backbone unless `model`/`pretrained` say otherwise.
 
     Another `model` without `pretrained` gets that model's usual weights, never the adapter's

@@ -61,8 +61,9 @@ class FittedRoles:
     lost: list[str] = field(default_factory=list)  # stored classes not found any more, sorted
 
 
-def fit_roles_to_scan(scan: ScanResult, base: list[str], new: list[str],
-                      display_names: dict[str, str] | None = None) -> FittedRoles:
+def fit_roles_to_scan(
+    scan: ScanResult, base: list[str], new: list[str], display_names: dict[str, str] | None = None
+) -> FittedRoles:
     """The stored base/new roles and display names applied to a fresh scan.
 
     Classes the project does not list were removed by the user and stay removed (unless none

@@ -55,8 +55,10 @@ def merge_scans(current: ScanResult, added: ScanResult, *, extend_same_name: boo
     if len(merged) == 1:
         warnings.append(_one_class_warning(merged[0].name))
     parents = {c.path.parent for c in merged}
-    root = current.root if current.root is not None and parents == {current.root} else (
-        parents.pop() if len(parents) == 1 else None
+    root = (
+        current.root
+        if current.root is not None and parents == {current.root}
+        else (parents.pop() if len(parents) == 1 else None)
     )
     seen: set[str] = set()
     skipped = []
@@ -105,6 +107,7 @@ def _kept_duplicates(groups, classes) -> list:
         key = (group.kind, tuple(members))
         if len(members) > 1 and key not in seen:
             seen.add(key)
-            kept.append(dataclasses.replace(group, paths=tuple(p for p, _ in members),
-                                            classes=tuple(c for _, c in members)))
+            kept.append(
+                dataclasses.replace(group, paths=tuple(p for p, _ in members), classes=tuple(c for _, c in members))
+            )
     return kept
