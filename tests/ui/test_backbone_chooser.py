@@ -198,3 +198,16 @@ def test_the_architecture_question_offers_open_clips_models(chooser_factory, mon
     items, current = offered[0]
     assert {"ViT-B-16", "ViT-L-14", "ViT-B-16-quickgelu", "mma-tiny"} <= set(items)
     assert items[current] == "ViT-L-14"
+
+
+def test_open_clip_weights_the_catalogue_does_not_list_are_shown_without_a_guess(qtbot, chooser_factory):
+    """A project may name any open_clip tag: it is listed and selected, and since only loading
+    it can tell whether it is on this computer, it is neither marked nor held back as missing."""
+    state = AppState()
+    chooser = chooser_factory(state)
+    state.set_backbone(BackboneSelection("ViT-H-14", "laion2b_s32b_b79k", "ViT-H-14 · laion2b_s32b_b79k"))
+    loaded(qtbot, chooser)
+    entry = chooser.current_entry()
+    assert entry.key() == ("ViT-H-14", "laion2b_s32b_b79k") and not entry.presence_known
+    assert chooser.combo.currentText() == "ViT-H-14 · laion2b_s32b_b79k"
+    assert not state.weights_missing and chooser.download_button.isHidden()

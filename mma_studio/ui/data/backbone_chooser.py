@@ -290,7 +290,8 @@ class BackboneChooser(QWidget):
                 self._state.set_backbone(choice)
         self._any_pretrained_cached = any(e.kind == "pretrained" and e.downloaded for e in entries)
         current = ChoiceEntry.from_selection(self._state.backbone)
-        if current.kind == "file" and not any(e.key() == current.key() for e in entries):
+        # a weights file chosen elsewhere, or open_clip weights the catalogue does not list (a project's)
+        if current.kind in ("file", "pretrained") and not any(e.key() == current.key() for e in entries):
             local_at = next((i for i, e in enumerate(entries) if e.kind == LOCAL_KIND), len(entries))
             entries.insert(local_at, current)
         self._fill(entries)
