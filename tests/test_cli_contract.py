@@ -233,6 +233,30 @@ def test_another_model_alone_gets_its_own_weights_not_the_adapters_tag():
     assert choose("ViT-B-16", "laion2b_s34b_b88k") == ("ViT-B-16", "laion2b_s34b_b88k")
 
 
+@pytest.mark.parametrize("options, expected", [
+    (["--model", "ViT-B-16"], ("ViT-B-16", "openai")),  # not "ViT-B-16 · random", a tag the user never typed
+    ([], ("mma-tiny", "random")),
+    (["--pretrained", "shapes"], ("mma-tiny", "shapes")),
+])
+def test_export_chooses_the_backbone_as_predict_does(workspace, adapter, monkeypatch, capsys, options, expected):
+    from mma_studio.core import backbone, classifier_backbone
+    from mma_studio.core.adapter_file import load_adapter_file
+
+    asked = []
+
+    def refuse(model, pretrained, **kwargs):
+        asked.append((model, pretrained))
+        raise backbone.BackboneLoadError(model, pretrained, "not loaded in this test")
+
+    monkeypatch.setattr(backbone, "load_backbone", refuse)
+    code, _out, _err = run(capsys, ["export", adapter, workspace / "export-backbone", "-q", *options])
+    assert code == 2 and len(asked) == 1
+    model = options[1] if options[:1] == ["--model"] else None
+    pretrained = options[1] if options[:1] == ["--pretrained"] else None
+    assert asked[0] == expected == classifier_backbone.classifier_backbone_arguments(
+        load_adapter_file(adapter), model, pretrained)
+
+
 def test_check_with_too_many_shots_says_it_once(workspace, capsys):
     code, out, _ = run(capsys, ["check", workspace / "data", "-q", "--shots", "1000"])
     assert code == 2

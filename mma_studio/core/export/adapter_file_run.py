@@ -76,15 +76,17 @@ def _same_file(a: Path, b: Path) -> bool:
 def load_adapter_for_export(path: Path | str, *, model: str | None = None, pretrained: str | None = None,
                             device: str = "auto", data_dir: Path | str | None = None, cache=None,
                             on_progress=None, token=None) -> AdapterFileRun:
-    """Read the adapter file, load its backbone (or the one given), and evaluate it on `data_dir`."""
+    """Read the adapter file, load its backbone (or the one given), and evaluate it on `data_dir`.
+
+    The backbone is chosen as `predict` and `eval` choose it (`classifier_backbone_arguments`):
+    another `model` alone gets that model's usual weights, never the adapter's weights tag."""
     from mma_studio.core.adapter_file import load_adapter_file
     from mma_studio.core.backbone import load_backbone
-    from mma_studio.core.predict import backbone_arguments
+    from mma_studio.core.classifier_backbone import classifier_backbone_arguments
 
     contents = load_adapter_file(path)
-    recorded_model, recorded_pretrained = backbone_arguments(contents)
-    backbone = load_backbone(model or recorded_model, pretrained or recorded_pretrained, device=device,
-                             on_progress=on_progress, token=token)
+    chosen_model, chosen_pretrained = classifier_backbone_arguments(contents, model, pretrained)
+    backbone = load_backbone(chosen_model, chosen_pretrained, device=device, on_progress=on_progress, token=token)
     evaluation = None
     if data_dir is not None:
         from mma_studio.core.dataset import scan_dataset
