@@ -109,6 +109,12 @@ class TickRecorder:
         gaps = [b[0] - a[0] for a, b in self._pairs()]
         return max(gaps) if gaps else float("inf")
 
+    def max_working_s(self) -> float:
+        """The most CPU time the GUI thread itself spent between two ticks: our GUI-thread code,
+        whatever else the machine runs."""
+        working = [b[1] - a[1] for a, b in self._pairs()]
+        return max(working) if working else float("inf")
+
     def max_own_stall_s(self) -> float:
         """The longest gap less the time the GUI thread waited for a CPU: what the program
         itself (GUI-thread work, GIL held by the worker) kept the event loop from running."""

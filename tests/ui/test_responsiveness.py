@@ -4,9 +4,10 @@ A 10 ms timer ticks on the GUI thread through a whole run of mma-tiny (model loa
 extraction of a few hundred images into an empty cache, hundreds of millisecond-long epochs
 that flood the page with events). The largest gap between ticks is how long a user's click
 would have waited. The plots must redraw from their timer at no more than 20 Hz, however
-fast the epochs come. Figures are printed. The bound (250 ms) applies to the stall the program
-causes (GUI-thread work, the GIL held by the worker): time the GUI thread spent waiting for a
-CPU on a shared, oversubscribed machine is measured (Linux schedstat) and reported, not
+fast the epochs come. Figures are printed. The bounds apply to what the program causes: the
+GUI thread's own work between two ticks (250 ms) and its waits for the GIL a worker holds (1 s
+with that work: on a loaded machine a holder sits preempted, which is the machine's doing).
+Time the GUI thread spent waiting for a CPU is measured (Linux schedstat) and reported, not
 counted, and so is the raw gap: with other processes on the CPUs it measures them, not us
 (issue 13 §2). Issue 6's tighter 100 ms target belongs to a quiet-machine benchmark.
 """
@@ -21,7 +22,10 @@ from mma_studio.ui.train.live_plots import MAX_REDRAW_HZ
 from mma_studio.ui.train.train_page import TrainPage
 from tests.training_helpers import TickRecorder, fast_values, make_state, scanned_dataset, warm_up_engine
 
-MAX_OWN_STALL_S = 0.25  # GUI-thread work + blocked (GIL, locks), without waiting for a CPU
+MAX_GUI_WORK_S = 0.25  # the GUI thread's own CPU time between two ticks
+# GUI-thread work + blocked (GIL, locks), without waiting for a CPU. Blocked includes the time
+# the worker holding the GIL sat preempted on a loaded machine, so this bound catches a hog only.
+MAX_OWN_STALL_S = 1.0
 
 
 @pytest.fixture(scope="module")
@@ -76,6 +80,7 @@ def test_gui_ticks_and_plot_redraws_stay_bounded_through_extraction_and_training
         f" shortest interval {min(intervals) * 1000 if intervals else float('nan'):.0f} ms"
     )
     assert "extract" in stage_started and "train" in stage_started
+    assert recorder.max_working_s() < MAX_GUI_WORK_S
     assert own_stall < MAX_OWN_STALL_S
     assert rate <= MAX_REDRAW_HZ
     # PreciseTimer may fire a millisecond early; never two redraws within one 50 ms period
