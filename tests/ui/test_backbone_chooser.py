@@ -211,3 +211,14 @@ def test_open_clip_weights_the_catalogue_does_not_list_are_shown_without_a_guess
     assert entry.key() == ("ViT-H-14", "laion2b_s32b_b79k") and not entry.presence_known
     assert chooser.combo.currentText() == "ViT-H-14 · laion2b_s32b_b79k"
     assert not state.weights_missing and chooser.download_button.isHidden()
+
+
+def test_a_weights_file_name_is_shown_as_typed(qtbot, chooser_factory, tmp_path, monkeypatch):
+    weights = tmp_path / "<i>tuned & co.safetensors"
+    weights.write_bytes(b"only the path is used here")
+    chooser = chooser_factory()
+    monkeypatch.setattr(chooser, "ask_weights_file", lambda: str(weights))
+    monkeypatch.setattr(chooser, "ask_architecture", lambda path: "ViT-B-32")
+    chooser.choose_local_file()
+    assert "&lt;i&gt;tuned &amp; co.safetensors" in chooser.status.text()
+    assert "<i>tuned" not in chooser.status.text()
