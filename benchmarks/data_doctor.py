@@ -1,8 +1,8 @@
 """The data doctor against planted problems: precision and recall of each finding.
 
 Generated shapes data (the example dataset's renderer) with `mma-tiny · shapes`:
-- duplicates: exact copies, resized (x2), re-encoded (JPEG q75) and centred-cropped (5 % a
-  side) copies of random images, each in the original's class folder; recall per kind, and
+- duplicates: exact copies, resized (x2), re-encoded (JPEG q75), centred-cropped (5 % a
+  side) and corner-cropped (10 % off one corner) copies of random images, each in the original's class folder; recall per kind, and
   precision of the duplicate and leak findings (a group counts as right when it holds a
   planted copy and its original);
 - leaks: the planted copies whose original and copy land in different sets of the split;
@@ -43,7 +43,7 @@ from bench_common import (
     log,
 )
 
-COPY_KINDS = ("exact", "resized", "jpeg", "crop")
+COPY_KINDS = ("exact", "resized", "jpeg", "crop", "corner crop")
 
 
 def write_data(root: Path, classes: int, per_class: int) -> Path:
@@ -77,10 +77,15 @@ def plant_copies(root: Path, per_kind: int, rng: random.Random) -> list[tuple[Pa
         elif kind == "jpeg":
             copy = source.with_name(f"copy{number}_jpeg.jpg")
             picture.save(copy, quality=75)
-        else:
+        elif kind == "crop":
             copy = source.with_name(f"copy{number}_crop.png")
             cut = round(0.05 * width)
             picture.crop((cut, cut, width - cut, height - cut)).save(copy)
+        else:  # 10 % off one corner, a different corner each time
+            copy = source.with_name(f"copy{number}_corner.png")
+            cut = round(0.10 * width)
+            left, top = ((cut, cut), (0, cut), (cut, 0), (0, 0))[(number // len(COPY_KINDS)) % 4]
+            picture.crop((left, top, left + width - cut, top + height - cut)).save(copy)
         planted.append((source, copy, kind))
     return planted
 

@@ -136,3 +136,23 @@ def test_examine_reports_progress_and_stops_when_cancelled(example, tmp_path):
                                                            val_per_class=2), backbone=backbone,
                         cache=FeatureCache(tmp_path / "cache"), on_progress=on_progress, token=token)
     assert stages[0] == "extract" and "doctor" in stages
+
+
+def test_an_off_centre_crop_is_confirmed_as_a_copy_and_another_class_is_not(example, tmp_path):
+    from PIL import Image
+
+    from mma_studio.core.doctor import DUPLICATE
+    from mma_studio.core.doctor.duplicates import duplicate_findings
+
+    original = example / "red_star" / "red_star_003.png"
+    picture = Image.open(original).convert("RGB")
+    width, height = picture.size
+    cut = round(0.1 * width)
+    crop = tmp_path / "crop.png"
+    picture.crop((cut, cut, width, height)).save(crop)  # 10 % off the top-left corner
+    other = example / "orange_cross" / "orange_cross_004.png"
+    paths = [original, crop, other, example / "blue_circle" / "blue_circle_001.png"]
+    features = torch.nn.functional.normalize(torch.tensor([[1.0, 0.0], [1.0, 0.0], [1.0, 0.0], [0.0, 1.0]]), dim=1)
+    findings = duplicate_findings(features, paths, ["red_star", "red_star", "orange_cross", "blue_circle"])
+    assert [(f.kind, set(f.paths)) for f in findings] == [(DUPLICATE, {original, crop})]
+    assert 0.97 <= findings[0].score <= 1

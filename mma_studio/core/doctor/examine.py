@@ -161,6 +161,7 @@ def examine_dataset(
         thresholds={
             "embedding": duplicates.EMBEDDING_THRESHOLD,
             "signature": duplicates.SIGNATURE_THRESHOLD,
+            "crop_signature": duplicates.CROP_THRESHOLD,
             "label_evidence_robust_z": EVIDENCE_Z,
             "label_evidence_within_class_z": WITHIN_Z,
             "outlier_robust_z": outliers.OUTLIER_Z,
