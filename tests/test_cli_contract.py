@@ -371,6 +371,38 @@ def test_a_folder_that_cannot_be_listed_is_named(workspace, adapter, tmp_path, m
     assert code == 2 and f"{tmp_path / 'photos'}: cannot list the folder (permission denied)" in err
 
 
+def test_export_check_images_are_listed_as_predict_lists_them(workspace, adapter, tmp_path, monkeypatch, capsys):
+    """--check-images goes through `core.images_to_classify`, as predict does: hidden files and
+    formats this Pillow cannot open are left out, an unlistable sub-folder is a warning naming it,
+    an unlistable named folder an error naming it (not a raw OSError)."""
+    from mma_studio.core.export import ExportError, adapter_file_run
+    from mma_studio.core.images_to_classify import images_to_classify
+
+    checked = []
+
+    def export_adapter_file(path, out_dir, **options):
+        checked.append(options["check_images"])
+        raise ExportError("stopped by the test")
+
+    monkeypatch.setattr(adapter_file_run, "export_adapter_file", export_adapter_file)
+    photos = tmp_path / "photos"
+    make_image(photos / "a.png")
+    make_image(photos / ".hidden.png")
+    (photos / "drawing.svg").write_text("<svg/>")
+    make_image(photos / "locked" / "b.png")
+    deny(monkeypatch, photos / "locked")
+    code, _out, err = run(capsys, ["export", adapter, tmp_path / "out", "--onnx", "--check-images", photos, "-q"])
+    assert code == 2 and "stopped by the test" in err
+    assert checked == [[photos / "a.png"]] == [images_to_classify(photos)]
+    assert (f"mma-studio export: warning: {photos / 'locked'}: cannot list the folder (permission denied); "
+            "its images are left out") in err.splitlines()
+    deny(monkeypatch, photos)
+    code, _out, err = run(capsys, ["export", adapter, tmp_path / "out", "--onnx", "--check-images", photos, "-q"])
+    assert code == 2 and len(checked) == 1
+    assert err.splitlines() == [f"mma-studio export: error: --check-images: {photos}: cannot list the folder "
+                                "(permission denied)"]
+
+
 def test_results_to_a_full_disk_are_one_line_and_exit_2(workspace, adapter):
     if not os.path.exists("/dev/full"):
         pytest.skip("no /dev/full here")

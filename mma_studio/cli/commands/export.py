@@ -54,25 +54,31 @@ def wants_export(args) -> bool:
 
 def export_options(args) -> dict:
     """The keyword arguments of the export that the options ask for, checked."""
-    from mma_studio.core.images import has_image_extension
-
     if (args.float16 or args.onnx_classes) and not args.onnx:
         raise UserError("--float16 and --classes describe the ONNX model: add --onnx")
     classes = [c.strip() for c in args.onnx_classes.split(",") if c.strip()] if args.onnx_classes else None
     if args.onnx_classes is not None and not classes:
         raise UserError("--classes needs at least one class name")
-    images: list[Path] = []
-    for item in args.check_images or []:
-        if item.is_dir():
-            images += sorted(p for p in item.rglob("*") if p.is_file() and has_image_extension(p))
-        elif item.is_file():
-            images.append(item)
-        else:
-            raise UserError(f"{item}: no such file or folder")
+    images = check_images(args.check_images or [], args.command)
     if args.check_images and not images:
         raise UserError("--check-images: no images found")
     return {"model_card": args.model_card, "onnx": args.onnx, "onnx_float16": args.float16,
             "onnx_classes": classes, "check_images": images}
+
+
+def check_images(items: list[Path], command: str) -> list[Path]:
+    """The --check-images files, and the images below the folders, listed as `predict` lists them
+    (`core.images_to_classify`); a sub-folder that cannot be listed is a warning, a named one an error."""
+    from mma_studio.cli.output import eprint
+    from mma_studio.core import images_to_classify as listing
+
+    images: list[Path] = []
+    try:
+        for item in items:
+            images += listing.images_to_classify(item, lambda line: eprint(f"mma-studio {command}: warning: {line}"))
+    except listing.ImageListingError as exc:
+        raise UserError(f"--check-images: {exc}") from None
+    return images
 
 
 def print_export_result(result, args) -> int:

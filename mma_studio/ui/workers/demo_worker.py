@@ -234,13 +234,12 @@ def folder_task(classifier, class_names: list[str], folder: Path, csv_path: Path
     """Classify every image below `folder` into a CSV (written atomically; a cancel writes nothing)."""
 
     def run(on_progress, token):
-        from mma_studio.core.batch_classify import classify_folder_to_csv, images_in
+        from mma_studio.core.batch_classify import classify_folder_to_csv
 
         if list(classifier.class_names) != list(class_names):
             classifier.set_classes(class_names)
         on_progress(Progress("predict", 0, None, message=f"Listing images in {Path(folder).name}"))
-        if not images_in(folder):
-            raise ValueError(f"{folder}: no images found in this folder or its sub-folders")
+        # No images, or a folder that cannot be listed: an ImageListingError (a ValueError) naming it.
         rows = classify_folder_to_csv(classifier, folder, csv_path, top_k=top_k, on_progress=on_progress, token=token)
         return FolderResult(rows, Path(csv_path), Path(folder))
 
