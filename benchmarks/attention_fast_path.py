@@ -17,7 +17,14 @@ from __future__ import annotations
 import gc
 
 from bench_common import (
-    PeakTensorMemory, apply_threads, base_parser, cost_row, emit, interleaved_medians, log, machine_description,
+    PeakTensorMemory,
+    apply_threads,
+    base_parser,
+    cost_row,
+    emit,
+    interleaved_medians,
+    log,
+    machine_description,
 )
 
 TARGET_N = 1000
@@ -58,8 +65,9 @@ def training_step(logits_fn, adapter, image, text, labels) -> None:
     loss.backward()
 
 
-def measure(num_classes: int, batch: int, dim: int, device: str, *, rounds: int, fast_repeats: int,
-            warm_plain: bool = True) -> dict:
+def measure(
+    num_classes: int, batch: int, dim: int, device: str, *, rounds: int, fast_repeats: int, warm_plain: bool = True
+) -> dict:
     import torch
 
     adapter, image, text, labels = make_problem(num_classes, batch, dim, device)
@@ -72,9 +80,13 @@ def measure(num_classes: int, batch: int, dim: int, device: str, *, rounds: int,
     def plain():
         training_step(plain_logits, adapter, image, text, labels)
 
-    times = interleaved_medians({"fast": fast, "plain": plain}, rounds=rounds,
-                                repeats={"fast": fast_repeats}, device=device,
-                                warmup={"fast": 2, "plain": 1 if warm_plain else 0})
+    times = interleaved_medians(
+        {"fast": fast, "plain": plain},
+        rounds=rounds,
+        repeats={"fast": fast_repeats},
+        device=device,
+        warmup={"fast": 2, "plain": 1 if warm_plain else 0},
+    )
     memory = {}
     for name, fn in (("fast", fast), ("plain", plain)):
         adapter.zero_grad(set_to_none=True)
@@ -90,7 +102,9 @@ def main(argv=None) -> int:
     parser.add_argument("--classes", type=int, nargs="+", default=None, help="N values (default 10 100 1000)")
     parser.add_argument("--batch", type=int, default=None, help="B (default 256)")
     parser.add_argument("--dim", type=int, default=None, help="D (default 512)")
-    parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds (default 5; 3 at N >= 1000 on CPU)")
+    parser.add_argument(
+        "--rounds", type=int, default=None, help="interleaved rounds (default 5; 3 at N >= 1000 on CPU)"
+    )
     args = parser.parse_args(argv)
 
     import torch
@@ -107,14 +121,30 @@ def main(argv=None) -> int:
         # On a CPU the plain path at N=1000 takes a minute or more per step: fewer rounds, no warm-up.
         rounds = args.rounds or (2 if args.quick or heavy else 5)
         log(f"  N={n}, B={batch}, D={dim}: {rounds} interleaved rounds ...")
-        result = measure(n, batch, dim, args.device, rounds=rounds, fast_repeats=1 if args.quick else 10,
-                         warm_plain=not heavy)
+        result = measure(
+            n, batch, dim, args.device, rounds=rounds, fast_repeats=1 if args.quick else 10, warm_plain=not heavy
+        )
         target = MIN_RATIO if n == TARGET_N else None
         note = f"B={batch}, D={dim}, fwd+CE+bwd, {args.device}; max |logit diff| {result['max_abs_logit_diff']:.1e}"
-        rows.append(cost_row(f"adapter train step time, N={n}", result["times"]["fast"], result["times"]["plain"],
-                             "s", min_ratio=target, note=note))
-        rows.append(cost_row(f"adapter train step peak memory, N={n}", result["memory"]["fast"],
-                             result["memory"]["plain"], "B", min_ratio=target))
+        rows.append(
+            cost_row(
+                f"adapter train step time, N={n}",
+                result["times"]["fast"],
+                result["times"]["plain"],
+                "s",
+                min_ratio=target,
+                note=note,
+            )
+        )
+        rows.append(
+            cost_row(
+                f"adapter train step peak memory, N={n}",
+                result["memory"]["fast"],
+                result["memory"]["plain"],
+                "B",
+                min_ratio=target,
+            )
+        )
     emit(rows, args, "attention_fast_path")
     return 0
 

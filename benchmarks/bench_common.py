@@ -48,7 +48,9 @@ class Row:
         return cls(**{k: data.get(k) for k in cls.__dataclass_fields__ if k in data})
 
 
-def cost_row(figure: str, ours: float, baseline: float, unit: str, *, min_ratio: float | None = None, note: str = "") -> Row:
+def cost_row(
+    figure: str, ours: float, baseline: float, unit: str, *, min_ratio: float | None = None, note: str = ""
+) -> Row:
     """A cost (time, bytes) where smaller is better: ratio = baseline / ours."""
     ratio = baseline / ours if ours > 0 else math.inf
     met = None if min_ratio is None else ratio >= min_ratio
@@ -56,7 +58,9 @@ def cost_row(figure: str, ours: float, baseline: float, unit: str, *, min_ratio:
     return Row(figure, ours, baseline, unit, ratio, target, met, note)
 
 
-def rate_row(figure: str, ours: float, baseline: float, unit: str, *, min_ratio: float | None = None, note: str = "") -> Row:
+def rate_row(
+    figure: str, ours: float, baseline: float, unit: str, *, min_ratio: float | None = None, note: str = ""
+) -> Row:
     """A rate (images/s) where larger is better: ratio = ours / baseline."""
     ratio = ours / baseline if baseline > 0 else math.inf
     met = None if min_ratio is None else ratio >= min_ratio
@@ -109,8 +113,14 @@ def format_met(met: bool | None) -> str:
 def render_table(rows: Sequence[Row]) -> str:
     header = ("figure", "ours", "baseline", "ratio", "target", "met")
     body = [
-        (r.figure, format_value(r.ours, r.unit), format_value(r.baseline, r.unit), format_ratio(r.ratio, r.target),
-         r.target or "—", format_met(r.met))
+        (
+            r.figure,
+            format_value(r.ours, r.unit),
+            format_value(r.baseline, r.unit),
+            format_ratio(r.ratio, r.target),
+            r.target or "—",
+            format_met(r.met),
+        )
         for r in rows
     ]
     widths = [max(len(str(x)) for x in column) for column in zip(header, *body)]
@@ -147,8 +157,9 @@ def base_parser(description: str, *, device: bool = False) -> argparse.ArgumentP
     parser.add_argument("--json", action="store_true", help="print one JSON object per result row")
     if device:
         parser.add_argument("--device", default="cpu", help="cpu (default) or cuda / cuda:N")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch intra-op threads (default: torch's choice, one per core)")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch intra-op threads (default: torch's choice, one per core)"
+    )
     return parser
 
 
@@ -177,8 +188,10 @@ def machine_description(device: str = "cpu") -> str:
                     break
     except OSError:
         pass
-    text = (f"{cpu}, {os.cpu_count()} logical CPUs, torch {torch.__version__} "
-            f"({torch.get_num_threads()} threads), Python {platform.python_version()}, {platform.system()}")
+    text = (
+        f"{cpu}, {os.cpu_count()} logical CPUs, torch {torch.__version__} "
+        f"({torch.get_num_threads()} threads), Python {platform.python_version()}, {platform.system()}"
+    )
     if device.startswith("cuda") and torch.cuda.is_available():
         text += f", GPU {torch.cuda.get_device_name(torch.device(device))}"
     return text
@@ -326,7 +339,13 @@ def median(values: Iterable[float]) -> float:
 
 
 def write_photo_like_jpegs(
-    folder, count: int, *, classes: int = 1, size: tuple[int, int] = (500, 375), seed: int = 0, quality: int = 90,
+    folder,
+    count: int,
+    *,
+    classes: int = 1,
+    size: tuple[int, int] = (500, 375),
+    seed: int = 0,
+    quality: int = 90,
 ) -> list:
     """`count` JPEGs of `size` (width, height) spread over `classes` sub-folders.
 

@@ -18,7 +18,16 @@ from __future__ import annotations
 
 import math
 
-from bench_common import apply_threads, base_parser, cost_row, emit, interleaved_medians, log, machine_description, time_call
+from bench_common import (
+    apply_threads,
+    base_parser,
+    cost_row,
+    emit,
+    interleaved_medians,
+    log,
+    machine_description,
+    time_call,
+)
 
 SHOTS = 16
 
@@ -76,8 +85,13 @@ def main(argv=None) -> int:
     adapter_config = AdapterConfig(embed_dim=backbone.embed_dim, logit_scale=backbone.logit_scale)
 
     def cached_epoch():
-        fit_features(image_features.to(device), labels, text_features.to(device),
-                     config=train_config, adapter_config=adapter_config)
+        fit_features(
+            image_features.to(device),
+            labels,
+            text_features.to(device),
+            config=train_config,
+            adapter_config=adapter_config,
+        )
 
     def encoder_epoch():
         """The authors' loop: frozen encoders on every batch, then one adapter step."""
@@ -98,20 +112,37 @@ def main(argv=None) -> int:
             optimizer.step()
 
     log(f"  one-time encoding {encode_seconds:.2f}s; {rounds} interleaved rounds ...")
-    times = interleaved_medians({"cached": cached_epoch, "encoders": encoder_epoch}, rounds=rounds,
-                                repeats={"cached": 10}, device=str(device), warmup={"cached": 2, "encoders": 0})
+    times = interleaved_medians(
+        {"cached": cached_epoch, "encoders": encoder_epoch},
+        rounds=rounds,
+        repeats={"cached": 10},
+        device=str(device),
+        warmup={"cached": 2, "encoders": 0},
+    )
     epochs = 100
     ours_total = encode_seconds + epochs * times["cached"]
     baseline_total = epochs * times["encoders"]
     steps = math.ceil(count / batch_size)
-    note = (f"{model_name} random weights, {num_classes}x{shots} images, {steps} step(s)/epoch, {device}; "
-            f"baseline starts from preprocessed pixels in memory")
+    note = (
+        f"{model_name} random weights, {num_classes}x{shots} images, {steps} step(s)/epoch, {device}; "
+        f"baseline starts from preprocessed pixels in memory"
+    )
     rows = [
-        cost_row("training epoch: cached features vs encoders in the loop", times["cached"], times["encoders"],
-                 "s", note=note),
-        cost_row(f"{epochs}-epoch run incl. one-time encoding (projected)", ours_total, baseline_total, "s",
-                 note=f"one-time encoding {encode_seconds:.2f}s + {epochs} x measured cached epoch, "
-                      f"vs {epochs} x measured encoder epoch"),
+        cost_row(
+            "training epoch: cached features vs encoders in the loop",
+            times["cached"],
+            times["encoders"],
+            "s",
+            note=note,
+        ),
+        cost_row(
+            f"{epochs}-epoch run incl. one-time encoding (projected)",
+            ours_total,
+            baseline_total,
+            "s",
+            note=f"one-time encoding {encode_seconds:.2f}s + {epochs} x measured cached epoch, "
+            f"vs {epochs} x measured encoder epoch",
+        ),
     ]
     emit(rows, args, "cached_vs_encoders")
     return 0

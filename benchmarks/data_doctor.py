@@ -138,25 +138,52 @@ def scale_rows(quick: bool) -> list[Row]:
             peaks[name] = memory.peak
             found[name] = set(zip(first.tolist(), second.tolist()))
         seconds = interleaved_medians(
-            {"exact": lambda: similar_pairs(features, 0.9, exact=True),
-             "cells": lambda: similar_pairs(features, 0.9, exact=False)},
-            rounds=3, warmup=0)
+            {
+                "exact": lambda: similar_pairs(features, 0.9, exact=True),
+                "cells": lambda: similar_pairs(features, 0.9, exact=False),
+            },
+            rounds=3,
+            warmup=0,
+        )
         both = len(found["exact"] & found["cells"])
-        rows.append(cost_row(f"similar pairs {n:,} x 512: time, cells vs exact tiles", seconds["cells"],
-                             seconds["exact"], "s", note="median of interleaved runs, 2-core CPU"))
-        rows.append(cost_row(f"similar pairs {n:,} x 512: peak tensor memory, cells vs exact tiles",
-                             peaks["cells"], peaks["exact"], "B"))
-        rows.append(Row(f"similar pairs {n:,} x 512: recall of the cells (exact pairs found)",
-                        ratio(both, len(found["exact"])), None, "", None, "", None,
-                        f"{both} of {len(found['exact'])} pairs at cosine >= 0.9; "
-                        f"{len(found['cells'] - found['exact'])} not in the exact set"))
+        rows.append(
+            cost_row(
+                f"similar pairs {n:,} x 512: time, cells vs exact tiles",
+                seconds["cells"],
+                seconds["exact"],
+                "s",
+                note="median of interleaved runs, 2-core CPU",
+            )
+        )
+        rows.append(
+            cost_row(
+                f"similar pairs {n:,} x 512: peak tensor memory, cells vs exact tiles",
+                peaks["cells"],
+                peaks["exact"],
+                "B",
+            )
+        )
+        rows.append(
+            Row(
+                f"similar pairs {n:,} x 512: recall of the cells (exact pairs found)",
+                ratio(both, len(found["exact"])),
+                None,
+                "",
+                None,
+                "",
+                None,
+                f"{both} of {len(found['exact'])} pairs at cosine >= 0.9; "
+                f"{len(found['cells'] - found['exact'])} not in the exact set",
+            )
+        )
     return rows
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = base_parser(__doc__.splitlines()[0])
-    parser.add_argument("--scale", action="store_true",
-                        help="similar pairs only: k-means cells vs exact tiles at 5,000 to 50,000 rows")
+    parser.add_argument(
+        "--scale", action="store_true", help="similar pairs only: k-means cells vs exact tiles at 5,000 to 50,000 rows"
+    )
     args = parser.parse_args(argv)
     apply_threads(args)
     if args.scale:
@@ -182,25 +209,82 @@ def main(argv: list[str] | None = None) -> int:
         found = [any({source, copy} <= g for g in groups) for source, copy, _ in planted]
         for kind in COPY_KINDS:
             hits = [ok for ok, (_, _, k) in zip(found, planted) if k == kind]
-            rows.append(Row(f"duplicates: recall, {kind} copies", ratio(sum(hits), len(hits)), None, "", None, "",
-                            None, f"{sum(hits)} of {len(hits)}"))
+            rows.append(
+                Row(
+                    f"duplicates: recall, {kind} copies",
+                    ratio(sum(hits), len(hits)),
+                    None,
+                    "",
+                    None,
+                    "",
+                    None,
+                    f"{sum(hits)} of {len(hits)}",
+                )
+            )
         pairs = [{source, copy} for source, copy, _ in planted]
         right = sum(any(p <= g for p in pairs) for g in groups)
-        rows.append(Row("duplicates: precision (groups holding a planted pair)", ratio(right, len(groups)), None, "",
-                        None, "", None, f"{right} of {len(groups)} groups; the rest are near-identical renders"))
+        rows.append(
+            Row(
+                "duplicates: precision (groups holding a planted pair)",
+                ratio(right, len(groups)),
+                None,
+                "",
+                None,
+                "",
+                None,
+                f"{right} of {len(groups)} groups; the rest are near-identical renders",
+            )
+        )
         split = build_split(scan, settings)
-        where = {s.path: name for name, samples in (("train", split.train), ("val", split.val),
-                                                    ("test", split.test_base + split.test_new)) for s in samples}
+        where = {
+            s.path: name
+            for name, samples in (
+                ("train", split.train),
+                ("val", split.val),
+                ("test", split.test_base + split.test_new),
+            )
+            for s in samples
+        }
         leaking = [{s, c} for s, c, _ in planted if where.get(s) and where.get(c) and where[s] != where[c]]
         leak_groups = [set(f.paths) for f in report.findings if f.kind == LEAK]
         leak_hits = sum(any(p <= g for g in leak_groups) for p in leaking)
         leak_right = sum(any(p <= g for p in leaking) for g in leak_groups)
-        rows.append(Row("leaks: recall (planted copies split across sets)", ratio(leak_hits, len(leaking)), None, "",
-                        None, "", None, f"{leak_hits} of {len(leaking)}"))
-        rows.append(Row("leaks: precision", ratio(leak_right, len(leak_groups)), None, "", None, "", None,
-                        f"{leak_right} of {len(leak_groups)}"))
-        rows.append(Row("check time, features cached (copies dataset)", seconds, None, "s", None, "", None,
-                        f"{report.image_count} images, 2-core CPU"))
+        rows.append(
+            Row(
+                "leaks: recall (planted copies split across sets)",
+                ratio(leak_hits, len(leaking)),
+                None,
+                "",
+                None,
+                "",
+                None,
+                f"{leak_hits} of {len(leaking)}",
+            )
+        )
+        rows.append(
+            Row(
+                "leaks: precision",
+                ratio(leak_right, len(leak_groups)),
+                None,
+                "",
+                None,
+                "",
+                None,
+                f"{leak_right} of {len(leak_groups)}",
+            )
+        )
+        rows.append(
+            Row(
+                "check time, features cached (copies dataset)",
+                seconds,
+                None,
+                "s",
+                None,
+                "",
+                None,
+                f"{report.image_count} images, 2-core CPU",
+            )
+        )
 
         for rate in rates:
             log(f"label errors: {round(100 * rate)} % moved")
@@ -209,10 +293,30 @@ def main(argv: list[str] | None = None) -> int:
             _, _, report, seconds = check(root, tmp / "cache", backbone, shots, val)
             flagged = {f.paths[0] for f in report.findings if f.kind == LABEL}
             hits = len(flagged & moved)
-            rows.append(Row(f"label errors {round(100 * rate)} %: precision", ratio(hits, len(flagged)), None, "", None,
-                            "", None, f"{hits} of {len(flagged)} flagged ({report.label_source})"))
-            rows.append(Row(f"label errors {round(100 * rate)} %: recall", ratio(hits, len(moved)), None, "", None, "",
-                            None, f"{hits} of {len(moved)} moved; check {seconds:.1f} s"))
+            rows.append(
+                Row(
+                    f"label errors {round(100 * rate)} %: precision",
+                    ratio(hits, len(flagged)),
+                    None,
+                    "",
+                    None,
+                    "",
+                    None,
+                    f"{hits} of {len(flagged)} flagged ({report.label_source})",
+                )
+            )
+            rows.append(
+                Row(
+                    f"label errors {round(100 * rate)} %: recall",
+                    ratio(hits, len(moved)),
+                    None,
+                    "",
+                    None,
+                    "",
+                    None,
+                    f"{hits} of {len(moved)} moved; check {seconds:.1f} s",
+                )
+            )
     emit(rows, args, "data_doctor")
     return 0
 

@@ -23,7 +23,15 @@ import time
 from pathlib import Path
 
 from bench_common import (
-    Row, apply_threads, base_parser, emit, interleaved_medians, log, machine_description, rate_row, time_call,
+    Row,
+    apply_threads,
+    base_parser,
+    emit,
+    interleaved_medians,
+    log,
+    machine_description,
+    rate_row,
+    time_call,
     write_photo_like_jpegs,
 )
 
@@ -87,7 +95,9 @@ def main(argv=None) -> int:
             backbone.encode_images = timed_encode  # the pipeline calls it once per batch
             began = time.perf_counter()
             try:
-                result = extract_image_features(backbone, paths, cache=cache, batch_size=batch_size, num_workers=workers)
+                result = extract_image_features(
+                    backbone, paths, cache=cache, batch_size=batch_size, num_workers=workers
+                )
             finally:
                 backbone.encode_images = encode_images
             model_busy.append((inside[0], time.perf_counter() - began))
@@ -103,18 +113,29 @@ def main(argv=None) -> int:
         # that further warm-up would only double the cost of a CPU run.
         backbone.encode_images(pixels[:batch_size])
         log(f"  {model_name}, batch {batch_size}, {workers} DataLoader worker(s), {rounds} interleaved rounds ...")
-        times = interleaved_medians({"limit": limit, "pipeline": pipeline, "naive": naive}, rounds=rounds,
-                                    device=str(backbone.device), warmup=0)
+        times = interleaved_medians(
+            {"limit": limit, "pipeline": pipeline, "naive": naive}, rounds=rounds, device=str(backbone.device), warmup=0
+        )
         sizes = {"limit": count, "pipeline": count, "naive": len(naive_paths)}
         rate = {name: sizes[name] / seconds for name, seconds in times.items()}
         busy = sorted(model_busy, key=lambda pair: pair[1])[len(model_busy) // 2]  # the median run
-        setting = (f"{model_name} random weights, batch {batch_size}, {workers} worker(s), {backbone.device}, "
-                   f"{count} JPEGs 500x375; in the pipeline the model was busy {busy[0] / busy[1]:.0%} of the time, "
-                   f"at {count / busy[0]:.3g} img/s while busy")
+        setting = (
+            f"{model_name} random weights, batch {batch_size}, {workers} worker(s), {backbone.device}, "
+            f"{count} JPEGs 500x375; in the pipeline the model was busy {busy[0] / busy[1]:.0%} of the time, "
+            f"at {count / busy[0]:.3g} img/s while busy"
+        )
         fraction = rate["pipeline"] / rate["limit"]
         rows = [
-            Row("extraction: pipeline from files vs model limit", rate["pipeline"], rate["limit"], "img/s",
-                fraction, f">= {MIN_FRACTION:.0%} of limit", fraction >= MIN_FRACTION, note=setting),
+            Row(
+                "extraction: pipeline from files vs model limit",
+                rate["pipeline"],
+                rate["limit"],
+                "img/s",
+                fraction,
+                f">= {MIN_FRACTION:.0%} of limit",
+                fraction >= MIN_FRACTION,
+                note=setting,
+            ),
             rate_row("extraction: pipeline vs naive one-by-one loop", rate["pipeline"], rate["naive"], "img/s"),
         ]
         if args.sweep:
@@ -150,11 +171,22 @@ def sweep(backbone, paths, pixels, work: Path, batch_size: int, workers: int, ro
     # Precision: bf16 autocast on the CPU, only worth it where it measures faster.
     if device == "cpu":
         log("  sweep: bf16 autocast vs float32 ...")
-        times = interleaved_medians({"fp32": lambda: encode_all(reference, False), "bf16": lambda: encode_all(reference, True)},
-                                    rounds=rounds, device=device, warmup={"fp32": 0, "bf16": 1})
+        times = interleaved_medians(
+            {"fp32": lambda: encode_all(reference, False), "bf16": lambda: encode_all(reference, True)},
+            rounds=rounds,
+            device=device,
+            warmup={"fp32": 0, "bf16": 1},
+        )
         cosine = F.cosine_similarity(encode_all(reference, False), encode_all(reference, True)).min().item()
-        rows.append(rate_row(f"model limit: bf16 autocast vs float32 (batch {reference})", len(subset) / times["bf16"],
-                             len(subset) / times["fp32"], "img/s", note=f"min cosine(bf16, fp32 features) {cosine:.4f}"))
+        rows.append(
+            rate_row(
+                f"model limit: bf16 autocast vs float32 (batch {reference})",
+                len(subset) / times["bf16"],
+                len(subset) / times["fp32"],
+                "img/s",
+                note=f"min cosine(bf16, fp32 features) {cosine:.4f}",
+            )
+        )
 
     # Batch size: the model limit at a few sizes against the default.
     sizes = [s for s in ((4, 8) if quick else (8, 16, 32, 64)) if s != reference and s <= len(subset)]
@@ -163,16 +195,24 @@ def sweep(backbone, paths, pixels, work: Path, batch_size: int, workers: int, ro
     contenders["default"] = lambda: encode_all(reference, False)
     times = interleaved_medians(contenders, rounds=rounds, device=device, warmup=0)
     for s in sizes:
-        rows.append(rate_row(f"model limit: batch {s} vs batch {reference}", len(subset) / times[f"b{s}"],
-                             len(subset) / times["default"], "img/s"))
+        rows.append(
+            rate_row(
+                f"model limit: batch {s} vs batch {reference}",
+                len(subset) / times[f"b{s}"],
+                len(subset) / times["default"],
+                "img/s",
+            )
+        )
 
     # DataLoader workers: the whole pipeline with 0..2 workers against the default.
     runs = iter(range(10**6))
 
     def pipeline_with(n: int):
         def run():
-            extract_image_features(backbone, paths, cache=FeatureCache(work / f"sweep-{next(runs)}"),
-                                   batch_size=batch_size, num_workers=n)
+            extract_image_features(
+                backbone, paths, cache=FeatureCache(work / f"sweep-{next(runs)}"), batch_size=batch_size, num_workers=n
+            )
+
         return run
 
     options = [n for n in (0, 1, 2) if n != workers]
@@ -181,8 +221,9 @@ def sweep(backbone, paths, pixels, work: Path, batch_size: int, workers: int, ro
     log(f"  sweep: pipeline with {options} workers vs {workers} ...")
     times = interleaved_medians(contenders, rounds=rounds, device=device, warmup=0)
     for n in options:
-        rows.append(rate_row(f"pipeline: {n} workers vs {workers}", count / times[f"w{n}"],
-                             count / times["default"], "img/s"))
+        rows.append(
+            rate_row(f"pipeline: {n} workers vs {workers}", count / times[f"w{n}"], count / times["default"], "img/s")
+        )
     return rows
 
 

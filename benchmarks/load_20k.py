@@ -59,7 +59,10 @@ def generate_dataset(folder: Path, images: int, classes: int, size: tuple[int, i
 
     rng = np.random.default_rng(seed)
     width, height = size
-    ramp = np.linspace(-40, 40, width, dtype=np.float32)[None, :, None] + np.linspace(-25, 25, height, dtype=np.float32)[:, None, None]
+    ramp = (
+        np.linspace(-40, 40, width, dtype=np.float32)[None, :, None]
+        + np.linspace(-25, 25, height, dtype=np.float32)[:, None, None]
+    )
     noise_bank = [rng.normal(0, 10, (height, width, 3)).astype(np.float32) for _ in range(8)]
     for index in range(images):
         klass = index % classes
@@ -107,8 +110,14 @@ def engine_phase(root: Path, cache_dir: Path, *, epochs: int = 30, shots: int = 
         started = time.perf_counter()
         scan = scan_dataset(root)
         scanned = time.perf_counter()
-        settings = RunSettings(model="mma-tiny", pretrained="random", device="cpu", shots=shots,
-                               val_per_class=val_per_class, training=TrainConfig(epochs=epochs, patience=0))
+        settings = RunSettings(
+            model="mma-tiny",
+            pretrained="random",
+            device="cpu",
+            shots=shots,
+            val_per_class=val_per_class,
+            training=TrainConfig(epochs=epochs, patience=0),
+        )
         clock = StageClock()
         run = train_adapter(scan, settings, backbone=backbone, cache=FeatureCache(cache_dir), on_progress=clock)
         ended = time.perf_counter()
@@ -117,14 +126,23 @@ def engine_phase(root: Path, cache_dir: Path, *, epochs: int = 30, shots: int = 
     evaluate_start = clock.first.get("evaluate", ended)
     counts = run.split.counts()
     return {
-        "images": scan.image_count, "classes": len(scan.classes), "skipped": len(scan.skipped),
+        "images": scan.image_count,
+        "classes": len(scan.classes),
+        "skipped": len(scan.skipped),
         "scan_s": scanned - started,
-        "extract_s": train_start - extract_start, "extracted": sum(counts.values()),
-        "train_s": evaluate_start - train_start, "epochs_run": len(run.history),
-        "evaluate_s": ended - evaluate_start, "total_s": ended - started,
-        "failed": len(run.failed_images), "counts": counts,
-        "adapted": run.adapted.headline(), "zero_shot": run.zero_shot.headline(),
-        "pss_before": before, "pss_peak": sampler.peak, "pss_rise": max(0, sampler.peak - before),
+        "extract_s": train_start - extract_start,
+        "extracted": sum(counts.values()),
+        "train_s": evaluate_start - train_start,
+        "epochs_run": len(run.history),
+        "evaluate_s": ended - evaluate_start,
+        "total_s": ended - started,
+        "failed": len(run.failed_images),
+        "counts": counts,
+        "adapted": run.adapted.headline(),
+        "zero_shot": run.zero_shot.headline(),
+        "pss_before": before,
+        "pss_peak": sampler.peak,
+        "pss_rise": max(0, sampler.peak - before),
         "max_rss": max_rss_bytes(),
     }
 
@@ -157,7 +175,8 @@ class TickRecorder:
         self.timer.setTimerType(Qt.TimerType.PreciseTimer)
         self.timer.setInterval(10)
         self.timer.timeout.connect(
-            lambda: self.ticks.append((time.perf_counter(), time.thread_time(), _runqueue_wait_s())))
+            lambda: self.ticks.append((time.perf_counter(), time.thread_time(), _runqueue_wait_s()))
+        )
 
     def start(self) -> None:
         self.timer.start()
@@ -183,10 +202,20 @@ class TickRecorder:
         """The longest gap, split into working / waiting for a CPU / blocked (seconds)."""
         pairs = self._pairs(start, end)
         if not pairs:
-            return {"gap": float("nan"), "working": float("nan"), "waiting_for_cpu": float("nan"), "blocked": float("nan")}
+            return {
+                "gap": float("nan"),
+                "working": float("nan"),
+                "waiting_for_cpu": float("nan"),
+                "blocked": float("nan"),
+            }
         a, b = max(pairs, key=lambda pair: pair[1][0] - pair[0][0])
         gap, working, waiting = b[0] - a[0], b[1] - a[1], b[2] - a[2]
-        return {"gap": gap, "working": working, "waiting_for_cpu": waiting, "blocked": max(0.0, gap - working - waiting)}
+        return {
+            "gap": gap,
+            "working": working,
+            "waiting_for_cpu": waiting,
+            "blocked": max(0.0, gap - working - waiting),
+        }
 
 
 def run_event_loop(until, timeout_s: float, what: str) -> None:
@@ -224,8 +253,9 @@ def drop_folder(widget, folder: Path) -> None:
     QApplication.sendEvent(widget, QDropEvent(QPointF(centre), Qt.DropAction.CopyAction, mime, buttons, modifiers))
 
 
-def gui_phase(root: Path, cache_dir: Path, *, epochs: int = 30, shots: int = 16, val_per_class: int = 4,
-              timeout_s: float = 1800.0) -> dict:
+def gui_phase(
+    root: Path, cache_dir: Path, *, epochs: int = 30, shots: int = 16, val_per_class: int = 4, timeout_s: float = 1800.0
+) -> dict:
     """Drop, scan, scroll the class table, train — in the real window; GUI stalls per stage.
 
     Needs a QApplication (offscreen is fine) and QSettings pointed somewhere disposable."""
@@ -254,10 +284,15 @@ def gui_phase(root: Path, cache_dir: Path, *, epochs: int = 30, shots: int = 16,
         scan = window.state.data.scan
         table = window.findChild(QTableView, "classTable")
         model = table.model()
-        figures.update(scan_s=scanned - started, scan_gap_s=recorder.max_gap(started, scanned),
-                       scan_busy_s=recorder.max_busy(started, scanned), scan_worst=recorder.worst_gap(started, scanned),
-                       images=scan.image_count if scan else 0, table_rows=model.rowCount(),
-                       error=page.error_text())
+        figures.update(
+            scan_s=scanned - started,
+            scan_gap_s=recorder.max_gap(started, scanned),
+            scan_busy_s=recorder.max_busy(started, scanned),
+            scan_worst=recorder.worst_gap(started, scanned),
+            images=scan.image_count if scan else 0,
+            table_rows=model.rowCount(),
+            error=page.error_text(),
+        )
 
         # Scroll the table from top to bottom, a screenful at a time, as a user dragging the bar.
         loader = page.thumbnails
@@ -273,15 +308,28 @@ def gui_phase(root: Path, cache_dir: Path, *, epochs: int = 30, shots: int = 16,
         table.scrollToTop()
         run_event_loop(lambda: loader.wait_for_idle(0), 120, "the thumbnails")
         scrolled = time.perf_counter()
-        figures.update(scroll_s=scrolled - scroll_started, scroll_step_max_s=slowest_step,
-                       scroll_step_busy_s=slowest_step_cpu,
-                       scroll_gap_s=recorder.max_gap(scroll_started, scrolled), thumbnails=loader.cached_count)
+        figures.update(
+            scroll_s=scrolled - scroll_started,
+            scroll_step_max_s=slowest_step,
+            scroll_step_busy_s=slowest_step_cpu,
+            scroll_gap_s=recorder.max_gap(scroll_started, scrolled),
+            thumbnails=loader.cached_count,
+        )
 
-        window.state.set_backbone(BackboneSelection("mma-tiny", "random:0", "mma-tiny · random weights", is_random=True))
+        window.state.set_backbone(
+            BackboneSelection("mma-tiny", "random:0", "mma-tiny · random weights", is_random=True)
+        )
         window.sidebar.setCurrentRow(1)
         train_page.settings.ensure_loaded()
-        train_page.settings.set_values({"shots": shots, "val_per_class": val_per_class, "augment_views": 0,
-                                        "device": "cpu", "training": {"epochs": epochs, "patience": 0}})
+        train_page.settings.set_values(
+            {
+                "shots": shots,
+                "val_per_class": val_per_class,
+                "augment_views": 0,
+                "device": "cpu",
+                "training": {"epochs": epochs, "patience": 0},
+            }
+        )
         clock = StageClock()
         show = train_page.progress.show_progress
 
@@ -300,8 +348,10 @@ def gui_phase(root: Path, cache_dir: Path, *, epochs: int = 30, shots: int = 16,
             train_total_s=ended - train_started,
             extract_s=clock.first.get("train", ended) - clock.first.get("extract", train_started),
             train_gap_s=recorder.max_gap(train_started, ended),
-            train_busy_s=recorder.max_busy(train_started, ended), train_worst=recorder.worst_gap(train_started, ended),
-            trained=run is not None, train_error=train_page.last_error,
+            train_busy_s=recorder.max_busy(train_started, ended),
+            train_worst=recorder.worst_gap(train_started, ended),
+            trained=run is not None,
+            train_error=train_page.last_error,
             epochs_run=len(run.history) if run is not None else 0,
         )
         figures["max_gap_s"] = recorder.max_gap()
@@ -319,8 +369,10 @@ def gui_phase(root: Path, cache_dir: Path, *, epochs: int = 30, shots: int = 16,
 
 
 def describe_gap(worst: dict) -> str:
-    return (f"{worst['gap'] * 1000:.0f} ms = {worst['working'] * 1000:.0f} working + "
-            f"{worst['waiting_for_cpu'] * 1000:.0f} waiting for a CPU + {worst['blocked'] * 1000:.0f} blocked (GIL/locks)")
+    return (
+        f"{worst['gap'] * 1000:.0f} ms = {worst['working'] * 1000:.0f} working + "
+        f"{worst['waiting_for_cpu'] * 1000:.0f} waiting for a CPU + {worst['blocked'] * 1000:.0f} blocked (GIL/locks)"
+    )
 
 
 def rows_from(engine: dict | None, gui: dict | None, images: int, classes: int) -> list[Row]:
@@ -331,35 +383,86 @@ def rows_from(engine: dict | None, gui: dict | None, images: int, classes: int) 
 
     if engine is not None:
         complete = engine["images"] == images and engine["classes"] == classes and engine["failed"] == 0
-        row("engine: images scanned usable", engine["images"], "", f"= {images}", complete,
-            f"{engine['classes']} classes, {engine['skipped']} skipped")
-        row("engine: scan time (every image decoded)", engine["scan_s"], "s", note=f"{engine['images'] / engine['scan_s']:.0f} images/s")
-        row("engine: extraction time (mma-tiny, empty cache)", engine["extract_s"], "s",
-            note=f"{engine['extracted'] / max(engine['extract_s'], 1e-9):.0f} images/s")
-        row("engine: training time", engine["train_s"], "s", note=f"{engine['epochs_run']} epochs, counts {engine['counts']}")
-        row("engine: evaluation time", engine["evaluate_s"], "s",
-            note=f"adapted {engine['adapted']}, zero-shot {engine['zero_shot']}")
-        row("engine: peak memory rise (PSS, with workers)", engine["pss_rise"], "B", f"< {MEMORY_LIMIT / GiB:g} GiB",
-            engine["pss_rise"] < MEMORY_LIMIT, f"from {engine['pss_before'] / 2**20:.0f} MiB after imports")
+        row(
+            "engine: images scanned usable",
+            engine["images"],
+            "",
+            f"= {images}",
+            complete,
+            f"{engine['classes']} classes, {engine['skipped']} skipped",
+        )
+        row(
+            "engine: scan time (every image decoded)",
+            engine["scan_s"],
+            "s",
+            note=f"{engine['images'] / engine['scan_s']:.0f} images/s",
+        )
+        row(
+            "engine: extraction time (mma-tiny, empty cache)",
+            engine["extract_s"],
+            "s",
+            note=f"{engine['extracted'] / max(engine['extract_s'], 1e-9):.0f} images/s",
+        )
+        row(
+            "engine: training time",
+            engine["train_s"],
+            "s",
+            note=f"{engine['epochs_run']} epochs, counts {engine['counts']}",
+        )
+        row(
+            "engine: evaluation time",
+            engine["evaluate_s"],
+            "s",
+            note=f"adapted {engine['adapted']}, zero-shot {engine['zero_shot']}",
+        )
+        row(
+            "engine: peak memory rise (PSS, with workers)",
+            engine["pss_rise"],
+            "B",
+            f"< {MEMORY_LIMIT / GiB:g} GiB",
+            engine["pss_rise"] < MEMORY_LIMIT,
+            f"from {engine['pss_before'] / 2**20:.0f} MiB after imports",
+        )
         row("engine: peak RSS of the process", engine["max_rss"], "B")
     if gui is not None:
         limit = f"< {GUI_GAP_LIMIT_S * 1000:.0f} ms"
-        row("app: images in the dropped dataset", gui["images"], "", f"= {images}",
+        row(
+            "app: images in the dropped dataset",
+            gui["images"],
+            "",
+            f"= {images}",
             gui["images"] == images and gui["table_rows"] == classes and not gui["error"],
-            f"{gui['table_rows']} table rows")
+            f"{gui['table_rows']} table rows",
+        )
         row("app: scan time (worker)", gui["scan_s"], "s")
         # The targets hold the GUI thread's own work between two ticks (what our code blocks);
         # the wall-clock gaps, which add the time the OS ran other processes, are reported too.
-        row("app: GUI-thread work between ticks while scanning", gui["scan_busy_s"], "s", limit,
-            gui["scan_busy_s"] < GUI_GAP_LIMIT_S, f"wall-clock max tick gap {describe_gap(gui['scan_worst'])}")
-        row("app: slowest class-table scroll step (GUI-thread work)", gui["scroll_step_busy_s"], "s", limit,
+        row(
+            "app: GUI-thread work between ticks while scanning",
+            gui["scan_busy_s"],
+            "s",
+            limit,
+            gui["scan_busy_s"] < GUI_GAP_LIMIT_S,
+            f"wall-clock max tick gap {describe_gap(gui['scan_worst'])}",
+        )
+        row(
+            "app: slowest class-table scroll step (GUI-thread work)",
+            gui["scroll_step_busy_s"],
+            "s",
+            limit,
             gui["scroll_step_busy_s"] < GUI_GAP_LIMIT_S,
-            f"wall clock {gui['scroll_step_max_s'] * 1000:.0f} ms; {gui['thumbnails']} thumbnails loaded lazily")
+            f"wall clock {gui['scroll_step_max_s'] * 1000:.0f} ms; {gui['thumbnails']} thumbnails loaded lazily",
+        )
         row("app: extraction time (worker, empty cache)", gui["extract_s"], "s")
-        row("app: GUI-thread work between ticks while extracting and training", gui["train_busy_s"], "s", limit,
+        row(
+            "app: GUI-thread work between ticks while extracting and training",
+            gui["train_busy_s"],
+            "s",
+            limit,
             gui["train_busy_s"] < GUI_GAP_LIMIT_S,
             f"wall-clock max tick gap {describe_gap(gui['train_worst'])}; run {gui['train_total_s']:.1f} s, "
-            f"{gui['epochs_run']} epochs, error {gui['train_error']}")
+            f"{gui['epochs_run']} epochs, error {gui['train_error']}",
+        )
         row("app: trained", float(gui["trained"]), "", "= 1", bool(gui["trained"]) and gui["train_error"] is None)
     return rows
 
@@ -397,8 +500,10 @@ def main(argv=None) -> int:
             root = work / "dataset"
             started = time.perf_counter()
             generate_dataset(root, images, classes, (width, height))
-            log(f"generated {images} images in {classes} classes ({width}x{height}) under {root} "
-                f"in {time.perf_counter() - started:.1f} s")
+            log(
+                f"generated {images} images in {classes} classes ({width}x{height}) under {root} "
+                f"in {time.perf_counter() - started:.1f} s"
+            )
         engine = None
         if not args.no_engine:
             log("engine: scan, extract, train, evaluate ...")

@@ -60,9 +60,15 @@ def child_extract(model: str, folder: str, threads: int | None) -> dict:
     finally:
         shutil.rmtree(cache_root, ignore_errors=True)
     return {
-        "images": len(paths), "encoded": result.encoded, "failed": len(result.failed),
-        "loaded": loaded, "peak": sampler.peak, "samples": sampler.samples, "seconds": seconds,
-        "workers": default_num_workers(len(paths), 64), "model": model,
+        "images": len(paths),
+        "encoded": result.encoded,
+        "failed": len(result.failed),
+        "loaded": loaded,
+        "peak": sampler.peak,
+        "samples": sampler.samples,
+        "seconds": seconds,
+        "workers": default_num_workers(len(paths), 64),
+        "model": model,
     }
 
 
@@ -86,8 +92,12 @@ def child_scan(folder: str, validate: bool) -> dict:
         scan = scan_dataset(folder, validate=validate)
     seconds = time.perf_counter() - started
     return {
-        "classes": len(scan.class_names), "images": scan.image_count, "opened": opened["count"],
-        "before": before, "peak": sampler.peak, "seconds": seconds,
+        "classes": len(scan.class_names),
+        "images": scan.image_count,
+        "opened": opened["count"],
+        "before": before,
+        "peak": sampler.peak,
+        "seconds": seconds,
     }
 
 
@@ -128,8 +138,11 @@ def main(argv=None) -> int:
     parser = base_parser(__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=None, help="images to extract (default 5000)")
     parser.add_argument("--scan-images", type=int, default=None, help="images to scan (default 20000)")
-    parser.add_argument("--large-model", default=None,
-                        help="also extract a few batches with this model (default ViT-B-16; 'none' to skip)")
+    parser.add_argument(
+        "--large-model",
+        default=None,
+        help="also extract a few batches with this model (default ViT-B-16; 'none' to skip)",
+    )
     parser.add_argument("--large-images", type=int, default=192, help="images for the large-model run")
     args = parser.parse_args(argv)
     apply_threads(args)
@@ -149,19 +162,37 @@ def main(argv=None) -> int:
         if tiny["encoded"] != images:
             raise RuntimeError(f"extraction encoded {tiny['encoded']} of {images} images")
         rise = tiny["peak"] - tiny["loaded"]
-        rows.append(Row(f"extract {images} JPEGs (mma-tiny): peak memory above loaded model", rise, None, "B", None,
-                        "< 1 GiB", rise < EXTRACT_LIMIT,
-                        note=f"PSS of process + DataLoader workers, {tiny['samples']} samples; "
-                             f"model loaded at {tiny['loaded'] / 2**20:.0f} MiB; {images / tiny['seconds']:.0f} img/s"))
+        rows.append(
+            Row(
+                f"extract {images} JPEGs (mma-tiny): peak memory above loaded model",
+                rise,
+                None,
+                "B",
+                None,
+                "< 1 GiB",
+                rise < EXTRACT_LIMIT,
+                note=f"PSS of process + DataLoader workers, {tiny['samples']} samples; "
+                f"model loaded at {tiny['loaded'] / 2**20:.0f} MiB; {images / tiny['seconds']:.0f} img/s",
+            )
+        )
         if large_model.lower() != "none":
             subset = work / "large"
             link_copies(sources, subset, min(args.large_images, images), classes=4)
             log(f"  extracting {args.large_images} JPEGs with {large_model} in a fresh process ...")
             large = run_child("extract", large_model, str(subset), threads)
             rise = large["peak"] - large["loaded"]
-            rows.append(Row(f"extract {large['images']} JPEGs ({large_model}): peak memory above loaded model", rise,
-                            None, "B", None, "< 1 GiB", rise < EXTRACT_LIMIT,
-                            note=f"model loaded at {large['loaded'] / 2**20:.0f} MiB (PSS incl. workers)"))
+            rows.append(
+                Row(
+                    f"extract {large['images']} JPEGs ({large_model}): peak memory above loaded model",
+                    rise,
+                    None,
+                    "B",
+                    None,
+                    "< 1 GiB",
+                    rise < EXTRACT_LIMIT,
+                    note=f"model loaded at {large['loaded'] / 2**20:.0f} MiB (PSS incl. workers)",
+                )
+            )
 
         scan_root = work / "scan"
         link_copies(sources, scan_root, scan_images, classes=20)
@@ -172,13 +203,31 @@ def main(argv=None) -> int:
             if result["images"] != scan_images or result["classes"] != 20:
                 raise RuntimeError(f"scan found {result['images']} images in {result['classes']} classes")
         rise = listing["peak"] - listing["before"]
-        rows.append(Row(f"scan {scan_images} images, validate=False: peak memory rise", rise, None, "B", None,
-                        "< 200 MiB, 0 images opened", rise < SCAN_LIMIT and listing["opened"] == 0,
-                        note=f"{listing['classes']} classes listed; {listing['opened']} images opened"))
-        rows.append(Row(f"scan {scan_images} images: validate=False vs validate=True time", listing["seconds"],
-                        validated["seconds"], "s", validated["seconds"] / max(listing["seconds"], 1e-9), "", None,
-                        note=f"validate=True opened {validated['opened']} images, peak rise "
-                             f"{(validated['peak'] - validated['before']) / 2**20:.0f} MiB"))
+        rows.append(
+            Row(
+                f"scan {scan_images} images, validate=False: peak memory rise",
+                rise,
+                None,
+                "B",
+                None,
+                "< 200 MiB, 0 images opened",
+                rise < SCAN_LIMIT and listing["opened"] == 0,
+                note=f"{listing['classes']} classes listed; {listing['opened']} images opened",
+            )
+        )
+        rows.append(
+            Row(
+                f"scan {scan_images} images: validate=False vs validate=True time",
+                listing["seconds"],
+                validated["seconds"],
+                "s",
+                validated["seconds"] / max(listing["seconds"], 1e-9),
+                "",
+                None,
+                note=f"validate=True opened {validated['opened']} images, peak rise "
+                f"{(validated['peak'] - validated['before']) / 2**20:.0f} MiB",
+            )
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
     emit(rows, args, "memory_at_scale")

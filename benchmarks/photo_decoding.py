@@ -45,8 +45,11 @@ def write_photos(folder: Path, count: int, size: tuple[int, int]) -> list[Path]:
             elif shape % 3 == 1:
                 draw.rectangle([x - r, y - r // 2, x + r, y + r // 2], fill=colour)
             else:
-                draw.line([x, y, x + int(rng.integers(-r, r)), y + int(rng.integers(-r, r))], fill=colour,
-                          width=int(rng.integers(2, 30)))
+                draw.line(
+                    [x, y, x + int(rng.integers(-r, r)), y + int(rng.integers(-r, r))],
+                    fill=colour,
+                    width=int(rng.integers(2, 30)),
+                )
         image = image.filter(ImageFilter.GaussianBlur(1.5))
         noisy = np.asarray(image, dtype=np.float32) + rng.normal(0, 6, (height, width, 3)).astype(np.float32)
         path = folder / f"photo_{index:03d}.jpg"
@@ -85,7 +88,7 @@ def main(argv=None) -> int:
             full = preprocess(load_rgb_image(path))
             ours = preprocess(load_rgb_image(path, min_side=min_side))
             error = (full - ours) * torch.tensor([0.26862954, 0.26130258, 0.27577711]).view(3, 1, 1)  # back to 0..1
-            mse = float((error ** 2).mean())
+            mse = float((error**2).mean())
             psnrs.append(10 * math.log10(1 / mse) if mse > 0 else math.inf)
             worst = max(worst, float(error.abs().max()) * 255)
 
@@ -97,8 +100,12 @@ def main(argv=None) -> int:
 
         log("  timing decode + preprocess and scan validation, interleaved ...")
         seconds = interleaved_medians(
-            {"ours": decode_all(min_side), "full": decode_all(None),
-             "scan ours": validate_all(VALIDATION_MIN_SIDE), "scan full": validate_all(None)},
+            {
+                "ours": decode_all(min_side),
+                "full": decode_all(None),
+                "scan ours": validate_all(VALIDATION_MIN_SIDE),
+                "scan full": validate_all(None),
+            },
             rounds=rounds,
         )
     finally:
@@ -106,13 +113,21 @@ def main(argv=None) -> int:
 
     megapixels = size[0] * size[1] / 1e6
     rows = [
-        rate_row(f"decode + preprocess {megapixels:.0f}-MP JPEGs for a {MODEL_SIDE}-px model: reduced vs full decode",
-                 count / seconds["ours"], count / seconds["full"], "img/s",
-                 note=f"decoded at >= {min_side} px; vs full decode: PSNR >= {min(psnrs):.1f} dB, "
-                      f"largest pixel difference {worst:.1f}/255; 1 thread"),
-        rate_row(f"scan validation of {megapixels:.0f}-MP JPEGs: 1/8-scale vs full decode",
-                 count / seconds["scan ours"], count / seconds["scan full"], "img/s",
-                 note="both read and check the whole file; 1 thread"),
+        rate_row(
+            f"decode + preprocess {megapixels:.0f}-MP JPEGs for a {MODEL_SIDE}-px model: reduced vs full decode",
+            count / seconds["ours"],
+            count / seconds["full"],
+            "img/s",
+            note=f"decoded at >= {min_side} px; vs full decode: PSNR >= {min(psnrs):.1f} dB, "
+            f"largest pixel difference {worst:.1f}/255; 1 thread",
+        ),
+        rate_row(
+            f"scan validation of {megapixels:.0f}-MP JPEGs: 1/8-scale vs full decode",
+            count / seconds["scan ours"],
+            count / seconds["scan full"],
+            "img/s",
+            note="both read and check the whole file; 1 thread",
+        ),
     ]
     emit(rows, args, "photo_decoding")
     return 0

@@ -187,9 +187,18 @@ def command_line_rows(env: dict, rounds: int) -> list[Row]:
     for flag in commands:
         ours = statistics.median(samples[flag])
         ratio = ours / bare if bare > 0 else float("inf")
-        rows.append(Row(f"mma-studio {flag} vs bare python -c pass", ours, bare, "s", ratio,
-                        f"<= {MAX_HELP_SLOWDOWN:g}x bare", ratio <= MAX_HELP_SLOWDOWN,
-                        note=f"heavy modules imported by `train --help`: {heavy}"))
+        rows.append(
+            Row(
+                f"mma-studio {flag} vs bare python -c pass",
+                ours,
+                bare,
+                "s",
+                ratio,
+                f"<= {MAX_HELP_SLOWDOWN:g}x bare",
+                ratio <= MAX_HELP_SLOWDOWN,
+                note=f"heavy modules imported by `train --help`: {heavy}",
+            )
+        )
     return rows
 
 
@@ -259,9 +268,12 @@ def main(argv=None) -> int:
         with_heavy = [seconds for seconds, heavy in app_launches if heavy]
         if with_heavy:
             without = [seconds for seconds, heavy in app_launches if not heavy]
-            note += (f" (in {len(with_heavy)} of {len(app_launches)} launches: median {statistics.median(with_heavy):.2f}s"
-                     f" with them, {statistics.median(without):.2f}s without)" if without else
-                     f" (in all {len(app_launches)} launches)")
+            note += (
+                f" (in {len(with_heavy)} of {len(app_launches)} launches: median {statistics.median(with_heavy):.2f}s"
+                f" with them, {statistics.median(without):.2f}s without)"
+                if without
+                else f" (in all {len(app_launches)} launches)"
+            )
         if culprits:
             _, _, stderr = launch("app", env, importtime=True)
             for module in culprits:
@@ -272,17 +284,39 @@ def main(argv=None) -> int:
         help_rows = command_line_rows(env, rounds)
 
     ratio = ours / bare if bare > 0 else float("inf")
-    row = Row("start-up to first painted window: mma-studio vs bare PySide6", ours, bare, "s", ratio,
-              f"<= {MAX_SLOWDOWN:g}x bare", ratio <= MAX_SLOWDOWN, note=note)
+    row = Row(
+        "start-up to first painted window: mma-studio vs bare PySide6",
+        ours,
+        bare,
+        "s",
+        ratio,
+        f"<= {MAX_SLOWDOWN:g}x bare",
+        ratio <= MAX_SLOWDOWN,
+        note=note,
+    )
     ours_ready = statistics.median(ready)
-    ready_row = Row("start-up until every page is built (informative): mma-studio vs bare PySide6", ours_ready,
-                    bare, "s", ours_ready / bare if bare > 0 else float("inf"), "", None,
-                    note="the pages the first frame does not show are built one per event-loop turn after it")
+    ready_row = Row(
+        "start-up until every page is built (informative): mma-studio vs bare PySide6",
+        ours_ready,
+        bare,
+        "s",
+        ours_ready / bare if bare > 0 else float("inf"),
+        "",
+        None,
+        note="the pages the first frame does not show are built one per event-loop turn after it",
+    )
     ours_models = statistics.median(models)
-    models_row = Row("start-up until the model list is ready (informative): mma-studio vs bare PySide6", ours_models,
-                     bare, "s", ours_models / bare if bare > 0 else float("inf"), "", None,
-                     note="the backbone chooser lists the models on this computer after the first frame (issue 12 "
-                          "§6: within a second of it); the GUI thread's gaps meanwhile are in gui_responsiveness.py")
+    models_row = Row(
+        "start-up until the model list is ready (informative): mma-studio vs bare PySide6",
+        ours_models,
+        bare,
+        "s",
+        ours_models / bare if bare > 0 else float("inf"),
+        "",
+        None,
+        note="the backbone chooser lists the models on this computer after the first frame (issue 12 "
+        "§6: within a second of it); the GUI thread's gaps meanwhile are in gui_responsiveness.py",
+    )
     emit([row, ready_row, models_row, *help_rows], args, "startup")
     return 0
 

@@ -47,8 +47,14 @@ def write_dataset(root: Path, per_class: int = 8) -> Path:
 
 def isolated_env(home: Path) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("XDG_", "QT_", "PYTHON"))}
-    env.update(HOME=str(home), XDG_CACHE_HOME=str(home / "cache"), XDG_CONFIG_HOME=str(home / "config"),
-               XDG_DATA_HOME=str(home / "data"), HF_HUB_OFFLINE="1", QT_QPA_PLATFORM="offscreen")
+    env.update(
+        HOME=str(home),
+        XDG_CACHE_HOME=str(home / "cache"),
+        XDG_CONFIG_HOME=str(home / "config"),
+        XDG_DATA_HOME=str(home / "data"),
+        HF_HUB_OFFLINE="1",
+        QT_QPA_PLATFORM="offscreen",
+    )
     return env
 
 
@@ -69,9 +75,16 @@ def main(argv: list[str]) -> int:
     env = isolated_env(work / "home")
 
     def run(*args: str, timeout: float = 600, closed: bool = False) -> subprocess.CompletedProcess:
-        return subprocess.run([str(exe), *args], env=env, cwd=work, timeout=timeout, text=True,
-                              stdout=None if closed else subprocess.PIPE, stderr=None if closed else subprocess.PIPE,
-                              preexec_fn=close_std_streams if closed else None)
+        return subprocess.run(
+            [str(exe), *args],
+            env=env,
+            cwd=work,
+            timeout=timeout,
+            text=True,
+            stdout=None if closed else subprocess.PIPE,
+            stderr=None if closed else subprocess.PIPE,
+            preexec_fn=close_std_streams if closed else None,
+        )
 
     def check(name: str, ok: bool, detail: str = "") -> None:
         print(f"{'ok  ' if ok else 'FAIL'} {name}{': ' + detail if detail else ''}", flush=True)
@@ -81,8 +94,11 @@ def main(argv: list[str]) -> int:
 
     started = time.perf_counter()
     version = run("--version", timeout=120)
-    check("version", version.returncode == 0 and "mma-studio" in version.stdout,
-          f"{version.stdout.strip()} in {time.perf_counter() - started:.1f} s")
+    check(
+        "version",
+        version.returncode == 0 and "mma-studio" in version.stdout,
+        f"{version.stdout.strip()} in {time.perf_counter() - started:.1f} s",
+    )
 
     app = subprocess.Popen([str(exe)], env=env, cwd=work, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(APP_START_S)
@@ -94,24 +110,46 @@ def main(argv: list[str]) -> int:
         app.kill()
         out, err = app.communicate()
     crashed = "Traceback" in (err or "")
-    check("app starts (offscreen)", alive and not crashed,
-          f"running after {APP_START_S:.0f} s" if alive else f"exited with {app.returncode}: {err.strip()[-800:]}")
+    check(
+        "app starts (offscreen)",
+        alive and not crashed,
+        f"running after {APP_START_S:.0f} s" if alive else f"exited with {app.returncode}: {err.strip()[-800:]}",
+    )
     if err.strip():
         results["app stderr"] = err.strip()[-2000:]
 
     data = write_dataset(work / "data")
     has_demo = any((bundle / "_internal" / "mma_studio" / "resources").glob("mma-tiny-shapes.safetensors")) or any(
-        bundle.rglob("mma-tiny-shapes.safetensors"))
+        bundle.rglob("mma-tiny-shapes.safetensors")
+    )
     weights = "shapes" if has_demo else "random"
-    common = ["--model", "mma-tiny", "--pretrained", weights, "--device", "cpu", "--shots", "2",
-              "--val-per-class", "2", "--epochs", "5", "--patience", "0"]
+    common = [
+        "--model",
+        "mma-tiny",
+        "--pretrained",
+        weights,
+        "--device",
+        "cpu",
+        "--shots",
+        "2",
+        "--val-per-class",
+        "2",
+        "--epochs",
+        "5",
+        "--patience",
+        "0",
+    ]
     adapter = work / "adapter.safetensors"
     started = time.perf_counter()
     train = run("train", str(data), "-o", str(adapter), *common, "--cache-dir", str(work / "features"))
     elapsed = time.perf_counter() - started
-    check("train + export (mma-tiny, " + weights + ")", train.returncode == 0 and adapter.is_file(),
-          f"{elapsed:.1f} s, {adapter.stat().st_size / 1024:.0f} KiB adapter" if adapter.is_file()
-          else (train.stderr.strip()[-800:] or f"exit {train.returncode}"))
+    check(
+        "train + export (mma-tiny, " + weights + ")",
+        train.returncode == 0 and adapter.is_file(),
+        f"{elapsed:.1f} s, {adapter.stat().st_size / 1024:.0f} KiB adapter"
+        if adapter.is_file()
+        else (train.stderr.strip()[-800:] or f"exit {train.returncode}"),
+    )
     if train.returncode == 0:
         results["train stdout"] = train.stdout.strip()
 
@@ -127,8 +165,11 @@ def main(argv: list[str]) -> int:
 
     silent = work / "silent.safetensors"
     quiet = run("train", str(data), "-o", str(silent), *common, "--cache-dir", str(work / "features-2"), closed=True)
-    check("train with stdout and stderr closed (windowed build)", quiet.returncode == 0 and silent.is_file(),
-          f"exit {quiet.returncode}")
+    check(
+        "train with stdout and stderr closed (windowed build)",
+        quiet.returncode == 0 and silent.is_file(),
+        f"exit {quiet.returncode}",
+    )
 
     size = sum(f.stat().st_size for f in bundle.rglob("*") if f.is_file() and not f.is_symlink())
     results["bundle_bytes"] = size

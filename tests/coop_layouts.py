@@ -20,8 +20,9 @@ def _image(path: Path, label: int, index: int) -> None:
     make_image(path, size=(16, 16), color=class_color(label), noise=12, seed=label * 1000 + index)
 
 
-def write_layout(data_root: Path, name: str, raw_classes: list[str], counts=(6, 3, 2),
-                 ignored: dict[str, int] | None = None) -> dict[str, int]:
+def write_layout(
+    data_root: Path, name: str, raw_classes: list[str], counts=(6, 3, 2), ignored: dict[str, int] | None = None
+) -> dict[str, int]:
     """Write dataset `name` with `counts` = images per class in (train, val, test).
 
     `ignored` = {raw class name: label} entries to add to the split file as CoOp's reader

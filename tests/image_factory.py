@@ -51,8 +51,14 @@ __all__ = [
 
 RGB = tuple[int, int, int]
 _FORMAT_BY_SUFFIX = {
-    ".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".bmp": "BMP", ".gif": "GIF",
-    ".webp": "WEBP", ".tif": "TIFF", ".tiff": "TIFF",
+    ".jpg": "JPEG",
+    ".jpeg": "JPEG",
+    ".png": "PNG",
+    ".bmp": "BMP",
+    ".gif": "GIF",
+    ".webp": "WEBP",
+    ".tif": "TIFF",
+    ".tiff": "TIFF",
 }
 
 
@@ -161,6 +167,7 @@ def make_class_dataset(
 
 # --------------------------------------------------------------------------- broken files
 
+
 def write_truncated(path: Path | str, keep: float = 0.5, size: tuple[int, int] = (64, 64)) -> Path:
     """A noisy image of the suffix's format, cut to `keep` of its bytes (mid pixel data)."""
     path = Path(path)
@@ -227,9 +234,14 @@ def write_exif_rotated_jpeg(
     upright.paste(Image.new("RGB", (24, 24), bottom), (0, 24))
     # Store the inverse of what the viewer will apply for this orientation.
     inverse = {
-        1: None, 2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
-        4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
-        6: Image.Transpose.ROTATE_90, 7: Image.Transpose.TRANSVERSE, 8: Image.Transpose.ROTATE_270,
+        1: None,
+        2: Image.Transpose.FLIP_LEFT_RIGHT,
+        3: Image.Transpose.ROTATE_180,
+        4: Image.Transpose.FLIP_TOP_BOTTOM,
+        5: Image.Transpose.TRANSPOSE,
+        6: Image.Transpose.ROTATE_90,
+        7: Image.Transpose.TRANSVERSE,
+        8: Image.Transpose.ROTATE_270,
     }[orientation]
     stored = upright if inverse is None else upright.transpose(inverse)
     path = Path(path)
@@ -334,14 +346,24 @@ def write_bad_input_corpus(root: Path | str) -> BadInputCorpus:
     root.mkdir(parents=True, exist_ok=True)
     entries: list[BadInput] = []
 
-    def add(path: Path, expect: Expect, what: str, reason_hint: str | None = None, first_frame: RGB | None = None) -> None:
+    def add(
+        path: Path, expect: Expect, what: str, reason_hint: str | None = None, first_frame: RGB | None = None
+    ) -> None:
         entries.append(BadInput(Path(path), expect, what, reason_hint, first_frame))
 
     usable = root / "usable formats"
     add(make_image(usable / "cmyk.jpg", mode="CMYK"), "used", "CMYK JPEG")
     add(make_image(usable / "sixteen_bit.png", color=(90, 90, 90), mode="I;16"), "used", "16-bit PNG")
-    add(write_palette_png_with_transparency(usable / "palette_transparency.png"), "used", "palette PNG with transparency")
-    add(make_image(usable / "grey_alpha.png", color=(100, 100, 100), mode="LA", alpha=128), "used", "grayscale with alpha (LA)")
+    add(
+        write_palette_png_with_transparency(usable / "palette_transparency.png"),
+        "used",
+        "palette PNG with transparency",
+    )
+    add(
+        make_image(usable / "grey_alpha.png", color=(100, 100, 100), mode="LA", alpha=128),
+        "used",
+        "grayscale with alpha (LA)",
+    )
     add(make_image(usable / "rgba.png", mode="RGBA", alpha=0), "used", "fully transparent RGBA")
     add(make_image(usable / "grey.png", mode="L"), "used", "grayscale")
     add(make_image(usable / "one_pixel.png", size=(1, 1)), "used", "1x1 image")
@@ -353,8 +375,11 @@ def write_bad_input_corpus(root: Path | str) -> BadInputCorpus:
     add(exif_path, "used", "EXIF-rotated JPEG")
     add(write_animated_gif(usable / "animated.gif"), "used", "animated GIF", first_frame=(200, 0, 0))
     add(write_multipage_tiff(usable / "multipage.tif"), "used", "multi-page TIFF", first_frame=(0, 150, 150))
-    add(write_png_with_bad_crc(usable / "bad_idat_crc.png", b"IDAT"), "used",
-        "PNG with a broken pixel-data checksum (Pillow does not verify IDAT CRCs; the pixels are intact)")
+    add(
+        write_png_with_bad_crc(usable / "bad_idat_crc.png", b"IDAT"),
+        "used",
+        "PNG with a broken pixel-data checksum (Pillow does not verify IDAT CRCs; the pixels are intact)",
+    )
     add(make_image(usable / "nested" / "deeper" / "inside.png"), "used", "nested sub-folders")
     add(make_image(usable / "nested" / "spaced ünïcødé name.png"), "used", "non-ASCII and spaces in a file name")
     (usable / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1" + bytes(64))
@@ -379,7 +404,12 @@ def write_bad_input_corpus(root: Path | str) -> BadInputCorpus:
     add(broken / "text.jpg", "skipped", "text file named .jpg", "not an image")
     (broken / "page.png").write_text("<!DOCTYPE html><html><body>404 Not Found</body></html>\n")
     add(broken / "page.png", "skipped", "HTML file named .png", "not an image")
-    add(write_decompression_bomb_png(broken / "bomb.png"), "skipped", "decompression bomb (header 60000x60000)", "too large")
+    add(
+        write_decompression_bomb_png(broken / "bomb.png"),
+        "skipped",
+        "decompression bomb (header 60000x60000)",
+        "too large",
+    )
     (broken / "photo.heic").write_bytes(b"\x00\x00\x00\x18ftypheic" + bytes(32))
     add(broken / "photo.heic", "skipped", "unsupported image format (HEIC)", "not supported")
     add(make_image(broken / "the_only_good_one.png", color=(10, 10, 10)), "used", "single usable image in a class")

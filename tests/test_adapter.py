@@ -7,7 +7,9 @@ import torch.nn.functional as F
 from mma_studio.core.adapter import AdapterConfig, MultiModalAdapter, cross_modal_mask, trainable_parameter_count
 
 
-def reference_logits(adapter: MultiModalAdapter, image: torch.Tensor, text: torch.Tensor, mask_kind: str) -> torch.Tensor:
+def reference_logits(
+    adapter: MultiModalAdapter, image: torch.Tensor, text: torch.Tensor, mask_kind: str
+) -> torch.Tensor:
     """DESIGN.md section 1 written out literally: one sequence [t_1..t_N, x] per image."""
     cfg = adapter.config
     image = F.normalize(image, dim=-1)

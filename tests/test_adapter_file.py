@@ -79,7 +79,9 @@ def hostile_files(tmp_path):
     write("short.safetensors", data[:5])
     write("random.safetensors", bytes(range(256)) * 8)
     write("pickle.safetensors", pickle.dumps({"down.weight": [1, 2, 3]}))
-    header = json.dumps({"down.weight": {"dtype": "F32", "shape": [10**9, 10**9], "data_offsets": [0, 4 * 10**18]}}).encode()
+    header = json.dumps(
+        {"down.weight": {"dtype": "F32", "shape": [10**9, 10**9], "data_offsets": [0, 4 * 10**18]}}
+    ).encode()
     write("enormous.safetensors", struct.pack("<Q", len(header)) + header + b"\0" * 16)
     write("huge_header_claim.safetensors", struct.pack("<Q", 2**60) + b"{}")
 
@@ -98,7 +100,10 @@ def hostile_files(tmp_path):
     with_metadata("newer.safetensors", format_version="99")
     with_metadata("class_mismatch.safetensors", classes=json.dumps(["cat", "dog"]), roles=json.dumps(["base", "new"]))
     with_metadata("roles_mismatch.safetensors", roles=json.dumps(["base"]))
-    with_metadata("wrong_dim.safetensors", adapter=json.dumps({**make_contents().adapter_config.to_dict(), "embed_dim": 128, "bottleneck_dim": 32}))
+    with_metadata(
+        "wrong_dim.safetensors",
+        adapter=json.dumps({**make_contents().adapter_config.to_dict(), "embed_dim": 128, "bottleneck_dim": 32}),
+    )
 
     tensors = {k: v.float() for k, v in make_contents().state_dict.items()}
     foreign = tmp_path / "foreign.safetensors"
@@ -176,12 +181,17 @@ def test_a_forged_file_declaring_200000_names_is_refused_before_any_text_is_enco
     assert str(path) in str(info.value)
 
     # Under the hard cap but with nothing stored to back the names.
-    path = forged_header_file(tmp_path / "bare.safetensors", [f"c{i}" for i in range(module.MAX_CLASSES_WITHOUT_EMBEDDINGS + 1)])
+    path = forged_header_file(
+        tmp_path / "bare.safetensors", [f"c{i}" for i in range(module.MAX_CLASSES_WITHOUT_EMBEDDINGS + 1)]
+    )
     with pytest.raises(AdapterFileError, match="stores no class embeddings"):
         load_adapter_file(path)
     # ... the same count with one stored embedding per class is a real file.
-    path = forged_header_file(tmp_path / "backed.safetensors", [f"c{i}" for i in range(module.MAX_CLASSES_WITHOUT_EMBEDDINGS + 1)],
-                              with_embeddings=True)
+    path = forged_header_file(
+        tmp_path / "backed.safetensors",
+        [f"c{i}" for i in range(module.MAX_CLASSES_WITHOUT_EMBEDDINGS + 1)],
+        with_embeddings=True,
+    )
     assert len(load_adapter_file(path).class_names) == module.MAX_CLASSES_WITHOUT_EMBEDDINGS + 1
 
 

@@ -75,8 +75,15 @@ def fake_tag(monkeypatch):
     """Register pretrained tags for mma-tiny that point at FAKE_REPO, as open_clip's registry does."""
 
     def register(tag: str, **extra) -> dict:
-        cfg = {"url": "", "hf_hub": f"{FAKE_REPO}/", "mean": (0.5, 0.5, 0.5), "std": (0.5, 0.5, 0.5),
-               "interpolation": "bilinear", "resize_mode": "shortest", **extra}
+        cfg = {
+            "url": "",
+            "hf_hub": f"{FAKE_REPO}/",
+            "mean": (0.5, 0.5, 0.5),
+            "std": (0.5, 0.5, 0.5),
+            "interpolation": "bilinear",
+            "resize_mode": "shortest",
+            **extra,
+        }
         tags = dict(open_clip.pretrained._PRETRAINED.get("mma-tiny", {}))
         tags[tag] = cfg
         monkeypatch.setitem(open_clip.pretrained._PRETRAINED, "mma-tiny", tags)

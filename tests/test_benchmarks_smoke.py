@@ -127,9 +127,22 @@ def test_run_all_collects_rows_of_process_level_benchmarks():
     """run_all --quick over the benchmarks that start processes or their own QApplication."""
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     done = subprocess.run(
-        [sys.executable, str(BENCHMARKS / "run_all.py"), "--quick", "--json", "--threads", "1",
-         "--only", "startup", "memory_at_scale", "gui_responsiveness"],
-        capture_output=True, text=True, timeout=300, env=env,
+        [
+            sys.executable,
+            str(BENCHMARKS / "run_all.py"),
+            "--quick",
+            "--json",
+            "--threads",
+            "1",
+            "--only",
+            "startup",
+            "memory_at_scale",
+            "gui_responsiveness",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     rows = json_rows(done.stdout)
@@ -149,8 +162,15 @@ def test_run_all_collects_rows_of_process_level_benchmarks():
         assert_measured(row)
     assert "all 15 points drawn" in redraws["note"]
     end_to_end = [row for row in rows if row["figure"].startswith("GUI thread: largest gap of a 20 ms timer, ")]
-    phases = ("start-up: first frame until the model list is ready", "Try an Example", "loading the model",
-              "extraction", "training", "evaluation", "end of run")
+    phases = (
+        "start-up: first frame until the model list is ready",
+        "Try an Example",
+        "loading the model",
+        "extraction",
+        "training",
+        "evaluation",
+        "end of run",
+    )
     for phase in phases:  # issue 12 §6: every phase of the example run end to end has its figure
         matching = [row for row in end_to_end if phase in row["figure"]]
         assert matching, (phase, [row["figure"] for row in end_to_end])
@@ -185,14 +205,16 @@ def test_peak_tensor_memory_counts_live_storages_once():
 def test_import_chain_from_importtime_log():
     import startup
 
-    log = "\n".join([
-        "import time: self [us] | cumulative | imported package",
-        "import time:       100 |        100 |       torch._C",
-        "import time:       200 |        300 |     torch",
-        "import time:        10 |        310 |     helper",
-        "import time:        50 |        360 |   mma_studio.core.pipeline",
-        "import time:        20 |        380 | mma_studio.ui.train.train_page",
-    ])
+    log = "\n".join(
+        [
+            "import time: self [us] | cumulative | imported package",
+            "import time:       100 |        100 |       torch._C",
+            "import time:       200 |        300 |     torch",
+            "import time:        10 |        310 |     helper",
+            "import time:        50 |        360 |   mma_studio.core.pipeline",
+            "import time:        20 |        380 | mma_studio.ui.train.train_page",
+        ]
+    )
     assert startup.import_chain(log, "torch") == ["mma_studio.ui.train.train_page", "mma_studio.core.pipeline", "torch"]
     assert startup.import_chain(log, "open_clip") == []
 

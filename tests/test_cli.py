@@ -30,8 +30,20 @@ def tiny(workspace) -> list[str]:
 @pytest.fixture(scope="module")
 def trained(workspace):
     output = workspace / "adapter.safetensors"
-    code = main(["train", str(workspace / "data"), "-o", str(output), *tiny(workspace),
-                 "--shots", "4", "--epochs", "3", "--quiet"])
+    code = main(
+        [
+            "train",
+            str(workspace / "data"),
+            "-o",
+            str(output),
+            *tiny(workspace),
+            "--shots",
+            "4",
+            "--epochs",
+            "3",
+            "--quiet",
+        ]
+    )
     assert code == 0
     return output
 
@@ -57,8 +69,22 @@ def test_check_fails_when_the_dataset_cannot_be_trained(workspace, capsys):
 
 def test_train_json_events_and_summary(workspace, capsys):
     output = workspace / "json.safetensors"
-    code, lines = run_json(capsys, ["train", str(workspace / "data"), "-o", str(output), *tiny(workspace),
-                                    "--shots", "4", "--epochs", "2", "--json", "-q"])
+    code, lines = run_json(
+        capsys,
+        [
+            "train",
+            str(workspace / "data"),
+            "-o",
+            str(output),
+            *tiny(workspace),
+            "--shots",
+            "4",
+            "--epochs",
+            "2",
+            "--json",
+            "-q",
+        ],
+    )
     assert code == 0 and output.exists()
     kinds = [line["event"] for line in lines]
     assert kinds[0] == "zero_shot" and kinds[-1] == "summary" and kinds.count("epoch") == 2 and "finished" in kinds
@@ -69,8 +95,9 @@ def test_train_json_events_and_summary(workspace, capsys):
 
 
 def test_eval_reads_the_adapter_back(workspace, trained, capsys):
-    code, [summary] = run_json(capsys, ["eval", str(trained), str(workspace / "data"), "--json", "-q",
-                                        "--cache-dir", str(workspace / "cache")])
+    code, [summary] = run_json(
+        capsys, ["eval", str(trained), str(workspace / "data"), "--json", "-q", "--cache-dir", str(workspace / "cache")]
+    )
     assert code == 0
     assert summary["training_images_held_out"] is True
     assert summary["test_images"] == {"base": 3 * (14 - 4 - 4), "new": 3 * 14}
@@ -83,7 +110,9 @@ def test_predict_into_trained_and_unseen_classes(workspace, trained, capsys):
     assert code == 0 and len(lines) == 1 + 14
     assert len(lines[0]["top"]) == 2 and lines[0]["top"][0]["label"] in CLASSES
     assert abs(sum(p["probability"] for p in lines[0]["top"])) <= 1.0 + 1e-6
-    code, lines = run_json(capsys, ["predict", str(trained), images[0], "--classes", "zebra, lion ,tiger", "--json", "-q"])
+    code, lines = run_json(
+        capsys, ["predict", str(trained), images[0], "--classes", "zebra, lion ,tiger", "--json", "-q"]
+    )
     assert code == 0 and {t["label"] for t in lines[0]["top"]} == {"zebra", "lion", "tiger"}
     assert sum(t["probability"] for t in lines[0]["top"]) == pytest.approx(1.0, abs=1e-4)
 

@@ -26,9 +26,18 @@ REPO = Path(__file__).resolve().parents[1]
 TINY = ["--model", "mma-tiny", "--pretrained", "random"]
 CLASSES = ["ant", "bee", "cat", "dog", "eel", "fox"]
 # Options of other issues' commands whose default is "not given" and not yet described in words.
-UNDESCRIBED = {("export", "metrics"), ("compare", "study"), ("compare", "plot"), ("compare", "output"),
-               ("reproduce", "epochs"), ("reproduce", "lr"), ("reproduce", "batch_size"), ("reproduce", "patience"),
-               ("extract", "datasets"), ("extract", "batch_size")}
+UNDESCRIBED = {
+    ("export", "metrics"),
+    ("compare", "study"),
+    ("compare", "plot"),
+    ("compare", "output"),
+    ("reproduce", "epochs"),
+    ("reproduce", "lr"),
+    ("reproduce", "batch_size"),
+    ("reproduce", "patience"),
+    ("extract", "datasets"),
+    ("extract", "batch_size"),
+}
 SMALL = ["--shots", "2", "--val-per-class", "1", "--epochs", "1"]  # fits 6 images per class
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -43,22 +52,32 @@ def run(capsys, argv) -> tuple[int, str, str]:
 def python(*args: str, **kwargs) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONPATH=str(REPO))
     kwargs.setdefault("stdout", subprocess.PIPE)
-    return subprocess.run([sys.executable, *args], stderr=subprocess.PIPE, text=True, timeout=120, env=env,
-                          cwd=REPO, check=False, **kwargs)
+    return subprocess.run(
+        [sys.executable, *args],
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=REPO,
+        check=False,
+        **kwargs,
+    )
 
 
 # --------------------------------------------------------------------------- item 5: fast help
 
 
 def test_help_and_version_import_no_torch_open_clip_or_numpy():
-    script = ("import contextlib, io, sys\n"
-              "from mma_studio.cli import main\n"
-              "for argv in (['--version'], ['--help'], *[[c, '--help'] for c in "
-              "('check', 'train', 'eval', 'predict', 'example')]):\n"
-              "    with contextlib.redirect_stdout(io.StringIO()):\n"
-              "        try: main(argv)\n"
-              "        except SystemExit: pass\n"
-              "print(sorted(m for m in ('torch', 'open_clip', 'numpy', 'PIL', 'tqdm') if m in sys.modules))\n")
+    script = (
+        "import contextlib, io, sys\n"
+        "from mma_studio.cli import main\n"
+        "for argv in (['--version'], ['--help'], *[[c, '--help'] for c in "
+        "('check', 'train', 'eval', 'predict', 'example')]):\n"
+        "    with contextlib.redirect_stdout(io.StringIO()):\n"
+        "        try: main(argv)\n"
+        "        except SystemExit: pass\n"
+        "print(sorted(m for m in ('torch', 'open_clip', 'numpy', 'PIL', 'tqdm') if m in sys.modules))\n"
+    )
     done = python("-c", script)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
@@ -91,8 +110,24 @@ def workspace(tmp_path_factory):
 def adapter(workspace):
     """A 6-class mma-tiny adapter (random weights: the figures do not matter here)."""
     output = workspace / "adapter.safetensors"
-    code = main(["train", str(workspace / "data"), "-o", str(output), *TINY, "--cache-dir", str(workspace / "cache"),
-                 "--shots", "2", "--val-per-class", "1", "--epochs", "1", "--quiet"])
+    code = main(
+        [
+            "train",
+            str(workspace / "data"),
+            "-o",
+            str(output),
+            *TINY,
+            "--cache-dir",
+            str(workspace / "cache"),
+            "--shots",
+            "2",
+            "--val-per-class",
+            "1",
+            "--epochs",
+            "1",
+            "--quiet",
+        ]
+    )
     assert code == 0
     return output
 
@@ -114,6 +149,7 @@ def deny(monkeypatch, target: Path) -> None:
             if refused(path):
                 raise PermissionError(13, "Permission denied", os.fsdecode(path))
             return real(path, *args, **kwargs)
+
         return call
 
     monkeypatch.setattr(os, "open", guard(os.open))
@@ -141,18 +177,30 @@ def bar_output(monkeypatch, events) -> str:
 def test_bars_state_only_true_units_totals_and_rates(monkeypatch):
     from mma_studio.core.events import Progress
 
-    loading = bar_output(monkeypatch, [Progress("load_model", 0, None, message="Loading ViT-B-16 · openai"),
-                                       Progress("load_model", 1, 1, message="Loaded ViT-B-16")])
+    loading = bar_output(
+        monkeypatch,
+        [
+            Progress("load_model", 0, None, message="Loading ViT-B-16 · openai"),
+            Progress("load_model", 1, 1, message="Loaded ViT-B-16"),
+        ],
+    )
     assert "Loading ViT-B-16 · openai" in loading and "0img" not in loading and "img/s" not in loading
     listing = bar_output(monkeypatch, [Progress("scan", 40, None, rate=2_396_745.0, message="listing files")])
     assert "40 images found" in listing and "/s" not in listing
     cached = bar_output(monkeypatch, [Progress("extract", 900, 900, message="900 of 900 images cached")])
     assert cached == ""  # nothing left to do: no bar, no "0/900"
-    scoring = bar_output(monkeypatch, [Progress("evaluate", 0, None, message="Scoring test images"),
-                                       Progress("evaluate", 1, 1, message="Done")])
+    scoring = bar_output(
+        monkeypatch,
+        [Progress("evaluate", 0, None, message="Scoring test images"), Progress("evaluate", 1, 1, message="Done")],
+    )
     assert "Scoring the test images" in scoring and "1/1" not in scoring
-    extracting = bar_output(monkeypatch, [Progress("extract", 0, 80, message="images"),
-                                          Progress("extract", 64, 80, rate=90.2, eta_s=2.0, message="images")])
+    extracting = bar_output(
+        monkeypatch,
+        [
+            Progress("extract", 0, 80, message="images"),
+            Progress("extract", 64, 80, rate=90.2, eta_s=2.0, message="images"),
+        ],
+    )
     assert "0/80 images" in extracting and "64/80 images, 90.2 images/s, 0:02 left" in extracting
     training = bar_output(monkeypatch, [Progress("train", 3, 100, rate=1500.0, message="Training the adapter")])
     assert "3/100 epochs, 1500 samples/s" in training and "epochs/s" not in training
@@ -160,9 +208,22 @@ def test_bars_state_only_true_units_totals_and_rates(monkeypatch):
 
 def test_an_error_starts_on_a_line_of_its_own_after_a_bar(workspace, capsys):
     """A run that fails after a bar was drawn (here: loading weights from /dev/zero) clears it."""
-    code, out, err = run(capsys, ["train", workspace / "data", "-o", workspace / "x.safetensors",
-                                  "--model", "mma-tiny", "--pretrained", "/dev/zero", "--cache-dir", workspace / "cache",
-                                  *SMALL])
+    code, out, err = run(
+        capsys,
+        [
+            "train",
+            workspace / "data",
+            "-o",
+            workspace / "x.safetensors",
+            "--model",
+            "mma-tiny",
+            "--pretrained",
+            "/dev/zero",
+            "--cache-dir",
+            workspace / "cache",
+            *SMALL,
+        ],
+    )
     assert code == 2 and out == ""
     assert re.search(r"(^|[\r\n])mma-studio train: error: Cannot load mma-tiny · /dev/zero: ", err), err
     assert "img" not in err and "does not exist" not in err
@@ -171,8 +232,14 @@ def test_an_error_starts_on_a_line_of_its_own_after_a_bar(workspace, capsys):
 # --------------------------------------------------------------------------- item 8: strict flags
 
 
-@pytest.mark.parametrize("flag, hint", [("--pretrain", "did you mean --pretrained?"), ("--mod", "did you mean --model?"),
-                                        ("--modle", "did you mean --model?")])
+@pytest.mark.parametrize(
+    "flag, hint",
+    [
+        ("--pretrain", "did you mean --pretrained?"),
+        ("--mod", "did you mean --model?"),
+        ("--modle", "did you mean --model?"),
+    ],
+)
 def test_abbreviated_or_mistyped_flags_are_refused_with_the_subcommands_usage(workspace, capsys, flag, hint):
     with pytest.raises(SystemExit) as exit_info:
         main(["train", str(workspace / "data"), "-o", str(workspace / "y.safetensors"), flag, "mma-tiny"])
@@ -233,11 +300,14 @@ def test_another_model_alone_gets_its_own_weights_not_the_adapters_tag():
     assert choose("ViT-B-16", "laion2b_s34b_b88k") == ("ViT-B-16", "laion2b_s34b_b88k")
 
 
-@pytest.mark.parametrize("options, expected", [
-    (["--model", "ViT-B-16"], ("ViT-B-16", "openai")),  # not "ViT-B-16 · random", a tag the user never typed
-    ([], ("mma-tiny", "random")),
-    (["--pretrained", "shapes"], ("mma-tiny", "shapes")),
-])
+@pytest.mark.parametrize(
+    "options, expected",
+    [
+        (["--model", "ViT-B-16"], ("ViT-B-16", "openai")),  # not "ViT-B-16 · random", a tag the user never typed
+        ([], ("mma-tiny", "random")),
+        (["--pretrained", "shapes"], ("mma-tiny", "shapes")),
+    ],
+)
 def test_export_chooses_the_backbone_as_predict_does(workspace, adapter, monkeypatch, capsys, options, expected):
     from mma_studio.core import backbone, classifier_backbone
     from mma_studio.core.adapter_file import load_adapter_file
@@ -253,8 +323,11 @@ def test_export_chooses_the_backbone_as_predict_does(workspace, adapter, monkeyp
     assert code == 2 and len(asked) == 1
     model = options[1] if options[:1] == ["--model"] else None
     pretrained = options[1] if options[:1] == ["--pretrained"] else None
-    assert asked[0] == expected == classifier_backbone.classifier_backbone_arguments(
-        load_adapter_file(adapter), model, pretrained)
+    assert (
+        asked[0]
+        == expected
+        == classifier_backbone.classifier_backbone_arguments(load_adapter_file(adapter), model, pretrained)
+    )
 
 
 def test_check_with_too_many_shots_says_it_once(workspace, capsys):
@@ -297,8 +370,19 @@ def test_the_default_models_load_failure_names_the_offline_route(workspace, monk
         raise backbone.BackboneLoadError(model, pretrained, "the weights are not downloaded and there is no network")
 
     monkeypatch.setattr(backbone, "load_backbone", offline)
-    code, _out, err = run(capsys, ["train", workspace / "data", "-o", workspace / "z.safetensors", "-q",
-                                  "--cache-dir", workspace / "cache", *SMALL])
+    code, _out, err = run(
+        capsys,
+        [
+            "train",
+            workspace / "data",
+            "-o",
+            workspace / "z.safetensors",
+            "-q",
+            "--cache-dir",
+            workspace / "cache",
+            *SMALL,
+        ],
+    )
     assert code == 2 and err.count("\n") == 1
     assert "Cannot load ViT-B-16 · openai" in err and "--model mma-tiny --pretrained shapes" in err
 
@@ -342,8 +426,10 @@ def test_a_device_this_machine_lacks_is_one_line_and_exit_2(workspace, device, c
 
     if device in available_devices():
         pytest.skip(f"this machine has {device}")
-    code, _out, err = run(capsys, ["train", workspace / "data", "-o", workspace / "d.safetensors", *TINY,
-                                  "--device", device, "-q", *SMALL])
+    code, _out, err = run(
+        capsys,
+        ["train", workspace / "data", "-o", workspace / "d.safetensors", *TINY, "--device", device, "-q", *SMALL],
+    )
     assert code == 2 and err.count("\n") == 1 and "error:" in err and "unexpected" not in err
 
 
@@ -359,8 +445,21 @@ def test_example_into_a_non_empty_or_impossible_folder_is_one_line_and_exit_2(tm
 
 
 def test_pretrained_dev_zero_is_not_a_weights_file(workspace, capsys):
-    code, _out, err = run(capsys, ["train", workspace / "data", "-o", workspace / "w.safetensors", "--model", "mma-tiny",
-                                  "--pretrained", "/dev/zero", "-q", *SMALL])
+    code, _out, err = run(
+        capsys,
+        [
+            "train",
+            workspace / "data",
+            "-o",
+            workspace / "w.safetensors",
+            "--model",
+            "mma-tiny",
+            "--pretrained",
+            "/dev/zero",
+            "-q",
+            *SMALL,
+        ],
+    )
     assert code == 2 and "not a weights file" in err and "does not exist" not in err
 
 
@@ -394,13 +493,16 @@ def test_export_check_images_are_listed_as_predict_lists_them(workspace, adapter
     code, _out, err = run(capsys, ["export", adapter, tmp_path / "out", "--onnx", "--check-images", photos, "-q"])
     assert code == 2 and "stopped by the test" in err
     assert checked == [[photos / "a.png"]] == [images_to_classify(photos)]
-    assert (f"mma-studio export: warning: {photos / 'locked'}: cannot list the folder (permission denied); "
-            "its images are left out") in err.splitlines()
+    assert (
+        f"mma-studio export: warning: {photos / 'locked'}: cannot list the folder (permission denied); "
+        "its images are left out"
+    ) in err.splitlines()
     deny(monkeypatch, photos)
     code, _out, err = run(capsys, ["export", adapter, tmp_path / "out", "--onnx", "--check-images", photos, "-q"])
     assert code == 2 and len(checked) == 1
-    assert err.splitlines() == [f"mma-studio export: error: --check-images: {photos}: cannot list the folder "
-                                "(permission denied)"]
+    assert err.splitlines() == [
+        f"mma-studio export: error: --check-images: {photos}: cannot list the folder (permission denied)"
+    ]
 
 
 def test_results_to_a_full_disk_are_one_line_and_exit_2(workspace, adapter):
@@ -410,7 +512,8 @@ def test_results_to_a_full_disk_are_one_line_and_exit_2(workspace, adapter):
         done = python("-m", "mma_studio", "predict", str(adapter), str(workspace / "data" / "ant"), "-q", stdout=full)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
-        "mma-studio predict: error: cannot write the results to standard output (No space left on device)"]
+        "mma-studio predict: error: cannot write the results to standard output (No space left on device)"
+    ]
 
 
 # --------------------------------------------------------------------------- item 13: pipes
@@ -418,8 +521,13 @@ def test_results_to_a_full_disk_are_one_line_and_exit_2(workspace, adapter):
 
 def test_a_reader_that_goes_away_stops_the_command_quietly(workspace, adapter):
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    process = subprocess.Popen([sys.executable, "-m", "mma_studio", "predict", str(adapter), str(workspace / "data"),
-                                "-q"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=REPO)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mma_studio", "predict", str(adapter), str(workspace / "data"), "-q"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        cwd=REPO,
+    )
     process.stdout.close()  # `| head -0`: the reader is gone before the first line
     _, err = process.communicate(timeout=120)
     assert process.returncode == 1
@@ -427,8 +535,11 @@ def test_a_reader_that_goes_away_stops_the_command_quietly(workspace, adapter):
 
 
 def test_a_closed_stdout_is_refused_before_any_work(workspace, adapter):
-    done = python("-c", "import os, sys; os.close(1); from mma_studio.cli import main; "
-                  f"sys.exit(main(['predict', {str(adapter)!r}, {str(workspace / 'data')!r}, '-q']))")
+    done = python(
+        "-c",
+        "import os, sys; os.close(1); from mma_studio.cli import main; "
+        f"sys.exit(main(['predict', {str(adapter)!r}, {str(workspace / 'data')!r}, '-q']))",
+    )
     assert done.returncode == 2
     assert "standard output is closed" in done.stderr and "Traceback" not in done.stderr
 
@@ -457,8 +568,25 @@ def test_permission_denied_names_the_file_everywhere(workspace, adapter, tmp_pat
     locked = tmp_path / "locked"
     locked.mkdir()
     deny(monkeypatch, locked)
-    code, out, err = run(capsys, ["train", data, "-o", locked / "a.safetensors", *TINY, "-q", "--shots", "1",
-                                  "--val-per-class", "1", "--epochs", "1", "--cache-dir", tmp_path / "cache"])
+    code, out, err = run(
+        capsys,
+        [
+            "train",
+            data,
+            "-o",
+            locked / "a.safetensors",
+            *TINY,
+            "-q",
+            "--shots",
+            "1",
+            "--val-per-class",
+            "1",
+            "--epochs",
+            "1",
+            "--cache-dir",
+            tmp_path / "cache",
+        ],
+    )
     assert code == 2 and str(locked / "a.safetensors") in err and "Permission denied" in err
 
 
@@ -556,5 +684,6 @@ def test_avif_images_are_used_where_pillow_decodes_them_and_missing_formats_are_
         [skipped] = report["skipped"]
         assert skipped["path"].endswith("phone.heic") and "not supported" in skipped["reason"]
         _code, out, _err = run(capsys, ["check", tmp_path / "data", "-q", "--shots", "1", "--val-per-class", "0"])
-        assert any(line.startswith("note: this installation cannot open ") and "HEIC/HEIF" in line
-                   for line in out.splitlines())
+        assert any(
+            line.startswith("note: this installation cannot open ") and "HEIC/HEIF" in line for line in out.splitlines()
+        )

@@ -30,7 +30,9 @@ def test_check_reports_colliding_names_as_errors_and_lists_duplicates(tmp_path, 
 
     code = main(["check", str(root), "-q", "--json", "--shots", "2", "--val-per-class", "1"])
     report = json.loads(capsys.readouterr().out)
-    assert code == 2 and report["trainable"] is False and report["errors"] == report["problems"][: len(report["errors"])]
+    assert (
+        code == 2 and report["trainable"] is False and report["errors"] == report["problems"][: len(report["errors"])]
+    )
     assert report["name_collisions"][0]["classes"] == ["golden-retriever", "golden_retriever"]
     assert report["duplicates"][0]["kind"] == "identical-content"
 
@@ -54,4 +56,3 @@ def test_train_refuses_an_output_name_too_long_before_any_work(tmp_path, capsys)
     err = capsys.readouterr().err
     assert code == 2 and "cannot write the adapter file" in err and "too long" in err
     assert not (tmp_path / "cache").exists()  # nothing was extracted
-

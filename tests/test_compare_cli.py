@@ -18,8 +18,22 @@ def workspace(tmp_path_factory):
 
 
 def small(workspace) -> list[str]:
-    return [str(workspace / "data"), "--model", "mma-tiny", "--pretrained", "random", "--cache-dir",
-            str(workspace / "cache"), "--shots", "3", "--val-per-class", "2", "--epochs", "3", "-q"]
+    return [
+        str(workspace / "data"),
+        "--model",
+        "mma-tiny",
+        "--pretrained",
+        "random",
+        "--cache-dir",
+        str(workspace / "cache"),
+        "--shots",
+        "3",
+        "--val-per-class",
+        "2",
+        "--epochs",
+        "3",
+        "-q",
+    ]
 
 
 def run_json(capsys, argv) -> tuple[int, list[dict]]:
@@ -30,8 +44,21 @@ def run_json(capsys, argv) -> tuple[int, list[dict]]:
 
 def test_compare_json_gives_one_object_per_method_with_mean_std_and_each_seed(workspace, capsys):
     methods = ["zero-shot", "linear-probe", "clip-adapter", "tip-adapter", "mma"]
-    code, lines = run_json(capsys, ["compare", *small(workspace), "--methods", *methods, "--seeds", "1", "2", "--json",
-                                    "--plot", str(workspace / "chart.svg")])
+    code, lines = run_json(
+        capsys,
+        [
+            "compare",
+            *small(workspace),
+            "--methods",
+            *methods,
+            "--seeds",
+            "1",
+            "2",
+            "--json",
+            "--plot",
+            str(workspace / "chart.svg"),
+        ],
+    )
     assert code == 0
     *rows, summary = lines
     assert [r["method"] for r in rows] == methods and all(r["event"] == "method" for r in rows)
@@ -53,16 +80,29 @@ def test_compare_json_gives_one_object_per_method_with_mean_std_and_each_seed(wo
 
 
 def test_compare_prints_one_table_with_the_fallback_mark(workspace, capsys):
-    code = main(["compare", *small(workspace), "--methods", "zero-shot", "tip-adapter", "mma", "--seeds", "1",
-                 "--markdown"])
+    code = main(
+        ["compare", *small(workspace), "--methods", "zero-shot", "tip-adapter", "mma", "--seeds", "1", "--markdown"]
+    )
     out = capsys.readouterr().out
     assert code == 0
     assert out.count("| Tip-Adapter †") == 1 and "| MMA" in out and "new classes are scored zero-shot" in out
 
 
 def test_noise_study_caches_noisy_test_features_apart_from_clean_ones(workspace, capsys):
-    argv = ["compare", *small(workspace), "--study", "noise", "--methods", "zero-shot", "clip-adapter", "--seeds", "1",
-            "--json", "--cache-dir", str(workspace / "noise-cache")]
+    argv = [
+        "compare",
+        *small(workspace),
+        "--study",
+        "noise",
+        "--methods",
+        "zero-shot",
+        "clip-adapter",
+        "--seeds",
+        "1",
+        "--json",
+        "--cache-dir",
+        str(workspace / "noise-cache"),
+    ]
     code, lines = run_json(capsys, argv)
     assert code == 0
     *rows, summary = lines
@@ -77,8 +117,10 @@ def test_noise_study_caches_noisy_test_features_apart_from_clean_ones(workspace,
 
 
 def test_class_share_study_reports_each_share(workspace, capsys):
-    code, lines = run_json(capsys, ["compare", *small(workspace), "--study", "class-share", "--methods", "zero-shot",
-                                    "--seeds", "1", "--json"])
+    code, lines = run_json(
+        capsys,
+        ["compare", *small(workspace), "--study", "class-share", "--methods", "zero-shot", "--seeds", "1", "--json"],
+    )
     assert code == 0
     rows = lines[:-1]
     # 6 classes: shares of 10%..30% all give the minimum of 2 base classes, 90% gives 6 of 6 (no new class)

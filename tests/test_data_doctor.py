@@ -43,10 +43,33 @@ def test_confident_learning_flags_the_confidently_misfiled_image():
 
 def test_check_deep_json_on_the_example_lists_no_false_alarms(example, tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "mma_studio", "check", str(example), "--deep", "--json", "-q", "--model", "mma-tiny",
-         "--pretrained", "shapes", "--device", "cpu", "--cache-dir", str(tmp_path / "cache"), "--shots", "4",
-         "--val-per-class", "2"],
-        check=False, capture_output=True, text=True, timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "mma_studio",
+            "check",
+            str(example),
+            "--deep",
+            "--json",
+            "-q",
+            "--model",
+            "mma-tiny",
+            "--pretrained",
+            "shapes",
+            "--device",
+            "cpu",
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            "--shots",
+            "4",
+            "--val-per-class",
+            "2",
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     health = json.loads(result.stdout)["health"]
     assert health["image_count"] == 360
@@ -63,10 +86,33 @@ def test_check_deep_json_lists_a_planted_conflict_with_paths_and_score(example, 
     copy = data / "yellow_ring" / "copied.png"
     shutil.copy(data / "orange_cross" / "orange_cross_004.png", copy)
     result = subprocess.run(
-        [sys.executable, "-m", "mma_studio", "check", str(data), "--deep", "--json", "-q", "--model", "mma-tiny",
-         "--pretrained", "shapes", "--device", "cpu", "--cache-dir", str(tmp_path / "cache"), "--shots", "4",
-         "--val-per-class", "2"],
-        check=False, capture_output=True, text=True, timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "mma_studio",
+            "check",
+            str(data),
+            "--deep",
+            "--json",
+            "-q",
+            "--model",
+            "mma-tiny",
+            "--pretrained",
+            "shapes",
+            "--device",
+            "cpu",
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            "--shots",
+            "4",
+            "--val-per-class",
+            "2",
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     conflicts = [f for f in json.loads(result.stdout)["health"]["findings"] if f["kind"] == "conflict"]
     assert len(conflicts) == 1
@@ -83,12 +129,20 @@ def test_a_run_after_the_fixes_trains_on_the_fixed_labels(example):
     moved = scan.class_by_name("blue_circle").images[0]
     excluded = scan.class_by_name("blue_cross").images[:3]
     fixes = DataFixes().move([moved], "blue_star").exclude(excluded)
-    settings = RunSettings(model="mma-tiny", pretrained="random", device="cpu", shots=4, val_per_class=2,
-                           base_classes=["blue_circle", "blue_cross", "blue_star"],
-                           training=TrainConfig(epochs=1))
+    settings = RunSettings(
+        model="mma-tiny",
+        pretrained="random",
+        device="cpu",
+        shots=4,
+        val_per_class=2,
+        base_classes=["blue_circle", "blue_cross", "blue_star"],
+        training=TrainConfig(epochs=1),
+    )
     run = train_adapter(scan, settings, fixes=fixes)
     split = run.split
-    labelled = {s.path: split.classes[s.class_index] for s in split.train + split.val + split.test_base + split.test_new}
+    labelled = {
+        s.path: split.classes[s.class_index] for s in split.train + split.val + split.test_base + split.test_new
+    }
     assert labelled[moved] == "blue_star"
     assert not set(excluded) & set(labelled)
     assert moved.is_file() and all(p.is_file() for p in excluded)
@@ -132,9 +186,14 @@ def test_examine_reports_progress_and_stops_when_cancelled(example, tmp_path):
             token.cancel()  # as the Cancel button does, from the first step of the check
 
     with pytest.raises(Cancelled):
-        examine_dataset(scan_dataset(example), RunSettings(model="mma-tiny", pretrained="random", shots=4,
-                                                           val_per_class=2), backbone=backbone,
-                        cache=FeatureCache(tmp_path / "cache"), on_progress=on_progress, token=token)
+        examine_dataset(
+            scan_dataset(example),
+            RunSettings(model="mma-tiny", pretrained="random", shots=4, val_per_class=2),
+            backbone=backbone,
+            cache=FeatureCache(tmp_path / "cache"),
+            on_progress=on_progress,
+            token=token,
+        )
     assert stages[0] == "extract" and "doctor" in stages
 
 

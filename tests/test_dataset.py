@@ -28,6 +28,7 @@ from tests.image_factory import make_class_dataset, make_image, try_symlink
 
 # --------------------------------------------------------------------------- names
 
+
 @pytest.mark.parametrize(
     ("folder", "readable"),
     [
@@ -52,19 +53,47 @@ def test_readable_class_name(folder, readable):
     assert readable_class_name(folder) == readable
 
 
-@pytest.mark.parametrize("name", ["n01440764", "class_03", "Class 3", "cls3", "12", "0007", "a3f9c2e1d4b7",
-                                  "123e4567-e89b-12d3-a456-426614174000", "x12", "___", "label-5"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "n01440764",
+        "class_03",
+        "Class 3",
+        "cls3",
+        "12",
+        "0007",
+        "a3f9c2e1d4b7",
+        "123e4567-e89b-12d3-a456-426614174000",
+        "x12",
+        "___",
+        "label-5",
+    ],
+)
 def test_unreadable_names(name):
     assert looks_unreadable_name(name)
 
 
-@pytest.mark.parametrize("name", ["tench", "golden_retriever", "001.Black_footed_Albatross", "ak47", "r2d2",
-                                  "cat_1", "GoldenRetriever", "café", "3d printer", "facade"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "tench",
+        "golden_retriever",
+        "001.Black_footed_Albatross",
+        "ak47",
+        "r2d2",
+        "cat_1",
+        "GoldenRetriever",
+        "café",
+        "3d printer",
+        "facade",
+    ],
+)
 def test_readable_names_are_not_flagged(name):
     assert not looks_unreadable_name(name)
 
 
 # --------------------------------------------------------------------------- scan_dataset
+
 
 def test_scan_finds_sorted_classes_with_sorted_nested_images(tmp_path):
     written = make_class_dataset(tmp_path, {"zebra": 3, "golden_retriever": 4, "Ant": 2}, nested=True)
@@ -212,6 +241,7 @@ def test_unreadable_subfolder_is_reported_and_the_rest_scanned(tmp_path, monkeyp
 
 # --------------------------------------------------------------------------- scan_class_folders
 
+
 def test_dropped_folders_with_the_same_name_are_deduplicated(tmp_path):
     make_class_dataset(tmp_path / "one", {"cat": 2, "dog": 1})
     make_class_dataset(tmp_path / "two", {"cat": 3})
@@ -243,6 +273,7 @@ def test_dropped_file_or_missing_folder_is_a_dataset_error(tmp_path):
 
 
 # --------------------------------------------------------------------------- progress, cancel, listing only
+
 
 def test_progress_reports_scan_stage_and_ends_complete(tmp_path):
     make_class_dataset(tmp_path, {"a": 10, "b": 10})
@@ -293,10 +324,12 @@ def test_listing_only_scan_of_thousands_of_files_opens_no_image(tmp_path, monkey
 
 # --------------------------------------------------------------------------- advice
 
+
 def _scan_of(counts: dict[str, int]) -> ScanResult:
     classes = [
-        ClassFolder(name, readable_class_name(name), Path("/data") / name,
-                    [Path("/data") / name / f"{i}.png" for i in range(n)])
+        ClassFolder(
+            name, readable_class_name(name), Path("/data") / name, [Path("/data") / name / f"{i}.png" for i in range(n)]
+        )
         for name, n in sorted(counts.items())
     ]
     return ScanResult(root=Path("/data"), classes=classes, skipped=[], warnings=[])
@@ -344,6 +377,7 @@ def test_advice_flags_base_classes_left_without_test_images():
 
 
 # --------------------------------------------------------------------------- the image factory others rely on
+
 
 def test_generated_classes_are_told_apart_by_colour(tmp_path):
     from tests.image_factory import class_color

@@ -46,8 +46,10 @@ def test_cells_are_deterministic_and_the_size_chooses_the_path(monkeypatch):
     once = as_dict(*cell_similar_pairs(features, 0.9, max_neighbours=16))
     assert once == as_dict(*cell_similar_pairs(features, 0.9, max_neighbours=16))
     calls = []
-    monkeypatch.setattr("mma_studio.core.doctor.cell_pairs.cell_similar_pairs",
-                        lambda *args, **kwargs: calls.append(len(args[0])) or once)
+    monkeypatch.setattr(
+        "mma_studio.core.doctor.cell_pairs.cell_similar_pairs",
+        lambda *args, **kwargs: calls.append(len(args[0])) or once,
+    )
     monkeypatch.setattr(module, "EXACT_BELOW", 1000)
     similar_pairs(features, 0.9)
     monkeypatch.setattr(module, "EXACT_BELOW", 5000)

@@ -70,7 +70,9 @@ def test_images_below_a_folder_are_what_this_pillow_opens_and_unlistable_folders
     warnings: list[UnlistedFolder] = []
     assert images_to_classify(photos, warnings.append) == [kept]
     assert [(w.path, w.reason) for w in warnings] == [(photos / "locked", "permission denied")]
-    assert str(warnings[0]) == f"{photos / 'locked'}: cannot list the folder (permission denied); its images are left out"
+    assert (
+        str(warnings[0]) == f"{photos / 'locked'}: cannot list the folder (permission denied); its images are left out"
+    )
     deny_listing(monkeypatch, photos)
     with pytest.raises(ImageListingError, match=r"photos: cannot list the folder \(permission denied\)"):
         images_to_classify(photos)
@@ -101,7 +103,9 @@ def test_the_demos_folder_csv_lists_images_as_predict_does(tmp_path, monkeypatch
     assert classifier.paths == images_to_classify(inbox) == [inbox / "x" / "one.png"]
     rows = list(csv.DictReader((tmp_path / "out.csv").open()))
     assert [(r["path"], r["label_1"], r["error"]) for r in rows] == [
-        ("locked", "", "cannot list the folder (permission denied); its images are left out"), ("x/one.png", "ant", "")]
+        ("locked", "", "cannot list the folder (permission denied); its images are left out"),
+        ("x/one.png", "ant", ""),
+    ]
     (tmp_path / "empty").mkdir()
     with pytest.raises(ImageListingError, match="empty: no images found"):
         classify_folder_to_csv(classifier, tmp_path / "empty", tmp_path / "none.csv")

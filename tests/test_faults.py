@@ -114,8 +114,24 @@ def _train_in_process(data: Path, output: Path, cache: Path, epochs: int = 3, ex
 
     out, err = io.StringIO(), io.StringIO()
     with redirect_stdout(out), redirect_stderr(err):
-        code = main(["train", str(data), "-o", str(output), *TRAIN, "--epochs", str(epochs),
-                     "--patience", "0", "--cache-dir", str(cache), "--json", "-q", *extra])
+        code = main(
+            [
+                "train",
+                str(data),
+                "-o",
+                str(output),
+                *TRAIN,
+                "--epochs",
+                str(epochs),
+                "--patience",
+                "0",
+                "--cache-dir",
+                str(cache),
+                "--json",
+                "-q",
+                *extra,
+            ]
+        )
     assert code == 0, err.getvalue()
     assert "damaged" not in err.getvalue() and "Traceback" not in err.getvalue(), err.getvalue()
     return json.loads(out.getvalue().splitlines()[-1])
@@ -133,8 +149,13 @@ class Child:
         if slow_write:
             env["MMA_TEST_SLOW_WRITE"] = "1"
         self.process = subprocess.Popen(
-            [sys.executable, "-c", CHILD, *map(str, argv)], cwd=REPO, env=env, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True, start_new_session=True,
+            [sys.executable, "-c", CHILD, *map(str, argv)],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
         )
         self.lines: list[str] = []
 
@@ -147,8 +168,10 @@ class Child:
             if time.monotonic() > deadline:
                 break
         self.kill()
-        raise AssertionError(f"the child never reached the moment; it printed {self.lines[-5:]}, "
-                             f"stderr {self.process.stderr.read()[-2000:]}")
+        raise AssertionError(
+            f"the child never reached the moment; it printed {self.lines[-5:]}, "
+            f"stderr {self.process.stderr.read()[-2000:]}"
+        )
 
     def kill(self) -> None:
         with contextlib.suppress(ProcessLookupError):
@@ -170,8 +193,10 @@ class Child:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGKILL)
             rest, err = self.process.communicate(timeout=30)
-            raise AssertionError(f"no exit {timeout:.0f} s after Ctrl+C (main process alive: {alive}); "
-                                 f"last lines {(self.lines + rest.splitlines())[-3:]}; stderr:\n{err[-6000:]}")
+            raise AssertionError(
+                f"no exit {timeout:.0f} s after Ctrl+C (main process alive: {alive}); "
+                f"last lines {(self.lines + rest.splitlines())[-3:]}; stderr:\n{err[-6000:]}"
+            )
         finally:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGKILL)  # leftover workers, if any
@@ -207,8 +232,24 @@ def temp_files(folder: Path) -> list[Path]:
 
 def test_sigkill_during_extraction_then_the_rerun_resumes_and_matches(dataset, reference, tmp_path):
     output, cache = tmp_path / "a.safetensors", tmp_path / "cache"
-    child = Child(["train", dataset, "-o", output, *TRAIN, "--epochs", "3", "--patience", "0",
-                   "--cache-dir", cache, "--json", "-q"], batch_pause=0.05)
+    child = Child(
+        [
+            "train",
+            dataset,
+            "-o",
+            output,
+            *TRAIN,
+            "--epochs",
+            "3",
+            "--patience",
+            "0",
+            "--cache-dir",
+            cache,
+            "--json",
+            "-q",
+        ],
+        batch_pause=0.05,
+    )
     child.wait_for(encoded_batches(4))
     child.kill()
     assert child.process.returncode == -signal.SIGKILL
@@ -223,8 +264,23 @@ def test_sigkill_during_extraction_then_the_rerun_resumes_and_matches(dataset, r
 
 def test_sigkill_during_training_leaves_no_adapter_and_the_rerun_works(dataset, reference, tmp_path):
     output, cache = tmp_path / "a.safetensors", tmp_path / "cache"
-    child = Child(["train", dataset, "-o", output, *TRAIN, "--epochs", "100000", "--patience", "0",
-                   "--cache-dir", cache, "--json", "-q"])
+    child = Child(
+        [
+            "train",
+            dataset,
+            "-o",
+            output,
+            *TRAIN,
+            "--epochs",
+            "100000",
+            "--patience",
+            "0",
+            "--cache-dir",
+            cache,
+            "--json",
+            "-q",
+        ]
+    )
     child.wait_for(epoch_lines(3))
     child.kill()
     assert not output.exists() and temp_files(tmp_path) == []
@@ -237,8 +293,24 @@ def test_sigkill_while_the_adapter_is_written_keeps_the_previous_file(dataset, r
     output, cache = tmp_path / "a.safetensors", tmp_path / "cache"
     _train_in_process(dataset, output, cache, epochs=1)
     previous = output.read_bytes()
-    child = Child(["train", dataset, "-o", output, *TRAIN, "--epochs", "3", "--patience", "0",
-                   "--cache-dir", cache, "--json", "-q"], slow_write=True)
+    child = Child(
+        [
+            "train",
+            dataset,
+            "-o",
+            output,
+            *TRAIN,
+            "--epochs",
+            "3",
+            "--patience",
+            "0",
+            "--cache-dir",
+            cache,
+            "--json",
+            "-q",
+        ],
+        slow_write=True,
+    )
     child.wait_for(lambda lines: lines[-1] == "writing")  # temp file complete, not yet renamed
     leftovers = temp_files(tmp_path)
     assert len(leftovers) == 1 and leftovers[0].name.startswith(f".{output.name}.")
@@ -270,8 +342,9 @@ def test_sigkill_at_random_moments_while_saving_a_project_never_tears_it(tmp_pat
     path = tmp_path / "p.mmaproj"
     rng = random.Random(1)
     for _ in range(5):
-        process = subprocess.Popen([sys.executable, "-c", PROJECT_WRITER, str(path)], cwd=REPO,
-                                   stdout=subprocess.PIPE, text=True)
+        process = subprocess.Popen(
+            [sys.executable, "-c", PROJECT_WRITER, str(path)], cwd=REPO, stdout=subprocess.PIPE, text=True
+        )
         last = -1
         for line in process.stdout:
             last = int(line)
@@ -309,8 +382,24 @@ def test_abandoned_temp_files_are_removed_only_when_their_writer_is_gone(tmp_pat
 def test_ctrl_c_cancels_cleanly_and_the_rerun_works(moment, dataset, reference, tmp_path):
     output, cache = tmp_path / "a.safetensors", tmp_path / "cache"
     epochs = "100000" if moment == "training" else "3"
-    child = Child(["train", dataset, "-o", output, *TRAIN, "--epochs", epochs, "--patience", "0",
-                   "--cache-dir", cache, "--json", "-q"], batch_pause=0.05)
+    child = Child(
+        [
+            "train",
+            dataset,
+            "-o",
+            output,
+            *TRAIN,
+            "--epochs",
+            epochs,
+            "--patience",
+            "0",
+            "--cache-dir",
+            cache,
+            "--json",
+            "-q",
+        ],
+        batch_pause=0.05,
+    )
     child.wait_for(encoded_batches(3) if moment == "extraction" else epoch_lines(2))
     code, err = child.interrupt()
     assert code == 130, err
@@ -327,8 +416,9 @@ def _mount_tmpfs(folder: Path, size: str) -> bool:
     if sys.platform != "linux" or os.geteuid() != 0 or shutil.which("mount") is None:
         return False
     folder.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
-                          capture_output=True, timeout=30)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)], capture_output=True, timeout=30
+    )
     return done.returncode == 0
 
 
@@ -378,8 +468,11 @@ def small_disk(request, tmp_path, monkeypatch):
 
 
 def _digests(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file() and p.name != "filler.bin"}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.name != "filler.bin"
+    }
 
 
 def test_a_full_disk_gives_one_clear_line_and_keeps_adapter_and_cache(small_disk, dataset, tmp_path, capsys):
@@ -433,17 +526,33 @@ def _cli_error(capsys, argv) -> tuple[int, str, float]:
 
 
 @pytest.mark.parametrize("how", ["closed port", "HF_HUB_OFFLINE"])
-def test_no_network_fails_fast_with_the_local_file_route_then_local_weights_work(how, dataset, tmp_path, capsys,
-                                                                                   monkeypatch):
+def test_no_network_fails_fast_with_the_local_file_route_then_local_weights_work(
+    how, dataset, tmp_path, capsys, monkeypatch
+):
     import huggingface_hub
 
     if how == "HF_HUB_OFFLINE":
         monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     downloads: list[tuple] = []
     monkeypatch.setattr(huggingface_hub, "hf_hub_download", lambda *args, **kwargs: downloads.append(args))
-    code, line, elapsed = _cli_error(capsys, ["train", dataset, "-o", tmp_path / "a.safetensors", "--model",
-                                              "ViT-B-16", "--pretrained", "openai", "--shots", "3",
-                                              "--val-per-class", "2", "-q"])
+    code, line, elapsed = _cli_error(
+        capsys,
+        [
+            "train",
+            dataset,
+            "-o",
+            tmp_path / "a.safetensors",
+            "--model",
+            "ViT-B-16",
+            "--pretrained",
+            "openai",
+            "--shots",
+            "3",
+            "--val-per-class",
+            "2",
+            "-q",
+        ],
+    )
     assert code == 2  # and at once: no download was started (below), so no network timeout was waited for
     assert downloads == []
     assert "ViT-B-16" in line and "openai" in line and str(hub_cache_dir()) in line
@@ -453,12 +562,37 @@ def test_no_network_fails_fast_with_the_local_file_route_then_local_weights_work
     weights = tmp_path / "weights.safetensors"
     from safetensors.torch import save_file
 
-    save_file({k: v.contiguous() for k, v in load_backbone("mma-tiny", "random:5").model.state_dict().items()},
-              str(weights))
+    save_file(
+        {k: v.contiguous() for k, v in load_backbone("mma-tiny", "random:5").model.state_dict().items()}, str(weights)
+    )
     output = tmp_path / "a.safetensors"
-    assert main([str(a) for a in ["train", dataset, "-o", output, "--model", "mma-tiny", "--pretrained", weights,
-                                  "--shots", "3", "--val-per-class", "2", "--epochs", "2",
-                                  "--cache-dir", tmp_path / "cache", "-q"]]) == 0
+    assert (
+        main(
+            [
+                str(a)
+                for a in [
+                    "train",
+                    dataset,
+                    "-o",
+                    output,
+                    "--model",
+                    "mma-tiny",
+                    "--pretrained",
+                    weights,
+                    "--shots",
+                    "3",
+                    "--val-per-class",
+                    "2",
+                    "--epochs",
+                    "2",
+                    "--cache-dir",
+                    tmp_path / "cache",
+                    "-q",
+                ]
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     assert main([str(a) for a in ["predict", output, dataset / "ant" / "img_000.png", "-q", "--json"]]) == 0
     assert "top" in json.loads(capsys.readouterr().out)
@@ -472,22 +606,46 @@ def fake_tag(monkeypatch):
     from tests.test_backbone import FAKE_REPO
 
     tags = dict(open_clip.pretrained._PRETRAINED.get("mma-tiny", {}))
-    tags["faulttest"] = {"url": "", "hf_hub": f"{FAKE_REPO}/", "mean": (0.5, 0.5, 0.5), "std": (0.5, 0.5, 0.5),
-                         "interpolation": "bilinear", "resize_mode": "shortest"}
+    tags["faulttest"] = {
+        "url": "",
+        "hf_hub": f"{FAKE_REPO}/",
+        "mean": (0.5, 0.5, 0.5),
+        "std": (0.5, 0.5, 0.5),
+        "interpolation": "bilinear",
+        "resize_mode": "shortest",
+    }
     monkeypatch.setitem(open_clip.pretrained._PRETRAINED, "mma-tiny", tags)
     return "faulttest"
 
 
-def test_a_download_cut_every_time_fails_clearly_then_resumes_when_the_hub_is_back(fake_tag, dataset, tmp_path,
-                                                                                     capsys, monkeypatch):
+def test_a_download_cut_every_time_fails_clearly_then_resumes_when_the_hub_is_back(
+    fake_tag, dataset, tmp_path, capsys, monkeypatch
+):
     from tests.test_backbone import _FakeHub, fp16_bytes, random_state_dict
 
     class _CutsEveryDownload(_FakeHub):
         break_first_download = property(lambda self: True, lambda self, value: None)
 
     payload = fp16_bytes(random_state_dict(4))
-    argv = ["train", dataset, "-o", tmp_path / "a.safetensors", "--model", "mma-tiny", "--pretrained", fake_tag,
-            "--shots", "3", "--val-per-class", "2", "--epochs", "2", "--cache-dir", tmp_path / "cache", "-q"]
+    argv = [
+        "train",
+        dataset,
+        "-o",
+        tmp_path / "a.safetensors",
+        "--model",
+        "mma-tiny",
+        "--pretrained",
+        fake_tag,
+        "--shots",
+        "3",
+        "--val-per-class",
+        "2",
+        "--epochs",
+        "2",
+        "--cache-dir",
+        tmp_path / "cache",
+        "-q",
+    ]
     with _CutsEveryDownload(payload) as hub:
         monkeypatch.setenv("HF_ENDPOINT", hub.endpoint)
         code, line, elapsed = _cli_error(capsys, argv)
@@ -502,15 +660,48 @@ def test_a_download_cut_every_time_fails_clearly_then_resumes_when_the_hub_is_ba
     assert main([str(a) for a in argv]) == 0
 
 
-def test_a_corrupted_cached_weights_file_names_the_file_and_a_local_file_still_works(fake_tag, dataset, tmp_path,
-                                                                                       capsys):
+def test_a_corrupted_cached_weights_file_names_the_file_and_a_local_file_still_works(
+    fake_tag, dataset, tmp_path, capsys
+):
     from tests.test_backbone import put_in_hub_cache
 
     damaged = put_in_hub_cache("open_clip_model.safetensors", b"\x13\x00\x00\x00\x00\x00\x00\x00{broken")
-    code, line, _ = _cli_error(capsys, ["train", dataset, "-o", tmp_path / "a.safetensors", "--model", "mma-tiny",
-                                        "--pretrained", fake_tag, "--shots", "3", "--val-per-class", "2", "-q"])
+    code, line, _ = _cli_error(
+        capsys,
+        [
+            "train",
+            dataset,
+            "-o",
+            tmp_path / "a.safetensors",
+            "--model",
+            "mma-tiny",
+            "--pretrained",
+            fake_tag,
+            "--shots",
+            "3",
+            "--val-per-class",
+            "2",
+            "-q",
+        ],
+    )
     assert code == 2 and "damaged" in line and f"delete {damaged}" in line
     damaged.unlink()  # what the message says to do; offline, the tag now fails fast, clearly
-    code, line, _ = _cli_error(capsys, ["train", dataset, "-o", tmp_path / "a.safetensors", "--model", "mma-tiny",
-                                        "--pretrained", fake_tag, "--shots", "3", "--val-per-class", "2", "-q"])
+    code, line, _ = _cli_error(
+        capsys,
+        [
+            "train",
+            dataset,
+            "-o",
+            tmp_path / "a.safetensors",
+            "--model",
+            "mma-tiny",
+            "--pretrained",
+            fake_tag,
+            "--shots",
+            "3",
+            "--val-per-class",
+            "2",
+            "-q",
+        ],
+    )
     assert code == 2 and "unreachable" in line

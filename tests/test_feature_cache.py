@@ -162,8 +162,11 @@ def test_a_shard_whose_rows_do_not_match_its_keys_is_rejected(tmp_path):
     rows = unit_rows(2).half()
     forged = save_safetensors(
         {"features": rows},
-        metadata={"format": "1", "keys": '[["/a.jpg", 1, 1], ["/b.jpg", 1, 1], ["/c.jpg", 1, 1]]',
-                  "sha256": feature_cache_module._tensor_sha256(rows)},
+        metadata={
+            "format": "1",
+            "keys": '[["/a.jpg", 1, 1], ["/b.jpg", 1, 1], ["/c.jpg", 1, 1]]',
+            "sha256": feature_cache_module._tensor_sha256(rows),
+        },
     )
     (namespace / "shard-1-abcdef12.safetensors").write_bytes(forged)
     with pytest.warns(RuntimeWarning, match="unexpected tensor"):
@@ -292,7 +295,9 @@ def test_a_non_empty_folder_gets_a_cache_folder_of_its_own_and_clear_spares_the_
     assert cache.root == users / OWN_FOLDER_NAME
     cache.put_many(fake_backbone(), images, unit_rows(len(images)))
     cache.put_texts(fake_backbone(), ["x"], unit_rows(1))
-    assert is_cache_root(cache.root) and (cache.root / MARKER_NAME).read_text().startswith("Signature: 8a477f597d28d172789f06886806bc55")
+    assert is_cache_root(cache.root) and (cache.root / MARKER_NAME).read_text().startswith(
+        "Signature: 8a477f597d28d172789f06886806bc55"
+    )
     assert cache_root_for(users) == cache.root  # chosen again: the same cache
     own = sum(p.stat().st_size for p in shard_files(cache))
     assert cache.size_bytes() == own  # the user's bytes are not counted

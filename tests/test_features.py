@@ -88,7 +88,9 @@ def test_decode_workers_get_their_own_cores(backbone, paths, monkeypatch):
     torch.set_num_threads(2)
     seen = []
     original = backbone.encode_images
-    monkeypatch.setattr(backbone, "encode_images", lambda pixels: seen.append(torch.get_num_threads()) or original(pixels))
+    monkeypatch.setattr(
+        backbone, "encode_images", lambda pixels: seen.append(torch.get_num_threads()) or original(pixels)
+    )
     try:
         extract_image_features(backbone, paths, batch_size=6, num_workers=1)
         assert seen == [1, 1, 1]  # 2 cores - 1 decode worker
@@ -110,8 +112,9 @@ def test_unusable_images_are_reported_not_raised(backbone, paths, tmp_path):
     assert [p for p, _ in result.failed] == [text, truncated, missing]
     reasons = [r for _, r in result.failed]
     assert "not an image" in reasons[0] and "truncated" in reasons[1] and "cannot read" in reasons[2]
-    torch.testing.assert_close(result.features, reference_features(backbone, [paths[0], paths[1], paths[2]]),
-                               atol=2e-3, rtol=0)
+    torch.testing.assert_close(
+        result.features, reference_features(backbone, [paths[0], paths[1], paths[2]]), atol=2e-3, rtol=0
+    )
     # a batch made only of broken files is fine too
     assert extract_image_features(backbone, [text, missing], num_workers=0).features.shape == (0, 64)
     assert extract_image_features(backbone, []).features.shape == (0, 64)
@@ -208,8 +211,9 @@ def test_cancel_between_batches_keeps_what_was_encoded(backbone, paths, tmp_path
             token.cancel()
 
     with pytest.raises(Cancelled):
-        extract_image_features(backbone, paths, cache=cache, batch_size=4, num_workers=1,
-                               on_progress=cancel_after_two_batches, token=token)
+        extract_image_features(
+            backbone, paths, cache=cache, batch_size=4, num_workers=1, on_progress=cancel_after_two_batches, token=token
+        )
     assert counter.calls == 2
     resumed = extract_image_features(backbone, paths, cache=cache, num_workers=0)
     assert resumed.from_cache == 8 and resumed.encoded == len(paths) - 8
@@ -265,8 +269,10 @@ def test_augmented_views_are_reproducible_per_file_and_view(backbone, paths):
     assert isinstance(view1, AugmentedView)
     same = augmented_view_transform(backbone, 1, ("file-a", 10, 1))(image)
     assert torch.equal(view1(image), same) and same.shape == (3, 32, 32)
-    others = [augmented_view_transform(backbone, 2, ("file-a", 10, 1))(image),
-              augmented_view_transform(backbone, 1, ("file-b", 10, 1))(image)]
+    others = [
+        augmented_view_transform(backbone, 2, ("file-a", 10, 1))(image),
+        augmented_view_transform(backbone, 1, ("file-b", 10, 1))(image),
+    ]
     assert all(not torch.equal(same, other) for other in others)
     assert not torch.equal(same, backbone.preprocess(image))
     with pytest.raises(ValueError):
@@ -274,13 +280,15 @@ def test_augmented_views_are_reproducible_per_file_and_view(backbone, paths):
 
 
 def test_augmented_view_extraction_is_cached_and_reproducible(backbone, paths, tmp_path):
-    first = extract_image_features(backbone, paths, view=2, cache=FeatureCache(tmp_path / "c1"), num_workers=1,
-                                   batch_size=4)
+    first = extract_image_features(
+        backbone, paths, view=2, cache=FeatureCache(tmp_path / "c1"), num_workers=1, batch_size=4
+    )
     # Same settings, fresh cache: the random crops are seeded per file, so the result is bit-identical.
     # (Other batch sizes or thread counts may round one float16 value differently; the reference
     # comparison below covers them with a tolerance.)
-    second = extract_image_features(backbone, paths, view=2, cache=FeatureCache(tmp_path / "c2"), num_workers=1,
-                                    batch_size=4)
+    second = extract_image_features(
+        backbone, paths, view=2, cache=FeatureCache(tmp_path / "c2"), num_workers=1, batch_size=4
+    )
     assert torch.equal(first.features, second.features)
     plain = extract_image_features(backbone, paths, num_workers=0)
     assert not torch.allclose(first.features, plain.features, atol=1e-4, rtol=0)

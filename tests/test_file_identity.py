@@ -110,10 +110,15 @@ def test_train_names_the_leak_in_its_warnings(tmp_path):
     for path in made["ant"][1:]:  # every ant image is the first one: some land in training, some in test
         shutil.copyfile(made["ant"][0], path)
     torch.set_num_threads(1)
-    settings = dataclasses.replace(RunSettings(model="mma-tiny", pretrained="random", device="cpu", shots=3,
-                                               val_per_class=1, base_ratio=1.0),
-                                   training=TrainConfig(epochs=1, patience=0))
-    run = train_adapter(scan_dataset(root), settings, backbone=load_backbone("mma-tiny", "random", device="cpu"),
-                        cache=FeatureCache(tmp_path / "cache"))
+    settings = dataclasses.replace(
+        RunSettings(model="mma-tiny", pretrained="random", device="cpu", shots=3, val_per_class=1, base_ratio=1.0),
+        training=TrainConfig(epochs=1, patience=0),
+    )
+    run = train_adapter(
+        scan_dataset(root),
+        settings,
+        backbone=load_backbone("mma-tiny", "random", device="cpu"),
+        cache=FeatureCache(tmp_path / "cache"),
+    )
     leaks = [w for w in run.warnings if w.startswith("Leak:")]
     assert len(leaks) == 1 and str(made["ant"][0]) in leaks[0]

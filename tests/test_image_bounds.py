@@ -100,7 +100,9 @@ def test_sixteen_bit_images_convert_without_full_size_float_copies(tmp_path):
     finally:
         tracemalloc.stop()
     pixels = size * size
-    assert peak < 3 * pixels, f"numpy peak {peak / 2**20:.1f} MiB for a {size}x{size} 16-bit image"  # was 3 x 8 bytes/pixel
+    assert peak < 3 * pixels, (
+        f"numpy peak {peak / 2**20:.1f} MiB for a {size}x{size} 16-bit image"
+    )  # was 3 x 8 bytes/pixel
     assert image.mode == "RGB" and image.size == (size, size)
     first = np.asarray(image)[0, :4, 0].tolist()
     assert first == [0, 1, 255, 100]  # scaled to 8 bits (v // 257), not clipped to white

@@ -112,10 +112,12 @@ def test_extraction_prediction_and_the_export_check_decode_a_file_the_same_way(b
     assert torch.allclose(extracted, torch.nn.functional.normalize(direct.half().float(), dim=-1), atol=1e-6)
 
     make_class_dataset(tmp_path / "data", ["ant", "bee", "cat"], per_class=6)
-    settings = RunSettings(model="mma-tiny", pretrained="random", device="cpu", shots=2, val_per_class=1,
-                           training=TrainConfig(epochs=2))
-    run = train_adapter(scan_dataset(tmp_path / "data"), settings, backbone=backbone,
-                        cache=FeatureCache(tmp_path / "cache"))
+    settings = RunSettings(
+        model="mma-tiny", pretrained="random", device="cpu", shots=2, val_per_class=1, training=TrainConfig(epochs=2)
+    )
+    run = train_adapter(
+        scan_dataset(tmp_path / "data"), settings, backbone=backbone, cache=FeatureCache(tmp_path / "cache")
+    )
     adapter = run.save(tmp_path / "adapter.safetensors")
     decoded: list[Path] = []
     load_image = backbone.load_image

@@ -61,10 +61,18 @@ def test_scaled_down_load_scans_extracts_and_trains_every_image(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.timeout(4000)  # the 20,000-image run: its subprocess may take an hour
-@pytest.mark.skipif(os.environ.get("MMA_STUDIO_LOAD_TEST") != "1", reason="the full 20,000-image load run: set MMA_STUDIO_LOAD_TEST=1")
+@pytest.mark.skipif(
+    os.environ.get("MMA_STUDIO_LOAD_TEST") != "1", reason="the full 20,000-image load run: set MMA_STUDIO_LOAD_TEST=1"
+)
 def test_full_load_of_20000_images_in_200_classes_engine_and_app(tmp_path):
-    done = subprocess.run([sys.executable, str(SCRIPT), "--gui", "--json"], cwd=REPO, capture_output=True, text=True,
-                          timeout=3600, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), "--gui", "--json"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=3600,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
     print(done.stderr[-4000:])
     rows = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
     for row in rows:

@@ -50,8 +50,19 @@ def synthetic_task(seed=0, dim=64, base=6, new=4, shots=16, val=6, test=20, nois
     train_x, train_y = sample(base_ids, shots)
     val_x, val_y = sample(base_ids, val)
     test_x, test_y = sample(base_ids + new_ids, test)
-    return FeatureTask(train_x, train_y, val_x, val_y, test_x, test_y, texts, base_ids, new_ids,
-                       [f"class {i}" for i in range(classes)], logit_scale=TAU)
+    return FeatureTask(
+        train_x,
+        train_y,
+        val_x,
+        val_y,
+        test_x,
+        test_y,
+        texts,
+        base_ids,
+        new_ids,
+        [f"class {i}" for i in range(classes)],
+        logit_scale=TAU,
+    )
 
 
 def base_accuracy(scorer, task):
@@ -92,8 +103,10 @@ def test_tip_adapter_alpha_beta_are_the_best_grid_point_on_base_validation():
     best, choice = -1.0, None
     for beta in grid.betas():
         for alpha in grid.alphas():
-            logits = (zero_shot_reference(task.val_features, task.base_text)
-                      + alpha * torch.exp(-beta * (1 - task.val_features @ keys.t())) @ values)
+            logits = (
+                zero_shot_reference(task.val_features, task.base_text)
+                + alpha * torch.exp(-beta * (1 - task.val_features @ keys.t())) @ values
+            )
             accuracy = (logits.argmax(-1) == task.val_labels).float().mean().item()
             if accuracy > best:
                 best, choice = accuracy, (alpha, beta)
@@ -112,15 +125,16 @@ def test_methods_bound_to_their_classes_score_new_classes_zero_shot(method):
     # ... and the trained classes keep their trained scores among all classes (columns in any order)
     order = [*reversed(task.new), *task.base]
     together = fitted.scorer(x, task.class_text[order])
-    torch.testing.assert_close(together[:, len(task.new):], fitted.scorer(x, task.base_text), rtol=1e-5, atol=1e-4)
+    torch.testing.assert_close(together[:, len(task.new) :], fitted.scorer(x, task.base_text), rtol=1e-5, atol=1e-4)
 
 
 def test_linear_probe_starts_as_zero_shot_and_scores_as_a_text_initialised_linear_layer():
     task = synthetic_task(seed=6)
     untrained = LinearProbe(TrainConfig(epochs=1, lr=1e-12)).fit(task, seed=1)
     x = task.test_features
-    torch.testing.assert_close(untrained.scorer(x, task.base_text), zero_shot_reference(x, task.base_text),
-                               rtol=1e-4, atol=1e-3)
+    torch.testing.assert_close(
+        untrained.scorer(x, task.base_text), zero_shot_reference(x, task.base_text), rtol=1e-4, atol=1e-3
+    )
     fitted = LinearProbe().fit(task, seed=1)
     probe = fitted.scorer.__self__
     expected = TAU * x @ probe.weight.t() + probe.bias
@@ -132,7 +146,10 @@ def test_clip_adapter_is_a_residual_bottleneck_on_the_image_feature():
     task = synthetic_task(seed=7)
     fitted = ClipAdapter().fit(task, seed=1)
     first, second = fitted.scorer.mlp[0].weight, fitted.scorer.mlp[2].weight
-    assert first.shape == (task.embed_dim // 4, task.embed_dim) and second.shape == (task.embed_dim, task.embed_dim // 4)
+    assert first.shape == (task.embed_dim // 4, task.embed_dim) and second.shape == (
+        task.embed_dim,
+        task.embed_dim // 4,
+    )
     x = task.test_features
     adapted = F.normalize(0.2 * torch.relu(torch.relu(x @ first.t()) @ second.t()) + 0.8 * x, dim=-1)
     new_text = task.class_text[task.new]  # any class names: CLIP-Adapter scores unseen classes itself
@@ -155,9 +172,15 @@ def test_mma_in_the_comparison_is_the_products_training():
     task = synthetic_task(seed=9)
     config = TrainConfig(epochs=15, patience=0)
     fitted = build_method("mma", training=config).fit(task, seed=3)
-    direct = fit_features(task.train_features, task.train_labels, task.base_text, val_image_features=task.val_features,
-                          val_labels=task.val_labels, config=TrainConfig(epochs=15, patience=0, seed=3),
-                          adapter_config=AdapterConfig(embed_dim=task.embed_dim, logit_scale=TAU))
+    direct = fit_features(
+        task.train_features,
+        task.train_labels,
+        task.base_text,
+        val_image_features=task.val_features,
+        val_labels=task.val_labels,
+        config=TrainConfig(epochs=15, patience=0, seed=3),
+        adapter_config=AdapterConfig(embed_dim=task.embed_dim, logit_scale=TAU),
+    )
     x = task.test_features
     torch.testing.assert_close(fitted.scorer(x, task.class_text), direct.adapter(x, task.class_text))
     assert fitted.chosen["epoch"] == direct.best_epoch
@@ -167,9 +190,19 @@ def test_new_classes_and_test_images_choose_nothing():
     """Replacing every test image (new classes included) changes no method's chosen setting."""
     task = synthetic_task(seed=10)
     other = synthetic_task(seed=11)
-    swapped = FeatureTask(task.train_features, task.train_labels, task.val_features, task.val_labels,
-                          other.test_features, other.test_labels, task.class_text, task.base, task.new,
-                          task.class_names, TAU)
+    swapped = FeatureTask(
+        task.train_features,
+        task.train_labels,
+        task.val_features,
+        task.val_labels,
+        other.test_features,
+        other.test_labels,
+        task.class_text,
+        task.base,
+        task.new,
+        task.class_names,
+        TAU,
+    )
     methods = [build_method(n, training=TrainConfig(epochs=10, patience=0)) for n in DEFAULT_METHODS]
     first = run_methods(task, methods, seed=2)
     second = run_methods(swapped, methods, seed=2)

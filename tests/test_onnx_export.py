@@ -52,8 +52,14 @@ def shapes(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("onnx-shapes")
     data = write_example_dataset(root / "data", per_class=6)
-    settings = RunSettings(model="mma-tiny", pretrained="shapes", device="cpu", shots=3, val_per_class=1,
-                           training=TrainConfig(epochs=8, patience=0))
+    settings = RunSettings(
+        model="mma-tiny",
+        pretrained="shapes",
+        device="cpu",
+        shots=3,
+        val_per_class=1,
+        training=TrainConfig(epochs=8, patience=0),
+    )
     run = train_adapter(scan_dataset(data), settings, cache=FeatureCache(root / "cache"))
     adapter = run.save(root / "shapes.safetensors")
     images = root / "images"
@@ -68,11 +74,14 @@ def shapes(tmp_path_factory):
 
 def run_predict_py(folder: Path, model: str, images: list[Path], top_k: int) -> list[dict]:
     """The written predict.py in a fresh interpreter where torch and mma_studio cannot be imported."""
-    script = ("import runpy, sys; sys.modules['torch'] = None; sys.modules['mma_studio'] = None; "
-              f"sys.argv = ['predict.py', *{[model, *map(str, images), '--top-k', str(top_k), '--json']!r}]; "
-              "runpy.run_path('predict.py', run_name='__main__')")
-    done = subprocess.run([sys.executable, "-c", script], check=False, cwd=folder, capture_output=True, text=True,
-                          timeout=120)
+    script = (
+        "import runpy, sys; sys.modules['torch'] = None; sys.modules['mma_studio'] = None; "
+        f"sys.argv = ['predict.py', *{[model, *map(str, images), '--top-k', str(top_k), '--json']!r}]; "
+        "runpy.run_path('predict.py', run_name='__main__')"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], check=False, cwd=folder, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     return [json.loads(line) for line in done.stdout.splitlines()]
 
@@ -104,16 +113,20 @@ def export_cli(capsys, adapter: Path, out: Path, *options: str) -> tuple[int, di
 
 def test_a_random_weights_run_exports_an_onnx_model_that_reproduces_predict(random_run, tmp_path, capsys):
     out = tmp_path / "out"
-    result = write_export_set(ExportRequest(random_run, out / "m.safetensors", model_card=False, metrics=False,
-                                            onnx=True))
+    result = write_export_set(
+        ExportRequest(random_run, out / "m.safetensors", model_card=False, metrics=False, onnx=True)
+    )
     assert sorted(p.name for p in out.iterdir()) == ["m.onnx", "m.onnx.json", "m.safetensors", "predict.py"]
     assert result.verified and result.onnx_verified, result.describe()
     assert result.onnx_check.checked == 8 and result.onnx_check.largest_gap < FLOAT32_TOLERANCE
     assert "ONNX model verified" in result.describe()
 
     images = [Path(p) for p in verification_images(random_run.adapted, 4)]
-    assert_same_predictions(run_predict_py(out, "m.onnx", images, 3),
-                            engine_predict(capsys, out / "m.safetensors", images, 3), FLOAT32_TOLERANCE)
+    assert_same_predictions(
+        run_predict_py(out, "m.onnx", images, 3),
+        engine_predict(capsys, out / "m.safetensors", images, 3),
+        FLOAT32_TOLERANCE,
+    )
 
     import onnx  # the metadata a user needs, inside the model and beside it
 
@@ -127,23 +140,37 @@ def test_a_random_weights_run_exports_an_onnx_model_that_reproduces_predict(rand
 
 
 def test_shapes_adapter_through_the_cli_reproduces_predict_on_pngs_a_large_jpeg_and_an_exif_photo(
-        shapes, tmp_path, capsys):
+    shapes, tmp_path, capsys
+):
     adapter, images = shapes
     code, report = export_cli(capsys, adapter, tmp_path / "out", "--model-card", "--check-images", str(images))
     assert code == 0 and report["verified"], report
     assert report["onnx_check"]["checked"] == 8 and report["onnx_check"]["max_standalone_gap"] < FLOAT32_TOLERANCE
     paths = sorted(images.iterdir())
-    assert_same_predictions(run_predict_py(tmp_path / "out", "shapes.onnx", paths, 5),
-                            engine_predict(capsys, adapter, paths, 5), FLOAT32_TOLERANCE)
+    assert_same_predictions(
+        run_predict_py(tmp_path / "out", "shapes.onnx", paths, 5),
+        engine_predict(capsys, adapter, paths, 5),
+        FLOAT32_TOLERANCE,
+    )
     card = (tmp_path / "out" / "shapes.md").read_text(encoding="utf-8")
     assert "python predict.py shapes.onnx photo.jpg" in card and "mma-studio predict shapes.safetensors" in card
 
     # The model card's Python example runs as printed, without torch or MMA Studio.
     snippet = card.split("```python\n", 1)[1].split("```", 1)[0]
     (tmp_path / "out" / "photo.jpg").write_bytes((images / "large.jpg").read_bytes())
-    done = subprocess.run([sys.executable, "-c", "import sys; sys.modules['torch'] = None; "
-                           "sys.modules['mma_studio'] = None; sys.path.insert(0, '.')\n" + snippet],
-                          check=False, cwd=tmp_path / "out", capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; sys.modules['torch'] = None; "
+            "sys.modules['mma_studio'] = None; sys.path.insert(0, '.')\n" + snippet,
+        ],
+        check=False,
+        cwd=tmp_path / "out",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     expected = engine_predict(capsys, adapter, [images / "large.jpg"], 1)[0]["top"][0]["label"]
     assert done.stdout.strip() == expected
@@ -157,8 +184,11 @@ def test_a_changed_class_list_is_scored_as_predict_classes_scores_it(shapes, tmp
     metadata = json.loads((tmp_path / "out" / "shapes.onnx.json").read_text(encoding="utf-8"))
     assert metadata["class_names"] == classes.split(",") and metadata["classes_from"] == "export list"
     paths = sorted(images.iterdir())
-    assert_same_predictions(run_predict_py(tmp_path / "out", "shapes.onnx", paths, 4),
-                            engine_predict(capsys, adapter, paths, 4, classes), FLOAT32_TOLERANCE)
+    assert_same_predictions(
+        run_predict_py(tmp_path / "out", "shapes.onnx", paths, 4),
+        engine_predict(capsys, adapter, paths, 4, classes),
+        FLOAT32_TOLERANCE,
+    )
 
 
 def test_float16_weights_halve_the_file_and_stay_within_their_tolerance(shapes, tmp_path, capsys):
@@ -176,8 +206,11 @@ def test_float16_weights_halve_the_file_and_stay_within_their_tolerance(shapes, 
     halves = [t for t in model.graph.initializer if t.data_type == onnx.TensorProto.FLOAT16]
     assert halves and all(t.name.endswith(".float16") for t in halves)
     paths = sorted(images.iterdir())
-    assert_same_predictions(run_predict_py(tmp_path / "f16", "shapes.onnx", paths, 3),
-                            engine_predict(capsys, adapter, paths, 3), FLOAT16_TOLERANCE)
+    assert_same_predictions(
+        run_predict_py(tmp_path / "f16", "shapes.onnx", paths, 3),
+        engine_predict(capsys, adapter, paths, 3),
+        FLOAT16_TOLERANCE,
+    )
 
 
 def test_predict_py_prepares_every_kind_of_image_exactly_as_the_engine_does(tmp_path):
@@ -268,12 +301,14 @@ def hide_onnxruntime(monkeypatch):
     from mma_studio.core.export import onnx_extra
 
     real = importlib.util.find_spec
-    monkeypatch.setattr(onnx_extra.importlib.util, "find_spec",
-                        lambda name, *args: None if name == "onnxruntime" else real(name, *args))
+    monkeypatch.setattr(
+        onnx_extra.importlib.util, "find_spec", lambda name, *args: None if name == "onnxruntime" else real(name, *args)
+    )
 
 
 def test_without_the_onnx_extra_the_export_says_how_to_install_it_and_writes_nothing(
-        random_run, shapes, tmp_path, monkeypatch, capsys):
+    random_run, shapes, tmp_path, monkeypatch, capsys
+):
     hide_onnxruntime(monkeypatch)
     request = ExportRequest(random_run, tmp_path / "m.safetensors", onnx=True)
     with pytest.raises(OnnxUnavailableError, match=r'onnxruntime.*pip install "mma-studio\[onnx\]"'):
@@ -286,8 +321,9 @@ def test_without_the_onnx_extra_the_export_says_how_to_install_it_and_writes_not
     assert not (tmp_path / "cli").exists() or list((tmp_path / "cli").iterdir()) == []
 
 
-def test_an_onnx_model_that_disagrees_with_predict_is_reported_and_not_called_verified(random_run, tmp_path,
-                                                                                          monkeypatch):
+def test_an_onnx_model_that_disagrees_with_predict_is_reported_and_not_called_verified(
+    random_run, tmp_path, monkeypatch
+):
     from mma_studio.core.export import onnx_model
 
     real_forward = onnx_model.StandaloneClassifier.forward
@@ -298,8 +334,9 @@ def test_an_onnx_model_that_disagrees_with_predict_is_reported_and_not_called_ve
         return logits.softmax(-1), logits
 
     monkeypatch.setattr(onnx_model.StandaloneClassifier, "forward", reversed_classes)
-    result = write_export_set(ExportRequest(random_run, tmp_path / "m.safetensors", model_card=False, metrics=False,
-                                            onnx=True))
+    result = write_export_set(
+        ExportRequest(random_run, tmp_path / "m.safetensors", model_card=False, metrics=False, onnx=True)
+    )
     assert result.adapter_verified and not result.onnx_verified and not result.verified
     assert result.onnx_check.mismatches
     assert "ONNX mismatch" in result.describe() and (tmp_path / "m.onnx").exists()  # kept, and the user is told
@@ -311,11 +348,42 @@ def test_train_with_export_options_writes_and_checks_the_whole_set(tmp_path, cap
     make_class_dataset(tmp_path / "data", ["ant", "bee", "cat", "dog"], per_class=6)
     out = tmp_path / "out"
     capsys.readouterr()
-    code = main(["train", str(tmp_path / "data"), "-o", str(out / "m.safetensors"), "--model", "mma-tiny",
-                 "--pretrained", "random", "--device", "cpu", "--cache-dir", str(tmp_path / "cache"), "--shots", "2",
-                 "--val-per-class", "1", "--epochs", "2", "--model-card", "--metrics", "--onnx", "--json", "-q"])
+    code = main(
+        [
+            "train",
+            str(tmp_path / "data"),
+            "-o",
+            str(out / "m.safetensors"),
+            "--model",
+            "mma-tiny",
+            "--pretrained",
+            "random",
+            "--device",
+            "cpu",
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            "--shots",
+            "2",
+            "--val-per-class",
+            "1",
+            "--epochs",
+            "2",
+            "--model-card",
+            "--metrics",
+            "--onnx",
+            "--json",
+            "-q",
+        ]
+    )
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert code == 0, lines
     assert lines[-1]["event"] == "export" and lines[-1]["verified"], lines[-1]
-    assert sorted(p.name for p in out.iterdir()) == ["m.confusion.csv", "m.md", "m.metrics.json", "m.onnx",
-                                                     "m.onnx.json", "m.safetensors", "predict.py"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "m.confusion.csv",
+        "m.md",
+        "m.metrics.json",
+        "m.onnx",
+        "m.onnx.json",
+        "m.safetensors",
+        "predict.py",
+    ]

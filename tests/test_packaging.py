@@ -70,8 +70,11 @@ def _fake_hooks() -> types.ModuleType:
 
     def collect_dynamic_libs(package, **_kwargs):
         base = _package_dir(package)
-        return [(str(path), (Path(package) / path.relative_to(base).parent).as_posix())
-                for pattern in ("*.so", "*.so.*", "*.dll", "*.dylib", "*.pyd") for path in base.rglob(pattern)]
+        return [
+            (str(path), (Path(package) / path.relative_to(base).parent).as_posix())
+            for pattern in ("*.so", "*.so.*", "*.dll", "*.dylib", "*.pyd")
+            for path in base.rglob(pattern)
+        ]
 
     hooks.collect_data_files = collect_data_files
     hooks.collect_dynamic_libs = collect_dynamic_libs
@@ -140,8 +143,14 @@ def test_spec_collects_torchvisions_operator_library(spec_run):
     _namespace, calls = spec_run
     libraries = {Path(source).name for source, _destination in calls["Analysis"][0].kwargs["binaries"]}
     folder = Path(importlib.util.find_spec("torchvision").origin).parent
-    native = {p.name for p in folder.iterdir() if p.name.startswith(("_C", "image")) and ".so" in p.name
-              or p.suffix in (".pyd", ".dll", ".dylib") and p.name.startswith(("_C", "image"))}
+    native = {
+        p.name
+        for p in folder.iterdir()
+        if p.name.startswith(("_C", "image"))
+        and ".so" in p.name
+        or p.suffix in (".pyd", ".dll", ".dylib")
+        and p.name.startswith(("_C", "image"))
+    }
     assert native and native <= libraries
 
 
@@ -196,8 +205,9 @@ def test_desktop_entry_is_complete():
     for size in (16, 32, 48, 64, 128, 256, 512):
         assert (RESOURCES / "icons" / f"mma-studio-{size}.png").is_file()
     if shutil.which("desktop-file-validate"):
-        result = subprocess.run(["desktop-file-validate", str(RESOURCES / "mma-studio.desktop")],
-                                capture_output=True, text=True)
+        result = subprocess.run(
+            ["desktop-file-validate", str(RESOURCES / "mma-studio.desktop")], capture_output=True, text=True
+        )
         assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -219,8 +229,12 @@ def wheel(tmp_path_factory):
         shutil.copy2(ROOT / name, source / name)
     shutil.copytree(ROOT / "mma_studio", source / "mma_studio", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     out = tmp_path_factory.mktemp("wheel")
-    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-v", str(source),
-                           "-w", str(out)], capture_output=True, text=True, timeout=240)
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-v", str(source), "-w", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     import zipfile
 
@@ -230,18 +244,36 @@ def wheel(tmp_path_factory):
         dist_info = next(n.split("/")[0] for n in names if n.endswith(".dist-info/METADATA"))
         metadata = archive.read(f"{dist_info}/METADATA").decode()
         entry_points = archive.read(f"{dist_info}/entry_points.txt").decode()
-    return types.SimpleNamespace(names=names, dist_info=dist_info, metadata=metadata, entry_points=entry_points,
-                                 build_log=done.stdout + done.stderr)
+    return types.SimpleNamespace(
+        names=names,
+        dist_info=dist_info,
+        metadata=metadata,
+        entry_points=entry_points,
+        build_log=done.stdout + done.stderr,
+    )
 
 
 def test_the_wheel_holds_every_module_and_resource(wheel):
     package = ROOT / "mma_studio"
     sources = {p.relative_to(ROOT).as_posix() for p in package.rglob("*.py") if "__pycache__" not in p.parts}
     assert sources - wheel.names == set()  # every sub-package, found by setuptools, none listed by hand
-    data = {p.relative_to(ROOT).as_posix() for pattern in ("*.json", "*.safetensors", "*.md", "*.desktop",
-                                                             "icons/*.png", "icons/*.svg", "model_configs/*.json")
-            for p in RESOURCES.glob(pattern)}
-    assert "mma_studio/resources/icons/mma-studio.svg" in data and "mma_studio/resources/model_configs/mma-tiny.json" in data
+    data = {
+        p.relative_to(ROOT).as_posix()
+        for pattern in (
+            "*.json",
+            "*.safetensors",
+            "*.md",
+            "*.desktop",
+            "icons/*.png",
+            "icons/*.svg",
+            "model_configs/*.json",
+        )
+        for p in RESOURCES.glob(pattern)
+    }
+    assert (
+        "mma_studio/resources/icons/mma-studio.svg" in data
+        and "mma_studio/resources/model_configs/mma-tiny.json" in data
+    )
     assert data - wheel.names == set()
     assert not any(n.startswith(("tests/", "benchmarks/", "resources/")) or "__pycache__" in n for n in wheel.names)
     assert "is absent from the `packages` configuration" not in wheel.build_log
@@ -297,9 +329,15 @@ def _without_std_streams():  # runs in the child before exec: like a windowed pr
 
 def _child_env(tmp_path: Path) -> dict:
     env = dict(os.environ)
-    env.update(QT_QPA_PLATFORM="offscreen", XDG_CACHE_HOME=str(tmp_path / "cache"),
-               XDG_CONFIG_HOME=str(tmp_path / "config"), XDG_DATA_HOME=str(tmp_path / "data-home"),
-               HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
+    env.update(
+        QT_QPA_PLATFORM="offscreen",
+        XDG_CACHE_HOME=str(tmp_path / "cache"),
+        XDG_CONFIG_HOME=str(tmp_path / "config"),
+        XDG_DATA_HOME=str(tmp_path / "data-home"),
+        HF_HUB_OFFLINE="1",
+        OMP_NUM_THREADS="1",
+        PYTHONPATH=str(ROOT),
+    )
     return env
 
 
@@ -308,18 +346,47 @@ def test_cli_trains_and_predicts_with_stdout_and_stderr_closed(tmp_path):
     make_class_dataset(data, ["ant", "bee", "cat", "dog"], per_class=6)
     write_truncated(data / "cat" / "broken.jpg")  # a skipped file: the CLI reports it on stderr
     adapter = tmp_path / "adapter.safetensors"
-    train = ["train", str(data), "-o", str(adapter), "--model", "mma-tiny", "--pretrained", "random",
-             "--device", "cpu", "--shots", "2", "--val-per-class", "1", "--epochs", "2", "--patience", "0",
-             "--cache-dir", str(tmp_path / "features")]
-    commands = [train, ["predict", str(tmp_path / "missing.safetensors"), str(data / "ant")],  # an error
-                ["predict", str(adapter), str(data / "ant"), "--top-k", "2"]]
+    train = [
+        "train",
+        str(data),
+        "-o",
+        str(adapter),
+        "--model",
+        "mma-tiny",
+        "--pretrained",
+        "random",
+        "--device",
+        "cpu",
+        "--shots",
+        "2",
+        "--val-per-class",
+        "1",
+        "--epochs",
+        "2",
+        "--patience",
+        "0",
+        "--cache-dir",
+        str(tmp_path / "features"),
+    ]
+    commands = [
+        train,
+        ["predict", str(tmp_path / "missing.safetensors"), str(data / "ant")],  # an error
+        ["predict", str(adapter), str(data / "ant"), "--top-k", "2"],
+    ]
     # One interpreter for the three commands (torch is imported once), as the frozen app would run them.
-    probe = ("import sys, json; assert sys.stdout is None and sys.stderr is None; "
-             "from mma_studio.cli import main; "
-             f"codes = [main(args) for args in {commands!r}]; "
-             f"open({str(tmp_path / 'codes.json')!r}, 'w').write(json.dumps(codes))")
-    result = subprocess.run([sys.executable, "-c", probe], env=_child_env(tmp_path), cwd=tmp_path,
-                            preexec_fn=_without_std_streams, timeout=300)
+    probe = (
+        "import sys, json; assert sys.stdout is None and sys.stderr is None; "
+        "from mma_studio.cli import main; "
+        f"codes = [main(args) for args in {commands!r}]; "
+        f"open({str(tmp_path / 'codes.json')!r}, 'w').write(json.dumps(codes))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        env=_child_env(tmp_path),
+        cwd=tmp_path,
+        preexec_fn=_without_std_streams,
+        timeout=300,
+    )
     assert result.returncode == 0
     assert json.loads((tmp_path / "codes.json").read_text()) == [0, 2, 0]  # the error is reported, not a crash
     assert adapter.is_file()
@@ -368,8 +435,13 @@ open(sys.argv[1], "w").write(json.dumps(report))
 
 def test_app_starts_and_reports_a_worker_failure_with_stdout_and_stderr_closed(tmp_path):
     report = tmp_path / "report.json"
-    result = subprocess.run([sys.executable, "-c", GUI_PROBE, str(report)], env=_child_env(tmp_path), cwd=tmp_path,
-                            preexec_fn=_without_std_streams, timeout=180)
+    result = subprocess.run(
+        [sys.executable, "-c", GUI_PROBE, str(report)],
+        env=_child_env(tmp_path),
+        cwd=tmp_path,
+        preexec_fn=_without_std_streams,
+        timeout=180,
+    )
     assert result.returncode == 0
     data = json.loads(report.read_text())
     assert data["train_page"] and data["choices"] > 0 and "worker failure" in data["failed"]

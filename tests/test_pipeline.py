@@ -34,17 +34,23 @@ def backbone():
 
 
 def settings(**changes) -> RunSettings:
-    base = RunSettings(model="mma-tiny", pretrained="random", device="cpu", shots=4, val_per_class=2,
-                       training=TrainConfig(epochs=3))
+    base = RunSettings(
+        model="mma-tiny", pretrained="random", device="cpu", shots=4, val_per_class=2, training=TrainConfig(epochs=3)
+    )
     return dataclasses.replace(base, **changes)
 
 
 def test_train_events_figures_and_file(dataset, backbone, tmp_path):
     scan = scan_dataset(dataset / "data")
     events, stages = [], []
-    run = train_adapter(scan, settings(display_names={"eel": "moray eel"}), backbone=backbone,
-                        cache=FeatureCache(tmp_path / "cache"), on_event=events.append,
-                        on_progress=lambda p: stages.append(p.stage))
+    run = train_adapter(
+        scan,
+        settings(display_names={"eel": "moray eel"}),
+        backbone=backbone,
+        cache=FeatureCache(tmp_path / "cache"),
+        on_event=events.append,
+        on_progress=lambda p: stages.append(p.stage),
+    )
     assert isinstance(events[0], ZeroShotEvent) and isinstance(events[-1], FinishedEvent)
     assert [e.epoch for e in events if isinstance(e, EpochEvent)] == [1, 2, 3]
     assert {"extract", "train", "evaluate"} <= set(stages)
@@ -80,7 +86,9 @@ def test_second_run_reads_features_from_the_cache(dataset, backbone, tmp_path, m
     first = train_adapter(scan, settings(), backbone=backbone, cache=cache)
     calls = []
     original = type(backbone).encode_images
-    monkeypatch.setattr(type(backbone), "encode_images", lambda self, pixels: calls.append(len(pixels)) or original(self, pixels))
+    monkeypatch.setattr(
+        type(backbone), "encode_images", lambda self, pixels: calls.append(len(pixels)) or original(self, pixels)
+    )
     second = train_adapter(scan, settings(), backbone=backbone, cache=cache)
     assert calls == []
     assert second.adapted.headline() == first.adapted.headline()
@@ -90,18 +98,31 @@ def test_cancel_before_training_raises(dataset, backbone, tmp_path):
     token = CancelToken()
     token.cancel()
     with pytest.raises(Cancelled):
-        train_adapter(scan_dataset(dataset / "data"), settings(), backbone=backbone,
-                      cache=FeatureCache(tmp_path / "c"), token=token)
+        train_adapter(
+            scan_dataset(dataset / "data"),
+            settings(),
+            backbone=backbone,
+            cache=FeatureCache(tmp_path / "c"),
+            token=token,
+        )
 
 
 def test_split_problems_are_reported_before_any_work(dataset, backbone, tmp_path):
     with pytest.raises(SplitError, match="Not enough images"):
-        train_adapter(scan_dataset(dataset / "data"), settings(shots=20), backbone=backbone, cache=FeatureCache(tmp_path / "c"))
+        train_adapter(
+            scan_dataset(dataset / "data"), settings(shots=20), backbone=backbone, cache=FeatureCache(tmp_path / "c")
+        )
     with pytest.raises(SplitError, match="at least 1 shot"):
-        train_adapter(scan_dataset(dataset / "data"), settings(shots=0), backbone=backbone, cache=FeatureCache(tmp_path / "c"))
+        train_adapter(
+            scan_dataset(dataset / "data"), settings(shots=0), backbone=backbone, cache=FeatureCache(tmp_path / "c")
+        )
     with pytest.raises(SplitError, match="at least 2 base classes"):
-        train_adapter(scan_dataset(dataset / "data"), settings(base_classes=["ant"]), backbone=backbone,
-                      cache=FeatureCache(tmp_path / "c"))
+        train_adapter(
+            scan_dataset(dataset / "data"),
+            settings(base_classes=["ant"]),
+            backbone=backbone,
+            cache=FeatureCache(tmp_path / "c"),
+        )
 
 
 def test_presets_change_training_settings():
@@ -114,13 +135,16 @@ def test_presets_change_training_settings():
 
 
 def test_augmented_views_train(dataset, backbone, tmp_path):
-    run = train_adapter(scan_dataset(dataset / "data"), settings(augment_views=2), backbone=backbone,
-                        cache=FeatureCache(tmp_path / "c"))
+    run = train_adapter(
+        scan_dataset(dataset / "data"), settings(augment_views=2), backbone=backbone, cache=FeatureCache(tmp_path / "c")
+    )
     assert len(run.history) == 3
 
 
 def test_predictor_refuses_a_different_backbone(dataset, backbone, tmp_path):
-    run = train_adapter(scan_dataset(dataset / "data"), settings(), backbone=backbone, cache=FeatureCache(tmp_path / "c"))
+    run = train_adapter(
+        scan_dataset(dataset / "data"), settings(), backbone=backbone, cache=FeatureCache(tmp_path / "c")
+    )
     path = run.save(tmp_path / "a.safetensors")
     other = load_backbone("mma-tiny", "random:7", device="cpu")
     with pytest.raises(BackboneMismatchError, match="trained on"):

@@ -18,7 +18,13 @@ from mma_studio.core.model_card import model_card_markdown
 from mma_studio.core.pipeline import RunSettings, train_adapter
 from mma_studio.core.predict import Classifier
 from mma_studio.core.project import (
-    Project, ProjectError, load_project, record_run, relative_to_project, resolve_from_project, save_project,
+    Project,
+    ProjectError,
+    load_project,
+    record_run,
+    relative_to_project,
+    resolve_from_project,
+    save_project,
 )
 from mma_studio.core.training import TrainConfig
 from tests.image_factory import make_class_dataset, write_truncated
@@ -31,8 +37,9 @@ def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("export")
     make_class_dataset(root / "data", CLASSES, per_class=10)
     backbone = load_backbone("mma-tiny", "random", device="cpu")
-    settings = RunSettings(model="mma-tiny", pretrained="random", device="cpu", shots=4, val_per_class=2,
-                           training=TrainConfig(epochs=2))
+    settings = RunSettings(
+        model="mma-tiny", pretrained="random", device="cpu", shots=4, val_per_class=2, training=TrainConfig(epochs=2)
+    )
     run = train_adapter(scan_dataset(root / "data"), settings, backbone=backbone, cache=FeatureCache(root / "cache"))
     path = run.save(root / "adapter.safetensors")
     return root, backbone, run, path
@@ -41,9 +48,15 @@ def trained(tmp_path_factory):
 def test_project_round_trip_with_relative_paths(trained, tmp_path):
     root, _, run, adapter_path = trained
     project_file = root / "projects" / "demo.mmaproj"
-    project = Project(name="demo", data_root=relative_to_project(root / "data", project_file),
-                      display_names={"eel": "moray eel"}, base_classes=["ant", "bee"], new_classes=["cat", "dog"],
-                      backbone={"model": "mma-tiny", "pretrained": "random"}, settings=run.settings.to_dict())
+    project = Project(
+        name="demo",
+        data_root=relative_to_project(root / "data", project_file),
+        display_names={"eel": "moray eel"},
+        base_classes=["ant", "bee"],
+        new_classes=["cat", "dog"],
+        backbone={"model": "mma-tiny", "pretrained": "random"},
+        settings=run.settings.to_dict(),
+    )
     project.runs.append(record_run(run, project_file, adapter_path))
     save_project(project, project_file)
     assert project.data_root == "../data"
@@ -57,10 +70,16 @@ def test_project_round_trip_with_relative_paths(trained, tmp_path):
     assert not [p for p in project_file.parent.iterdir() if p.suffix == ".tmp"]
 
 
-@pytest.mark.parametrize("content, reason", [
-    (b"", "invalid JSON"), (b"{not json", "invalid JSON"), (b'{"format": "other"}', "not an MMA Studio project"),
-    (b'{"format": "mma-studio-project", "version": 99}', "newer"), (b"\xff\xfe", "invalid JSON"),
-])
+@pytest.mark.parametrize(
+    "content, reason",
+    [
+        (b"", "invalid JSON"),
+        (b"{not json", "invalid JSON"),
+        (b'{"format": "other"}', "not an MMA Studio project"),
+        (b'{"format": "mma-studio-project", "version": 99}', "newer"),
+        (b"\xff\xfe", "invalid JSON"),
+    ],
+)
 def test_bad_project_files_are_refused(tmp_path, content, reason):
     path = tmp_path / "bad.mmaproj"
     path.write_bytes(content)
@@ -85,8 +104,15 @@ def test_model_card_and_metrics_files(trained):
     _, _, run, path = trained
     card = model_card_markdown(load_adapter_file(path), title="Insects and pets")
     assert card.startswith("# Insects and pets")
-    for text in ("mma-tiny", "Random weights", "| 1 | ant | base |", "| 4 | dog | new |", "a photo of a {}.",
-                 "zero-shot CLIP", "λ = 0.2"):
+    for text in (
+        "mma-tiny",
+        "Random weights",
+        "| 1 | ant | base |",
+        "| 4 | dog | new |",
+        "a photo of a {}.",
+        "zero-shot CLIP",
+        "λ = 0.2",
+    ):
         assert text in card, text
     report = json.loads(metrics_json(run.zero_shot, run.adapted))
     assert report["adapted"]["base"] == pytest.approx(run.adapted.base_acc)
@@ -120,7 +146,10 @@ def test_classify_folder_to_csv(trained, tmp_path):
     broken = next(r for r in rows if r["path"] == "x/broken.png")
     assert broken["error"] and not broken["label_1"]
     good = [r for r in rows if not r["error"]]
-    assert all(r["label_1"] in {"ant", "zebra", "lion"} and float(r["probability_1"]) >= float(r["probability_2"]) for r in good)
+    assert all(
+        r["label_1"] in {"ant", "zebra", "lion"} and float(r["probability_1"]) >= float(r["probability_2"])
+        for r in good
+    )
 
     token = CancelToken()
     token.cancel()

@@ -41,8 +41,11 @@ def test_opening_makes_data_absolute_and_names_what_is_gone(tmp_path):
     (tmp_path / "data" / "cat").mkdir(parents=True)
     image = tmp_path / "data" / "cat" / "1.jpg"
     image.write_bytes(b"x")
-    project = Project(data_root="data", class_folders=["gone-folder"], class_files={"chosen": ["data/cat/1.jpg"],
-                                                                                      "lost": ["nowhere.jpg"]})
+    project = Project(
+        data_root="data",
+        class_folders=["gone-folder"],
+        class_files={"chosen": ["data/cat/1.jpg"], "lost": ["nowhere.jpg"]},
+    )
     path = save_project(project, tmp_path / "projects" / ".." / "p.mmaproj")
     opened = open_project_file(path)
     assert opened.data.root == (tmp_path / "data").resolve()

@@ -23,27 +23,59 @@ from tests.coop_layouts import write_layout
 
 # name -> (raw class names as the split/folders hold them, the readable names CoOp prompts with)
 CASES = {
-    "ImageNet": (["tench", "goldfish", "great white shark", "tiger shark", "hammerhead shark"],
-                 ["tench", "goldfish", "great white shark", "tiger shark", "hammerhead shark"]),
-    "Caltech101": (["accordion", "airplanes", "anchor", "Faces", "Leopards"],
-                   ["accordion", "airplane", "anchor", "face", "leopard"]),
-    "OxfordPets": (["abyssinian", "american_bulldog", "basset_hound", "beagle", "bengal"],
-                   ["abyssinian", "american bulldog", "basset hound", "beagle", "bengal"]),
-    "StanfordCars": (["2000 AM General Hummer SUV", "2012 Acura RL Sedan", "2012 Acura TL Sedan", "2008 Acura TL Type-S", "2012 Acura TSX Sedan"],
-                     ["2000 AM General Hummer SUV", "2012 Acura RL Sedan", "2012 Acura TL Sedan", "2008 Acura TL Type-S", "2012 Acura TSX Sedan"]),
-    "Flowers102": (["pink primrose", "hard-leaved pocket orchid", "canterbury bells", "sweet pea", "english marigold"],
-                   ["pink primrose", "hard-leaved pocket orchid", "canterbury bells", "sweet pea", "english marigold"]),
-    "Food101": (["apple_pie", "baby_back_ribs", "baklava", "beef_carpaccio", "beef_tartare"],
-                ["apple pie", "baby back ribs", "baklava", "beef carpaccio", "beef tartare"]),
-    "FGVCAircraft": (["707-320", "727-200", "737-200", "737-300", "A300B4"],
-                     ["707-320", "727-200", "737-200", "737-300", "A300B4"]),
-    "SUN397": (["indoor abbey", "airplane cabin", "outdoor airport terminal", "alley", "amphitheater"],
-               ["indoor abbey", "airplane cabin", "outdoor airport terminal", "alley", "amphitheater"]),
+    "ImageNet": (
+        ["tench", "goldfish", "great white shark", "tiger shark", "hammerhead shark"],
+        ["tench", "goldfish", "great white shark", "tiger shark", "hammerhead shark"],
+    ),
+    "Caltech101": (
+        ["accordion", "airplanes", "anchor", "Faces", "Leopards"],
+        ["accordion", "airplane", "anchor", "face", "leopard"],
+    ),
+    "OxfordPets": (
+        ["abyssinian", "american_bulldog", "basset_hound", "beagle", "bengal"],
+        ["abyssinian", "american bulldog", "basset hound", "beagle", "bengal"],
+    ),
+    "StanfordCars": (
+        [
+            "2000 AM General Hummer SUV",
+            "2012 Acura RL Sedan",
+            "2012 Acura TL Sedan",
+            "2008 Acura TL Type-S",
+            "2012 Acura TSX Sedan",
+        ],
+        [
+            "2000 AM General Hummer SUV",
+            "2012 Acura RL Sedan",
+            "2012 Acura TL Sedan",
+            "2008 Acura TL Type-S",
+            "2012 Acura TSX Sedan",
+        ],
+    ),
+    "Flowers102": (
+        ["pink primrose", "hard-leaved pocket orchid", "canterbury bells", "sweet pea", "english marigold"],
+        ["pink primrose", "hard-leaved pocket orchid", "canterbury bells", "sweet pea", "english marigold"],
+    ),
+    "Food101": (
+        ["apple_pie", "baby_back_ribs", "baklava", "beef_carpaccio", "beef_tartare"],
+        ["apple pie", "baby back ribs", "baklava", "beef carpaccio", "beef tartare"],
+    ),
+    "FGVCAircraft": (
+        ["707-320", "727-200", "737-200", "737-300", "A300B4"],
+        ["707-320", "727-200", "737-200", "737-300", "A300B4"],
+    ),
+    "SUN397": (
+        ["indoor abbey", "airplane cabin", "outdoor airport terminal", "alley", "amphitheater"],
+        ["indoor abbey", "airplane cabin", "outdoor airport terminal", "alley", "amphitheater"],
+    ),
     "DTD": (["banded", "blotchy", "braided", "bubbly", "bumpy"], ["banded", "blotchy", "braided", "bubbly", "bumpy"]),
-    "EuroSAT": (["AnnualCrop", "Forest", "HerbaceousVegetation", "Highway", "SeaLake"],
-                ["Annual Crop Land", "Forest", "Herbaceous Vegetation Land", "Highway or Road", "Sea or Lake"]),
-    "UCF101": (["Apply_Eye_Makeup", "Apply_Lipstick", "Archery", "Baby_Crawling", "Balance_Beam"],
-               ["Apply Eye Makeup", "Apply Lipstick", "Archery", "Baby Crawling", "Balance Beam"]),
+    "EuroSAT": (
+        ["AnnualCrop", "Forest", "HerbaceousVegetation", "Highway", "SeaLake"],
+        ["Annual Crop Land", "Forest", "Herbaceous Vegetation Land", "Highway or Road", "Sea or Lake"],
+    ),
+    "UCF101": (
+        ["Apply_Eye_Makeup", "Apply_Lipstick", "Archery", "Baby_Crawling", "Balance_Beam"],
+        ["Apply Eye Makeup", "Apply Lipstick", "Archery", "Baby Crawling", "Balance Beam"],
+    ),
 }
 
 TEMPLATES = {  # CoOp's CUSTOM_TEMPLATES, as issue 17 lists them
@@ -57,9 +89,17 @@ TEMPLATES = {  # CoOp's CUSTOM_TEMPLATES, as issue 17 lists them
 }
 
 FOLDERS = {  # CoOp's DATASETS.md
-    "ImageNet": "imagenet", "Caltech101": "caltech-101", "OxfordPets": "oxford_pets",
-    "StanfordCars": "stanford_cars", "Flowers102": "oxford_flowers", "Food101": "food-101",
-    "FGVCAircraft": "fgvc_aircraft", "SUN397": "sun397", "DTD": "dtd", "EuroSAT": "eurosat", "UCF101": "ucf101",
+    "ImageNet": "imagenet",
+    "Caltech101": "caltech-101",
+    "OxfordPets": "oxford_pets",
+    "StanfordCars": "stanford_cars",
+    "Flowers102": "oxford_flowers",
+    "Food101": "food-101",
+    "FGVCAircraft": "fgvc_aircraft",
+    "SUN397": "sun397",
+    "DTD": "dtd",
+    "EuroSAT": "eurosat",
+    "UCF101": "ucf101",
 }
 
 
@@ -128,7 +168,9 @@ def test_shots_are_the_images_coop_draws_for_the_seed(tmp_path, name):
         split = protocol_split(contents, seed=seed, shots=8)
         assert [s.path for s in split.train] == [i.path for i in train if i.label < 3]
         assert [s.path for s in split.val] == [i.path for i in val if i.label < 3]
-    assert {s.path for s in protocol_split(contents, 1, 8).train} != {s.path for s in protocol_split(contents, 2, 8).train}
+    assert {s.path for s in protocol_split(contents, 1, 8).train} != {
+        s.path for s in protocol_split(contents, 2, 8).train
+    }
     small = protocol_split(contents, seed=1, shots=20)  # more shots than images: all of them
     assert len(small.train) == 3 * 9 and len(small.val) == 3 * 4
 
@@ -147,7 +189,10 @@ def test_imagenet_validation_comes_from_unused_training_images(tmp_path):
 
 def test_missing_files_are_named_and_malformed_split_files_say_where(tmp_path):
     spec = get_spec("EuroSAT")
-    assert missing_files(spec, tmp_path) == [tmp_path / "eurosat" / "split_zhou_EuroSAT.json", tmp_path / "eurosat" / "2750"]
+    assert missing_files(spec, tmp_path) == [
+        tmp_path / "eurosat" / "split_zhou_EuroSAT.json",
+        tmp_path / "eurosat" / "2750",
+    ]
     write_layout(tmp_path, "EuroSAT", CASES["EuroSAT"][0], counts=(2, 1, 1))
     split_file = tmp_path / "eurosat" / "split_zhou_EuroSAT.json"
     data = json.loads(split_file.read_text())

@@ -70,8 +70,25 @@ def error_lines(err: str) -> list[str]:
 def corpus_adapter(corpus, workspace):
     """An adapter trained on the corpus, through the CLI (--json), with its summary."""
     output = workspace / "corpus.safetensors"
-    argv = ["train", corpus.root, "-o", output, *TINY, "--cache-dir", workspace / "cache", "--shots", "2",
-            "--val-per-class", "1", "--epochs", "2", "--base-classes", CORPUS_BASE, "--json", "-q"]
+    argv = [
+        "train",
+        corpus.root,
+        "-o",
+        output,
+        *TINY,
+        "--cache-dir",
+        workspace / "cache",
+        "--shots",
+        "2",
+        "--val-per-class",
+        "1",
+        "--epochs",
+        "2",
+        "--base-classes",
+        CORPUS_BASE,
+        "--json",
+        "-q",
+    ]
     code = main([str(a) for a in argv])
     assert code == 0
     return output
@@ -117,9 +134,28 @@ def test_check_text_names_every_skipped_file_with_its_reason(corpus, capsys):
 def test_train_on_the_corpus_uses_every_usable_image_and_loses_none(corpus, corpus_adapter, workspace, capsys):
     # A second run reads the cache; its JSON lines and summary are what a script would parse.
     output = workspace / "again.safetensors"
-    code, out, err = run(capsys, ["train", corpus.root, "-o", output, *TINY, "--cache-dir", workspace / "cache",
-                                  "--shots", "2", "--val-per-class", "1", "--epochs", "2",
-                                  "--base-classes", CORPUS_BASE, "--json", "-q"])
+    code, out, err = run(
+        capsys,
+        [
+            "train",
+            corpus.root,
+            "-o",
+            output,
+            *TINY,
+            "--cache-dir",
+            workspace / "cache",
+            "--shots",
+            "2",
+            "--val-per-class",
+            "1",
+            "--epochs",
+            "2",
+            "--base-classes",
+            CORPUS_BASE,
+            "--json",
+            "-q",
+        ],
+    )
     assert_no_traceback(out, err)
     assert code == 0 and error_lines(err) == []
     events = [json.loads(line) for line in out.splitlines()]
@@ -203,8 +239,23 @@ def test_untrainable_datasets_get_a_one_line_reason_from_check_and_train(kind, t
     assert_no_traceback(out, err)
     assert code == 2
     assert fragment in out + err
-    code, out, err = run(capsys, ["train", data, "-o", tmp_path / "x.safetensors", *TINY, "--shots", "2",
-                                  "--val-per-class", "1", "--cache-dir", tmp_path / "cache", "-q"])
+    code, out, err = run(
+        capsys,
+        [
+            "train",
+            data,
+            "-o",
+            tmp_path / "x.safetensors",
+            *TINY,
+            "--shots",
+            "2",
+            "--val-per-class",
+            "1",
+            "--cache-dir",
+            tmp_path / "cache",
+            "-q",
+        ],
+    )
     assert_no_traceback(out, err)
     lines = error_lines(err)
     assert code == 2 and len(lines) == 1 and fragment in lines[0], lines
@@ -220,8 +271,9 @@ def test_two_classes_train_as_two_base_classes_and_one_chosen_base_class_is_refu
     code, out, err = run(capsys, ["train", tmp_path / "data", "-o", tmp_path / "two.safetensors", *common, "--json"])
     assert_no_traceback(out, err)
     assert code == 0 and (tmp_path / "two.safetensors").is_file()
-    code, out, err = run(capsys, ["train", tmp_path / "data", "-o", tmp_path / "one.safetensors", *common,
-                                  "--base-classes", "ant"])
+    code, out, err = run(
+        capsys, ["train", tmp_path / "data", "-o", tmp_path / "one.safetensors", *common, "--base-classes", "ant"]
+    )
     lines = error_lines(err)
     assert code == 2 and len(lines) == 1 and "at least 2 base classes" in lines[0], lines
     assert not (tmp_path / "one.safetensors").exists()
@@ -232,9 +284,25 @@ def test_a_fifo_named_like_an_image_neither_hangs_nor_counts(tmp_path, capsys):
         pytest.skip("no FIFOs on this platform")
     make_class_dataset(tmp_path / "data", {"ant": 4, "bee": 4})
     os.mkfifo(tmp_path / "data" / "ant" / "pipe.png")  # opening it for reading would block forever
-    done = subprocess.run([sys.executable, "-m", "mma_studio", "check", str(tmp_path / "data"), "--json", "-q",
-                           "--shots", "1", "--val-per-class", "1"], cwd=REPO, capture_output=True, text=True,
-                          timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mma_studio",
+            "check",
+            str(tmp_path / "data"),
+            "--json",
+            "-q",
+            "--shots",
+            "1",
+            "--val-per-class",
+            "1",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert_no_traceback(done.stdout, done.stderr)
     report = json.loads(done.stdout)
     assert {c["name"]: c["image_count"] for c in report["classes"]} == {"ant": 4, "bee": 4}
@@ -253,8 +321,26 @@ def test_names_that_are_not_valid_utf8_are_scanned_trained_and_printed(tmp_path,
     report = json.loads(out)
     assert {c["display_name"]: c["image_count"] for c in report["classes"]}["caf\ufffd"] == 6
     output = tmp_path / "odd.safetensors"
-    code, out, err = run(capsys, ["train", data, "-o", output, *TINY, "--shots", "2", "--val-per-class", "1",
-                                  "--epochs", "2", "--cache-dir", tmp_path / "cache", "-q", "--json"])
+    code, out, err = run(
+        capsys,
+        [
+            "train",
+            data,
+            "-o",
+            output,
+            *TINY,
+            "--shots",
+            "2",
+            "--val-per-class",
+            "1",
+            "--epochs",
+            "2",
+            "--cache-dir",
+            tmp_path / "cache",
+            "-q",
+            "--json",
+        ],
+    )
     assert_no_traceback(out, err)
     assert code == 0 and sum(json.loads(out.splitlines()[-1])["counts"].values()) == 24
     code, out, err = run(capsys, ["eval", output, data, "-q", "--json", "--cache-dir", tmp_path / "cache"])
@@ -262,11 +348,17 @@ def test_names_that_are_not_valid_utf8_are_scanned_trained_and_printed(tmp_path,
     assert code == 0
     # Text output in a real process (one interpreter for both commands): the folder's original
     # bytes, as `ls` shows them, and its readable name.
-    script = (f"import sys; from mma_studio.cli import main; "
-              f"sys.exit(main(['check', sys.argv[1], '-q', '--shots', '2', '--val-per-class', '1']) "
-              f"or main(['predict', {str(output)!r}, sys.argv[2], '-q', '--top-k', '1']))")
-    done = subprocess.run([sys.executable, "-c", script, os.fsencode(data), os.fsencode(odd_folder)],
-                          cwd=REPO, capture_output=True, timeout=120)
+    script = (
+        f"import sys; from mma_studio.cli import main; "
+        f"sys.exit(main(['check', sys.argv[1], '-q', '--shots', '2', '--val-per-class', '1']) "
+        f"or main(['predict', {str(output)!r}, sys.argv[2], '-q', '--top-k', '1']))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, os.fsencode(data), os.fsencode(odd_folder)],
+        cwd=REPO,
+        capture_output=True,
+        timeout=120,
+    )
     assert done.returncode == 0 and b"Traceback" not in done.stderr, done.stderr
     assert b"  caf\xe9 " in done.stdout and '"caf\ufffd"'.encode() in done.stdout
     assert done.stdout.count(b"/caf\xe9/img\xff") == 6
@@ -347,7 +439,9 @@ def test_hostile_adapter_files_are_refused_in_one_line_and_never_executed(comman
     cases, marker = hostile
     assert len(cases) == 23
     for name, path in cases.items():
-        argv = [command, path, image_dir / "ant" / "img_000.png"] if command == "predict" else [command, path, image_dir]
+        argv = (
+            [command, path, image_dir / "ant" / "img_000.png"] if command == "predict" else [command, path, image_dir]
+        )
         code, out, err = run(capsys, [*argv, "-q"])
         assert_no_traceback(out, err)
         lines = error_lines(err)
@@ -363,8 +457,13 @@ def test_a_pickle_adapter_in_a_real_process_is_refused_and_not_executed(tmp_path
     evil = tmp_path / "adapter.safetensors"
     torch.save({"down.weight": _CreatesMarker(marker)}, evil)
     assert not marker.exists()
-    done = subprocess.run([sys.executable, "-m", "mma_studio", "predict", str(evil), str(image_dir), "-q"],
-                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "mma_studio", "predict", str(evil), str(image_dir), "-q"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0 and "Traceback" not in done.stderr
     assert done.stderr.startswith(f"mma-studio predict: error: {evil}: ")
@@ -381,8 +480,26 @@ def test_a_hostile_backbone_checkpoint_is_refused_and_not_executed(tmp_path, ima
     weights = tmp_path / "weights.pt"
     torch.save({"state_dict": {"visual.proj": _CreatesMarker(marker)}}, weights)
     output = tmp_path / "x.safetensors"
-    code, out, err = run(capsys, ["train", image_dir, "-o", output, "--model", "mma-tiny", "--pretrained", weights,
-                                  "--shots", "1", "--val-per-class", "1", "--base-ratio", "1", "-q"])
+    code, out, err = run(
+        capsys,
+        [
+            "train",
+            image_dir,
+            "-o",
+            output,
+            "--model",
+            "mma-tiny",
+            "--pretrained",
+            weights,
+            "--shots",
+            "1",
+            "--val-per-class",
+            "1",
+            "--base-ratio",
+            "1",
+            "-q",
+        ],
+    )
     assert_no_traceback(out, err)
     lines = error_lines(err)
     assert code == 2 and len(lines) == 1 and "pickled" in lines[0] and "weights_only" in lines[0], lines

@@ -20,9 +20,16 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 def settings_for(tmp_path, **changes) -> ReproduceSettings:
     values = {
-        "data_root": tmp_path / "data", "out_dir": tmp_path / "out", "datasets": ["OxfordPets", "EuroSAT", "DTD"],
-        "seeds": [1, 2], "shots": 2, "methods": ["zero-shot", "mma"], "model": "mma-tiny", "pretrained": "random:0",
-        "device": "cpu", "training": TrainConfig(epochs=2, patience=0),
+        "data_root": tmp_path / "data",
+        "out_dir": tmp_path / "out",
+        "datasets": ["OxfordPets", "EuroSAT", "DTD"],
+        "seeds": [1, 2],
+        "shots": 2,
+        "methods": ["zero-shot", "mma"],
+        "model": "mma-tiny",
+        "pretrained": "random:0",
+        "device": "cpu",
+        "training": TrainConfig(epochs=2, patience=0),
     }
     values.update(changes)
     return ReproduceSettings(**values)
@@ -31,7 +38,9 @@ def settings_for(tmp_path, **changes) -> ReproduceSettings:
 @pytest.fixture
 def fake_data(tmp_path):
     write_layout(tmp_path / "data", "OxfordPets", ["abyssinian", "beagle", "bengal", "boxer"], counts=(3, 2, 2))
-    write_layout(tmp_path / "data", "EuroSAT", ["AnnualCrop", "Forest", "Highway", "River", "SeaLake"], counts=(3, 2, 2))
+    write_layout(
+        tmp_path / "data", "EuroSAT", ["AnnualCrop", "Forest", "Highway", "River", "SeaLake"], counts=(3, 2, 2)
+    )
     return tmp_path
 
 
@@ -42,8 +51,10 @@ def test_reproduce_writes_the_tables_skips_a_missing_dataset_and_resumes(fake_da
 
     assert first.computed == 2 * 2 * 2 and first.reused == 0 and first.backbone_loaded
     assert [(s.name, s.reason) for s in first.skipped] == [("DTD", "files missing")]
-    assert first.skipped[0].missing == [str(tmp_path / "data" / "dtd" / "split_zhou_DescribableTextures.json"),
-                                        str(tmp_path / "data" / "dtd" / "images")]
+    assert first.skipped[0].missing == [
+        str(tmp_path / "data" / "dtd" / "split_zhou_DescribableTextures.json"),
+        str(tmp_path / "data" / "dtd" / "images"),
+    ]
     cells = {(c["dataset"], c["seed"], c["method"]): c for c in first.cells}
     assert set(cells) == {(d, s, m) for d in ("OxfordPets", "EuroSAT") for s in (1, 2) for m in ("zero-shot", "mma")}
     pets = cells[("OxfordPets", 1, "mma")]
@@ -57,8 +68,10 @@ def test_reproduce_writes_the_tables_skips_a_missing_dataset_and_resumes(fake_da
     assert "91.17" in markdown and "56.48" in markdown  # CoCoOp's CLIP figures beside ours
     rows = list(csv.DictReader(first.files["csv"].open()))
     average = next(r for r in rows if r["dataset"] == "Average" and r["method"] == "mma")
-    mean_base = (next(r for r in first.rows if r.dataset == "OxfordPets" and r.method == "mma").base
-                 + next(r for r in first.rows if r.dataset == "EuroSAT" and r.method == "mma").base) / 2
+    mean_base = (
+        next(r for r in first.rows if r.dataset == "OxfordPets" and r.method == "mma").base
+        + next(r for r in first.rows if r.dataset == "EuroSAT" and r.method == "mma").base
+    ) / 2
     assert float(average["base"]) == pytest.approx(mean_base, abs=0.01)
     zero_pets = next(r for r in rows if r["dataset"] == "OxfordPets" and r["method"] == "zero-shot")
     assert (zero_pets["published_base"], zero_pets["published_new"]) == ("91.17", "97.26")
@@ -95,9 +108,31 @@ def test_the_cli_prints_the_table_and_names_what_a_missing_dataset_lacks(fake_da
     from mma_studio.cli import main
 
     tmp_path = fake_data
-    argv = ["reproduce", "--data-root", str(tmp_path / "data"), "--datasets", "EuroSAT", "ucf101", "--seeds", "1",
-            "--shots", "2", "--epochs", "1", "--out", str(tmp_path / "cli-out"), "--model", "mma-tiny",
-            "--pretrained", "random:0", "--device", "cpu", "--cache-dir", str(tmp_path / "cache"), "-q"]
+    argv = [
+        "reproduce",
+        "--data-root",
+        str(tmp_path / "data"),
+        "--datasets",
+        "EuroSAT",
+        "ucf101",
+        "--seeds",
+        "1",
+        "--shots",
+        "2",
+        "--epochs",
+        "1",
+        "--out",
+        str(tmp_path / "cli-out"),
+        "--model",
+        "mma-tiny",
+        "--pretrained",
+        "random:0",
+        "--device",
+        "cpu",
+        "--cache-dir",
+        str(tmp_path / "cache"),
+        "-q",
+    ]
     assert main(argv) == 0
     captured = capsys.readouterr()
     assert "| EuroSAT |" in captured.out and "56.48" in captured.out
@@ -133,11 +168,20 @@ def test_averages_are_hm_of_mean_base_and_new_and_the_published_average_matches_
     from mma_studio.core.protocols.registry import PAPER_ORDER
     from mma_studio.core.protocols.tables import reference_for, summarise
 
-    cells = [{"dataset": d, "seed": s, "method": "zero-shot", "base": COCOOP_CLIP_REFERENCE[d][0] / 100 + delta,
-              "new": COCOOP_CLIP_REFERENCE[d][1] / 100} for d in PAPER_ORDER for s, delta in ((1, 0.01), (2, -0.01))]
+    cells = [
+        {
+            "dataset": d,
+            "seed": s,
+            "method": "zero-shot",
+            "base": COCOOP_CLIP_REFERENCE[d][0] / 100 + delta,
+            "new": COCOOP_CLIP_REFERENCE[d][1] / 100,
+        }
+        for d in PAPER_ORDER
+        for s, delta in ((1, 0.01), (2, -0.01))
+    ]
     rows = summarise(cells, PAPER_ORDER, ["zero-shot"])
     pets = next(r for r in rows if r.dataset == "OxfordPets")
-    assert pets.base == pytest.approx(91.17) and pets.base_std == pytest.approx(2 ** 0.5)
+    assert pets.base == pytest.approx(91.17) and pets.base_std == pytest.approx(2**0.5)
     average = rows[-1]
     assert average.dataset == "Average" and average.datasets == 11
     assert (round(average.base, 2), round(average.new, 2), round(average.hm, 2)) == (69.34, 74.22, 71.70)

@@ -40,8 +40,14 @@ def data(tmp_path):
 
 
 def settings(**changes) -> RunSettings:
-    base = RunSettings(model="mma-tiny", pretrained="random", device="cpu", shots=3, val_per_class=1,
-                       training=TrainConfig(epochs=2, patience=0))
+    base = RunSettings(
+        model="mma-tiny",
+        pretrained="random",
+        device="cpu",
+        shots=3,
+        val_per_class=1,
+        training=TrainConfig(epochs=2, patience=0),
+    )
     return dataclasses.replace(base, **changes)
 
 
@@ -66,16 +72,19 @@ def test_a_cached_shard_of_another_models_width_is_discarded_and_the_run_succeed
 # --------------------------------------------------------------------------- 7: non-finite
 
 
-@pytest.mark.parametrize("field, value", [("lr", math.nan), ("lr", math.inf), ("lr", -1.0),
-                                          ("weight_decay", math.nan), ("epochs", 2.5), ("seed", 10**20)])
+@pytest.mark.parametrize(
+    "field, value",
+    [("lr", math.nan), ("lr", math.inf), ("lr", -1.0), ("weight_decay", math.nan), ("epochs", 2.5), ("seed", 10**20)],
+)
 def test_non_finite_or_out_of_range_training_settings_are_refused_up_front(field, value):
     with pytest.raises(ValueError) as caught:
         TrainConfig(**{field: value})
     assert str(caught.value) and "\n" not in str(caught.value)
 
 
-@pytest.mark.parametrize("changes", [{"base_ratio": math.nan}, {"base_ratio": 0.0}, {"shots": -1},
-                                     {"augment_views": 10_000}, {"seed": -5}])
+@pytest.mark.parametrize(
+    "changes", [{"base_ratio": math.nan}, {"base_ratio": 0.0}, {"shots": -1}, {"augment_views": 10_000}, {"seed": -5}]
+)
 def test_run_settings_out_of_range_are_refused_before_any_work(data, changes):
     with pytest.raises(SettingsError):
         train_adapter(scan_dataset(data), settings(**changes), backbone=object(), cache=object())
@@ -85,8 +94,9 @@ def test_a_diverging_run_stops_with_a_clear_message_and_leaves_nothing(data, bac
     output = tmp_path / "out.safetensors"
     config = TrainConfig(epochs=5, patience=0, lr=1e30)
     with pytest.raises(TrainingDivergedError, match="diverged at epoch .*learning rate"):
-        run = train_adapter(scan_dataset(data), settings(training=config), backbone=backbone,
-                            cache=FeatureCache(tmp_path / "cache"))
+        run = train_adapter(
+            scan_dataset(data), settings(training=config), backbone=backbone, cache=FeatureCache(tmp_path / "cache")
+        )
         run.save(output)
     assert not output.exists()
 
@@ -109,7 +119,10 @@ def test_class_names_that_read_the_same_are_an_error_of_the_scan_and_train_refus
     with pytest.raises(DatasetError) as caught:  # no backbone is loaded, no image encoded
         train_adapter(scan, settings(base_ratio=1.0), backbone=object(), cache=object())
     message = str(caught.value)
-    assert str(tmp_path / "data" / "golden_retriever") in message and str(tmp_path / "data" / "golden-retriever") in message
+    assert (
+        str(tmp_path / "data" / "golden_retriever") in message
+        and str(tmp_path / "data" / "golden-retriever") in message
+    )
 
     # A rename (the app's display names) resolves it.
     renames = {"golden-retriever": "golden retriever puppy", "cat": "kitten", nfd: "coffee shop"}

@@ -26,8 +26,14 @@ def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("restore")
     make_class_dataset(root / "data", ["ant", "bee", "cat", "dog", "eel"], per_class=8)
     backbone = load_backbone("mma-tiny", "random", device="cpu")
-    settings = RunSettings(model="mma-tiny", pretrained="random", device="cpu", shots=3, val_per_class=2,
-                           training=TrainConfig(epochs=3, patience=0))
+    settings = RunSettings(
+        model="mma-tiny",
+        pretrained="random",
+        device="cpu",
+        shots=3,
+        val_per_class=2,
+        training=TrainConfig(epochs=3, patience=0),
+    )
     cache = FeatureCache(root / "cache")
     run = train_adapter(scan_dataset(root / "data"), settings, backbone=backbone, cache=cache)
     return root, backbone, cache, run
@@ -39,8 +45,9 @@ def test_run_ids_are_never_paths():
         assert not is_run_id(bad)
     with pytest.raises(ValueError):
         RunStore("/tmp").path("../x")
-    record = RunRecord.from_dict({"finished_at": "t", "summary": {}, "zero_shot": {}, "history": [],
-                                  "settings": {}, "run_id": "../../secret"})
+    record = RunRecord.from_dict(
+        {"finished_at": "t", "summary": {}, "zero_shot": {}, "history": [], "settings": {}, "run_id": "../../secret"}
+    )
     assert record.run_id is None  # a hand-edited project cannot point the store elsewhere
 
 
@@ -97,9 +104,11 @@ def test_missing_test_images_are_left_out_and_other_weights_are_refused(trained,
     assert len(restored.adapted.paths) == len(run.adapted.paths) - 1 and gone not in restored.adapted.paths
     assert any("gone.png" in warning for warning in restored.warnings)
 
-    record.split = dict(split, test_base=[[str(tmp_path / f"gone{i}.png"), c] for i, (_, c) in
-                                          enumerate(split["test_base"])],
-                        test_new=[[str(tmp_path / f"lost{i}.png"), c] for i, (_, c) in enumerate(split["test_new"])])
+    record.split = dict(
+        split,
+        test_base=[[str(tmp_path / f"gone{i}.png"), c] for i, (_, c) in enumerate(split["test_base"])],
+        test_new=[[str(tmp_path / f"lost{i}.png"), c] for i, (_, c) in enumerate(split["test_new"])],
+    )
     with pytest.raises(RunRestoreError, match="none of the run's test images"):
         restore_training_run(record, store.path(run_id), backbone=backbone, cache=cache)
     record.split = split

@@ -37,12 +37,24 @@ def test_rank_info_comes_from_torchruns_variables():
 def _cli(args: list[str], tmp_path: Path, launcher: list[str]) -> subprocess.CompletedProcess:
     # HOME and TMPDIR in tmp_path: torchrun's agent keeps its logs in a temporary folder.
     (tmp_path / "tmp").mkdir(exist_ok=True)
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path / "home"),
-           "TMPDIR": str(tmp_path / "tmp")}
+    env = {
+        **os.environ,
+        "OMP_NUM_THREADS": "1",
+        "QT_QPA_PLATFORM": "offscreen",
+        "HOME": str(tmp_path / "home"),
+        "TMPDIR": str(tmp_path / "tmp"),
+    }
     for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
         env.pop(name, None)
-    return subprocess.run([sys.executable, *launcher, "-m", "mma_studio", "extract", *args], check=False, env=env,
-                          capture_output=True, text=True, timeout=240, cwd=tmp_path)
+    return subprocess.run(
+        [sys.executable, *launcher, "-m", "mma_studio", "extract", *args],
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        cwd=tmp_path,
+    )
 
 
 def test_two_gloo_ranks_fill_the_cache_as_one_process_does(tmp_path):
@@ -84,8 +96,21 @@ def test_extract_datasets_all_encodes_the_protocol_images_of_the_datasets_found(
     from tests.coop_layouts import write_layout
 
     write_layout(tmp_path / "data", "DTD", ["banded", "blotchy", "braided"], counts=(3, 2, 1))
-    argv = ["extract", str(tmp_path / "data"), "--datasets", "all", "--seeds", "1", "--shots", "1", *MODEL,
-            "--cache-dir", str(tmp_path / "cache"), "--json", "-q"]
+    argv = [
+        "extract",
+        str(tmp_path / "data"),
+        "--datasets",
+        "all",
+        "--seeds",
+        "1",
+        "--shots",
+        "1",
+        *MODEL,
+        "--cache-dir",
+        str(tmp_path / "cache"),
+        "--json",
+        "-q",
+    ]
     assert main(argv) == 0
     captured = capsys.readouterr()
     expected, _ = protocol_image_paths(tmp_path / "data", ["DTD"], [1], 1)

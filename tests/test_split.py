@@ -47,6 +47,7 @@ def paths(samples: list[Sample]) -> set[Path]:
 
 # --------------------------------------------------------------------------- roles
 
+
 @pytest.mark.parametrize(("n", "n_base"), [(1, 1), (2, 2), (3, 2), (4, 2), (5, 3), (10, 5), (101, 51)])
 def test_default_roles_take_the_first_half_rounded_up(n, n_base):
     names = [f"c{i:03d}" for i in range(n)][::-1]  # given unsorted
@@ -78,6 +79,7 @@ def test_shuffled_roles_are_a_seeded_partition_of_the_default_sizes():
 
 
 # --------------------------------------------------------------------------- make_split
+
 
 def test_split_takes_exact_shots_and_val_and_keeps_the_rest_for_testing():
     scan = scan_of({"ant": 30, "bee": 25, "cat": 21, "dog": 9, "eel": 3})  # base: ant bee cat
@@ -147,9 +149,19 @@ def test_split_error_says_which_smaller_sizes_fit():
     assert len(split.train) == 12 and len(split.val) == 4 and len(split.test_base) == 2 + 4
 
 
-@pytest.mark.parametrize(("smallest", "expected"), [
-    (1, None), (2, (1, 1)), (3, (1, 1)), (5, (3, 1)), (10, (6, 2)), (15, (9, 3)), (19, (12, 3)), (20, (16, 4)),
-])
+@pytest.mark.parametrize(
+    ("smallest", "expected"),
+    [
+        (1, None),
+        (2, (1, 1)),
+        (3, (1, 1)),
+        (5, (3, 1)),
+        (10, (6, 2)),
+        (15, (9, 3)),
+        (19, (12, 3)),
+        (20, (16, 4)),
+    ],
+)
 def test_fitting_sample_sizes_examples(smallest, expected):
     assert fitting_sample_sizes(smallest, 16, 4) == expected
 
@@ -194,6 +206,7 @@ def test_local_labels_index_within_the_role():
 
 
 # --------------------------------------------------------------------------- storage
+
 
 def test_round_trip_through_json_with_relative_paths(tmp_path):
     make_class_dataset(tmp_path / "data", {"ant": 6, "bee": 6, "cat ü": 4}, nested=True)
@@ -288,8 +301,9 @@ def test_adding_a_class_keeps_every_other_sample(counts, extra, seed, shots):
     newcomer = "zz_new_class"
     base = list(counts)
     before = make_split(scan_of(counts), shots=shots, val_per_class=1, seed=seed, base_classes=base)
-    after = make_split(scan_of({**counts, newcomer: extra + shots + 1}), shots=shots, val_per_class=1,
-                       seed=seed, base_classes=base)
+    after = make_split(
+        scan_of({**counts, newcomer: extra + shots + 1}), shots=shots, val_per_class=1, seed=seed, base_classes=base
+    )
     assert paths(before.train) == paths(after.train) and paths(before.val) == paths(after.val)
     assert paths(before.test_base) == paths(after.test_base)
 

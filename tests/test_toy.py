@@ -138,8 +138,10 @@ def test_training_a_compact_vocabulary_equals_training_the_full_embedding_table(
         with contextlib.ExitStack() as stack:
             ids = stack.enter_context(compact_vocabulary(model, tokens)) if compact else tokens
             optimizer = torch.optim.AdamW(
-                [{"params": [model.token_embedding.weight], "weight_decay": 0.0},
-                 {"params": [p for n, p in model.named_parameters() if not n.startswith("token_embedding")]}],
+                [
+                    {"params": [model.token_embedding.weight], "weight_decay": 0.0},
+                    {"params": [p for n, p in model.named_parameters() if not n.startswith("token_embedding")]},
+                ],
                 lr=1e-2,
             )
             for _ in range(3):
@@ -207,7 +209,9 @@ def test_eval_command_reports_both_figures_for_the_shipped_weights(capsys):
     assert toy_main(["eval", "--per-combo", "2", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["classes"] == len(shapes.ALL_COMBOS)
-    assert report["seen_images"] == 2 * len(shapes.SEEN_COMBOS) and report["held_out_images"] == 2 * len(shapes.HELD_OUT)
+    assert report["seen_images"] == 2 * len(shapes.SEEN_COMBOS) and report["held_out_images"] == 2 * len(
+        shapes.HELD_OUT
+    )
     assert report["seen"] > 0.5 and report["held_out"] > 0.2  # a coarse check on 160 images
 
 

@@ -29,8 +29,13 @@ def test_training_lifts_base_accuracy_well_above_zero_shot():
     texts, (x, y), (vx, vy) = learnable_problem()
     events = []
     result = fit_features(
-        x, y, texts, val_image_features=vx, val_labels=vy,
-        config=TrainConfig(epochs=100), adapter_config=AdapterConfig(embed_dim=64, logit_scale=50.0),
+        x,
+        y,
+        texts,
+        val_image_features=vx,
+        val_labels=vy,
+        config=TrainConfig(epochs=100),
+        adapter_config=AdapterConfig(embed_dim=64, logit_scale=50.0),
         on_event=events.append,
     )
     assert isinstance(events[0], ZeroShotEvent) and isinstance(events[-1], FinishedEvent)
@@ -49,9 +54,16 @@ def test_new_classes_are_reported_but_never_choose_the_epoch():
     texts, (x, y), (vx, vy) = learnable_problem(seed=1)
     new_texts, _, (nx, ny) = learnable_problem(seed=2)
     result = fit_features(
-        x, y, texts, val_image_features=vx, val_labels=vy,
-        new_image_features=nx, new_labels=ny, new_text_features=new_texts,
-        config=TrainConfig(epochs=30, patience=0), adapter_config=AdapterConfig(embed_dim=64, logit_scale=50.0),
+        x,
+        y,
+        texts,
+        val_image_features=vx,
+        val_labels=vy,
+        new_image_features=nx,
+        new_labels=ny,
+        new_text_features=new_texts,
+        config=TrainConfig(epochs=30, patience=0),
+        adapter_config=AdapterConfig(embed_dim=64, logit_scale=50.0),
     )
     assert all(e.new_acc is not None and e.hm is not None for e in result.history)
     assert result.zero_shot.new_acc is not None
@@ -65,8 +77,12 @@ def test_deterministic_on_cpu_for_a_fixed_seed():
     texts, (x, y), (vx, vy) = learnable_problem()
     config = TrainConfig(epochs=5, seed=7, batch_size=32)
     adapter_config = AdapterConfig(embed_dim=64, logit_scale=50.0)
-    first = fit_features(x, y, texts, val_image_features=vx, val_labels=vy, config=config, adapter_config=adapter_config)
-    second = fit_features(x, y, texts, val_image_features=vx, val_labels=vy, config=config, adapter_config=adapter_config)
+    first = fit_features(
+        x, y, texts, val_image_features=vx, val_labels=vy, config=config, adapter_config=adapter_config
+    )
+    second = fit_features(
+        x, y, texts, val_image_features=vx, val_labels=vy, config=config, adapter_config=adapter_config
+    )
     for name, tensor in first.adapter.state_dict().items():
         assert torch.equal(tensor, second.adapter.state_dict()[name]), name
     assert [e.train_loss for e in first.history] == [e.train_loss for e in second.history]
@@ -76,7 +92,11 @@ def test_early_stopping_needs_patience_epochs_and_steps():
     texts, (x, y), (vx, vy) = learnable_problem()
     # batch 8 -> 20 steps an epoch, so 10 epochs of patience exceed the 50-step floor
     result = fit_features(
-        x, y, texts, val_image_features=vx, val_labels=vy,
+        x,
+        y,
+        texts,
+        val_image_features=vx,
+        val_labels=vy,
         config=TrainConfig(epochs=100, batch_size=8, lr=5e-2, patience=3, min_patience_steps=50),
         adapter_config=AdapterConfig(embed_dim=64, logit_scale=50.0),
     )
@@ -97,8 +117,15 @@ def test_cancel_between_batches_keeps_best_so_far():
             token.cancel()
 
     result = fit_features(
-        x, y, texts, val_image_features=vx, val_labels=vy, config=TrainConfig(epochs=50, batch_size=16),
-        adapter_config=AdapterConfig(embed_dim=64, logit_scale=50.0), on_event=on_event, token=token,
+        x,
+        y,
+        texts,
+        val_image_features=vx,
+        val_labels=vy,
+        config=TrainConfig(epochs=50, batch_size=16),
+        adapter_config=AdapterConfig(embed_dim=64, logit_scale=50.0),
+        on_event=on_event,
+        token=token,
     )
     assert result.cancelled and result.finished.cancelled
     assert len(result.history) == 3
@@ -108,8 +135,15 @@ def test_cancel_between_batches_keeps_best_so_far():
 def test_augmented_views_are_accepted():
     texts, (x, y), (vx, vy) = learnable_problem()
     views = torch.stack([x, x + 0.01 * torch.randn_like(x)])
-    result = fit_features(views, y, texts, val_image_features=vx, val_labels=vy, config=TrainConfig(epochs=3),
-                          adapter_config=AdapterConfig(embed_dim=64))
+    result = fit_features(
+        views,
+        y,
+        texts,
+        val_image_features=vx,
+        val_labels=vy,
+        config=TrainConfig(epochs=3),
+        adapter_config=AdapterConfig(embed_dim=64),
+    )
     assert len(result.history) == 3
 
 

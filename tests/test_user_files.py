@@ -113,7 +113,12 @@ def test_predict_on_a_fifo_adapter_ends_at_once_with_a_reason(tmp_path):
     from PIL import Image
 
     Image.new("RGB", (8, 8)).save(image)
-    done = subprocess.run([sys.executable, "-m", "mma_studio", "predict", str(adapter), str(image)],
-                          check=False, capture_output=True, text=True, timeout=50)
+    done = subprocess.run(
+        [sys.executable, "-m", "mma_studio", "predict", str(adapter), str(image)],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=50,
+    )
     assert done.returncode != 0
     assert "named pipe" in done.stderr and str(adapter) in done.stderr

@@ -43,7 +43,9 @@ def make_state(scan):
     return state
 
 
-def fast_values(epochs: int = 4, shots: int = 2, val_per_class: int = 2, patience: int = 0, batch_size: int = 256) -> dict:
+def fast_values(
+    epochs: int = 4, shots: int = 2, val_per_class: int = 2, patience: int = 0, batch_size: int = 256
+) -> dict:
     """Settings for a short run (patience 0: no early stop, so the epoch count is exact)."""
     return {
         "shots": shots,
@@ -128,4 +130,9 @@ class TickRecorder:
             return {"gap": float("inf"), "working": 0.0, "waiting_for_cpu": 0.0, "blocked": 0.0}
         a, b = max(pairs, key=lambda pair: pair[1][0] - pair[0][0])
         gap, working, waiting = b[0] - a[0], b[1] - a[1], b[2] - a[2]
-        return {"gap": gap, "working": working, "waiting_for_cpu": waiting, "blocked": max(0.0, gap - working - waiting)}
+        return {
+            "gap": gap,
+            "working": working,
+            "waiting_for_cpu": waiting,
+            "blocked": max(0.0, gap - working - waiting),
+        }

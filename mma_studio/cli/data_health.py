@@ -10,12 +10,19 @@ from __future__ import annotations
 def add_deep_options(parser) -> None:
     from mma_studio.cli.options import add_backbone_options
 
-    parser.add_argument("--deep", action="store_true",
-                        help="also look for duplicates, leaks across the split, likely label errors and outliers "
-                        "with a backbone (encodes every image once, then reads the feature cache)")
-    parser.add_argument("--labels-from", choices=["auto", "adapter", "zero-shot"], default="auto",
-                        help="with --deep: predictions for label errors; auto = out-of-fold adapter predictions "
-                        "when every class has 4 images, else zero-shot (default: auto)")
+    parser.add_argument(
+        "--deep",
+        action="store_true",
+        help="also look for duplicates, leaks across the split, likely label errors and outliers "
+        "with a backbone (encodes every image once, then reads the feature cache)",
+    )
+    parser.add_argument(
+        "--labels-from",
+        choices=["auto", "adapter", "zero-shot"],
+        default="auto",
+        help="with --deep: predictions for label errors; auto = out-of-fold adapter predictions "
+        "when every class has 4 images, else zero-shot (default: auto)",
+    )
     add_backbone_options(parser)
 
 
@@ -25,10 +32,17 @@ def examine(result, args, printer, token):
     from mma_studio.core.doctor import examine_dataset
     from mma_studio.core.pipeline import RunSettings
 
-    settings = RunSettings(model=args.model, pretrained=args.pretrained, device=args.device, shots=args.shots,
-                           val_per_class=args.val_per_class, seed=args.seed)
-    report = examine_dataset(result, settings, cache=make_cache(args), label_source=args.labels_from,
-                             on_progress=printer, token=token)
+    settings = RunSettings(
+        model=args.model,
+        pretrained=args.pretrained,
+        device=args.device,
+        shots=args.shots,
+        val_per_class=args.val_per_class,
+        seed=args.seed,
+    )
+    report = examine_dataset(
+        result, settings, cache=make_cache(args), label_source=args.labels_from, on_progress=printer, token=token
+    )
     printer.close()
     return report
 
@@ -39,8 +53,10 @@ def print_report(report) -> None:
 
     counts = report.counts()
     total = sum(counts.values())
-    out(f"data health: {total} finding{'s' if total != 1 else ''} in {report.image_count} images "
-        f"({report.seconds:.1f} s; label errors from {report.label_source})")
+    out(
+        f"data health: {total} finding{'s' if total != 1 else ''} in {report.image_count} images "
+        f"({report.seconds:.1f} s; label errors from {report.label_source})"
+    )
     for kind in KIND_ORDER:
         found = report.of_kind(kind)
         if not found:

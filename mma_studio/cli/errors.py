@@ -27,8 +27,17 @@ def user_error_types() -> tuple[type[BaseException], ...]:
     from mma_studio.core.split import SplitError
     from mma_studio.core.training import TrainingDivergedError
 
-    return (UserError, AdapterFileError, BackboneLoadError, DatasetError, BackboneMismatchError, SplitError, DeviceError,
-            SettingsError, TrainingDivergedError)
+    return (
+        UserError,
+        AdapterFileError,
+        BackboneLoadError,
+        DatasetError,
+        BackboneMismatchError,
+        SplitError,
+        DeviceError,
+        SettingsError,
+        TrainingDivergedError,
+    )
 
 
 def one_line(exc: BaseException) -> str:

@@ -112,6 +112,8 @@ def percent(value) -> str:
 
 def figures_table(summary: dict) -> list[str]:
     zero, adapted = summary["zero_shot"], summary["adapted"]
-    return ["              base     new      HM     all",
-            f"zero-shot   {percent(zero['base'])}  {percent(zero['new'])}  {percent(zero['hm'])}  {percent(zero['all'])}",
-            f"adapted     {percent(adapted['base'])}  {percent(adapted['new'])}  {percent(adapted['hm'])}  {percent(adapted['all'])}"]
+    return [
+        "              base     new      HM     all",
+        f"zero-shot   {percent(zero['base'])}  {percent(zero['new'])}  {percent(zero['hm'])}  {percent(zero['all'])}",
+        f"adapted     {percent(adapted['base'])}  {percent(adapted['new'])}  {percent(adapted['hm'])}  {percent(adapted['all'])}",
+    ]

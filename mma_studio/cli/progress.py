@@ -26,8 +26,13 @@ class ProgressPrinter:
     Silent when stderr is missing (a windowed build) or not wanted (--quiet).
     """
 
-    UNITS: ClassVar[dict[str, str]] = {"scan": "images", "extract": "images", "train": "epochs",
-                                       "predict": "images", "example": "images"}
+    UNITS: ClassVar[dict[str, str]] = {
+        "scan": "images",
+        "extract": "images",
+        "train": "epochs",
+        "predict": "images",
+        "example": "images",
+    }
 
     def __init__(self, enabled: bool = True) -> None:
         self.enabled = enabled and sys.stderr is not None
@@ -116,9 +121,18 @@ def _open_bar(label: str, unit: str, total: int | None):
         bar_format = "{desc}: {n} " + unit + " found{postfix}"
     else:
         bar_format = "{desc}: {percentage:3.0f}%|{bar}| {n}/{total} " + unit + "{postfix}"
-    return tqdm(total=total, desc=label, file=sys.stderr, leave=False, dynamic_ncols=True,
-                bar_format=bar_format, unit="B" if unit == "bytes" else "it", unit_scale=unit == "bytes",
-                unit_divisor=1024, mininterval=0.1)
+    return tqdm(
+        total=total,
+        desc=label,
+        file=sys.stderr,
+        leave=False,
+        dynamic_ncols=True,
+        bar_format=bar_format,
+        unit="B" if unit == "bytes" else "it",
+        unit_scale=unit == "bytes",
+        unit_divisor=1024,
+        mininterval=0.1,
+    )
 
 
 def _pace(progress, unit: str) -> str:

@@ -47,8 +47,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     # is a windowed program (the frozen app without a console): nobody could read a refusal, so
     # the command runs and its files are still written.
     if stdout_is_closed() and sys.stderr is not None:
-        eprint(f"mma-studio {args.command}: error: standard output is closed, so no result could be printed; "
-               "nothing was done")
+        eprint(
+            f"mma-studio {args.command}: error: standard output is closed, so no result could be printed; "
+            "nothing was done"
+        )
         return EXIT_USER_ERROR
 
     import warnings
@@ -84,9 +86,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_USER_ERROR
         if getattr(args, "debug", False):
             raise
-        eprint(f"mma-studio {args.command}: unexpected error: {type(exc).__name__}: {one_line(exc)} "
-               "(run again with --debug for details)")
+        eprint(
+            f"mma-studio {args.command}: unexpected error: {type(exc).__name__}: {one_line(exc)} "
+            "(run again with --debug for details)"
+        )
         return EXIT_FAILURE
     finally:
         warnings.showwarning = previous_showwarning
-

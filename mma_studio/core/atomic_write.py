@@ -62,8 +62,11 @@ def ensure_writable(path: Path | str) -> Path:
         raise NotADirectoryError(errno.ENOTDIR, "a part of the path is not a folder", str(folder))
     for name in [*missing, path.name]:
         if len(os.fsencode(name)) > NAME_MAX_BYTES:
-            raise OSError(errno.ENAMETOOLONG, f"File name too long ({len(os.fsencode(name))} bytes, at most "
-                          f"{NAME_MAX_BYTES})", str(path))
+            raise OSError(
+                errno.ENAMETOOLONG,
+                f"File name too long ({len(os.fsencode(name))} bytes, at most {NAME_MAX_BYTES})",
+                str(path),
+            )
     probe = path if not missing else folder / "probe"
     handle, temporary = tempfile.mkstemp(prefix=_temp_prefix(probe), suffix=_TEMP_SUFFIX, dir=folder)
     os.close(handle)

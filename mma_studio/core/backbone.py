@@ -65,8 +65,7 @@ DEFAULT_HF_ENDPOINT = "https://huggingface.co"
 SUGGESTED_PRETRAINED = tuple((entry.model, entry.pretrained) for entry in RECOMMENDED_BACKBONES)
 
 LOCAL_FILE_HINT = (
-    "use a local weights file instead: --pretrained /path/to/weights.safetensors "
-    "(or 'Local weights file…' in the app)"
+    "use a local weights file instead: --pretrained /path/to/weights.safetensors (or 'Local weights file…' in the app)"
 )
 
 
@@ -159,9 +158,9 @@ class Backbone:
         if self.pretrained == DEMO_TAG and self.model_name == TINY_MODEL:
             return f"{self.model_name} · {DEMO_TAG} (demo model)"
         if self.pretrained.startswith(FILE_PREFIX):
-            return f"{self.model_name} · local file {Path(self.pretrained[len(FILE_PREFIX):]).name}"
+            return f"{self.model_name} · local file {Path(self.pretrained[len(FILE_PREFIX) :]).name}"
         if self.pretrained.startswith(LOCAL_DIR_PREFIX):
-            return f"{self.model_name} · local folder {Path(self.pretrained[len(LOCAL_DIR_PREFIX):]).name}"
+            return f"{self.model_name} · local folder {Path(self.pretrained[len(LOCAL_DIR_PREFIX) :]).name}"
         name = self.model_name
         if self.pretrained == "openai" and name.endswith("-quickgelu"):
             name = name[: -len("-quickgelu")]
@@ -296,11 +295,16 @@ def _check_weights_file(model_name: str, pretrained: str, path: Path) -> None:
     try:
         check_regular_file(path, what="a weights file")
     except FileNotFoundError:
-        raise BackboneLoadError(model_name, pretrained, f"the weights file {path} does not exist",
-                                hint="check the path") from None
+        raise BackboneLoadError(
+            model_name, pretrained, f"the weights file {path} does not exist", hint="check the path"
+        ) from None
     except PermissionError:
-        raise BackboneLoadError(model_name, pretrained, f"permission denied reading the weights file {path}",
-                                hint="check the file's permissions") from None
+        raise BackboneLoadError(
+            model_name,
+            pretrained,
+            f"permission denied reading the weights file {path}",
+            hint="check the file's permissions",
+        ) from None
     except UserFileError as exc:
         raise BackboneLoadError(model_name, pretrained, str(exc), hint="choose a weights file") from None
     except OSError as exc:
@@ -344,7 +348,9 @@ def preprocess_fingerprint(preprocess_cfg: dict) -> str:
     text = json.dumps(fields, sort_keys=True)
     size = fields["size"]
     side = size[0] if isinstance(size, list) and size else size
-    return f"{side}px-{fields['interpolation']}-{fields['resize_mode']}-" + hashlib.sha256(text.encode()).hexdigest()[:12]
+    return (
+        f"{side}px-{fields['interpolation']}-{fields['resize_mode']}-" + hashlib.sha256(text.encode()).hexdigest()[:12]
+    )
 
 
 def _jsonable(value):
@@ -414,8 +420,14 @@ def _progress_tqdm(on_progress: ProgressCallback | None, token: CancelToken | No
                 mb = self.n / 1e6
                 total_mb = f" of {self.total / 1e6:.0f} MB" if self.total else " MB"
                 on_progress(
-                    Progress("load_model", int(self.n), int(self.total) if self.total else None, rate, eta,
-                             f"Downloading {label}: {mb:.0f}{total_mb}")
+                    Progress(
+                        "load_model",
+                        int(self.n),
+                        int(self.total) if self.total else None,
+                        rate,
+                        eta,
+                        f"Downloading {label}: {mb:.0f}{total_mb}",
+                    )
                 )
             check(token)  # raising here aborts the download; the partial file resumes next time
             return result
@@ -443,19 +455,25 @@ def _fetch_pretrained(
     candidates = _hub_candidates(tag_cfg)
     if candidates is None:
         raise BackboneLoadError(
-            model, tag, "these weights are only distributed by URL and are not in the local cache",
-            hint=LOCAL_FILE_HINT, cache_dir=cache,
+            model,
+            tag,
+            "these weights are only distributed by URL and are not in the local cache",
+            hint=LOCAL_FILE_HINT,
+            cache_dir=cache,
         )
     if hub_offline():
         raise BackboneLoadError(
-            model, tag, "the weights are not downloaded and HF_HUB_OFFLINE forbids downloading them",
+            model,
+            tag,
+            "the weights are not downloaded and HF_HUB_OFFLINE forbids downloading them",
             hint=f"unset HF_HUB_OFFLINE and connect to download them once, or {LOCAL_FILE_HINT}",
             cache_dir=cache,
         )
     unreachable = _probe_hub()
     if unreachable is not None:
         raise BackboneLoadError(
-            model, tag,
+            model,
+            tag,
             f"the weights are not downloaded and the model hub {hub_endpoint()} is unreachable ({unreachable})",
             hint=f"connect to the internet and retry (the download is cached), or {LOCAL_FILE_HINT}",
             cache_dir=cache,
@@ -470,7 +488,11 @@ def _fetch_pretrained(
         check(token)
         try:
             return hf_hub_download(
-                repo_id, filename, cache_dir=str(cache), endpoint=hub_endpoint(), tqdm_class=tqdm_class,
+                repo_id,
+                filename,
+                cache_dir=str(cache),
+                endpoint=hub_endpoint(),
+                tqdm_class=tqdm_class,
                 library_name="open_clip",
             )
         except EntryNotFoundError as exc:  # e.g. no safetensors copy in this repo: try the next name
@@ -479,12 +501,18 @@ def _fetch_pretrained(
             raise
         except Exception as exc:
             raise BackboneLoadError(
-                model, tag, f"the download of {repo_id}/{filename} failed ({_short(exc)})",
-                hint=f"retry (an interrupted download resumes), or {LOCAL_FILE_HINT}", cache_dir=cache,
+                model,
+                tag,
+                f"the download of {repo_id}/{filename} failed ({_short(exc)})",
+                hint=f"retry (an interrupted download resumes), or {LOCAL_FILE_HINT}",
+                cache_dir=cache,
             ) from exc
     raise BackboneLoadError(
-        model, tag, f"the hub has no weights file for it in {repo_id} ({_short(last_error)})",
-        hint=LOCAL_FILE_HINT, cache_dir=cache,
+        model,
+        tag,
+        f"the hub has no weights file for it in {repo_id} ({_short(last_error)})",
+        hint=LOCAL_FILE_HINT,
+        cache_dir=cache,
     )
 
 
@@ -599,8 +627,12 @@ def load_backbone(
             try:
                 seed = int(value.split(":", 1)[1])
             except ValueError:
-                raise BackboneLoadError(model_name, pretrained, "the random seed must be an integer",
-                                        hint="use --pretrained random or random:<seed>") from None
+                raise BackboneLoadError(
+                    model_name,
+                    pretrained,
+                    "the random seed must be an integer",
+                    hint="use --pretrained random or random:<seed>",
+                ) from None
         stored_pretrained = RANDOM_TAG if seed == DEFAULT_RANDOM_SEED else f"{RANDOM_TAG}:{seed}"
         weights_id = f"random:{seed}"
         is_random = True
@@ -608,7 +640,8 @@ def load_backbone(
         path = shipped_weights_path()
         if not path.is_file():
             raise BackboneLoadError(
-                model_name, pretrained,
+                model_name,
+                pretrained,
                 f"the shipped demo weights are missing ({path}); this installation is incomplete",
                 hint=f"reinstall MMA Studio, use --pretrained random for a test run, or {LOCAL_FILE_HINT}",
             )
@@ -628,7 +661,9 @@ def load_backbone(
             tags = list_pretrained_tags_by_model(arch) or list_pretrained_tags_by_model(model_name)
             extra = [DEMO_TAG, RANDOM_TAG] if arch == TINY_MODEL else [RANDOM_TAG]
             raise BackboneLoadError(
-                model_name, pretrained, "this is not a known pretrained tag for the model nor an existing file",
+                model_name,
+                pretrained,
+                "this is not a known pretrained tag for the model nor an existing file",
                 hint=f"use one of: {', '.join([*tags, *extra])}, or a path to a weights file",
             )
         checkpoint = _fetch_pretrained(model_name, value, tag_cfg, on_progress, token)
@@ -674,13 +709,19 @@ def _load_local_dir(model_name: str, folder: str, device: torch.device, on_progr
     path = path.resolve()
     if not (path / "open_clip_config.json").is_file():
         raise BackboneLoadError(
-            model_name, spec, f"{path} has no open_clip_config.json",
+            model_name,
+            spec,
+            f"{path} has no open_clip_config.json",
             hint="a local-dir folder holds open_clip_config.json (with model_cfg) and the weights file",
         )
     checkpoint = _find_checkpoint_in_dir(path)
     if checkpoint is None:  # open_clip would quietly build random weights here
-        raise BackboneLoadError(model_name, spec, f"{path} holds no .safetensors/.bin/.pth weights file",
-                                hint="put the weights next to open_clip_config.json")
+        raise BackboneLoadError(
+            model_name,
+            spec,
+            f"{path} holds no .safetensors/.bin/.pth weights file",
+            hint="put the weights next to open_clip_config.json",
+        )
     name = model_name if model_name and not model_name.startswith(LOCAL_DIR_PREFIX) else path.name
     _check_weights_file(name, spec, Path(checkpoint))
     try:
@@ -731,7 +772,9 @@ def _embed_dim(model: Any) -> int:
     if output_dim:
         return int(output_dim)
     with torch.inference_mode():  # last resort: ask the text tower
-        return int(model.encode_text(torch.zeros(1, 77, dtype=torch.long, device=next(model.parameters()).device)).shape[-1])
+        return int(
+            model.encode_text(torch.zeros(1, 77, dtype=torch.long, device=next(model.parameters()).device)).shape[-1]
+        )
 
 
 # --------------------------------------------------------------------------- the chooser

@@ -12,8 +12,15 @@ from mma_studio.core.events import ProgressCallback
 from mma_studio.core.images_to_classify import ImageListingError, UnlistedFolder, images_to_classify
 
 
-def classify_folder_to_csv(classifier, folder: Path | str, csv_path: Path | str, *, top_k: int = 3,
-                           on_progress: ProgressCallback | None = None, token: CancelToken | None = None) -> int:
+def classify_folder_to_csv(
+    classifier,
+    folder: Path | str,
+    csv_path: Path | str,
+    *,
+    top_k: int = 3,
+    on_progress: ProgressCallback | None = None,
+    token: CancelToken | None = None,
+) -> int:
     """Write one row per image: path, top-k labels and probabilities (adapter and zero-shot), or the error.
 
     The images are those `predict` would list (`core.images_to_classify`); a sub-folder that

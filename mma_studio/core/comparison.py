@@ -36,8 +36,10 @@ from mma_studio.core.methods import (
 from mma_studio.core.result_table import Column, ResultTable, Statistic
 
 FALLBACK_MARK = "†"
-FALLBACK_NOTE = (f"{FALLBACK_MARK} cannot score classes it never trained on: new classes are scored zero-shot "
-                 "(in 'all', against its trained base-class scores)")
+FALLBACK_NOTE = (
+    f"{FALLBACK_MARK} cannot score classes it never trained on: new classes are scored zero-shot "
+    "(in 'all', against its trained base-class scores)"
+)
 
 
 @dataclass
@@ -80,8 +82,13 @@ class MethodSummary:
     trainable_params: int
 
     def to_dict(self) -> dict:
-        data = {"method": self.method, "label": self.label, "new_is_zero_shot": self.new_is_zero_shot,
-                "seeds": list(self.seeds), "trainable_params": self.trainable_params}
+        data = {
+            "method": self.method,
+            "label": self.label,
+            "new_is_zero_shot": self.new_is_zero_shot,
+            "seeds": list(self.seeds),
+            "trainable_params": self.trainable_params,
+        }
         for key in ("base", "new", "hm", "all", "train_s"):
             data[key] = getattr(self, key).to_dict()
         return data
@@ -93,32 +100,56 @@ def summarise(runs: Sequence[MethodRun]) -> list[MethodSummary]:
     summaries = []
     for name in order:
         mine = [r for r in runs if r.method == name]
-        summaries.append(MethodSummary(
-            method=name, label=mine[0].label, new_is_zero_shot=mine[0].new_is_zero_shot,
-            seeds=[r.seed for r in mine],
-            **{key: Statistic.of(getattr(r, key) for r in mine) for key in ("base", "new", "hm", "all", "train_s")},
-            trainable_params=max(r.trainable_params for r in mine),
-        ))
+        summaries.append(
+            MethodSummary(
+                method=name,
+                label=mine[0].label,
+                new_is_zero_shot=mine[0].new_is_zero_shot,
+                seeds=[r.seed for r in mine],
+                **{key: Statistic.of(getattr(r, key) for r in mine) for key in ("base", "new", "hm", "all", "train_s")},
+                trainable_params=max(r.trainable_params for r in mine),
+            )
+        )
     return summaries
 
 
-def comparison_table(summaries: Sequence[MethodSummary], title: str = "Methods on the same cached features") -> ResultTable:
+def comparison_table(
+    summaries: Sequence[MethodSummary], title: str = "Methods on the same cached features"
+) -> ResultTable:
     """Base / new / HM / all, training time and trainable parameters per method."""
-    table = ResultTable(title, [
-        Column("label", "method", "text"), Column("base", "base %"), Column("new", "new %"), Column("hm", "HM %"),
-        Column("all", "all %"), Column("train_s", "train time", "seconds", mark_winner=False),
-        Column("trainable_params", "params", "count", mark_winner=False),
-    ])
+    table = ResultTable(
+        title,
+        [
+            Column("label", "method", "text"),
+            Column("base", "base %"),
+            Column("new", "new %"),
+            Column("hm", "HM %"),
+            Column("all", "all %"),
+            Column("train_s", "train time", "seconds", mark_winner=False),
+            Column("trainable_params", "params", "count", mark_winner=False),
+        ],
+    )
     for summary in summaries:
-        table.add_row({"label": summary.label, "base": summary.base, "new": summary.new, "hm": summary.hm,
-                       "all": summary.all, "train_s": summary.train_s, "trainable_params": summary.trainable_params},
-                      FALLBACK_MARK if summary.new_is_zero_shot else "")
+        table.add_row(
+            {
+                "label": summary.label,
+                "base": summary.base,
+                "new": summary.new,
+                "hm": summary.hm,
+                "all": summary.all,
+                "train_s": summary.train_s,
+                "trainable_params": summary.trainable_params,
+            },
+            FALLBACK_MARK if summary.new_is_zero_shot else "",
+        )
     if any(s.new_is_zero_shot for s in summaries):
         table.footnotes.append(FALLBACK_NOTE)
     seeds = sorted({seed for s in summaries for seed in s.seeds})
     if seeds:
-        table.footnotes.append(f"mean ± std over seeds {', '.join(map(str, seeds))}; each method's epoch or "
-                               "setting chosen on base validation only")
+        table.footnotes.append(
+            f"mean ± std over seeds {', '.join(map(str, seeds))}; each method's epoch or "
+            "setting chosen on base validation only"
+        )
     return table
 
 
@@ -150,22 +181,48 @@ def run_methods(
         elapsed = time.perf_counter() - started
         if fitted.cancelled:
             raise Cancelled()
-        report = evaluate_features(fitted.scorer, task.test_features, labels, task.class_text,
-                                   base=task.base, new=task.new, class_names=task.class_names)
+        report = evaluate_features(
+            fitted.scorer,
+            task.test_features,
+            labels,
+            task.class_text,
+            base=task.base,
+            new=task.new,
+            class_names=task.class_names,
+        )
         others = {}
         for name, features in (other_tests or {}).items():
             if features.shape[0] != len(labels):
                 raise ValueError(f"test set {name!r} has {features.shape[0]} rows for {len(labels)} test labels")
-            other = evaluate_features(fitted.scorer, features, labels, task.class_text,
-                                      base=task.base, new=task.new, class_names=task.class_names)
+            other = evaluate_features(
+                fitted.scorer,
+                features,
+                labels,
+                task.class_text,
+                base=task.base,
+                new=task.new,
+                class_names=task.class_names,
+            )
             others[name] = other.headline()
-        runs.append(MethodRun(
-            method=method.info.name, label=method.info.label, seed=seed, base=report.base_acc, new=report.new_acc,
-            hm=report.hm, all=report.all_acc, train_s=elapsed, trainable_params=fitted.trainable_params,
-            new_is_zero_shot=not method.info.can_score_unseen_classes and bool(task.new),
-            chosen=dict(fitted.chosen), val_acc=fitted.val_acc, dataset=dataset,
-            conditions=dict(conditions or {}), other_tests=others,
-        ))
+        runs.append(
+            MethodRun(
+                method=method.info.name,
+                label=method.info.label,
+                seed=seed,
+                base=report.base_acc,
+                new=report.new_acc,
+                hm=report.hm,
+                all=report.all_acc,
+                train_s=elapsed,
+                trainable_params=fitted.trainable_params,
+                new_is_zero_shot=not method.info.can_score_unseen_classes and bool(task.new),
+                chosen=dict(fitted.chosen),
+                val_acc=fitted.val_acc,
+                dataset=dataset,
+                conditions=dict(conditions or {}),
+                other_tests=others,
+            )
+        )
     return runs
 
 
@@ -192,16 +249,24 @@ class ComparisonResult:
         return comparison_table(self.summaries, f"Methods on {self.dataset}")
 
     def to_dict(self) -> dict:
-        return {"dataset": self.dataset, "settings": self.settings, "methods": list(self.methods),
-                "seeds": list(self.seeds), "counts": self.counts, "warnings": list(self.warnings),
-                "summaries": [s.to_dict() for s in self.summaries], "runs": [r.to_dict() for r in self.runs]}
+        return {
+            "dataset": self.dataset,
+            "settings": self.settings,
+            "methods": list(self.methods),
+            "seeds": list(self.seeds),
+            "counts": self.counts,
+            "warnings": list(self.warnings),
+            "summaries": [s.to_dict() for s in self.summaries],
+            "runs": [r.to_dict() for r in self.runs],
+        }
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)
 
 
-def task_from_split(split, table, text_features: torch.Tensor, logit_scale: float, *, augment_views: int = 0,
-                    test_table=None) -> FeatureTask:
+def task_from_split(
+    split, table, text_features: torch.Tensor, logit_scale: float, *, augment_views: int = 0, test_table=None
+) -> FeatureTask:
     """A `FeatureTask` from a `DatasetSplit` whose images `table` (a pipeline `FeatureTable`) has
     extracted; `test_table` gives the test features from another table (e.g. noisy images)."""
     from mma_studio.core.split import SplitError
@@ -209,18 +274,23 @@ def task_from_split(split, table, text_features: torch.Tensor, logit_scale: floa
     test_table = test_table or table
     train_features, train_samples = table.stack(split.train)
     if augment_views:
-        train_samples = [s for s in train_samples
-                         if all((v, s.path) in table.rows for v in range(augment_views + 1))]
+        train_samples = [s for s in train_samples if all((v, s.path) in table.rows for v in range(augment_views + 1))]
         train_features = torch.stack([table.stack(train_samples, v)[0] for v in range(augment_views + 1)])
     if not train_samples:
         raise SplitError("none of the training images could be read")
     val_features, val_samples = table.stack(split.val)
     test_features, test_samples = test_table.stack(split.test_base + split.test_new)
     return FeatureTask(
-        train_features=train_features, train_labels=torch.tensor(split.local_labels(train_samples, "base")),
-        val_features=val_features, val_labels=torch.tensor(split.local_labels(val_samples, "base"), dtype=torch.long),
-        test_features=test_features, test_labels=torch.tensor([s.class_index for s in test_samples], dtype=torch.long),
-        class_text=text_features, base=list(split.base), new=list(split.new), class_names=list(split.classes),
+        train_features=train_features,
+        train_labels=torch.tensor(split.local_labels(train_samples, "base")),
+        val_features=val_features,
+        val_labels=torch.tensor(split.local_labels(val_samples, "base"), dtype=torch.long),
+        test_features=test_features,
+        test_labels=torch.tensor([s.class_index for s in test_samples], dtype=torch.long),
+        class_text=text_features,
+        base=list(split.base),
+        new=list(split.new),
+        class_names=list(split.classes),
         logit_scale=logit_scale,
     )
 
@@ -236,9 +306,12 @@ class PreparedDataset:
             from mma_studio.core.backbone import load_backbone
 
             if on_progress:
-                on_progress(Progress("load_model", 0, None, message=f"Loading {settings.model} · {settings.pretrained}"))
-            backbone = load_backbone(settings.model, settings.pretrained, device=settings.device,
-                                     on_progress=on_progress, token=token)
+                on_progress(
+                    Progress("load_model", 0, None, message=f"Loading {settings.model} · {settings.pretrained}")
+                )
+            backbone = load_backbone(
+                settings.model, settings.pretrained, device=settings.device, on_progress=on_progress, token=token
+            )
         if cache is None:
             from mma_studio.core.feature_cache import FeatureCache
 
@@ -262,23 +335,49 @@ class PreparedDataset:
         text = self._encode(self.backbone, names, tuple(self.settings.templates), cache=self.cache)
         self.table.extract([s.path for s in split.train + split.val + split.test_base + split.test_new], 0, "images")
         for view in range(1, self.settings.augment_views + 1):
-            self.table.extract([s.path for s in split.train], view,
-                               f"augmented view {view} of {self.settings.augment_views}")
+            self.table.extract(
+                [s.path for s in split.train], view, f"augmented view {view} of {self.settings.augment_views}"
+            )
         if test_table is not None:
             test_table.extract([s.path for s in split.test_base + split.test_new], 0, "noisy test images")
         check(self.token)
         device = self.backbone.device
-        task = task_from_split(split, self.table, text, self.backbone.logit_scale,
-                               augment_views=self.settings.augment_views, test_table=test_table)
-        return dataclasses.replace(task, **{k: getattr(task, k).to(device) for k in (
-            "train_features", "train_labels", "val_features", "val_labels", "test_features", "test_labels",
-            "class_text")})
+        task = task_from_split(
+            split,
+            self.table,
+            text,
+            self.backbone.logit_scale,
+            augment_views=self.settings.augment_views,
+            test_table=test_table,
+        )
+        return dataclasses.replace(
+            task,
+            **{
+                k: getattr(task, k).to(device)
+                for k in (
+                    "train_features",
+                    "train_labels",
+                    "val_features",
+                    "val_labels",
+                    "test_features",
+                    "test_labels",
+                    "class_text",
+                )
+            },
+        )
 
     def describe(self) -> dict:
         s = self.settings
-        return {"model": s.model, "pretrained": s.pretrained, "backbone": self.backbone.describe(),
-                "shots": s.shots, "val_per_class": s.val_per_class, "base_ratio": s.base_ratio,
-                "templates": list(s.templates), "augment_views": s.augment_views}
+        return {
+            "model": s.model,
+            "pretrained": s.pretrained,
+            "backbone": self.backbone.describe(),
+            "shots": s.shots,
+            "val_per_class": s.val_per_class,
+            "base_ratio": s.base_ratio,
+            "templates": list(s.templates),
+            "augment_views": s.augment_views,
+        }
 
     @property
     def warnings(self) -> list[str]:
@@ -314,8 +413,9 @@ def compare_methods(
     if not seeds:
         raise ValueError("at least one seed is needed")
     built = build_methods(list(methods), settings)
-    data = PreparedDataset(scan, settings, backbone=backbone, cache=cache, on_progress=on_progress, token=token,
-                           fixes=fixes)
+    data = PreparedDataset(
+        scan, settings, backbone=backbone, cache=cache, on_progress=on_progress, token=token, fixes=fixes
+    )
     total = len(seeds) * len(built)
     runs: list[MethodRun] = []
     counts = {}
@@ -329,8 +429,15 @@ def compare_methods(
             runs.extend(run_methods(task, [method], seed, dataset=str(scan.root), on_progress=on_progress, token=token))
     if on_progress:
         on_progress(Progress("compare", total, total, message="Done"))
-    return ComparisonResult(dataset=str(scan.root), settings=data.describe(), methods=list(methods),
-                            seeds=list(seeds), runs=runs, counts=counts, warnings=data.warnings)
+    return ComparisonResult(
+        dataset=str(scan.root),
+        settings=data.describe(),
+        methods=list(methods),
+        seeds=list(seeds),
+        runs=runs,
+        counts=counts,
+        warnings=data.warnings,
+    )
 
 
 def comparison_chart(summaries: Sequence[MethodSummary], title: str = "Base / new / HM per method") -> GroupedBars:
@@ -349,6 +456,9 @@ def comparison_chart(summaries: Sequence[MethodSummary], title: str = "Base / ne
     groups = [s.label + (f" {FALLBACK_MARK}" if s.new_is_zero_shot else "") for s in trained]
     references = []
     if reference is not None:
-        references = [(name, getattr(reference, key).mean) for key, name in (("base", "base"), ("new", "new"), ("hm", "HM"))
-                      if getattr(reference, key).mean is not None]
+        references = [
+            (name, getattr(reference, key).mean)
+            for key, name in (("base", "base"), ("new", "new"), ("hm", "HM"))
+            if getattr(reference, key).mean is not None
+        ]
     return GroupedBars(title=title, groups=groups, series=series, references=references, winners=winners)

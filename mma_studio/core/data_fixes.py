@@ -68,8 +68,11 @@ class DataFixes:
             raise TypeError("data_fixes.moved should map files to class names")
         if not isinstance(kept, list) or not all(isinstance(k, str) for k in kept):
             raise TypeError("data_fixes.kept should be a list of findings")
-        return cls(frozenset(str(convert(p)) for p in excluded), {str(convert(p)): c for p, c in moved.items()},
-                   frozenset(kept))
+        return cls(
+            frozenset(str(convert(p)) for p in excluded),
+            {str(convert(p)): c for p, c in moved.items()},
+            frozenset(kept),
+        )
 
 
 class _PathMatcher:

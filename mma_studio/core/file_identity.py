@@ -64,8 +64,11 @@ class DuplicateGroup:
     def describe(self) -> str:
         """One line for `check` and the app: what, where, and which paths."""
         what = "the same file" if self.kind == SAME_FILE else "identical copies"
-        where = (f"in classes {', '.join(repr(c) for c in self.class_names)}" if self.across_classes
-                 else f"in class {self.classes[0]!r}")
+        where = (
+            f"in classes {', '.join(repr(c) for c in self.class_names)}"
+            if self.across_classes
+            else f"in class {self.classes[0]!r}"
+        )
         return f"{len(self.paths)} paths are {what} {where}: {', '.join(str(p) for p in self.paths)}"
 
     def to_dict(self) -> dict:
@@ -117,8 +120,9 @@ def find_duplicate_files(
     return groups
 
 
-def leaking_groups(groups: Sequence[DuplicateGroup], trained_on: Iterable[Path],
-                   tested_on: Iterable[Path]) -> list[DuplicateGroup]:
+def leaking_groups(
+    groups: Sequence[DuplicateGroup], trained_on: Iterable[Path], tested_on: Iterable[Path]
+) -> list[DuplicateGroup]:
     """The groups with a path among the images trained on (training and validation sets) and
     one among the test images: the same picture on both sides of a split."""
     trained, tested = set(map(Path, trained_on)), set(map(Path, tested_on))
@@ -132,8 +136,10 @@ def duplicates_warning(groups: Sequence[DuplicateGroup]) -> str | None:
     paths = sum(len(g.paths) for g in groups)
     across = sum(1 for g in groups if g.across_classes)
     detail = f"; {across} of them in more than one class" if across else ""
-    return (f"{len(groups)} image(s) are counted more than once ({paths} paths: links to the same file or "
-            f"identical copies){detail}. Remove the extra copies or links, or the same picture is used twice.")
+    return (
+        f"{len(groups)} image(s) are counted more than once ({paths} paths: links to the same file or "
+        f"identical copies){detail}. Remove the extra copies or links, or the same picture is used twice."
+    )
 
 
 def _group(kind: DuplicateKind, members: list[tuple[Path, str]], digest: str | None = None) -> DuplicateGroup:

@@ -20,9 +20,16 @@ _NEEDS_FEATURE = {"JPEG": "jpg", "MPO": "jpg", "JPEG2000": "jpg_2000", "WEBP": "
 
 # Formats people meet in photo folders, with their extensions; `check` names those missing here.
 COMMON_FORMATS = {
-    "JPEG": (".jpg", ".jpeg"), "PNG": (".png",), "WebP": (".webp",), "AVIF": (".avif",),
-    "HEIC/HEIF": (".heic", ".heif"), "JPEG XL": (".jxl",), "JPEG 2000": (".jp2",), "TIFF": (".tif", ".tiff"),
-    "GIF": (".gif",), "BMP": (".bmp",),
+    "JPEG": (".jpg", ".jpeg"),
+    "PNG": (".png",),
+    "WebP": (".webp",),
+    "AVIF": (".avif",),
+    "HEIC/HEIF": (".heic", ".heif"),
+    "JPEG XL": (".jxl",),
+    "JPEG 2000": (".jp2",),
+    "TIFF": (".tif", ".tiff"),
+    "GIF": (".gif",),
+    "BMP": (".bmp",),
 }
 # Images no Pillow opens (vector, camera raw): reported as unsupported rather than ignored.
 _NEVER_READABLE = (".svg", ".raw", ".cr2", ".cr3", ".nef", ".arw", ".dng", ".orf", ".rw2", ".eps", ".ps")

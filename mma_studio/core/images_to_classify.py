@@ -64,4 +64,3 @@ def images_to_classify(item: Path | str, on_warning: Callable[[UnlistedFolder], 
             if not name.startswith(".") and has_image_extension(path):
                 found.append(path)
     return sorted(found)
-

@@ -41,7 +41,9 @@ def model_card_markdown(contents: AdapterFile, title: str | None = None) -> str:
         "| # | class | role |",
         "|---|---|---|",
     ]
-    lines += [f"| {i + 1} | {name} | {role} |" for i, (name, role) in enumerate(zip(contents.class_names, contents.roles))]
+    lines += [
+        f"| {i + 1} | {name} | {role} |" for i, (name, role) in enumerate(zip(contents.class_names, contents.roles))
+    ]
     lines += [
         "",
         "Base classes were trained on; new classes were never seen in training and measure generalisation.",

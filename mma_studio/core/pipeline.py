@@ -82,7 +82,9 @@ def apply_preset(settings: RunSettings, name: str) -> RunSettings:
         raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
     preset = PRESETS[name]
     training = dataclasses.replace(settings.training, **preset.get("training", {}))
-    return dataclasses.replace(settings, training=training, augment_views=preset.get("augment_views", settings.augment_views))
+    return dataclasses.replace(
+        settings, training=training, augment_views=preset.get("augment_views", settings.augment_views)
+    )
 
 
 @dataclass
@@ -174,8 +176,15 @@ def build_split(scan: ScanResult, settings: RunSettings, fixes=None) -> DatasetS
     )
 
 
-def evaluate_on_test_images(backbone, table, split: DatasetSplit, adapter, text_features: torch.Tensor,
-                            prompt_names: list[str], on_progress: ProgressCallback | None = None):
+def evaluate_on_test_images(
+    backbone,
+    table,
+    split: DatasetSplit,
+    adapter,
+    text_features: torch.Tensor,
+    prompt_names: list[str],
+    on_progress: ProgressCallback | None = None,
+):
     """Zero-shot CLIP and CLIP + `adapter` on the split's test images: two `EvaluationReport`s.
 
     `table` is a `FeatureTable`; the test images are extracted here when they are not yet."""
@@ -192,9 +201,7 @@ def evaluate_on_test_images(backbone, table, split: DatasetSplit, adapter, text_
         "display_names": prompt_names,
         "paths": [str(s.path) for s in test_samples],
     }
-    zero_shot = evaluate_features(
-        lambda x, t: zero_shot_logits(x, t, backbone.logit_scale), test_features, **common
-    )
+    zero_shot = evaluate_features(lambda x, t: zero_shot_logits(x, t, backbone.logit_scale), test_features, **common)
     adapted = evaluate_features(adapter, test_features, **common)
     if on_progress:
         on_progress(Progress("evaluate", 1, 1, message="Done"))
@@ -228,8 +235,10 @@ class FeatureTable:
             self.rows[(view, todo[index])] = result.features[row]
         for path, reason in result.failed:
             self.failed[Path(path)] = reason
-        for problem in [*result.warnings, *([f"Features computed but not cached: {result.cache_error}"]
-                                            if result.cache_error else [])]:
+        for problem in [
+            *result.warnings,
+            *([f"Features computed but not cached: {result.cache_error}"] if result.cache_error else []),
+        ]:
             if problem not in self.warnings:
                 self.warnings.append(problem)
 
@@ -274,7 +283,9 @@ def check_prompt_names(scan: ScanResult, split: DatasetSplit, settings: RunSetti
 
     folders = {c.name: c.path for c in scan.classes}
     names = prompt_names_for(split, settings.display_names)
-    collisions = find_name_collisions((cid, name, folders.get(cid, Path(cid))) for cid, name in zip(split.classes, names))
+    collisions = find_name_collisions(
+        (cid, name, folders.get(cid, Path(cid))) for cid, name in zip(split.classes, names)
+    )
     if collisions:
         raise DatasetError("; ".join(c.describe() for c in collisions), scan=scan)
 
@@ -284,8 +295,11 @@ def leak_warnings(scan: ScanResult, split: DatasetSplit) -> list[str]:
     images (through a link or an identical copy): its test figures measure memory."""
     from mma_studio.core.file_identity import leaking_groups
 
-    groups = leaking_groups(getattr(scan, "duplicates", []), [s.path for s in split.train + split.val],
-                            [s.path for s in split.test_base + split.test_new])
+    groups = leaking_groups(
+        getattr(scan, "duplicates", []),
+        [s.path for s in split.train + split.val],
+        [s.path for s in split.test_base + split.test_new],
+    )
     return [f"Leak: the same image is used for training and for testing ({g.describe()})." for g in groups]
 
 
@@ -306,8 +320,13 @@ def without_unreadable(split: DatasetSplit, failed: dict[Path, str]) -> tuple[Da
     lost = [s for s in split.train + split.val + split.test_base + split.test_new if Path(s.path) in failed]
     if not lost:
         return split, []
-    kept = dataclasses.replace(split, train=keep(split.train), val=keep(split.val),
-                               test_base=keep(split.test_base), test_new=keep(split.test_new))
+    kept = dataclasses.replace(
+        split,
+        train=keep(split.train),
+        val=keep(split.val),
+        test_base=keep(split.test_base),
+        test_new=keep(split.test_new),
+    )
     trained = {s.class_index for s in kept.train}
     empty = [i for i in split.base if i not in trained]
     files = brief_listing([f"{s.path} ({failed[Path(s.path)]})" for s in lost])
@@ -317,8 +336,10 @@ def without_unreadable(split: DatasetSplit, failed: dict[Path, str]) -> tuple[Da
             f"base class {names} has no readable training image left: {len(lost)} chosen image(s) could not be "
             f"read since the scan: {files}. Scan the data again."
         )
-    warning = (f"{len(lost)} chosen image(s) could not be read since the scan and are left out "
-               f"(the counts say what was used): {files}. Scan the data again to choose others.")
+    warning = (
+        f"{len(lost)} chosen image(s) could not be read since the scan and are left out "
+        f"(the counts say what was used): {files}. Scan the data again to choose others."
+    )
     return kept, [warning]
 
 
@@ -362,7 +383,9 @@ def train_adapter(
 
         if on_progress:
             on_progress(Progress("load_model", 0, None, message=f"Loading {settings.model} · {settings.pretrained}"))
-        backbone = load_backbone(settings.model, settings.pretrained, device=settings.device, on_progress=on_progress, token=token)
+        backbone = load_backbone(
+            settings.model, settings.pretrained, device=settings.device, on_progress=on_progress, token=token
+        )
     if cache is None:
         from mma_studio.core.feature_cache import FeatureCache
 
@@ -385,8 +408,12 @@ def train_adapter(
     train_features, train_samples = table.stack(split.train)
     if settings.augment_views:
         # keep images whose every view was extracted; stack as (V, n, D)
-        train_samples = [s for s in train_samples if all((v, s.path) in table.rows for v in range(settings.augment_views + 1))]
-        train_features = torch.stack([table.stack(train_samples, view)[0] for view in range(settings.augment_views + 1)])
+        train_samples = [
+            s for s in train_samples if all((v, s.path) in table.rows for v in range(settings.augment_views + 1))
+        ]
+        train_features = torch.stack(
+            [table.stack(train_samples, view)[0] for view in range(settings.augment_views + 1)]
+        )
     if not train_samples:
         raise SplitError("none of the training images could be read")
     val_features, val_samples = table.stack(split.val)
@@ -394,7 +421,9 @@ def train_adapter(
     base_text = text_features[split.base]
     new_text = text_features[split.new] if split.new else None
 
-    adapter_config = dataclasses.replace(settings.adapter, embed_dim=backbone.embed_dim, logit_scale=backbone.logit_scale)
+    adapter_config = dataclasses.replace(
+        settings.adapter, embed_dim=backbone.embed_dim, logit_scale=backbone.logit_scale
+    )
     device = backbone.device
     if on_progress:
         on_progress(Progress("train", 0, settings.training.epochs, message="Training the adapter"))
@@ -404,8 +433,14 @@ def train_adapter(
             on_event(event)
         if on_progress and isinstance(event, EpochEvent):
             on_progress(
-                Progress("train", event.epoch, event.epochs, rate=event.samples_per_s, eta_s=event.eta_s,
-                         message=f"epoch {event.epoch}")
+                Progress(
+                    "train",
+                    event.epoch,
+                    event.epochs,
+                    rate=event.samples_per_s,
+                    eta_s=event.eta_s,
+                    message=f"epoch {event.epoch}",
+                )
             )
 
     result = fit_features(
@@ -415,7 +450,9 @@ def train_adapter(
         val_image_features=val_features.to(device) if val_samples else None,
         val_labels=torch.tensor(split.local_labels(val_samples, "base")) if val_samples else None,
         new_image_features=new_features.to(device) if new_samples and new_text is not None else None,
-        new_labels=torch.tensor(split.local_labels(new_samples, "new")) if new_samples and new_text is not None else None,
+        new_labels=torch.tensor(split.local_labels(new_samples, "new"))
+        if new_samples and new_text is not None
+        else None,
         new_text_features=new_text.to(device) if new_text is not None else None,
         config=settings.training,
         adapter_config=adapter_config,
@@ -426,8 +463,9 @@ def train_adapter(
         raise Cancelled()
 
     adapter = result.adapter.cpu()
-    zero_shot, adapted = evaluate_on_test_images(backbone, table, split, adapter, text_features, prompt_names,
-                                                 on_progress)
+    zero_shot, adapted = evaluate_on_test_images(
+        backbone, table, split, adapter, text_features, prompt_names, on_progress
+    )
     return TrainingRun(
         settings=settings,
         split=split,

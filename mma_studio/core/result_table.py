@@ -88,7 +88,11 @@ class ResultTable:
         widths = [max(len(r[j]) for r in grid) for j in range(len(self.columns))]
         lines = [self.title, ""]
         for k, r in enumerate(grid):
-            lines.append("  ".join(t.ljust(w) if c.kind == "text" else t.rjust(w) for t, w, c in zip(r, widths, self.columns)).rstrip())
+            lines.append(
+                "  ".join(
+                    t.ljust(w) if c.kind == "text" else t.rjust(w) for t, w, c in zip(r, widths, self.columns)
+                ).rstrip()
+            )
             if k == 0:
                 lines.append("  ".join("-" * w for w in widths))
         notes = list(self.footnotes)
@@ -118,7 +122,9 @@ class ResultTable:
         return {
             "title": self.title,
             "columns": [c.key for c in self.columns],
-            "rows": [{k: (v.to_dict() if isinstance(v, Statistic) else v) for k, v in row.items()} for row in self.rows],
+            "rows": [
+                {k: (v.to_dict() if isinstance(v, Statistic) else v) for k, v in row.items()} for row in self.rows
+            ],
             "footnotes": list(self.footnotes),
         }
 
@@ -141,7 +147,11 @@ def format_cell(cell, kind: str, with_std: bool = True) -> str:
         return "—"
     if kind == "percent":
         text = f"{100 * mean:.1f}"
-        return text + (f" ± {100 * std:.1f}" if with_std and std is not None and isinstance(cell, Statistic) and cell.count > 1 else "")
+        return text + (
+            f" ± {100 * std:.1f}"
+            if with_std and std is not None and isinstance(cell, Statistic) and cell.count > 1
+            else ""
+        )
     if kind == "seconds":
         return f"{mean:.2f} s" if mean < 10 else f"{mean:.0f} s"
     if kind == "count":

@@ -107,12 +107,25 @@ class ShardedExtraction:
 
     def to_dict(self) -> dict:
         return {
-            "world_size": self.world_size, "total": self.total, "encoded": self.encoded,
-            "from_cache": self.from_cache, "cache_root": str(self.cache_root), "backend": self.backend,
+            "world_size": self.world_size,
+            "total": self.total,
+            "encoded": self.encoded,
+            "from_cache": self.from_cache,
+            "cache_root": str(self.cache_root),
+            "backend": self.backend,
             "failed": [{"path": p, "reason": r} for p, r in self.failed],
-            "ranks": [{"rank": r.rank, "device": r.device, "files": r.files, "encoded": r.encoded,
-                       "from_cache": r.from_cache, "failed": len(r.failed), "seconds": round(r.seconds, 3)}
-                      for r in self.ranks],
+            "ranks": [
+                {
+                    "rank": r.rank,
+                    "device": r.device,
+                    "files": r.files,
+                    "encoded": r.encoded,
+                    "from_cache": r.from_cache,
+                    "failed": len(r.failed),
+                    "seconds": round(r.seconds, 3),
+                }
+                for r in self.ranks
+            ],
             "warnings": list(self.warnings),
         }
 
@@ -166,10 +179,18 @@ def extract_sharded(
         backbone = load_backbone(model, pretrained, device=chosen_device, on_progress=on_progress, token=token)
         mine = shard_of(paths, info.rank, info.world_size)
         started = time.monotonic()
-        result = extract_image_features(backbone, mine, cache=cache, batch_size=batch_size,
-                                        on_progress=on_progress, token=token)
-        summary = RankSummary(info.rank, chosen_device, len(mine), result.encoded, result.from_cache,
-                              [(str(p), r) for p, r in result.failed], time.monotonic() - started)
+        result = extract_image_features(
+            backbone, mine, cache=cache, batch_size=batch_size, on_progress=on_progress, token=token
+        )
+        summary = RankSummary(
+            info.rank,
+            chosen_device,
+            len(mine),
+            result.encoded,
+            result.from_cache,
+            [(str(p), r) for p, r in result.failed],
+            time.monotonic() - started,
+        )
         problems = [*result.warnings, *([result.cache_error] if result.cache_error else [])]
 
         gathered: list = [None] * info.world_size
@@ -183,8 +204,12 @@ def extract_sharded(
             dist.barrier()
         total = len({str(Path(p)) for p in paths})
         return ShardedExtraction(
-            world_size=info.world_size, total=total, ranks=[s for s, _ in gathered], cache_root=shared_root,
-            backend=backend, warnings=[w for _, found in gathered for w in found],
+            world_size=info.world_size,
+            total=total,
+            ranks=[s for s, _ in gathered],
+            cache_root=shared_root,
+            backend=backend,
+            warnings=[w for _, found in gathered for w in found],
         )
     finally:
         if started_here and dist.is_initialized():

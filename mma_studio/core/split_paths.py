@@ -24,8 +24,9 @@ def map_split_paths(split: dict, convert) -> dict:
     mapped = {}
     for key, value in split.items():
         if key in SPLIT_SAMPLE_KEYS and isinstance(value, list):
-            mapped[key] = [[convert(row[0]), *row[1:]] if isinstance(row, list) and row else copy.deepcopy(row)
-                           for row in value]
+            mapped[key] = [
+                [convert(row[0]), *row[1:]] if isinstance(row, list) and row else copy.deepcopy(row) for row in value
+            ]
         else:
             mapped[key] = copy.deepcopy(value)
     return mapped
@@ -41,8 +42,13 @@ def map_split_paths(split: dict, convert) -> dict:
 
 
 def _is_plain_absolute(path: str) -> bool:
-    return (path.startswith("/") and "//" not in path and "/./" not in path and "/../" not in path
-            and not path.endswith(("/", "/.", "/..")))
+    return (
+        path.startswith("/")
+        and "//" not in path
+        and "/./" not in path
+        and "/../" not in path
+        and not path.endswith(("/", "/.", "/.."))
+    )
 
 
 def portable_paths(project_file: Path):
@@ -59,7 +65,7 @@ def portable_paths(project_file: Path):
         if folder != "/" and not _is_plain_absolute(folder):
             return None, None
         prefix = folder if folder == "/" else folder + "/"
-        inside = project_folder[len(prefix):].split("/", 1)[0] if project_folder.startswith(prefix) else None
+        inside = project_folder[len(prefix) :].split("/", 1)[0] if project_folder.startswith(prefix) else None
         return project_format.relative_to_project(folder, project_file), inside
 
     def convert(path):

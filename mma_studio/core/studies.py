@@ -57,9 +57,16 @@ class StudyResult:
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        return {"study": self.study, "dataset": self.dataset, "settings": self.settings, "methods": self.methods,
-                "seeds": self.seeds, "notes": list(self.notes), "table": self.table.to_dict(),
-                "runs": [r.to_dict() for r in self.runs]}
+        return {
+            "study": self.study,
+            "dataset": self.dataset,
+            "settings": self.settings,
+            "methods": self.methods,
+            "seeds": self.seeds,
+            "notes": list(self.notes),
+            "table": self.table.to_dict(),
+            "runs": [r.to_dict() for r in self.runs],
+        }
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)
@@ -87,8 +94,9 @@ def run_study(
         raise ValueError("at least one seed is needed")
     names = list(methods or STUDY_METHODS[study])
     built = build_methods(names, settings)
-    data = PreparedDataset(scan, settings, backbone=backbone, cache=cache, on_progress=on_progress, token=token,
-                           fixes=fixes)
+    data = PreparedDataset(
+        scan, settings, backbone=backbone, cache=cache, on_progress=on_progress, token=token, fixes=fixes
+    )
     runners: dict[str, Callable[..., tuple]] = {"adapt": _adapt, "class-share": _class_share, "noise": _noise}
     runner = runners[study]
     options: dict = {"shares": list(shares)} if study == "class-share" else {}
@@ -98,8 +106,7 @@ def run_study(
     if on_progress:
         on_progress(Progress("compare", 1, 1, message="Done"))
     describe = {**data.describe(), **options}
-    return StudyResult(study, str(scan.root), describe, names, list(seeds), runs, table, chart,
-                       notes + data.warnings)
+    return StudyResult(study, str(scan.root), describe, names, list(seeds), runs, table, chart, notes + data.warnings)
 
 
 def _cells(total: int, on_progress):
@@ -143,15 +150,26 @@ def _class_share(data, methods, seeds, on_progress, token, shares):
             actual = len(split.base) / len(split.classes)
             for method in methods:
                 step(f"{100 * share:.0f}% base · {method.info.label} · seed {seed}")
-                runs += run_methods(task, [method], seed, dataset=str(data.scan.root),
-                                    conditions={"base_share": share, "base_classes": len(split.base),
-                                                "actual_share": round(actual, 4)},
-                                    on_progress=on_progress, token=token)
-    table = ResultTable("Base and new accuracy by the share of classes used as base", [
-        Column("share", "base share", "text"), Column("label", "method", "text"), Column("classes", "base/all", "text"),
-        Column("base", "base %", mark_winner=False), Column("new", "new %", mark_winner=False),
-        Column("hm", "HM %", mark_winner=False),
-    ])
+                runs += run_methods(
+                    task,
+                    [method],
+                    seed,
+                    dataset=str(data.scan.root),
+                    conditions={"base_share": share, "base_classes": len(split.base), "actual_share": round(actual, 4)},
+                    on_progress=on_progress,
+                    token=token,
+                )
+    table = ResultTable(
+        "Base and new accuracy by the share of classes used as base",
+        [
+            Column("share", "base share", "text"),
+            Column("label", "method", "text"),
+            Column("classes", "base/all", "text"),
+            Column("base", "base %", mark_winner=False),
+            Column("new", "new %", mark_winner=False),
+            Column("hm", "HM %", mark_winner=False),
+        ],
+    )
     x: list = []
     per_method: dict[str, dict[str, list]] = {m.info.name: {"base": [], "new": []} for m in methods}
     total_classes = len(data.scan.classes)
@@ -162,13 +180,23 @@ def _class_share(data, methods, seeds, on_progress, token, shares):
         x.append(share)
         for summary in summarise(group):
             base_classes = next(r.conditions["base_classes"] for r in group if r.method == summary.method)
-            table.add_row({"share": f"{100 * share:.0f}%", "label": summary.label,
-                           "classes": f"{base_classes}/{total_classes}", "base": summary.base,
-                           "new": summary.new, "hm": summary.hm}, FALLBACK_MARK if summary.new_is_zero_shot else "")
+            table.add_row(
+                {
+                    "share": f"{100 * share:.0f}%",
+                    "label": summary.label,
+                    "classes": f"{base_classes}/{total_classes}",
+                    "base": summary.base,
+                    "new": summary.new,
+                    "hm": summary.hm,
+                },
+                FALLBACK_MARK if summary.new_is_zero_shot else "",
+            )
             per_method[summary.method]["base"].append(summary.base)
             per_method[summary.method]["new"].append(summary.new)
-    table.footnotes.append("base classes = the first ceil(share × N) by name (at least 2); "
-                           f"mean ± std over seeds {', '.join(map(str, seeds))}")
+    table.footnotes.append(
+        "base classes = the first ceil(share × N) by name (at least 2); "
+        f"mean ± std over seeds {', '.join(map(str, seeds))}"
+    )
     if any(not m.info.can_score_unseen_classes for m in methods):
         table.footnotes.append(FALLBACK_NOTE)
     series, dashed = [], []
@@ -179,8 +207,9 @@ def _class_share(data, methods, seeds, on_progress, token, shares):
             series.append(Series(name, [s.mean for s in stats], [s.std for s in stats]))
             if method.info.name == "zero-shot":
                 dashed.append(name)
-    chart = Lines("Accuracy by the share of base classes", x, series, x_label="share of classes used as base",
-                  dashed=dashed)
+    chart = Lines(
+        "Accuracy by the share of base classes", x, series, x_label="share of classes used as base", dashed=dashed
+    )
     return runs, table, chart, notes
 
 
@@ -198,35 +227,69 @@ def _noise(data, methods, seeds, on_progress, token, noise_std):
             raise SplitError("some test images could be read clean but not with noise added")
         for method in methods:
             step(f"{method.info.label} · seed {seed}")
-            runs += run_methods(clean, [method], seed, dataset=str(data.scan.root),
-                                other_tests={"noisy": noisy.test_features.to(clean.test_features.device)},
-                                conditions={"noise_std": noise_std}, on_progress=on_progress, token=token)
-    table = ResultTable(f"Gaussian noise (std {noise_std:g}) on the test images", [
-        Column("label", "method", "text"), Column("base", "base %"), Column("new", "new %"), Column("hm", "HM %"),
-        Column("noisy_base", "noisy base %"), Column("noisy_new", "noisy new %"), Column("noisy_hm", "noisy HM %"),
-        Column("hm_drop", "HM drop", mark_winner=True, higher_is_better=False),
-    ])
+            runs += run_methods(
+                clean,
+                [method],
+                seed,
+                dataset=str(data.scan.root),
+                other_tests={"noisy": noisy.test_features.to(clean.test_features.device)},
+                conditions={"noise_std": noise_std},
+                on_progress=on_progress,
+                token=token,
+            )
+    table = ResultTable(
+        f"Gaussian noise (std {noise_std:g}) on the test images",
+        [
+            Column("label", "method", "text"),
+            Column("base", "base %"),
+            Column("new", "new %"),
+            Column("hm", "HM %"),
+            Column("noisy_base", "noisy base %"),
+            Column("noisy_new", "noisy new %"),
+            Column("noisy_hm", "noisy HM %"),
+            Column("hm_drop", "HM drop", mark_winner=True, higher_is_better=False),
+        ],
+    )
     labels, clean_hm, noisy_hm = [], [], []
     for summary in summarise(runs):
         mine = [r for r in runs if r.method == summary.method]
         noisy_stats = {key: Statistic.of(r.other_tests["noisy"][key] for r in mine) for key in ("base", "new", "hm")}
-        drop = Statistic.of((r.hm - r.other_tests["noisy"]["hm"]) if r.hm is not None and r.other_tests["noisy"]["hm"]
-                            is not None else None for r in mine)
-        table.add_row({"label": summary.label, "base": summary.base, "new": summary.new, "hm": summary.hm,
-                       "noisy_base": noisy_stats["base"], "noisy_new": noisy_stats["new"],
-                       "noisy_hm": noisy_stats["hm"], "hm_drop": drop},
-                      FALLBACK_MARK if summary.new_is_zero_shot else "")
+        drop = Statistic.of(
+            (r.hm - r.other_tests["noisy"]["hm"])
+            if r.hm is not None and r.other_tests["noisy"]["hm"] is not None
+            else None
+            for r in mine
+        )
+        table.add_row(
+            {
+                "label": summary.label,
+                "base": summary.base,
+                "new": summary.new,
+                "hm": summary.hm,
+                "noisy_base": noisy_stats["base"],
+                "noisy_new": noisy_stats["new"],
+                "noisy_hm": noisy_stats["hm"],
+                "hm_drop": drop,
+            },
+            FALLBACK_MARK if summary.new_is_zero_shot else "",
+        )
         labels.append(summary.label)
         clean_hm.append(summary.hm)
         noisy_hm.append(noisy_stats["hm"])
-    table.footnotes.append(f"noise N(0, {noise_std:g}²) on the normalised pixels of the test images; training "
-                           f"images clean; mean ± std over seeds {', '.join(map(str, seeds))}")
+    table.footnotes.append(
+        f"noise N(0, {noise_std:g}²) on the normalised pixels of the test images; training "
+        f"images clean; mean ± std over seeds {', '.join(map(str, seeds))}"
+    )
     if any(not m.info.can_score_unseen_classes for m in methods):
         table.footnotes.append(FALLBACK_NOTE)
-    chart = GroupedBars(f"HM on clean and noisy test images (std {noise_std:g})", labels, [
-        Series("clean HM", [s.mean for s in clean_hm], [s.std for s in clean_hm]),
-        Series("noisy HM", [s.mean for s in noisy_hm], [s.std for s in noisy_hm]),
-    ])
+    chart = GroupedBars(
+        f"HM on clean and noisy test images (std {noise_std:g})",
+        labels,
+        [
+            Series("clean HM", [s.mean for s in clean_hm], [s.std for s in clean_hm]),
+            Series("noisy HM", [s.mean for s in noisy_hm], [s.std for s in noisy_hm]),
+        ],
+    )
     return runs, table, chart, []
 
 

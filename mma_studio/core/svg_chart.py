@@ -24,12 +24,16 @@ def _y(value: float, low: float, high: float) -> float:
 
 def _axes(title: str, y_label: str, low: float, high: float) -> list[str]:
     parts = [
-        (f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" '
-        'font-family="sans-serif" font-size="12">'),
+        (
+            f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" '
+            'font-family="sans-serif" font-size="12">'
+        ),
         f'<rect width="{WIDTH}" height="{HEIGHT}" fill="white"/>',
         f'<text x="{WIDTH / 2}" y="24" text-anchor="middle" font-size="15">{escape(title)}</text>',
-        (f'<text transform="translate(16 {(TOP + HEIGHT - BOTTOM) / 2}) rotate(-90)" text-anchor="middle">'
-        f"{escape(y_label)}</text>"),
+        (
+            f'<text transform="translate(16 {(TOP + HEIGHT - BOTTOM) / 2}) rotate(-90)" text-anchor="middle">'
+            f"{escape(y_label)}</text>"
+        ),
     ]
     for step in range(6):
         value = low + (high - low) * step / 5
@@ -37,7 +41,9 @@ def _axes(title: str, y_label: str, low: float, high: float) -> list[str]:
         parts.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e3e3e3"/>')
         parts.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{100 * value:.0f}</text>')
     parts.append(f'<line x1="{LEFT}" x2="{LEFT}" y1="{TOP}" y2="{HEIGHT - BOTTOM}" stroke="#555"/>')
-    parts.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{HEIGHT - BOTTOM}" y2="{HEIGHT - BOTTOM}" stroke="#555"/>')
+    parts.append(
+        f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{HEIGHT - BOTTOM}" y2="{HEIGHT - BOTTOM}" stroke="#555"/>'
+    )
     return parts
 
 
@@ -46,8 +52,10 @@ def _legend(names: list[str], dashed: frozenset[str] = frozenset()) -> list[str]
     for i, name in enumerate(names):
         colour = PALETTE[i % len(PALETTE)]
         dash = ' stroke-dasharray="5 3"' if name in dashed else ""
-        parts.append(f'<line x1="{x}" x2="{x + 18}" y1="{HEIGHT - 14}" y2="{HEIGHT - 14}" stroke="{colour}" '
-                     f'stroke-width="6"{dash}/>')
+        parts.append(
+            f'<line x1="{x}" x2="{x + 18}" y1="{HEIGHT - 14}" y2="{HEIGHT - 14}" stroke="{colour}" '
+            f'stroke-width="6"{dash}/>'
+        )
         parts.append(f'<text x="{x + 24}" y="{HEIGHT - 10}">{escape(name)}</text>')
         x += 34 + 7 * len(name)
     return parts
@@ -77,9 +85,11 @@ def bars_svg(chart: GroupedBars) -> str:
                 continue
             x, y = x0 + s * bar_width, _y(value, low, high)
             colour = PALETTE[s % len(PALETTE)]
-            parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar_width - 2:.1f}" '
-                         f'height="{HEIGHT - BOTTOM - y:.1f}" fill="{colour}"><title>{escape(series.name)} '
-                         f'{escape(group)}: {100 * value:.1f}%</title></rect>')
+            parts.append(
+                f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar_width - 2:.1f}" '
+                f'height="{HEIGHT - BOTTOM - y:.1f}" fill="{colour}"><title>{escape(series.name)} '
+                f"{escape(group)}: {100 * value:.1f}%</title></rect>"
+            )
             error = series.errors[g] if g < len(series.errors) else None
             if error:
                 cx = x + (bar_width - 2) / 2
@@ -87,21 +97,29 @@ def bars_svg(chart: GroupedBars) -> str:
                 parts.append(f'<line x1="{cx:.1f}" x2="{cx:.1f}" y1="{top:.1f}" y2="{bottom:.1f}" stroke="#222"/>')
             if chart.winners.get(series.name) == g:
                 star_y = (_y(min(high, value + error), low, high) if error else y) - 4
-                parts.append(f'<text x="{x + (bar_width - 2) / 2:.1f}" y="{star_y:.1f}" text-anchor="middle" '
-                             'font-weight="bold">★</text>')
+                parts.append(
+                    f'<text x="{x + (bar_width - 2) / 2:.1f}" y="{star_y:.1f}" text-anchor="middle" '
+                    'font-weight="bold">★</text>'
+                )
         label_y = HEIGHT - BOTTOM + 16
-        parts.append(f'<text x="{x0 + group_width * 0.4:.1f}" y="{label_y}" text-anchor="middle">{escape(group)}</text>')
+        parts.append(
+            f'<text x="{x0 + group_width * 0.4:.1f}" y="{label_y}" text-anchor="middle">{escape(group)}</text>'
+        )
     names = [s.name for s in chart.series]
     for name, value in chart.references:
         colour = PALETTE[names.index(name) % len(PALETTE)] if name in names else "#555"
         y = _y(value, low, high)
-        parts.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="{colour}" '
-                     f'stroke-dasharray="6 4" stroke-width="1.5"><title>zero-shot {escape(name)}: '
-                     f'{100 * value:.1f}%</title></line>')
+        parts.append(
+            f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="{colour}" '
+            f'stroke-dasharray="6 4" stroke-width="1.5"><title>zero-shot {escape(name)}: '
+            f"{100 * value:.1f}%</title></line>"
+        )
     parts += _legend(names)
     if chart.references:
-        parts.append(f'<text x="{WIDTH - RIGHT}" y="{HEIGHT - 34}" text-anchor="end" fill="#555">'
-                     "dashed: zero-shot CLIP · ★ best · bars: mean, lines: ± std</text>")
+        parts.append(
+            f'<text x="{WIDTH - RIGHT}" y="{HEIGHT - 34}" text-anchor="end" fill="#555">'
+            "dashed: zero-shot CLIP · ★ best · bars: mean, lines: ± std</text>"
+        )
     return "\n".join(parts + ["</svg>"]) + "\n"
 
 
@@ -115,10 +133,13 @@ def lines_svg(chart: Lines) -> str:
         return LEFT + 20 + (WIDTH - LEFT - RIGHT - 40) * (value - x_low) / span
 
     for value in chart.x:
-        parts.append(f'<text x="{x_of(value):.1f}" y="{HEIGHT - BOTTOM + 16}" text-anchor="middle">'
-                     f"{100 * value:.0f}%</text>")
-    parts.append(f'<text x="{(LEFT + WIDTH - RIGHT) / 2}" y="{HEIGHT - BOTTOM + 36}" text-anchor="middle">'
-                 f"{escape(chart.x_label)}</text>")
+        parts.append(
+            f'<text x="{x_of(value):.1f}" y="{HEIGHT - BOTTOM + 16}" text-anchor="middle">{100 * value:.0f}%</text>'
+        )
+    parts.append(
+        f'<text x="{(LEFT + WIDTH - RIGHT) / 2}" y="{HEIGHT - BOTTOM + 36}" text-anchor="middle">'
+        f"{escape(chart.x_label)}</text>"
+    )
     for s, series in enumerate(chart.series):
         colour = PALETTE[s % len(PALETTE)]
         points = [(x_of(x), _y(v, low, high)) for x, v in zip(chart.x, series.values) if v is not None]

@@ -29,8 +29,15 @@ from mma_studio.core.metrics import harmonic_mean
 
 EVAL_CHUNK = 4096
 MAX_EPOCHS = 100_000
-_LABELS = {"lr": "learning rate", "weight_decay": "weight decay", "epochs": "epochs", "batch_size": "batch size",
-           "patience": "patience", "min_patience_steps": "min_patience_steps", "seed": "seed"}
+_LABELS = {
+    "lr": "learning rate",
+    "weight_decay": "weight decay",
+    "epochs": "epochs",
+    "batch_size": "batch size",
+    "patience": "patience",
+    "min_patience_steps": "min_patience_steps",
+    "seed": "seed",
+}
 
 
 class TrainingDivergedError(ArithmeticError):
@@ -105,7 +112,9 @@ class FitResult:
 
 
 @torch.no_grad()
-def predict_in_chunks(model, image_features: torch.Tensor, text_features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def predict_in_chunks(
+    model, image_features: torch.Tensor, text_features: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Argmax predictions and summed cross-entropy-ready logits, chunked to bound memory."""
     predictions = []
     logits_all = []
@@ -163,14 +172,50 @@ def fit_features(
     config = config or TrainConfig()
     if image_features.device.type == "cpu":
         with torch_threads(adapter_training_threads()):
-            return _fit(image_features, labels, text_features, val_image_features, val_labels, config,
-                        adapter_config, on_event, new_image_features, new_labels, new_text_features, token)
-    return _fit(image_features, labels, text_features, val_image_features, val_labels, config,
-                adapter_config, on_event, new_image_features, new_labels, new_text_features, token)
+            return _fit(
+                image_features,
+                labels,
+                text_features,
+                val_image_features,
+                val_labels,
+                config,
+                adapter_config,
+                on_event,
+                new_image_features,
+                new_labels,
+                new_text_features,
+                token,
+            )
+    return _fit(
+        image_features,
+        labels,
+        text_features,
+        val_image_features,
+        val_labels,
+        config,
+        adapter_config,
+        on_event,
+        new_image_features,
+        new_labels,
+        new_text_features,
+        token,
+    )
 
 
-def _fit(image_features, labels, text_features, val_image_features, val_labels, config, adapter_config,
-         on_event, new_image_features, new_labels, new_text_features, token) -> FitResult:
+def _fit(
+    image_features,
+    labels,
+    text_features,
+    val_image_features,
+    val_labels,
+    config,
+    adapter_config,
+    on_event,
+    new_image_features,
+    new_labels,
+    new_text_features,
+    token,
+) -> FitResult:
     views = image_features if image_features.dim() == 3 else image_features.unsqueeze(0)
     num_views, num_train, embed_dim = views.shape
     if labels.shape[0] != num_train:
@@ -199,7 +244,9 @@ def _fit(image_features, labels, text_features, val_image_features, val_labels, 
 
     def evaluate(model) -> tuple[float | None, float | None, float | None, float | None]:
         model.eval()
-        val_acc, val_loss = _accuracy_and_loss(model, val_image_features, val_labels, text_features) if has_val else (None, None)
+        val_acc, val_loss = (
+            _accuracy_and_loss(model, val_image_features, val_labels, text_features) if has_val else (None, None)
+        )
         new_acc = _accuracy_and_loss(model, new_image_features, new_labels, new_text_features)[0] if has_new else None
         return val_acc, val_loss, new_acc, harmonic_mean(val_acc, new_acc)
 

@@ -71,7 +71,8 @@ def _check(path: Path, info: os.stat_result, max_bytes: int | None, what: str) -
         raise UserFileError(path, f"is {kind}, not {what}", code)
     if max_bytes is not None and info.st_size > max_bytes:
         raise UserFileError(
-            path, f"too large for {what} ({format_size(info.st_size)}; at most {format_size(max_bytes)} is read)",
+            path,
+            f"too large for {what} ({format_size(info.st_size)}; at most {format_size(max_bytes)} is read)",
             errno.EFBIG,
         )
 
@@ -118,5 +119,7 @@ def read_regular_file(path: Path | str, max_bytes: int, *, what: str = "a file")
     with open_regular_file(path, max_bytes, what=what) as stream:
         data = stream.read(max_bytes + 1)
     if len(data) > max_bytes:
-        raise UserFileError(path, f"too large for {what} (it grew past {format_size(max_bytes)} while read)", errno.EFBIG)
+        raise UserFileError(
+            path, f"too large for {what} (it grew past {format_size(max_bytes)} while read)", errno.EFBIG
+        )
     return data

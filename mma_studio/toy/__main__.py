@@ -1,8 +1,8 @@
 """`python -m mma_studio.toy`: pretrain the toy CLIP, evaluate it, or write the example dataset.
 
-    python -m mma_studio.toy train [--steps N] [--seed S] [--out PATH]
-    python -m mma_studio.toy eval [--weights PATH]
-    python -m mma_studio.toy example FOLDER [--per-class N] [--seed S]
+python -m mma_studio.toy train [--steps N] [--seed S] [--out PATH]
+python -m mma_studio.toy eval [--weights PATH]
+python -m mma_studio.toy example FOLDER [--per-class N] [--seed S]
 """
 
 from __future__ import annotations
@@ -43,8 +43,11 @@ def command_train(args) -> int:
     def on_step(step: int, steps: int, loss: float, images_per_s: float) -> None:
         if step % every == 0 or step == steps:
             eta = (steps - step) * config.batch_size / images_per_s
-            print(f"step {step}/{steps}  loss {loss:.3f}  {images_per_s:.0f} img/s  eta {eta:.0f}s",
-                  file=sys.stderr, flush=True)
+            print(
+                f"step {step}/{steps}  loss {loss:.3f}  {images_per_s:.0f} img/s  eta {eta:.0f}s",
+                file=sys.stderr,
+                flush=True,
+            )
 
     model, summary = pretrain(config, on_step=on_step)
     path = save_weights(model, args.out, summary)
@@ -94,8 +97,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--batch-size", type=int, help=f"images per step (default {PretrainConfig.batch_size})")
     train.add_argument("--lr", type=float, help=f"peak learning rate (default {PretrainConfig.lr})")
     train.add_argument("--eval-per-combo", type=int, help="evaluation images per colour-shape combination")
-    train.add_argument("--out", type=Path, default=Path(WEIGHTS_FILENAME),
-                       help=f"where to write the float16 safetensors file (default ./{WEIGHTS_FILENAME})")
+    train.add_argument(
+        "--out",
+        type=Path,
+        default=Path(WEIGHTS_FILENAME),
+        help=f"where to write the float16 safetensors file (default ./{WEIGHTS_FILENAME})",
+    )
     train.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     train.set_defaults(func=command_train)
 

@@ -70,8 +70,13 @@ def render_example_images(
     """(count, 64, 64, 3) uint8 images of one class in the shifted domain."""
     c, s = shapes.COLOUR_NAMES.index(colour), shapes.SHAPES.index(shape)
     batch = shapes.render(
-        np.full(count, c), np.full(count, s), rng, size=IMAGE_SIZE, scale_range=domain.scale_range,
-        pixel_noise=0.0, outline=domain.outline,
+        np.full(count, c),
+        np.full(count, s),
+        rng,
+        size=IMAGE_SIZE,
+        scale_range=domain.scale_range,
+        pixel_noise=0.0,
+        outline=domain.outline,
     )
     images = batch.images
     contrast = rng.uniform(*domain.contrast, (count, 1, 1, 1)).astype(np.float32)
@@ -130,11 +135,22 @@ def write_example_dataset(
             elapsed = time.perf_counter() - started
             rate = done / elapsed if elapsed > 0 else None
             on_progress(
-                Progress("example", done, total, rate=rate,
-                         eta_s=(total - done) / rate if rate else None, message=f"Writing {name}")
+                Progress(
+                    "example",
+                    done,
+                    total,
+                    rate=rate,
+                    eta_s=(total - done) / rate if rate else None,
+                    message=f"Writing {name}",
+                )
             )
-    marker = {"what": "MMA Studio example dataset", "seed": seed, "per_class": per_class,
-              "classes": [folder_name(*k) for k in EXAMPLE_CLASSES], "domain": asdict(DOMAIN)}
+    marker = {
+        "what": "MMA Studio example dataset",
+        "seed": seed,
+        "per_class": per_class,
+        "classes": [folder_name(*k) for k in EXAMPLE_CLASSES],
+        "domain": asdict(DOMAIN),
+    }
     _write_bytes_atomically(dest / MARKER, json.dumps(marker, indent=2).encode())
     return dest
 

@@ -242,11 +242,12 @@ def _regular_star(points: int, outer: float, inner: float) -> np.ndarray:
 
 _TRIANGLE = _regular_star(3, 1.0, 0.5)[::2].copy()  # the outer vertices of a 3-point "star"
 _STAR = _regular_star(5, 1.0, 0.42)
+
+
 def _cross_vertices() -> np.ndarray:
     w, h = 0.3, 0.95
     return np.array(
-        [(w, h), (-w, h), (-w, w), (-h, w), (-h, -w), (-w, -w),
-         (-w, -h), (w, -h), (w, -w), (h, -w), (h, w), (w, w)],
+        [(w, h), (-w, h), (-w, w), (-h, w), (-h, -w), (-w, -w), (-w, -h), (w, -h), (w, -w), (h, -w), (h, w), (w, w)],
         dtype=np.float32,
     )
 

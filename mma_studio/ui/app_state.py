@@ -85,8 +85,9 @@ class AppState(QObject):
         """Replace the scan after classes were added or removed, keeping the user's renames."""
         names = set(scan.class_names)
         kept = {name: shown for name, shown in self.data.display_names.items() if name in names}
-        self.data = DataState(scan=scan, base_classes=list(base), new_classes=list(new), display_names=kept,
-                              fixes=self.data.fixes)
+        self.data = DataState(
+            scan=scan, base_classes=list(base), new_classes=list(new), display_names=kept, fixes=self.data.fixes
+        )
         self.datasetChanged.emit()
 
     def clear_scan(self) -> None:

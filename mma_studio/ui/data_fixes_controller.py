@@ -61,8 +61,7 @@ class DataFixesController(QObject):
         if not paths or scan is None or class_name not in scan.class_names:
             return False
         what = paths[0].name if len(paths) == 1 else f"{len(paths)} images"
-        self._push(self._fixes().move(paths, class_name),
-                   f"Move {what} to {self.state.display_name(class_name)!r}")
+        self._push(self._fixes().move(paths, class_name), f"Move {what} to {self.state.display_name(class_name)!r}")
         return True
 
     def keep(self, key: str) -> bool:

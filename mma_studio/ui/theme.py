@@ -37,26 +37,60 @@ def _palette(colors: dict) -> QPalette:
 
 def light_palette() -> QPalette:
     P = QPalette.ColorRole
-    palette = _palette({
-        P.Window: "#f3f4f6", P.WindowText: "#111827", P.Base: "#ffffff", P.AlternateBase: "#f9fafb",
-        P.ToolTipBase: "#111827", P.ToolTipText: "#f9fafb", P.PlaceholderText: "#6b7280", P.Text: "#111827",
-        P.Button: "#f9fafb", P.ButtonText: "#111827", P.BrightText: "#ffffff", P.Light: "#ffffff",
-        P.Midlight: "#e5e7eb", P.Mid: "#9ca3af", P.Dark: "#6b7280", P.Shadow: "#1f2937",
-        P.Highlight: "#2563eb", P.HighlightedText: "#ffffff", P.Link: "#1d4ed8", P.LinkVisited: "#6d28d9",
-    })
+    palette = _palette(
+        {
+            P.Window: "#f3f4f6",
+            P.WindowText: "#111827",
+            P.Base: "#ffffff",
+            P.AlternateBase: "#f9fafb",
+            P.ToolTipBase: "#111827",
+            P.ToolTipText: "#f9fafb",
+            P.PlaceholderText: "#6b7280",
+            P.Text: "#111827",
+            P.Button: "#f9fafb",
+            P.ButtonText: "#111827",
+            P.BrightText: "#ffffff",
+            P.Light: "#ffffff",
+            P.Midlight: "#e5e7eb",
+            P.Mid: "#9ca3af",
+            P.Dark: "#6b7280",
+            P.Shadow: "#1f2937",
+            P.Highlight: "#2563eb",
+            P.HighlightedText: "#ffffff",
+            P.Link: "#1d4ed8",
+            P.LinkVisited: "#6d28d9",
+        }
+    )
     _disabled(palette, "#9ca3af")
     return palette
 
 
 def dark_palette() -> QPalette:
     P = QPalette.ColorRole
-    palette = _palette({
-        P.Window: "#1f2227", P.WindowText: "#e5e7eb", P.Base: "#15171b", P.AlternateBase: "#1b1e23",
-        P.ToolTipBase: "#e5e7eb", P.ToolTipText: "#111827", P.PlaceholderText: "#9ca3af", P.Text: "#e5e7eb",
-        P.Button: "#2a2e35", P.ButtonText: "#e5e7eb", P.BrightText: "#ffffff", P.Light: "#3a3f47",
-        P.Midlight: "#30343b", P.Mid: "#4b5563", P.Dark: "#111317", P.Shadow: "#000000",
-        P.Highlight: "#3b82f6", P.HighlightedText: "#ffffff", P.Link: "#93c5fd", P.LinkVisited: "#c4b5fd",
-    })
+    palette = _palette(
+        {
+            P.Window: "#1f2227",
+            P.WindowText: "#e5e7eb",
+            P.Base: "#15171b",
+            P.AlternateBase: "#1b1e23",
+            P.ToolTipBase: "#e5e7eb",
+            P.ToolTipText: "#111827",
+            P.PlaceholderText: "#9ca3af",
+            P.Text: "#e5e7eb",
+            P.Button: "#2a2e35",
+            P.ButtonText: "#e5e7eb",
+            P.BrightText: "#ffffff",
+            P.Light: "#3a3f47",
+            P.Midlight: "#30343b",
+            P.Mid: "#4b5563",
+            P.Dark: "#111317",
+            P.Shadow: "#000000",
+            P.Highlight: "#3b82f6",
+            P.HighlightedText: "#ffffff",
+            P.Link: "#93c5fd",
+            P.LinkVisited: "#c4b5fd",
+        }
+    )
     _disabled(palette, "#6b7280")
     return palette
 

@@ -95,8 +95,11 @@ def test_local_weights_file_becomes_the_backbone(qtbot, chooser_factory, tmp_pat
     asked = []
     monkeypatch.setattr(chooser, "ask_weights_file", lambda: str(weights))
     monkeypatch.setattr(chooser, "ask_architecture", lambda path: asked.append(path) or "ViT-B-32")
-    local_row = next(i for i in range(chooser.combo.count())
-                     if getattr(chooser.combo.itemData(i, CHOICE_ROLE), "kind", None) == "local")
+    local_row = next(
+        i
+        for i in range(chooser.combo.count())
+        if getattr(chooser.combo.itemData(i, CHOICE_ROLE), "kind", None) == "local"
+    )
     chooser.combo.activated.emit(local_row)
     assert asked == [str(weights)]
     assert state.backbone.model == "ViT-B-32"
@@ -139,7 +142,9 @@ def test_selection_from_elsewhere_is_shown(qtbot, chooser_factory):
 
 
 def test_helpers():
-    assert guess_architecture("vit_b_16-laion2b.safetensors", ["ViT-B-16", "ViT-B-32", "ViT-B-16-quickgelu"]) == "ViT-B-16"
+    assert (
+        guess_architecture("vit_b_16-laion2b.safetensors", ["ViT-B-16", "ViT-B-32", "ViT-B-16-quickgelu"]) == "ViT-B-16"
+    )
     assert guess_architecture("model.bin", ["ViT-B-16"]) == ""
     assert format_duration(5) == "5 s" and format_duration(125) == "2 min 05 s"
     entry = ChoiceEntry("ViT-B-16", "openai", "ViT-B-16 · openai", False, "pretrained")
@@ -192,8 +197,11 @@ def test_the_architecture_question_offers_open_clips_models(chooser_factory, mon
 
     chooser = chooser_factory()
     offered = []
-    monkeypatch.setattr(QInputDialog, "getItem",
-                        lambda parent, title, text, items, current, editable: offered.append((items, current)) or ("", False))
+    monkeypatch.setattr(
+        QInputDialog,
+        "getItem",
+        lambda parent, title, text, items, current, editable: offered.append((items, current)) or ("", False),
+    )
     assert chooser.ask_architecture("/somewhere/ViT-L-14-finetuned.pt") == ""
     items, current = offered[0]
     assert {"ViT-B-16", "ViT-L-14", "ViT-B-16-quickgelu", "mma-tiny"} <= set(items)

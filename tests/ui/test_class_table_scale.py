@@ -28,9 +28,17 @@ from mma_studio.ui.data.data_page import DataPage
 
 CLASSES = 1000
 ROLES = (
-    Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole, Qt.ItemDataRole.ToolTipRole,
-    Qt.ItemDataRole.DecorationRole, Qt.ItemDataRole.ForegroundRole, Qt.ItemDataRole.TextAlignmentRole,
-    Qt.ItemDataRole.FontRole, Qt.ItemDataRole.SizeHintRole, FolderNameRole, ClassRoleRole, SamplePathsRole,
+    Qt.ItemDataRole.DisplayRole,
+    Qt.ItemDataRole.EditRole,
+    Qt.ItemDataRole.ToolTipRole,
+    Qt.ItemDataRole.DecorationRole,
+    Qt.ItemDataRole.ForegroundRole,
+    Qt.ItemDataRole.TextAlignmentRole,
+    Qt.ItemDataRole.FontRole,
+    Qt.ItemDataRole.SizeHintRole,
+    FolderNameRole,
+    ClassRoleRole,
+    SamplePathsRole,
 )
 
 
@@ -100,15 +108,21 @@ def test_a_1000_class_scan_fills_the_table_without_copying_or_searching_per_cell
     classes, new = scan.classes, state.data.new_classes
     classes.walks = classes.searches = 0
     started = time.thread_time()
-    values = [model.index(row, column).data(role)
-              for row in range(CLASSES) for column in range(model.columnCount()) for role in ROLES]
+    values = [
+        model.index(row, column).data(role)
+        for row in range(CLASSES)
+        for column in range(model.columnCount())
+        for role in ROLES
+    ]
     all_cells_s = time.thread_time() - started
     assert values.count(None) < len(values)
     assert classes.walks == 0 and classes.searches == 0, "data() copied or searched the scan's classes"
     assert new.searches == 0 and new.walks <= 1, "data() searched the list of new classes"
     assert state.display_name("species 0500") == "species 0500"
-    print(f"\n{CLASSES} classes: landing {landed_s * 1000:.1f} ms of GUI-thread CPU; "
-          f"data() for all {len(values):,} cell-roles {all_cells_s * 1000:.1f} ms")
+    print(
+        f"\n{CLASSES} classes: landing {landed_s * 1000:.1f} ms of GUI-thread CPU; "
+        f"data() for all {len(values):,} cell-roles {all_cells_s * 1000:.1f} ms"
+    )
 
 
 def test_one_scan_emits_a_bounded_number_of_data_changed_signals(qtbot, page):

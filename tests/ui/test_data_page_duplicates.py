@@ -32,12 +32,16 @@ def test_colliding_names_and_copies_are_shown_and_a_rename_clears_the_error(qtbo
     qtbot.waitUntil(lambda: not page.is_busy(), timeout=SCAN_TIMEOUT_MS)
 
     errors = [m for m in page.warnings.messages() if m.startswith("Cannot train:")]
-    assert len(errors) == 1 and str(root / "golden_retriever") in errors[0] and str(root / "golden-retriever") in errors[0]
+    assert (
+        len(errors) == 1 and str(root / "golden_retriever") in errors[0] and str(root / "golden-retriever") in errors[0]
+    )
     assert any("counted more than once" in m for m in page.warnings.messages())
 
     dialog = page.health_report_dialog()
     qtbot.addWidget(dialog)
-    rows = {dialog.table.item(r, 0).data(0x0100): dialog.table.item(r, 1).text() for r in range(dialog.table.rowCount())}
+    rows = {
+        dialog.table.item(r, 0).data(0x0100): dialog.table.item(r, 1).text() for r in range(dialog.table.rowCount())
+    }
     assert rows[str(copy)] == "identical copy of dog/img_000.png: counted more than once"
     assert "counted more than once" in dialog._summary.text()
 

@@ -33,8 +33,14 @@ def trained(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("demo") / "data"
     make_class_dataset(root, CLASSES, per_class=6)
-    settings = RunSettings(model="mma-tiny", pretrained="random:0", device="cpu", shots=2, val_per_class=2,
-                           training=TrainConfig(epochs=3, patience=0))
+    settings = RunSettings(
+        model="mma-tiny",
+        pretrained="random:0",
+        device="cpu",
+        shots=2,
+        val_per_class=2,
+        training=TrainConfig(epochs=3, patience=0),
+    )
     run = train_adapter(scan_dataset(root), settings, cache=FeatureCache(root.parent / "cache"))
     return run, root
 
@@ -140,13 +146,17 @@ def test_loading_an_adapter_file_shows_its_metadata_and_reuses_the_backbone(qtbo
     assert "random weights" in page.adapter_info.label.text()
 
 
-@pytest.mark.parametrize("content, reason", [
-    (b"\x10\x00\x00\x00\x00\x00\x00\x00{not json at all}", "not a safetensors file"),
-    (b"", "empty"),
-    (None, "not an MMA Studio adapter file"),  # a real safetensors file without our metadata
-])
-def test_a_broken_adapter_file_is_refused_in_one_line_and_the_page_stays_usable(qtbot, page, trained, tmp_path,
-                                                                                content, reason):
+@pytest.mark.parametrize(
+    "content, reason",
+    [
+        (b"\x10\x00\x00\x00\x00\x00\x00\x00{not json at all}", "not a safetensors file"),
+        (b"", "empty"),
+        (None, "not an MMA Studio adapter file"),  # a real safetensors file without our metadata
+    ],
+)
+def test_a_broken_adapter_file_is_refused_in_one_line_and_the_page_stays_usable(
+    qtbot, page, trained, tmp_path, content, reason
+):
     run, root = trained
     with_run(qtbot, page, run)
     path = tmp_path / "broken.safetensors"
@@ -254,7 +264,9 @@ def test_an_adapter_file_dropped_anywhere_on_the_window_opens_in_the_demo(qtbot,
     with qtbot.waitSignal(window.demo_page.modelChanged, timeout=WAIT_MS):
         drop(window.data_page.drop_zone, [path])  # the Data page's drop zone would refuse it
     assert window.current_page() is window.demo_page
-    assert window.demo_page.model.path == path and "dropped.safetensors" in window.demo_page.adapter_info.fields["source"]
+    assert (
+        window.demo_page.model.path == path and "dropped.safetensors" in window.demo_page.adapter_info.fields["source"]
+    )
     assert window.data_page.error_text() == ""
     window.train_page.runFinished.emit(run)  # a finished run reaches the demo (a file is loaded: it waits)
     assert "Use its adapter" in window.demo_page.notice_banner.text()

@@ -42,7 +42,9 @@ def page(qtbot, trained):
 
 
 def expected_cell_paths(report, true, predicted):
-    return [p for p, t, q in zip(report.paths, report.true_labels, report.predicted_labels) if t == true and q == predicted]
+    return [
+        p for p, t, q in zip(report.paths, report.true_labels, report.predicted_labels) if t == true and q == predicted
+    ]
 
 
 @pytest.fixture
@@ -186,7 +188,9 @@ def test_clicking_a_confusion_cell_fills_the_gallery_with_exactly_those_images(q
     assert len(expected) == report.confusion[true][predicted]
     assert page.gallery.image_paths() == expected
     names = report.display_names
-    assert all(image.true_name == names[true] and image.predicted_name == names[predicted] for image in page.gallery.images())
+    assert all(
+        image.true_name == names[true] and image.predicted_name == names[predicted] for image in page.gallery.images()
+    )
     assert names[true] in page.gallery.title.text()
     assert f"{len(expected)} test image" in page.gallery.detail.text()
     assert page.matrix.selected_cell() == (true, predicted)
@@ -274,7 +278,9 @@ def test_choosing_a_class_in_the_table_shows_all_its_images_mistakes_first(qtbot
     qtbot.mouseClick(page.table.viewport(), Qt.MouseButton.LeftButton, pos=page.table.visualRect(index).center())
     chosen = sorted(range(len(report.display_names)), key=lambda i: report.display_names[i].casefold())[1]
     shown = page.gallery.images()
-    assert sorted(image.path for image in shown) == sorted(p for p, t in zip(report.paths, report.true_labels) if t == chosen)
+    assert sorted(image.path for image in shown) == sorted(
+        p for p, t in zip(report.paths, report.true_labels) if t == chosen
+    )
     verdicts = [image.correct for image in shown]
     assert verdicts == sorted(verdicts)  # mistakes (False) before correct ones
 

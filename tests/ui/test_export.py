@@ -259,8 +259,14 @@ def test_verification_images_cover_every_class_first(run):
 
 def test_companion_names():
     names = {k: p.name for k, p in companion_paths("/x/shapes.safetensors").items()}
-    assert names == {"model_card": "shapes.md", "metrics": "shapes.metrics.json", "confusion": "shapes.confusion.csv",
-                     "onnx": "shapes.onnx", "onnx_json": "shapes.onnx.json", "predict_script": "predict.py"}
+    assert names == {
+        "model_card": "shapes.md",
+        "metrics": "shapes.metrics.json",
+        "confusion": "shapes.confusion.csv",
+        "onnx": "shapes.onnx",
+        "onnx_json": "shapes.onnx.json",
+        "predict_script": "predict.py",
+    }
 
 
 def test_the_onnx_option_holds_the_adapter_and_demo_classes_and_is_verified(qtbot, run, out):
@@ -277,8 +283,15 @@ def test_the_onnx_option_holds_the_adapter_and_demo_classes_and_is_verified(qtbo
     export_and_wait(qtbot, dialog)
 
     assert dialog.error is None, dialog.error
-    assert files_in(out) == ["model.confusion.csv", "model.md", "model.metrics.json", "model.onnx",
-                             "model.onnx.json", "model.safetensors", "predict.py"]
+    assert files_in(out) == [
+        "model.confusion.csv",
+        "model.md",
+        "model.metrics.json",
+        "model.onnx",
+        "model.onnx.json",
+        "model.safetensors",
+        "predict.py",
+    ]
     assert dialog.result.onnx_verified and dialog.outcome_kind() == "verified"
     assert "ONNX model verified" in dialog.result_label.text()
     assert "ONNX model" in dialog.status_label.text()  # its size, beside the adapter's
@@ -293,8 +306,11 @@ def test_without_the_onnx_extra_the_option_is_off_and_says_how_to_install_it(qtb
     from mma_studio.core.export import onnx_extra
 
     real = importlib.util.find_spec
-    monkeypatch.setattr(onnx_extra.importlib.util, "find_spec",
-                        lambda name, *args: None if name in ("onnx", "onnxruntime") else real(name, *args))
+    monkeypatch.setattr(
+        onnx_extra.importlib.util,
+        "find_spec",
+        lambda name, *args: None if name in ("onnx", "onnxruntime") else real(name, *args),
+    )
     dialog = make_dialog(qtbot, run, out)
     dialog.onnx_check.setChecked(True)  # a click cannot reach a disabled box; the setting is ignored too
     dialog.model_card_check.setChecked(False)
@@ -306,8 +322,9 @@ def test_without_the_onnx_extra_the_option_is_off_and_says_how_to_install_it(qtb
     assert files_in(out) == ["model.safetensors"] and dialog.outcome_kind() == "verified"
 
 
-def test_the_app_and_the_cli_write_the_same_set_through_the_same_engine_call(qtbot, run, trained, tmp_path,
-                                                                             monkeypatch, capsys):
+def test_the_app_and_the_cli_write_the_same_set_through_the_same_engine_call(
+    qtbot, run, trained, tmp_path, monkeypatch, capsys
+):
     from mma_studio.cli import main
     from mma_studio.core.export import export_set
 
@@ -328,8 +345,22 @@ def test_the_app_and_the_cli_write_the_same_set_through_the_same_engine_call(qtb
 
     saved = run.save(tmp_path / "model.safetensors")
     data_dir = trained[0].root  # the dataset the run was trained on: the CLI evaluates its held-out images
-    code = main(["export", str(saved), str(cli_out), "--model-card", "--metrics", str(data_dir), "--onnx",
-                 "--device", "cpu", "--cache-dir", str(tmp_path / "cache"), "-q"])
+    code = main(
+        [
+            "export",
+            str(saved),
+            str(cli_out),
+            "--model-card",
+            "--metrics",
+            str(data_dir),
+            "--onnx",
+            "--device",
+            "cpu",
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            "-q",
+        ]
+    )
     assert code == 0, capsys.readouterr()
 
     assert len(calls) == 2 and all(request.onnx and request.model_card and request.metrics for request in calls)
@@ -337,13 +368,18 @@ def test_the_app_and_the_cli_write_the_same_set_through_the_same_engine_call(qtb
     assert (app_out / "predict.py").read_bytes() == (cli_out / "predict.py").read_bytes()
     app_adapter, cli_adapter = (load_adapter_file(folder / "model.safetensors") for folder in (app_out, cli_out))
     assert app_adapter.class_names == cli_adapter.class_names
-    assert all(torch.equal(app_adapter.state_dict[name], cli_adapter.state_dict[name]) for name in app_adapter.state_dict)
-    app_meta, cli_meta = (json.loads((folder / "model.onnx.json").read_text(encoding="utf-8"))
-                          for folder in (app_out, cli_out))
+    assert all(
+        torch.equal(app_adapter.state_dict[name], cli_adapter.state_dict[name]) for name in app_adapter.state_dict
+    )
+    app_meta, cli_meta = (
+        json.loads((folder / "model.onnx.json").read_text(encoding="utf-8")) for folder in (app_out, cli_out)
+    )
     app_meta.pop("created"), cli_meta.pop("created")
     assert app_meta == cli_meta
-    headings = [[line for line in (folder / "model.md").read_text(encoding="utf-8").splitlines()
-                 if line.startswith("#")] for folder in (app_out, cli_out)]
+    headings = [
+        [line for line in (folder / "model.md").read_text(encoding="utf-8").splitlines() if line.startswith("#")]
+        for folder in (app_out, cli_out)
+    ]
     assert headings[0] == headings[1]
     metrics = [json.loads((folder / "model.metrics.json").read_text(encoding="utf-8")) for folder in (app_out, cli_out)]
     assert metrics[0].keys() == metrics[1].keys()

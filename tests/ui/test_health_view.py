@@ -28,8 +28,14 @@ def messy_dataset(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("messy") / "shapes"
     write_example_dataset(root, per_class=10, seed=0)
     for folder in list(root.iterdir()):
-        if folder.is_dir() and folder.name not in {"blue_circle", "blue_star", "green_square", "orange_cross",
-                                                   "red_star", "yellow_ring"}:
+        if folder.is_dir() and folder.name not in {
+            "blue_circle",
+            "blue_star",
+            "green_square",
+            "orange_cross",
+            "red_star",
+            "yellow_ring",
+        }:
             shutil.rmtree(folder)
     original = Image.open(root / "green_square" / "green_square_003.png")
     original.resize((128, 128), Image.Resampling.BICUBIC).save(root / "green_square" / "copy_resized.png")
@@ -76,14 +82,22 @@ def test_health_view_lists_the_planted_problems_with_their_actions(qtbot, page, 
     assert label.finding.suggested_class == "red_star"
     assert label.move_button.menu().actions()[0].data() == "red_star"  # the suggestion comes first
     conflict = row_of(page, CONFLICT)
-    assert set(conflict.finding.paths) == {messy_dataset / "orange_cross" / "orange_cross_004.png",
-                                           messy_dataset / "yellow_ring" / "filed_twice.png"}
+    assert set(conflict.finding.paths) == {
+        messy_dataset / "orange_cross" / "orange_cross_004.png",
+        messy_dataset / "yellow_ring" / "filed_twice.png",
+    }
     duplicate = row_of(page, DUPLICATE)
     assert messy_dataset / "green_square" / "copy_resized.png" in duplicate.finding.paths
     assert conflict.move_button is not None and duplicate.exclude_button is not None
     assert page.data_tabs.tabText(1) == f"Health ({len(page.health.rows)})"
-    qtbot.waitUntil(lambda: all(lbl.pixmap() is not None and not lbl.pixmap().isNull()
-                                for row in page.health.rows for lbl in row.thumb_labels.values()), timeout=10_000)
+    qtbot.waitUntil(
+        lambda: all(
+            lbl.pixmap() is not None and not lbl.pixmap().isNull()
+            for row in page.health.rows
+            for lbl in row.thumb_labels.values()
+        ),
+        timeout=10_000,
+    )
     if SHOTS_DIR:
         _render(page, Path(SHOTS_DIR))
 
@@ -258,8 +272,9 @@ def test_class_table_counts_follow_the_fixes(qtbot, page, messy_dataset):
     assert count("red_star") == "9"
 
 
-def test_after_a_training_run_the_health_tab_counts_findings_without_being_asked(qtbot, messy_dataset, tmp_path,
-                                                                                   monkeypatch):
+def test_after_a_training_run_the_health_tab_counts_findings_without_being_asked(
+    qtbot, messy_dataset, tmp_path, monkeypatch
+):
     from PySide6.QtCore import Qt
 
     from mma_studio.core.dataset import scan_dataset

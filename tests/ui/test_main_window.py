@@ -57,11 +57,13 @@ def test_menus_have_the_expected_shortcuts(window):
     titles = [action.text() for action in window.menuBar().actions()]
     assert titles == ["&File", "&Edit", "&View", "&Help"]
     edit_actions = window.menuBar().actions()[1].menu().actions()
-    assert [a.shortcut() for a in edit_actions] == [QKeySequence(QKeySequence.StandardKey.Undo),
-                                                   QKeySequence(QKeySequence.StandardKey.Redo)]
+    assert [a.shortcut() for a in edit_actions] == [
+        QKeySequence(QKeySequence.StandardKey.Undo),
+        QKeySequence(QKeySequence.StandardKey.Redo),
+    ]
     file_actions = [a.text() for a in window.menuBar().actions()[0].menu().actions() if a.text()]
     first = file_actions.index("&Open Folder…")  # after the project actions
-    assert file_actions[first:first + 3] == ["&Open Folder…", "Open &Recent", "Try an &Example"]
+    assert file_actions[first : first + 3] == ["&Open Folder…", "Open &Recent", "Try an &Example"]
     window.page_actions[1].trigger()
     assert window.current_page() is window.train_page
     assert window.page_actions[1].isChecked() and not window.page_actions[0].isChecked()
@@ -122,10 +124,15 @@ def test_deferred_pages_are_built_after_the_first_frame(qtbot, monkeypatch):
     assert painted, "the pages were built before the first frame was painted"
     assert window.findChild(QPushButton, "trainButton") is not None
     assert [window.pages.widget(row) for row in range(4)] == [
-        window.data_page, window.train_page, window.evaluate_page, window.demo_page]
+        window.data_page,
+        window.train_page,
+        window.evaluate_page,
+        window.demo_page,
+    ]
     assert window.pages.count() == pages and window.current_page() is window.data_page
     assert not window.findChildren(QLabel, "pagePlaceholder") or all(
-        not label.isVisible() for label in window.findChildren(QLabel, "pagePlaceholder"))
+        not label.isVisible() for label in window.findChildren(QLabel, "pagePlaceholder")
+    )
 
 
 class _PaintSpy(QObject):
@@ -204,7 +211,11 @@ def test_run_app_shows_the_window_and_returns_when_it_closes(qtbot, monkeypatch)
     monkeypatch.setattr(main_window, "BACKBONE_LIST_DELAY_MS", 600_000)
     QTimer.singleShot(300, close_windows)
     assert run_app([]) == 0
-    assert len(seen) == 1 and None not in (seen[0].train_page, seen[0].evaluate_page, seen[0].demo_page)  # built after the first frame
+    assert len(seen) == 1 and None not in (
+        seen[0].train_page,
+        seen[0].evaluate_page,
+        seen[0].demo_page,
+    )  # built after the first frame
     assert not seen[0].isVisible()
 
 

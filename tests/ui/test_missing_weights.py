@@ -52,7 +52,10 @@ def test_missing_weights_disable_train_with_the_reason_and_two_fixes(qtbot, wind
     assert target.label in reason and "not on this computer" in reason
     assert page.download_weights_button.isVisibleTo(page) and page.download_weights_button.isEnabled()
     assert page.choose_weights_button.isVisibleTo(page)
-    texts = [window.data_page.backbone_chooser.combo.itemText(i) for i in range(window.data_page.backbone_chooser.combo.count())]
+    texts = [
+        window.data_page.backbone_chooser.combo.itemText(i)
+        for i in range(window.data_page.backbone_chooser.combo.count())
+    ]
     assert any(target.label in text and "not downloaded" in text for text in texts)  # the chooser marks it
 
     chooser = window.data_page.backbone_chooser
@@ -82,9 +85,12 @@ def test_a_load_failure_during_training_is_said_once_in_plain_words():
     from mma_studio.core.backbone import BackboneLoadError
     from mma_studio.ui.workers.training_worker import describe_error
 
-    error = BackboneLoadError("ViT-B-16", "openai", "the weights are not downloaded and the model hub "
-                              "https://huggingface.co is unreachable (timed out)",
-                              hint="use a local weights file instead: --pretrained /path/to/weights.safetensors")
+    error = BackboneLoadError(
+        "ViT-B-16",
+        "openai",
+        "the weights are not downloaded and the model hub https://huggingface.co is unreachable (timed out)",
+        hint="use a local weights file instead: --pretrained /path/to/weights.safetensors",
+    )
     title, message = describe_error(error)
     assert "ViT-B-16" in message and "cannot reach" in message and "--pretrained" not in message
 

@@ -55,9 +55,25 @@ SAMPLE_PATHS = [
 ]
 
 STORED_PATHS = [
-    "data/cat/1.jpg", "x.jpg", "../../datasets/dog/2.jpg", "../other/3.png", "/home/ana/abs/4.jpg",
-    "../../datasets/çà et là/日本 🐱.png", f"../{SURROGATE}/{SURROGATE}.jpg", "a//b.jpg", "./a.jpg",
-    "a/./b.jpg", "a/..", "..", ".", "", "x/", "/", "//x/y.jpg", "../../../../../../z.jpg", "a/b/../../c.jpg",
+    "data/cat/1.jpg",
+    "x.jpg",
+    "../../datasets/dog/2.jpg",
+    "../other/3.png",
+    "/home/ana/abs/4.jpg",
+    "../../datasets/çà et là/日本 🐱.png",
+    f"../{SURROGATE}/{SURROGATE}.jpg",
+    "a//b.jpg",
+    "./a.jpg",
+    "a/./b.jpg",
+    "a/..",
+    "..",
+    ".",
+    "",
+    "x/",
+    "/",
+    "//x/y.jpg",
+    "../../../../../../z.jpg",
+    "a/b/../../c.jpg",
 ]
 
 
@@ -65,9 +81,20 @@ def split_with(paths: list) -> dict:
     """A stored split (`DatasetSplit.to_dict` shape) whose rows are `paths`, spread over the sets."""
     rows = [[path, index % 3] for index, path in enumerate(paths)]
     quarter = max(1, len(rows) // 4)
-    return {"format": 1, "classes": ["a", "b", "c"], "display_names": ["a", "b", "c"], "base": [0, 1], "new": [2],
-            "seed": 42, "shots": 2, "val_per_class": 1, "train": rows[:quarter], "val": rows[quarter:2 * quarter],
-            "test_base": rows[2 * quarter:3 * quarter], "test_new": rows[3 * quarter:]}
+    return {
+        "format": 1,
+        "classes": ["a", "b", "c"],
+        "display_names": ["a", "b", "c"],
+        "base": [0, 1],
+        "new": [2],
+        "seed": 42,
+        "shots": 2,
+        "val_per_class": 1,
+        "train": rows[:quarter],
+        "val": rows[quarter : 2 * quarter],
+        "test_base": rows[2 * quarter : 3 * quarter],
+        "test_new": rows[3 * quarter :],
+    }
 
 
 def per_path(split: dict, convert) -> dict:
@@ -89,7 +116,9 @@ def test_relative_paths_are_those_relpath_gives_inside_and_outside_the_project_f
     assert converted == expected
     assert list(converted) == list(expected)  # the same key order, so the same file
     assert [row[0] for row in converted["train"]][:2] == ["data/cat/1.jpg", "x.jpg"]
-    assert "../../datasets/çà et là/日本 🐱.png" in [row[0] for key in SPLIT_SAMPLE_KEYS for row in converted[key] if row]
+    assert "../../datasets/çà et là/日本 🐱.png" in [
+        row[0] for key in SPLIT_SAMPLE_KEYS for row in converted[key] if row
+    ]
     assert converted["classes"] is not split["classes"]  # nothing shared with the stored split
 
 
@@ -101,11 +130,20 @@ def test_stored_paths_resolve_as_path_arithmetic_did():
 
 def test_a_project_folder_inside_the_data_gives_the_same_paths():
     project_file = Path("/data/birds/cat/project.mmaproj")  # saved in a class folder
-    paths = ["/data/birds/cat/1.jpg", "/data/birds/dog/2.jpg", "/data/birds/cat", "/data/birds", "/data/birdsong/3.jpg",
-             "/data/birds/cat/sub/4.jpg", "/data", "/x.jpg"]
+    paths = [
+        "/data/birds/cat/1.jpg",
+        "/data/birds/dog/2.jpg",
+        "/data/birds/cat",
+        "/data/birds",
+        "/data/birdsong/3.jpg",
+        "/data/birds/cat/sub/4.jpg",
+        "/data",
+        "/x.jpg",
+    ]
     split = split_with(paths)
     assert _map_split_paths(split, _portable_paths(project_file)) == per_path(
-        split, lambda p: relative_to_project(p, project_file))
+        split, lambda p: relative_to_project(p, project_file)
+    )
 
 
 COMPONENTS = st.sampled_from(["a", "b", "birds", "Projects", "é", "日本", "x y", ".", "..", "", "a.jpg", SURROGATE])
@@ -125,7 +163,8 @@ def test_any_path_converts_as_the_per_path_conversion_does(project, paths):
     project_file = Path(project or "/") / "p.mmaproj"
     split = split_with(paths)
     assert _map_split_paths(split, _portable_paths(project_file)) == per_path(
-        split, lambda p: relative_to_project(p, project_file))
+        split, lambda p: relative_to_project(p, project_file)
+    )
     folder = project_file.absolute().parent
     assert _map_split_paths(split, _absolute_paths(folder)) == per_path(split, lambda p: os.path.normpath(folder / p))
 
@@ -137,9 +176,20 @@ def large_split(root: Path, images: int = 20_000, classes: int = 200) -> dict:
     """A consistent split (it must reload): the first half of the classes base, the rest new."""
     names = [f"species {c:03d}" for c in range(classes)]
     half = classes // 2
-    split = {"format": 1, "classes": names, "display_names": list(names), "base": list(range(half)),
-             "new": list(range(half, classes)), "seed": 42, "shots": 16, "val_per_class": 4,
-             "train": [], "val": [], "test_base": [], "test_new": []}
+    split = {
+        "format": 1,
+        "classes": names,
+        "display_names": list(names),
+        "base": list(range(half)),
+        "new": list(range(half, classes)),
+        "seed": 42,
+        "shots": 16,
+        "val_per_class": 4,
+        "train": [],
+        "val": [],
+        "test_base": [],
+        "test_new": [],
+    }
     for i in range(images):
         klass = i % classes
         key = "test_new" if klass >= half else ("train", "val", "test_base", "test_base")[(i // classes) % 4]
@@ -148,9 +198,15 @@ def large_split(root: Path, images: int = 20_000, classes: int = 200) -> dict:
 
 
 def run_record(split: dict, name: str = "2026-01-01T10:00:00") -> RunRecord:
-    return RunRecord(finished_at=name, summary={"hm": 0.5}, zero_shot={"epoch": 0, "base_acc": 0.2},
-                     history=[{"epoch": e, "loss": 1.0 / (e + 1)} for e in range(20)], settings={"shots": 16},
-                     split=split, adapter_file=str(FOLDER / "adapters" / "run.safetensors"))
+    return RunRecord(
+        finished_at=name,
+        summary={"hm": 0.5},
+        zero_shot={"epoch": 0, "base_acc": 0.2},
+        history=[{"epoch": e, "loss": 1.0 / (e + 1)} for e in range(20)],
+        settings={"shots": 16},
+        split=split,
+        adapter_file=str(FOLDER / "adapters" / "run.safetensors"),
+    )
 
 
 @pytest.fixture

@@ -37,9 +37,17 @@ def dataset(tmp_path_factory):
     root = home / "data"
     make_class_dataset(root, CLASSES, per_class=5)
     scan = scan_dataset(root)
-    settings = RunSettings(model="mma-tiny", pretrained="random:0", device="cpu", shots=2, val_per_class=1,
-                           base_classes=["apple", "grape", "leaf"], new_classes=["sky", "sun"],
-                           display_names={"leaf": "green leaf"}, training=TrainConfig(epochs=4, patience=0))
+    settings = RunSettings(
+        model="mma-tiny",
+        pretrained="random:0",
+        device="cpu",
+        shots=2,
+        val_per_class=1,
+        base_classes=["apple", "grape", "leaf"],
+        new_classes=["sky", "sun"],
+        display_names={"leaf": "green leaf"},
+        training=TrainConfig(epochs=4, patience=0),
+    )
     run = train_adapter(scan, settings, cache=FeatureCache(home / "cache"))
     return home, scan, run
 
@@ -191,8 +199,7 @@ def test_recent_projects_newest_first_and_the_menu_opens_them(qtbot, window_fact
     first, second = home / "projects" / "one.mmaproj", home / "projects" / "two.mmaproj"
     assert window.projects.save_as(first) and window.projects.save_as(second)
     assert recent_projects()[:2] == [second, first]
-    QSettings().setValue(controller_module.RECENT_PROJECTS_KEY,
-                         [str(second), str(home / "gone.mmaproj"), str(first)])
+    QSettings().setValue(controller_module.RECENT_PROJECTS_KEY, [str(second), str(home / "gone.mmaproj"), str(first)])
     assert recent_projects() == [second, first]  # files that no longer exist are left out
     menu = window.projects.recent_menu
     menu.aboutToShow.emit()
@@ -233,8 +240,9 @@ def test_runs_dialog_lists_each_run_with_its_figures(qtbot, window_factory, data
     dialog = window.projects.show_runs()
     assert dialog.table.item(0, 6).text() == str(adapter)
     dialog.demo_button.click()
-    qtbot.waitUntil(lambda: window.demo_page.model is not None and window.demo_page.model.path == adapter,
-                    timeout=WAIT_MS)
+    qtbot.waitUntil(
+        lambda: window.demo_page.model is not None and window.demo_page.model.path == adapter, timeout=WAIT_MS
+    )
     assert window.current_page() is window.demo_page
 
 
@@ -397,7 +405,9 @@ def test_a_class_of_chosen_images_reopens_with_exactly_those_images(qtbot, windo
 
 @pytest.mark.timeout(120)
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes on this platform")
-def test_a_fifo_project_is_refused_by_a_worker_and_the_window_stays_responsive(qtbot, window_factory, dataset, tmp_path):
+def test_a_fifo_project_is_refused_by_a_worker_and_the_window_stays_responsive(
+    qtbot, window_factory, dataset, tmp_path
+):
     """Issue 11.4: a FIFO .mmaproj froze the window (read on the GUI thread, blocked in open())."""
     import threading
 
@@ -412,8 +422,9 @@ def test_a_fifo_project_is_refused_by_a_worker_and_the_window_stays_responsive(q
     readers = []
     original = project_store.open_project_file
     monkey = pytest.MonkeyPatch()
-    monkey.setattr(project_store, "open_project_file",
-                   lambda path: readers.append(threading.current_thread()) or original(path))
+    monkey.setattr(
+        project_store, "open_project_file", lambda path: readers.append(threading.current_thread()) or original(path)
+    )
     try:
         with qtbot.waitSignal(window.projects.projectOpenFailed, timeout=WAIT_MS) as failed:
             assert window.projects.open_project(pipe)

@@ -95,8 +95,10 @@ def drop_and_wait(qtbot, window, folder: Path) -> None:
 def table_counts(window) -> dict[str, int]:
     table = window.findChild(QTableView, "classTable")
     model = table.model()
-    return {model.index(r, NAME).data(): int(str(model.index(r, IMAGES).data()).replace(",", ""))
-            for r in range(model.rowCount())}
+    return {
+        model.index(r, NAME).data(): int(str(model.index(r, IMAGES).data()).replace(",", ""))
+        for r in range(model.rowCount())
+    }
 
 
 def use_random_backbone(window) -> None:
@@ -130,8 +132,10 @@ def test_the_bad_input_corpus_dropped_on_the_window(qtbot, window, corpus, messa
     # the health report: every skipped file, with its reason, and nothing else
     dialog = page.health_report_dialog()
     qtbot.addWidget(dialog)
-    rows = {dialog.table.item(r, 0).data(Qt.ItemDataRole.UserRole): dialog.table.item(r, 1).text()
-            for r in range(dialog.table.rowCount())}
+    rows = {
+        dialog.table.item(r, 0).data(Qt.ItemDataRole.UserRole): dialog.table.item(r, 1).text()
+        for r in range(dialog.table.rowCount())
+    }
     # The corpus's identical copies are used, and listed as counted more than once (issue 11.11).
     duplicates = {p for p, reason in rows.items() if reason.endswith("counted more than once")}
     assert duplicates == {str(p) for g in page._state.data.scan.duplicates for p in g.paths}
@@ -166,7 +170,9 @@ def test_every_usable_corpus_image_has_a_thumbnail_upright_and_in_its_colours(qt
     for path, pixmap in thumbnails.items():
         assert not pixmap.isNull(), path
         image = pixmap.toImage()
-        if image.hasAlphaChannel() and any(image.pixelColor(x, y).alpha() < 255 for x in range(size) for y in range(size)):
+        if image.hasAlphaChannel() and any(
+            image.pixelColor(x, y).alpha() < 255 for x in range(size) for y in range(size)
+        ):
             continue  # transparency: the view shows its own background, the engine composites on white
         shown = np.array([[image.pixelColor(x, y).getRgb()[:3] for x in range(size)] for y in range(size)], float)
         decoded = np.asarray(load_rgb_image(path).resize((size, size)), float)
@@ -186,8 +192,10 @@ def test_the_corpus_trains_in_the_app_with_every_usable_image(qtbot, window, cor
     drop_and_wait(qtbot, window, corpus.root)
     use_random_backbone(window)
     names = sorted(corpus.expected_counts())
-    window.state.set_roles(["usable formats", "ünïcødé class & spaces"],
-                           [n for n in names if n not in ("usable formats", "ünïcødé class & spaces")])
+    window.state.set_roles(
+        ["usable formats", "ünïcødé class & spaces"],
+        [n for n in names if n not in ("usable formats", "ünïcødé class & spaces")],
+    )
     train(qtbot, window, epochs=2, shots=2, val_per_class=1)
     page = window.train_page
     assert page.last_error is None and messages == []
@@ -275,8 +283,9 @@ def _cached_features(cache_root: Path, paths: list[Path], backbone) -> torch.Ten
 
 
 @pytest.mark.parametrize("moment", ["extraction", "training"])
-def test_cancel_then_train_again_matches_an_uninterrupted_run(moment, qtbot, window, tmp_path, monkeypatch,
-                                                              pinned_torch_threads):
+def test_cancel_then_train_again_matches_an_uninterrupted_run(
+    moment, qtbot, window, tmp_path, monkeypatch, pinned_torch_threads
+):
     """What a cancel may not change: the cached features (each image's own row, however the
     images were batched: within float16 rounding) and the next run (bit for bit the run that
     the same features, settings and seed give)."""
@@ -330,9 +339,12 @@ def test_cancel_then_train_again_matches_an_uninterrupted_run(moment, qtbot, win
     paths = sorted((tmp_path / "data").rglob("*.png"))
     assert len(paths) == 60
     features.extract_image_features(resumed.backbone, paths, cache=FeatureCache(tmp_path / "fresh-cache"))
-    torch.testing.assert_close(_cached_features(tmp_path / "cache", paths, resumed.backbone),
-                               _cached_features(tmp_path / "fresh-cache", paths, resumed.backbone),
-                               rtol=2e-3, atol=1e-4)
+    torch.testing.assert_close(
+        _cached_features(tmp_path / "cache", paths, resumed.backbone),
+        _cached_features(tmp_path / "fresh-cache", paths, resumed.backbone),
+        rtol=2e-3,
+        atol=1e-4,
+    )
 
     # The run: nothing of the cancelled run carries over; the same features, settings and seed
     # give the same adapter and losses as a run that nothing interrupted.
@@ -340,8 +352,9 @@ def test_cancel_then_train_again_matches_an_uninterrupted_run(moment, qtbot, win
     uninterrupted = page.last_run
     assert uninterrupted is not resumed and not uninterrupted.cancelled and page.last_error is None
     assert resumed.summary()["zero_shot"] == uninterrupted.summary()["zero_shot"]
-    assert [e.train_loss for e in resumed.history] == pytest.approx([e.train_loss for e in uninterrupted.history],
-                                                                     rel=1e-6)
+    assert [e.train_loss for e in resumed.history] == pytest.approx(
+        [e.train_loss for e in uninterrupted.history], rel=1e-6
+    )
     for name, tensor in uninterrupted.adapter.state_dict().items():
         torch.testing.assert_close(resumed.adapter.state_dict()[name], tensor, rtol=1e-5, atol=1e-7, msg=name)
 
@@ -379,13 +392,16 @@ def _local_weights(tmp_path: Path) -> Path:
     from mma_studio.core.backbone import load_backbone
 
     path = tmp_path / "my weights.safetensors"
-    save_file({k: v.contiguous() for k, v in load_backbone("mma-tiny", "random:3").model.state_dict().items()}, str(path))
+    save_file(
+        {k: v.contiguous() for k, v in load_backbone("mma-tiny", "random:3").model.state_dict().items()}, str(path)
+    )
     return path
 
 
 @pytest.mark.parametrize("fault", ["no network", "damaged cached weights"])
-def test_a_backbone_that_cannot_load_is_a_message_and_local_weights_then_train(fault, qtbot, window, tmp_path,
-                                                                                 monkeypatch, messages):
+def test_a_backbone_that_cannot_load_is_a_message_and_local_weights_then_train(
+    fault, qtbot, window, tmp_path, monkeypatch, messages
+):
     make_class_dataset(tmp_path / "data", [f"colour {i}" for i in range(4)], per_class=8)
     drop_and_wait(qtbot, window, tmp_path / "data")
     if fault == "no network":
@@ -397,8 +413,14 @@ def test_a_backbone_that_cannot_load_is_a_message_and_local_weights_then_train(f
         from tests.test_backbone import FAKE_REPO, put_in_hub_cache
 
         tags = dict(open_clip.pretrained._PRETRAINED.get("mma-tiny", {}))
-        tags["apptest"] = {"url": "", "hf_hub": f"{FAKE_REPO}/", "mean": (0.5,) * 3, "std": (0.5,) * 3,
-                           "interpolation": "bilinear", "resize_mode": "shortest"}
+        tags["apptest"] = {
+            "url": "",
+            "hf_hub": f"{FAKE_REPO}/",
+            "mean": (0.5,) * 3,
+            "std": (0.5,) * 3,
+            "interpolation": "bilinear",
+            "resize_mode": "shortest",
+        }
         monkeypatch.setitem(open_clip.pretrained._PRETRAINED, "mma-tiny", tags)
         damaged = put_in_hub_cache("open_clip_model.safetensors", b"\x13\x00\x00\x00\x00\x00\x00\x00{broken")
         selection = BackboneSelection("mma-tiny", "apptest", "mma-tiny · apptest")
@@ -458,8 +480,14 @@ def test_cached_weights_train_in_the_app_without_any_network(qtbot, window, tmp_
     from tests.test_backbone import FAKE_REPO, fp16_bytes, put_in_hub_cache, random_state_dict
 
     tags = dict(open_clip.pretrained._PRETRAINED.get("mma-tiny", {}))
-    tags["appcached"] = {"url": "", "hf_hub": f"{FAKE_REPO}/", "mean": (0.5,) * 3, "std": (0.5,) * 3,
-                         "interpolation": "bilinear", "resize_mode": "shortest"}
+    tags["appcached"] = {
+        "url": "",
+        "hf_hub": f"{FAKE_REPO}/",
+        "mean": (0.5,) * 3,
+        "std": (0.5,) * 3,
+        "interpolation": "bilinear",
+        "resize_mode": "shortest",
+    }
     monkeypatch.setitem(open_clip.pretrained._PRETRAINED, "mma-tiny", tags)
     put_in_hub_cache("open_clip_model.safetensors", fp16_bytes(random_state_dict(6)))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
@@ -531,7 +559,9 @@ def _hostile_projects(folder: Path, marker: Path) -> dict[str, bytes]:
         "settings of the wrong types": {"settings": {"shots": "many", "training": "fast", "adapter": [1]}},
         "backbone of the wrong types": {"backbone": {"model": 5, "pretrained": ["openai"]}},
         "runs of junk": {"runs": ["x", 5, {"history": "abc", "zero_shot": [1], "split": {"train": [[5, 0]]}}]},
-        "run history of junk": {"runs": [{"history": [{"epoch": "one", "val_acc": "high"}], "zero_shot": {"val_acc": "x"}}]},
+        "run history of junk": {
+            "runs": [{"history": [{"epoch": "one", "val_acc": "high"}], "zero_shot": {"val_acc": "x"}}]
+        },
         "run split of junk": {"data_root": ".", "runs": [{"split": {"train": [[5, 0], "x", [None]], "classes": 3}}]},
         "run adapter of junk": {"runs": [{"adapter_file": ["a.safetensors"]}]},
     }.items():

@@ -14,7 +14,13 @@ from PySide6.QtWidgets import QApplication
 
 from mma_studio.core.feature_cache import FeatureCache
 from mma_studio.ui.main_window import MainWindow
-from mma_studio.ui.dialogs.settings_dialog import CACHE_DIR_KEY, DEVICE_KEY, SettingsDialog, default_device, format_bytes
+from mma_studio.ui.dialogs.settings_dialog import (
+    CACHE_DIR_KEY,
+    DEVICE_KEY,
+    SettingsDialog,
+    default_device,
+    format_bytes,
+)
 from mma_studio.ui.theme import apply_theme, saved_theme
 
 WAIT_MS = 15_000
@@ -67,7 +73,8 @@ def test_shows_the_cache_location_and_size_and_clears_it(qtbot, tmp_path, monkey
 
 
 def test_choosing_a_users_folder_puts_the_cache_in_its_own_sub_folder_and_clear_spares_the_users_files(
-        qtbot, tmp_path, monkeypatch):
+    qtbot, tmp_path, monkeypatch
+):
     """Issue 11.1: a user's img-holiday-2024/ and txt-notes/ survive Clear Cache."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
     users = tmp_path / "big-disk"
@@ -140,8 +147,11 @@ def test_window_settings_apply_device_cache_folder_and_theme(qtbot, tmp_path):
         palette = app.palette()
         assert (palette.color(QPalette.ColorRole.Window).lightness() < 128) is dark
         # readable: text against its background, hint text too
-        for fg, bg in ((QPalette.ColorRole.Text, QPalette.ColorRole.Base), (QPalette.ColorRole.WindowText, QPalette.ColorRole.Window),
-                       (QPalette.ColorRole.PlaceholderText, QPalette.ColorRole.Base)):
+        for fg, bg in (
+            (QPalette.ColorRole.Text, QPalette.ColorRole.Base),
+            (QPalette.ColorRole.WindowText, QPalette.ColorRole.Window),
+            (QPalette.ColorRole.PlaceholderText, QPalette.ColorRole.Base),
+        ):
             assert abs(palette.color(fg).lightness() - palette.color(bg).lightness()) > 90
         # the plots follow: background and axis text from the new palette
         assert loss_plot.backgroundBrush().color() == loss_plot.palette().color(QPalette.ColorRole.Base)

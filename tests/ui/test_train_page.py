@@ -57,7 +57,9 @@ def start_and_wait_for_epochs(qtbot, page: TrainPage, epochs: int = 2) -> None:
 def thread_finished_clock(page: TrainPage) -> list[float]:
     """perf_counter() of the moment the worker thread ends, taken on that thread itself."""
     stamps: list[float] = []
-    page._job.thread.finished.connect(lambda: stamps.append(time.perf_counter()), type=Qt.ConnectionType.DirectConnection)
+    page._job.thread.finished.connect(
+        lambda: stamps.append(time.perf_counter()), type=Qt.ConnectionType.DirectConnection
+    )
     return stamps
 
 
@@ -66,7 +68,10 @@ def test_main_controls_have_stable_object_and_accessible_names(page_factory):
     for name in ("trainButton", "cancelButton", "pauseButton"):
         button = page.findChild(QPushButton, name)
         assert button is not None and button.accessibleName() == name
-    for name, legend_name, y_label in (("lossPlot", "lossLegend", "cross-entropy"), ("accuracyPlot", "accuracyLegend", "accuracy (%)")):
+    for name, legend_name, y_label in (
+        ("lossPlot", "lossLegend", "cross-entropy"),
+        ("accuracyPlot", "accuracyLegend", "accuracy (%)"),
+    ):
         plot = page.findChild(pg.PlotWidget, name)
         assert plot is not None and plot.accessibleName() == name
         item = plot.getPlotItem()
@@ -239,8 +244,9 @@ def test_a_run_whose_features_could_not_be_cached_says_so(qtbot, page_factory, m
     assert page.notice_banner.isVisibleTo(page) and "not cached" in text and "No space left" in text
 
 
-def test_skipped_images_and_run_warnings_share_the_banner_until_the_next_clean_run(qtbot, page_factory, tmp_path,
-                                                                                   monkeypatch):
+def test_skipped_images_and_run_warnings_share_the_banner_until_the_next_clean_run(
+    qtbot, page_factory, tmp_path, monkeypatch
+):
     import errno
     import warnings
 
@@ -249,6 +255,7 @@ def test_skipped_images_and_run_warnings_share_the_banner_until_the_next_clean_r
     scan = scanned_dataset(tmp_path / "data", classes=4, per_class=8)
     broken = scan.classes[1].images[-1]
     broken.write_bytes(b"")  # emptied after the scan
+
     def no_space(_fd):
         raise OSError(errno.ENOSPC, "No space left on device")
 
@@ -387,7 +394,10 @@ def test_saved_values_apply_once_the_engine_is_loaded(qtbot):
     assert values["training"] == {**expected["training"], "epochs": 17}
     assert values["adapter"] == expected["adapter"]
     assert (values["val_per_class"], values["seed"], values["device"]) == (
-        expected["val_per_class"], expected["seed"], expected["device"])
+        expected["val_per_class"],
+        expected["seed"],
+        expected["device"],
+    )
     assert panel.current_preset() == "Custom"
 
 

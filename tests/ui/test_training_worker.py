@@ -104,7 +104,9 @@ def test_cancel_while_paused_before_training_ends_the_thread_within_a_second(qtb
 
 
 def test_unknown_backbone_tag_reports_a_load_error(qtbot, tmp_path, scan, warm):
-    request = TrainRequest(scan=scan, model="mma-tiny", pretrained="no-such-weights", values=fast_values(), cache_dir=tmp_path / "c")
+    request = TrainRequest(
+        scan=scan, model="mma-tiny", pretrained="no-such-weights", values=fast_values(), cache_dir=tmp_path / "c"
+    )
     job = TrainingJob(request)
     recorder = Recorder(job)
     with qtbot.waitSignal(job.finished, timeout=60_000):
@@ -116,15 +118,37 @@ def test_unknown_backbone_tag_reports_a_load_error(qtbot, tmp_path, scan, warm):
 
 def test_build_run_settings_maps_every_panel_value_onto_run_settings(tmp_path, scan):
     values = {
-        "shots": 3, "val_per_class": 1, "seed": 7, "augment_views": 2, "device": "cpu",
-        "training": {"epochs": 9, "lr": 1e-3, "weight_decay": 0.0, "batch_size": 32, "patience": 4,
-                     "min_patience_steps": 5, "seed": 7},
-        "adapter": {"bottleneck_dim": 16, "heads": 2, "blend": 0.35, "adapt": "image", "mask": "full",
-                    "projection": "mlp"},
+        "shots": 3,
+        "val_per_class": 1,
+        "seed": 7,
+        "augment_views": 2,
+        "device": "cpu",
+        "training": {
+            "epochs": 9,
+            "lr": 1e-3,
+            "weight_decay": 0.0,
+            "batch_size": 32,
+            "patience": 4,
+            "min_patience_steps": 5,
+            "seed": 7,
+        },
+        "adapter": {
+            "bottleneck_dim": 16,
+            "heads": 2,
+            "blend": 0.35,
+            "adapt": "image",
+            "mask": "full",
+            "projection": "mlp",
+        },
     }
     request = TrainRequest(
-        scan=scan, model="mma-tiny", pretrained="random:0", base_classes=["colour 00", "colour 01"],
-        new_classes=["colour 02"], display_names={"colour 00": "red"}, values=values,
+        scan=scan,
+        model="mma-tiny",
+        pretrained="random:0",
+        base_classes=["colour 00", "colour 01"],
+        new_classes=["colour 02"],
+        display_names={"colour 00": "red"},
+        values=values,
     )
     settings = build_run_settings(request)
     assert (settings.model, settings.pretrained, settings.device) == ("mma-tiny", "random:0", "cpu")
@@ -132,13 +156,23 @@ def test_build_run_settings_maps_every_panel_value_onto_run_settings(tmp_path, s
     assert settings.base_classes == ["colour 00", "colour 01"] and settings.new_classes == ["colour 02"]
     assert settings.display_names == {"colour 00": "red"}
     t = settings.training
-    assert (t.epochs, t.lr, t.weight_decay, t.batch_size, t.patience, t.min_patience_steps, t.seed) == (9, 1e-3, 0.0, 32, 4, 5, 7)
+    assert (t.epochs, t.lr, t.weight_decay, t.batch_size, t.patience, t.min_patience_steps, t.seed) == (
+        9,
+        1e-3,
+        0.0,
+        32,
+        4,
+        5,
+        7,
+    )
     a = settings.adapter
     assert (a.bottleneck_dim, a.heads, a.blend, a.adapt, a.mask, a.projection) == (16, 2, 0.35, "image", "full", "mlp")
 
 
 def test_build_run_settings_leaves_roles_to_the_engine_when_none_are_set(scan):
-    settings = build_run_settings(TrainRequest(scan=scan, model="mma-tiny", pretrained="random", values={"adapter": {"bottleneck_dim": None}}))
+    settings = build_run_settings(
+        TrainRequest(scan=scan, model="mma-tiny", pretrained="random", values={"adapter": {"bottleneck_dim": None}})
+    )
     assert settings.base_classes is None and settings.new_classes is None
     assert settings.adapter.bottleneck_dim is None  # automatic: D / 4 from the backbone
 

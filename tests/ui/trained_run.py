@@ -26,7 +26,13 @@ def train_small_run(root: Path, *, classes=CLASSES, per_class: int = 8, epochs: 
     torch.set_num_threads(1)
     make_class_dataset(root / "data", list(classes), per_class=per_class)
     scan = scan_dataset(root / "data")
-    settings = RunSettings(model="mma-tiny", pretrained="random:0", device="cpu", shots=2, val_per_class=2,
-                           training=TrainConfig(epochs=epochs, patience=0))
+    settings = RunSettings(
+        model="mma-tiny",
+        pretrained="random:0",
+        device="cpu",
+        shots=2,
+        val_per_class=2,
+        training=TrainConfig(epochs=epochs, patience=0),
+    )
     run = train_adapter(scan, settings, cache=FeatureCache(root / "cache"))
     return scan, run

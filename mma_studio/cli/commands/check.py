@@ -17,8 +17,11 @@ IGNORED_LISTED = 20  # non-image files named in the text report; --json names up
 
 
 def register(subparsers) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(NAME, help="scan a dataset folder and report usable images and problems",
-                                   description="Scan DATA_DIR (one sub-folder per class) and report what is usable.")
+    parser = subparsers.add_parser(
+        NAME,
+        help="scan a dataset folder and report usable images and problems",
+        description="Scan DATA_DIR (one sub-folder per class) and report what is usable.",
+    )
     parser.add_argument("data_dir", type=Path, metavar="DATA_DIR")
     add_split_options(parser)
     add_seed_option(parser, 42, "seed of the split")
@@ -58,18 +61,22 @@ def run(args, token) -> int:
             data["health"] = health.to_dict()
         print_json(data)
     else:
-        out(f"{result.root}: {len(result.classes)} classes, {result.image_count} usable images, "
-            f"{len(result.skipped)} skipped, {result.ignored_files} other files ignored")
+        out(
+            f"{result.root}: {len(result.classes)} classes, {result.image_count} usable images, "
+            f"{len(result.skipped)} skipped, {result.ignored_files} other files ignored"
+        )
         width = max([len(c.name) for c in result.classes] + [5])
         for folder in result.classes:
-            out(f"  {folder.name:<{width}}  {len(folder.images):6d}  \"{folder.display_name}\"")
+            out(f'  {folder.name:<{width}}  {len(folder.images):6d}  "{folder.display_name}"')
         for skipped in result.skipped:
             out(f"skipped {skipped.path}: {skipped.reason}")
         for path in ignored[:IGNORED_LISTED]:
             out(f"ignored {path}: not an image file")
         if result.ignored_files > min(len(ignored), IGNORED_LISTED):
-            out(f"ignored {result.ignored_files - min(len(ignored), IGNORED_LISTED)} more files that are not images "
-                "(--json lists more)")
+            out(
+                f"ignored {result.ignored_files - min(len(ignored), IGNORED_LISTED)} more files that are not images "
+                "(--json lists more)"
+            )
         if missing:
             out(f"note: this installation cannot open {', '.join(missing)} images; such files are skipped")
         for group in result.duplicates:

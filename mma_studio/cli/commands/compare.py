@@ -30,23 +30,46 @@ NAME = "compare"
 
 def register(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
-        NAME, help="compare MMA with zero-shot, linear probe, CLIP-Adapter and Tip-Adapter(-F) on a dataset",
+        NAME,
+        help="compare MMA with zero-shot, linear probe, CLIP-Adapter and Tip-Adapter(-F) on a dataset",
         description="Train and score several methods on the same split and cached features (each method's epoch "
         "or setting chosen on base validation only), over several seeds, and print base / new / HM / all "
         "accuracy, training time and trainable parameters (mean ± std). With --study, run one of the MMA paper's "
         "ablations instead: adapt (text only / image only / both), class-share (10%%..90%% of classes as base) "
-        "or noise (Gaussian noise, std 0.3, on the test images).")
+        "or noise (Gaussian noise, std 0.3, on the test images).",
+    )
     parser.add_argument("data_dir", type=Path, metavar="DATA_DIR")
-    parser.add_argument("--methods", nargs="+", choices=list(ALL_METHODS), default=None, metavar="METHOD",
-                        help=f"methods to run (default: {' '.join(DEFAULT_METHODS)}; also: mma-text, mma-image)")
-    parser.add_argument("--seeds", nargs="+", type=int, default=list(DEFAULT_SEEDS), metavar="SEED",
-                        help="seeds: each samples its own shots and initialises training (default: 1 2 3)")
-    parser.add_argument("--study", choices=list(STUDIES), default=None,
-                        help="run one of the paper's ablation studies instead of the method comparison")
+    parser.add_argument(
+        "--methods",
+        nargs="+",
+        choices=list(ALL_METHODS),
+        default=None,
+        metavar="METHOD",
+        help=f"methods to run (default: {' '.join(DEFAULT_METHODS)}; also: mma-text, mma-image)",
+    )
+    parser.add_argument(
+        "--seeds",
+        nargs="+",
+        type=int,
+        default=list(DEFAULT_SEEDS),
+        metavar="SEED",
+        help="seeds: each samples its own shots and initialises training (default: 1 2 3)",
+    )
+    parser.add_argument(
+        "--study",
+        choices=list(STUDIES),
+        default=None,
+        help="run one of the paper's ablation studies instead of the method comparison",
+    )
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     parser.add_argument("--plot", type=Path, default=None, metavar="FILE.svg", help="write the chart as SVG")
-    parser.add_argument("--output", type=Path, default=None, metavar="FILE.json",
-                        help="write every run, summary and setting as one JSON file")
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=None,
+        metavar="FILE.json",
+        help="write every run, summary and setting as one JSON file",
+    )
     add_backbone_options(parser)
     add_training_options(parser)
     add_common_options(parser)
@@ -85,18 +108,34 @@ def run(args, token) -> int:
         if args.study:
             from mma_studio.core.studies import run_study
 
-            result = run_study(args.study, result_scan, settings, args.seeds, methods=args.methods,
-                               cache=make_cache(args), on_progress=progress, token=token)
+            result = run_study(
+                args.study,
+                result_scan,
+                settings,
+                args.seeds,
+                methods=args.methods,
+                cache=make_cache(args),
+                on_progress=progress,
+                token=token,
+            )
             table, chart, rows = result.table, result.chart, result.table.to_dict()["rows"]
         else:
             from mma_studio.core.comparison import compare_methods, comparison_chart
 
-            result = compare_methods(result_scan, settings, args.methods or DEFAULT_METHODS, args.seeds,
-                                     cache=make_cache(args), on_progress=progress, token=token)
+            result = compare_methods(
+                result_scan,
+                settings,
+                args.methods or DEFAULT_METHODS,
+                args.seeds,
+                cache=make_cache(args),
+                on_progress=progress,
+                token=token,
+            )
             summaries = result.summaries
             table, chart = result.table(), comparison_chart(summaries)
-            rows = [{**s.to_dict(), "runs": [r.to_dict() for r in result.runs if r.method == s.method]}
-                    for s in summaries]
+            rows = [
+                {**s.to_dict(), "runs": [r.to_dict() for r in result.runs if r.method == s.method]} for s in summaries
+            ]
     except ValueError as exc:
         if type(exc) is not ValueError:
             raise
@@ -107,9 +146,17 @@ def run(args, token) -> int:
     if args.json:
         for row in rows:
             print_json({"event": "study_row" if args.study else "method", **row})
-        print_json({"event": "summary", "study": args.study, "dataset": result.dataset, "settings": result.settings,
-                    "seeds": result.seeds, "footnotes": table.footnotes,
-                    "warnings": getattr(result, "warnings", None) or getattr(result, "notes", [])})
+        print_json(
+            {
+                "event": "summary",
+                "study": args.study,
+                "dataset": result.dataset,
+                "settings": result.settings,
+                "seeds": result.seeds,
+                "footnotes": table.footnotes,
+                "warnings": getattr(result, "warnings", None) or getattr(result, "notes", []),
+            }
+        )
     else:
         for line in (table.to_markdown() if args.markdown else table.to_text()).splitlines():
             out(line)
@@ -123,8 +170,10 @@ def _write_files(args, result, chart) -> None:
     from mma_studio.core.comparison_files import write_results_json
     from mma_studio.core.svg_chart import write_chart_svg
 
-    for path, write in ((args.plot, lambda p: write_chart_svg(chart, p)),
-                        (args.output, lambda p: write_results_json(result, p))):
+    for path, write in (
+        (args.plot, lambda p: write_chart_svg(chart, p)),
+        (args.output, lambda p: write_results_json(result, p)),
+    ):
         if path is None:
             continue
         try:

@@ -12,8 +12,11 @@ NAME = "eval"
 
 
 def register(subparsers) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(NAME, help="evaluate an adapter file on a dataset folder",
-                                   description="Score zero-shot CLIP and CLIP + adapter on DATA_DIR.")
+    parser = subparsers.add_parser(
+        NAME,
+        help="evaluate an adapter file on a dataset folder",
+        description="Score zero-shot CLIP and CLIP + adapter on DATA_DIR.",
+    )
     parser.add_argument("adapter_file", type=Path, metavar="FILE")
     parser.add_argument("data_dir", type=Path, metavar="DATA_DIR")
     add_backbone_options(parser, defaults=False)
@@ -41,18 +44,25 @@ def run(args, token) -> int:
     for skipped in result.skipped:
         eprint(f"skipped {skipped.path}: {skipped.reason}")
     backbone = load_classifier_backbone(adapter_file, args, printer, token)
-    evaluation = evaluate_adapter_on_folder(adapter_file, result, backbone, cache=make_cache(args),
-                                            on_progress=printer, token=token)
+    evaluation = evaluate_adapter_on_folder(
+        adapter_file, result, backbone, cache=make_cache(args), on_progress=printer, token=token
+    )
     printer.close()
     summary = {"event": "summary", **evaluation.summary(), **class_coverage(adapter_file, result)}
     if args.json:
-        summary["per_class"] = {"zero_shot": [m.to_dict() for m in evaluation.zero_shot.per_class],
-                                "adapted": [m.to_dict() for m in evaluation.adapted.per_class]}
+        summary["per_class"] = {
+            "zero_shot": [m.to_dict() for m in evaluation.zero_shot.per_class],
+            "adapted": [m.to_dict() for m in evaluation.adapted.per_class],
+        }
         print_json(summary)
     else:
         for line in figures_table(summary):
             out(line)
-        held = "training and validation images held out" if evaluation.held_out_training_images else "all images are test images"
+        held = (
+            "training and validation images held out"
+            if evaluation.held_out_training_images
+            else "all images are test images"
+        )
         out(f"{len(evaluation.split.test_base)} base and {len(evaluation.split.test_new)} new test images ({held})")
         note = coverage_note(summary)
         if note:
@@ -65,8 +75,12 @@ def coverage_note(summary: dict) -> str:
     missing, unknown = summary["adapter_classes_missing"], summary["classes_unknown_to_adapter"]
     if not missing and not unknown:
         return ""
-    parts = [(f"note: scored among the {evaluated} classes in this folder, not among all {total} classes the "
-              f"adapter knows, so these figures are not comparable with a {total}-class evaluation")]
+    parts = [
+        (
+            f"note: scored among the {evaluated} classes in this folder, not among all {total} classes the "
+            f"adapter knows, so these figures are not comparable with a {total}-class evaluation"
+        )
+    ]
     if missing:
         parts.append(f"{len(missing)} of the adapter's classes are not in this folder")
     if unknown:

@@ -14,13 +14,20 @@ MAX_PER_CLASS = 10_000
 
 
 def register(subparsers) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(NAME, help="write the example dataset of shape classes",
-                                   description="Write the example dataset (generated shapes in a shifted domain) "
-                                   "that works offline with --model mma-tiny --pretrained shapes. FOLDER must be "
-                                   "new, empty, or an example dataset written before.")
+    parser = subparsers.add_parser(
+        NAME,
+        help="write the example dataset of shape classes",
+        description="Write the example dataset (generated shapes in a shifted domain) "
+        "that works offline with --model mma-tiny --pretrained shapes. FOLDER must be "
+        "new, empty, or an example dataset written before.",
+    )
     parser.add_argument("destination", type=Path, metavar="FOLDER")
-    parser.add_argument("--per-class", type=whole_number(1, MAX_PER_CLASS), default=40,
-                        help=f"images per class (30 classes), 1 to {MAX_PER_CLASS} (default: 40)")
+    parser.add_argument(
+        "--per-class",
+        type=whole_number(1, MAX_PER_CLASS),
+        default=40,
+        help=f"images per class (30 classes), 1 to {MAX_PER_CLASS} (default: 40)",
+    )
     add_seed_option(parser, 0, "seed of the generated images")
     add_common_options(parser)
     return parser
@@ -33,8 +40,9 @@ def run(args, token) -> int:
 
     printer = ProgressPrinter(not args.quiet)
     try:
-        path = write_example_dataset(args.destination, per_class=args.per_class, seed=args.seed,
-                                     on_progress=printer, token=token)
+        path = write_example_dataset(
+            args.destination, per_class=args.per_class, seed=args.seed, on_progress=printer, token=token
+        )
     except FileExistsError as exc:
         raise UserError(str(exc)) from None
     except OSError as exc:

@@ -16,15 +16,22 @@ NAME = "extract"
 
 def register(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
-        NAME, help="extract image features into the cache (shards across torchrun ranks)",
+        NAME,
+        help="extract image features into the cache (shards across torchrun ranks)",
         description="Encode every image of DATA_DIR (one sub-folder per class) into the feature cache, so that "
         "training and evaluation only read it. Launched by torchrun (torchrun --nproc-per-node G -m mma_studio "
         "extract DATA_DIR ...), each rank encodes a disjoint shard of the files on its own GPU into the shared "
         "cache. With --datasets, DATA_DIR is a data root in CoOp's layout and the images are those `reproduce` "
-        "reads for the given seeds and shots.")
+        "reads for the given seeds and shots.",
+    )
     parser.add_argument("data_dir", type=Path, metavar="DATA_DIR")
-    parser.add_argument("--datasets", nargs="+", default=None, metavar="NAME",
-                        help="treat DATA_DIR as a CoOp data root and extract these datasets' protocol images ('all': the 11)")
+    parser.add_argument(
+        "--datasets",
+        nargs="+",
+        default=None,
+        metavar="NAME",
+        help="treat DATA_DIR as a CoOp data root and extract these datasets' protocol images ('all': the 11)",
+    )
     parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3], help="with --datasets (default: 1 2 3)")
     parser.add_argument("--shots", type=int, default=16, help="with --datasets (default: 16)")
     parser.add_argument("--batch-size", type=int, default=None, help="images per forward pass")
@@ -73,20 +80,32 @@ def run(args, token) -> int:
     paths = _paths(args, token)
     if not paths:
         raise UserError(f"no images found in {args.data_dir}")
-    report = extract_sharded(paths, model=args.model, pretrained=args.pretrained, device=args.device,
-                             cache_root=args.cache_dir, batch_size=args.batch_size, info=info,
-                             on_progress=progress, token=token)
+    report = extract_sharded(
+        paths,
+        model=args.model,
+        pretrained=args.pretrained,
+        device=args.device,
+        cache_root=args.cache_dir,
+        batch_size=args.batch_size,
+        info=info,
+        on_progress=progress,
+        token=token,
+    )
     printer.close()
     if info.rank != 0:
         return EXIT_OK
     if args.json:
         print_json(report.to_dict())
     else:
-        out(f"{report.total} images: {report.encoded} encoded, {report.from_cache} already cached, "
-            f"{len(report.failed)} unusable; {report.world_size} process(es); cache {report.cache_root}")
+        out(
+            f"{report.total} images: {report.encoded} encoded, {report.from_cache} already cached, "
+            f"{len(report.failed)} unusable; {report.world_size} process(es); cache {report.cache_root}"
+        )
         for rank in report.ranks:
-            out(f"  rank {rank.rank} on {rank.device}: {rank.files} files, {rank.encoded} encoded, "
-                f"{rank.from_cache} cached, {len(rank.failed)} unusable, {rank.seconds:.1f} s")
+            out(
+                f"  rank {rank.rank} on {rank.device}: {rank.files} files, {rank.encoded} encoded, "
+                f"{rank.from_cache} cached, {len(rank.failed)} unusable, {rank.seconds:.1f} s"
+            )
         for path, reason in report.failed:
             out(f"skipped {path}: {reason}")
         for line in report.warnings:

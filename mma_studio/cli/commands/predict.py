@@ -15,15 +15,23 @@ NAME = "predict"
 
 
 def register(subparsers) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(NAME, help="classify images with an adapter file",
-                                   description="Classify images (files or folders) into the adapter's classes, "
-                                   "or into any classes given with --classes.")
+    parser = subparsers.add_parser(
+        NAME,
+        help="classify images with an adapter file",
+        description="Classify images (files or folders) into the adapter's classes, "
+        "or into any classes given with --classes.",
+    )
     parser.add_argument("adapter_file", type=Path, metavar="FILE")
     parser.add_argument("images", type=Path, nargs="+", metavar="IMAGE_OR_DIR")
-    parser.add_argument("--classes", type=class_list, default=None,
-                        help="comma-separated class names (default: the adapter's classes)")
-    parser.add_argument("--top-k", type=whole_number(1, MAX_TOP_K), default=5,
-                        help=f"labels shown per image, 1 to {MAX_TOP_K} (default: 5)")
+    parser.add_argument(
+        "--classes", type=class_list, default=None, help="comma-separated class names (default: the adapter's classes)"
+    )
+    parser.add_argument(
+        "--top-k",
+        type=whole_number(1, MAX_TOP_K),
+        default=5,
+        help=f"labels shown per image, 1 to {MAX_TOP_K} (default: 5)",
+    )
     add_backbone_options(parser, defaults=False)
     add_common_options(parser)
     return parser
@@ -60,8 +68,10 @@ def run(args, token) -> int:
             tops = ", ".join(f"{label} {100 * p:.1f}%" for label, p in zip(prediction.labels, prediction.probabilities))
             out(f"{prediction.path}: {tops}")
     if all(prediction.error for prediction in predictions):
-        eprint(f"mma-studio {NAME}: error: none of the {len(predictions)} images could be classified "
-               "(each is listed with its reason)")
+        eprint(
+            f"mma-studio {NAME}: error: none of the {len(predictions)} images could be classified "
+            "(each is listed with its reason)"
+        )
         return EXIT_USER_ERROR
     return EXIT_OK
 

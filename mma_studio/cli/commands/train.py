@@ -23,9 +23,12 @@ NAME = "train"
 
 
 def register(subparsers) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(NAME, help="train an adapter on a dataset folder and save it",
-                                   description="Extract features (cached), train the adapter on the base classes, "
-                                   "report zero-shot and adapted base/new/HM, and save the adapter file.")
+    parser = subparsers.add_parser(
+        NAME,
+        help="train an adapter on a dataset folder and save it",
+        description="Extract features (cached), train the adapter on the base classes, "
+        "report zero-shot and adapted base/new/HM, and save the adapter file.",
+    )
     parser.add_argument("data_dir", type=Path, metavar="DATA_DIR")
     parser.add_argument("-o", "--output", type=Path, required=True, metavar="FILE.safetensors")
     add_backbone_options(parser)
@@ -45,18 +48,32 @@ def settings_from_args(args):
 
     try:
         settings = RunSettings(
-            model=args.model, pretrained=args.pretrained, device=args.device, shots=args.shots,
-            val_per_class=args.val_per_class, seed=args.seed, base_ratio=args.base_ratio,
+            model=args.model,
+            pretrained=args.pretrained,
+            device=args.device,
+            shots=args.shots,
+            val_per_class=args.val_per_class,
+            seed=args.seed,
+            base_ratio=args.base_ratio,
             base_classes=args.base_classes,
             templates=args.templates or list(DEFAULT_TEMPLATES),
-            adapter=AdapterConfig(bottleneck_dim=args.bottleneck_dim, heads=args.heads, blend=args.blend,
-                                  adapt=args.adapt, mask=args.mask, projection=args.projection),
+            adapter=AdapterConfig(
+                bottleneck_dim=args.bottleneck_dim,
+                heads=args.heads,
+                blend=args.blend,
+                adapt=args.adapt,
+                mask=args.mask,
+                projection=args.projection,
+            ),
             training=TrainConfig(seed=args.seed),
         )
         if args.preset:
             settings = apply_preset(settings, args.preset)
-        overrides = {name: getattr(args, name) for name in ("epochs", "lr", "weight_decay", "batch_size", "patience")
-                     if getattr(args, name) is not None}
+        overrides = {
+            name: getattr(args, name)
+            for name in ("epochs", "lr", "weight_decay", "batch_size", "patience")
+            if getattr(args, name) is not None
+        }
         if overrides:
             settings = dataclasses.replace(settings, training=dataclasses.replace(settings.training, **overrides))
         if args.augment_views is not None:
@@ -75,8 +92,9 @@ def check_output(path: Path) -> None:
     try:
         ensure_writable(path)
     except OSError as exc:
-        raise UserError(f"cannot write the adapter file {path} ({exc.strerror or exc}); choose another name or "
-                        "folder") from None
+        raise UserError(
+            f"cannot write the adapter file {path} ({exc.strerror or exc}); choose another name or folder"
+        ) from None
 
 
 def run(args, token) -> int:
@@ -102,8 +120,9 @@ def run(args, token) -> int:
             print_json(event.to_dict())
 
     try:
-        run = train_adapter(result, settings, cache=make_cache(args), on_progress=printer, on_event=on_event,
-                            token=token)
+        run = train_adapter(
+            result, settings, cache=make_cache(args), on_progress=printer, on_event=on_event, token=token
+        )
     except BackboneLoadError as exc:
         raise UserError(f"{exc}{offline_hint(args)}") from None
     printer.close()
@@ -139,5 +158,7 @@ def offline_hint(args) -> str:
 
     if args.model != DEFAULT_MODEL:
         return ""
-    return (f". Without a network, the shipped toy backbone works offline: --model {OFFLINE_MODEL} "
-            f"--pretrained {OFFLINE_PRETRAINED} (try it on `mma-studio example shapes`)")
+    return (
+        f". Without a network, the shipped toy backbone works offline: --model {OFFLINE_MODEL} "
+        f"--pretrained {OFFLINE_PRETRAINED} (try it on `mma-studio example shapes`)"
+    )

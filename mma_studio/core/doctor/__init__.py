@@ -22,8 +22,17 @@ from mma_studio.core.doctor.findings import (
 )
 
 __all__ = [
-    "CONFLICT", "DUPLICATE", "KIND_ORDER", "KIND_TITLES", "LABEL", "LEAK", "OUTLIER", "SPREAD",
-    "DataHealthReport", "Finding", "examine_dataset",
+    "CONFLICT",
+    "DUPLICATE",
+    "KIND_ORDER",
+    "KIND_TITLES",
+    "LABEL",
+    "LEAK",
+    "OUTLIER",
+    "SPREAD",
+    "DataHealthReport",
+    "Finding",
+    "examine_dataset",
 ]
 
 

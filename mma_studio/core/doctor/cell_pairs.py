@@ -58,7 +58,11 @@ def probe_margin(threshold: float, dimensions: int) -> float:
 
 
 def spherical_kmeans(
-    features: torch.Tensor, cells: int, *, iterations: int = KMEANS_ITERATIONS, seed: int = 0,
+    features: torch.Tensor,
+    cells: int,
+    *,
+    iterations: int = KMEANS_ITERATIONS,
+    seed: int = 0,
     token: CancelToken | None = None,
 ) -> torch.Tensor:
     """(cells, D) unit centroids fitted on a seeded sample of the unit rows of `features`."""
@@ -79,8 +83,9 @@ def spherical_kmeans(
     return centroids
 
 
-def nearest_cells(features: torch.Tensor, centroids: torch.Tensor, probes: int,
-                  token: CancelToken | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def nearest_cells(
+    features: torch.Tensor, centroids: torch.Tensor, probes: int, token: CancelToken | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """(N, probes) indices and cosines of each row's closest centroids, closest first."""
     probes = min(probes, centroids.shape[0])
     indices, scores = [], []

@@ -72,8 +72,7 @@ def duplicate_findings(
     """
     n = len(paths)
     names = display_names or {}
-    first, second, embedding_sims = similar_pairs(features, embedding_threshold, token=token,
-                                                 on_block=on_step)
+    first, second, embedding_sims = similar_pairs(features, embedding_threshold, token=token, on_block=on_step)
     involved = sorted(set(first.tolist()) | set(second.tolist()))
     signatures = dict(zip(involved, image_signatures([paths[i] for i in involved], token=token)))
 
@@ -114,18 +113,36 @@ def _describe(group, paths, classes, sets, score, exact, names) -> Finding:
     shown = [repr(names.get(c, c)) for c in dict.fromkeys(classes)]
     group_paths = tuple(paths[i] for i in group)
     if len(set(classes)) > 1:
-        return Finding(CONFLICT, group_paths, classes, score,
-                       f"{len(group)} {what} filed under {' and '.join(shown)}: which label is right?",
-                       sets=sets, exact=exact)
+        return Finding(
+            CONFLICT,
+            group_paths,
+            classes,
+            score,
+            f"{len(group)} {what} filed under {' and '.join(shown)}: which label is right?",
+            sets=sets,
+            exact=exact,
+        )
     used = {s for s in sets if s}
     if len(used) > 1:
         if used & set(TRAINING_SETS) and "test" in used:
             why = "the test images were seen in training, so test accuracy is inflated"
         else:
             why = "the validation images were seen in training, so the chosen epoch is optimistic"
-        return Finding(LEAK, group_paths, classes, score,
-                       f"{len(group)} {what} in {shown[0]} sit in {' and '.join(sorted(used))}: {why}",
-                       sets=sets, exact=exact)
-    return Finding(DUPLICATE, group_paths, classes, score,
-                   f"{len(group)} {what} in {shown[0]}: each counts as another example",
-                   sets=sets, exact=exact)
+        return Finding(
+            LEAK,
+            group_paths,
+            classes,
+            score,
+            f"{len(group)} {what} in {shown[0]} sit in {' and '.join(sorted(used))}: {why}",
+            sets=sets,
+            exact=exact,
+        )
+    return Finding(
+        DUPLICATE,
+        group_paths,
+        classes,
+        score,
+        f"{len(group)} {what} in {shown[0]}: each counts as another example",
+        sets=sets,
+        exact=exact,
+    )

@@ -75,8 +75,9 @@ def examine_dataset(
 
         if on_progress:
             on_progress(Progress("load_model", 0, None, message=f"Loading {settings.model} · {settings.pretrained}"))
-        backbone = load_backbone(settings.model, settings.pretrained, device=settings.device,
-                                 on_progress=on_progress, token=token)
+        backbone = load_backbone(
+            settings.model, settings.pretrained, device=settings.device, on_progress=on_progress, token=token
+        )
     if cache is None:
         from mma_studio.core.feature_cache import FeatureCache
 
@@ -111,22 +112,38 @@ def examine_dataset(
     position = {str(p): i for i, p in enumerate(paths)}
     exact_index = [[position[str(p)] for p in group if str(p) in position] for group in (exact_groups or ())]
     findings: list[Finding] = duplicates.duplicate_findings(
-        features, paths, owners, sets=sets, exact_groups=[g for g in exact_index if len(g) > 1],
-        display_names=display, token=token,
+        features,
+        paths,
+        owners,
+        sets=sets,
+        exact_groups=[g for g in exact_index if len(g) > 1],
+        display_names=display,
+        token=token,
     )
     check(token)
 
     report(1, STEPS[1])
-    text_features = encode_class_texts(backbone, [display[n] for n in class_names], tuple(settings.templates),
-                                       cache=cache).float().cpu()
+    text_features = (
+        encode_class_texts(backbone, [display[n] for n in class_names], tuple(settings.templates), cache=cache)
+        .float()
+        .cpu()
+    )
     source = label_source
     if source == "auto":
         source = "adapter" if can_fold(labels, folds) else "zero-shot"
     if source == "adapter":
         if not can_fold(labels, folds):
             raise ValueError(f"out-of-fold predictions need at least {folds} images in every class and two classes")
-        probabilities = out_of_fold_probabilities(features, labels, text_features, backbone.logit_scale, folds=folds,
-                                                  seed=settings.seed, adapter_config=settings.adapter, token=token)
+        probabilities = out_of_fold_probabilities(
+            features,
+            labels,
+            text_features,
+            backbone.logit_scale,
+            folds=folds,
+            seed=settings.seed,
+            adapter_config=settings.adapter,
+            token=token,
+        )
         source_name = ADAPTER_SOURCE
     else:
         logits = backbone.logit_scale * features @ text_features.T
@@ -137,13 +154,18 @@ def examine_dataset(
         if not confirms(evidence(issue.index, issue.suggested)):
             continue  # the classifier is unsure of these classes, the embedding does not confirm
         given, suggested = class_names[issue.given], class_names[issue.suggested]
-        findings.append(Finding(
-            LABEL, (paths[issue.index],), (given,), issue.margin,
-            f"Filed under {display[given]!r} but looks like {display[suggested]!r} "
-            f"({100 * float(probabilities[issue.index, issue.suggested]):.0f}% vs "
-            f"{100 * float(probabilities[issue.index, issue.given]):.0f}%, {source_name})",
-            suggested_class=suggested,
-        ))
+        findings.append(
+            Finding(
+                LABEL,
+                (paths[issue.index],),
+                (given,),
+                issue.margin,
+                f"Filed under {display[given]!r} but looks like {display[suggested]!r} "
+                f"({100 * float(probabilities[issue.index, issue.suggested]):.0f}% vs "
+                f"{100 * float(probabilities[issue.index, issue.given]):.0f}%, {source_name})",
+                suggested_class=suggested,
+            )
+        )
     check(token)
 
     report(2, STEPS[2])
@@ -181,8 +203,12 @@ def _split_sets(scan, settings, paths, build_split) -> tuple[list[str | None] | 
     except (SplitError, ValueError) as exc:
         return None, f"Leaks across training and test were not checked: the data cannot be split ({exc})"
     where: dict[str, str] = {}
-    for name, samples in (("train", split.train), ("val", split.val), ("test", split.test_base),
-                          ("test", split.test_new)):
+    for name, samples in (
+        ("train", split.train),
+        ("val", split.val),
+        ("test", split.test_base),
+        ("test", split.test_new),
+    ):
         for sample in samples:
             where[str(sample.path)] = name
     return [where.get(str(p)) for p in paths], ""

@@ -85,8 +85,13 @@ class DataHealthReport:
     def without(self, keys: set[str] | frozenset[str]) -> DataHealthReport:
         """The report less the findings the user kept (dismissed)."""
         return DataHealthReport(
-            [f for f in self.findings if f.key not in keys], self.image_count, self.class_count, self.seconds,
-            self.label_source, dict(self.thresholds), list(self.notes),
+            [f for f in self.findings if f.key not in keys],
+            self.image_count,
+            self.class_count,
+            self.seconds,
+            self.label_source,
+            dict(self.thresholds),
+            list(self.notes),
         )
 
     def to_dict(self) -> dict:

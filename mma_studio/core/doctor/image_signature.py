@@ -79,10 +79,12 @@ def image_signature(path: Path | str) -> np.ndarray | None:
     side = min(width, height)
     left, top = (width - side) // 2, (height - side) // 2
     square = picture.crop((left, top, left + side, top + side))
-    return np.stack([
-        _cells(square.crop((round(x * side), round(y * side), round((x + size) * side), round((y + size) * side))))
-        for x, y, size in _windows()
-    ])
+    return np.stack(
+        [
+            _cells(square.crop((round(x * side), round(y * side), round((x + size) * side), round((y + size) * side))))
+            for x, y, size in _windows()
+        ]
+    )
 
 
 def image_signatures(paths: Sequence[Path], token: CancelToken | None = None) -> list[np.ndarray | None]:

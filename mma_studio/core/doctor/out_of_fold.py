@@ -67,8 +67,14 @@ def out_of_fold_probabilities(
         held_out = fold_of == fold
         if not held_out.any():
             continue
-        result = fit_features(features[~held_out], labels[~held_out], text_features, config=config,
-                              adapter_config=base_config, token=token)
+        result = fit_features(
+            features[~held_out],
+            labels[~held_out],
+            text_features,
+            config=config,
+            adapter_config=base_config,
+            token=token,
+        )
         if result.cancelled:
             from mma_studio.core.cancellation import Cancelled
 

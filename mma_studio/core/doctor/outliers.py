@@ -64,11 +64,16 @@ def outlier_findings(
     z = robust_z(closest)
     for index in (z < -OUTLIER_Z).nonzero(as_tuple=True)[0].tolist():
         cls = class_names[int(labels[index])]
-        findings.append(Finding(
-            OUTLIER, (paths[index],), (cls,), min(1.0, max(0.0, 1.0 - closest[index].item())),
-            f"Far from every class (closest similarity {float(closest[index]):.2f}, typical "
-            f"{float(closest.median()):.2f}): a blank frame, a screenshot or another subject?",
-        ))
+        findings.append(
+            Finding(
+                OUTLIER,
+                (paths[index],),
+                (cls,),
+                min(1.0, max(0.0, 1.0 - closest[index].item())),
+                f"Far from every class (closest similarity {float(closest[index]):.2f}, typical "
+                f"{float(closest.median()):.2f}): a blank frame, a screenshot or another subject?",
+            )
+        )
     findings.sort(key=lambda f: -f.score)
 
     present = torch.bincount(labels, minlength=len(class_names))
@@ -88,10 +93,15 @@ def outlier_findings(
                 members, cosines = members_of[position]
                 farthest = members[cosines.argsort()[:SPREAD_EXAMPLES]].tolist()
                 cls = class_names[j]
-                findings.append(Finding(
-                    SPREAD, tuple(paths[i] for i in farthest), (cls,) * len(farthest), float(min(1.0, spreads[position])),
-                    f"The images of {names.get(cls, cls)!r} spread widely (spread {spreads[position]:.2f}, typical "
-                    f"{torch.tensor(spreads).median().item():.2f}): two kinds of thing under one name? "
-                    "Its farthest images are shown.",
-                ))
+                findings.append(
+                    Finding(
+                        SPREAD,
+                        tuple(paths[i] for i in farthest),
+                        (cls,) * len(farthest),
+                        float(min(1.0, spreads[position])),
+                        f"The images of {names.get(cls, cls)!r} spread widely (spread {spreads[position]:.2f}, typical "
+                        f"{torch.tensor(spreads).median().item():.2f}): two kinds of thing under one name? "
+                        "Its farthest images are shown.",
+                    )
+                )
     return findings

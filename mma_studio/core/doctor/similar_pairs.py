@@ -43,10 +43,10 @@ def similar_pairs(
     if not exact:
         from mma_studio.core.doctor.cell_pairs import cell_similar_pairs
 
-        return cell_similar_pairs(features, threshold, max_neighbours=max_neighbours, token=token,
-                                  on_block=on_block)
-    return exact_similar_pairs(features, threshold, block=block, max_neighbours=max_neighbours, token=token,
-                               on_block=on_block)
+        return cell_similar_pairs(features, threshold, max_neighbours=max_neighbours, token=token, on_block=on_block)
+    return exact_similar_pairs(
+        features, threshold, block=block, max_neighbours=max_neighbours, token=token, on_block=on_block
+    )
 
 
 def exact_similar_pairs(

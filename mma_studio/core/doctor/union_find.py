@@ -34,6 +34,6 @@ class UnionFind:
     def groups(self, members: Iterable[int] | None = None) -> list[list[int]]:
         """Groups of two or more (each sorted), ordered by their first member."""
         by_root: dict[int, list[int]] = {}
-        for item in (range(len(self._parent)) if members is None else members):
+        for item in range(len(self._parent)) if members is None else members:
             by_root.setdefault(self.find(item), []).append(item)
         return sorted((sorted(g) for g in by_root.values() if len(g) > 1), key=lambda g: g[0])

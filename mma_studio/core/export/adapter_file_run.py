@@ -73,9 +73,17 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def load_adapter_for_export(path: Path | str, *, model: str | None = None, pretrained: str | None = None,
-                            device: str = "auto", data_dir: Path | str | None = None, cache=None,
-                            on_progress=None, token=None) -> AdapterFileRun:
+def load_adapter_for_export(
+    path: Path | str,
+    *,
+    model: str | None = None,
+    pretrained: str | None = None,
+    device: str = "auto",
+    data_dir: Path | str | None = None,
+    cache=None,
+    on_progress=None,
+    token=None,
+) -> AdapterFileRun:
     """Read the adapter file, load its backbone (or the one given), and evaluate it on `data_dir`.
 
     The backbone is chosen as `predict` and `eval` choose it (`classifier_backbone_arguments`):
@@ -93,16 +101,29 @@ def load_adapter_for_export(path: Path | str, *, model: str | None = None, pretr
         from mma_studio.core.folder_evaluation import evaluate_adapter_on_folder
 
         scan = scan_dataset(Path(data_dir), on_progress=on_progress, token=token)
-        evaluation = evaluate_adapter_on_folder(contents, scan, backbone, cache=cache, on_progress=on_progress,
-                                                token=token)
+        evaluation = evaluate_adapter_on_folder(
+            contents, scan, backbone, cache=cache, on_progress=on_progress, token=token
+        )
     return AdapterFileRun(Path(path), contents, backbone, evaluation)
 
 
-def export_adapter_file(path: Path | str, out_dir: Path | str, *, model_card: bool = False,
-                        metrics_data_dir: Path | str | None = None, onnx: bool = False, onnx_float16: bool = False,
-                        onnx_classes: list[str] | None = None, check_images: list[Path] | None = None,
-                        model: str | None = None, pretrained: str | None = None, device: str = "auto", cache=None,
-                        on_progress=None, token=None):
+def export_adapter_file(
+    path: Path | str,
+    out_dir: Path | str,
+    *,
+    model_card: bool = False,
+    metrics_data_dir: Path | str | None = None,
+    onnx: bool = False,
+    onnx_float16: bool = False,
+    onnx_classes: list[str] | None = None,
+    check_images: list[Path] | None = None,
+    model: str | None = None,
+    pretrained: str | None = None,
+    device: str = "auto",
+    cache=None,
+    on_progress=None,
+    token=None,
+):
     """`mma-studio export`: the export set of a saved adapter file, written to `out_dir` under the
     file's own name, through the same `write_export_set` as the app's Export dialog."""
     from mma_studio.core.export.export_set import (
@@ -116,15 +137,29 @@ def export_adapter_file(path: Path | str, out_dir: Path | str, *, model_card: bo
     if onnx:
         require_onnx()  # before minutes of loading and evaluating
     source = Path(path)
-    run = load_adapter_for_export(source, model=model, pretrained=pretrained, device=device,
-                                  data_dir=metrics_data_dir, cache=cache, on_progress=on_progress, token=token)
+    run = load_adapter_for_export(
+        source,
+        model=model,
+        pretrained=pretrained,
+        device=device,
+        data_dir=metrics_data_dir,
+        cache=cache,
+        on_progress=on_progress,
+        token=token,
+    )
     out_dir = Path(out_dir)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ExportError(f"Cannot create the folder {out_dir}: {exc.strerror or exc}.") from exc
-    request = ExportRequest(run, with_adapter_suffix(out_dir / source.name), model_card=model_card, metrics=metrics_data_dir is not None,
-                            onnx=onnx, onnx_float16=onnx_float16,
-                            onnx_classes=tuple(onnx_classes) if onnx_classes else None,
-                            check_images=tuple(Path(p) for p in check_images or ()))
+    request = ExportRequest(
+        run,
+        with_adapter_suffix(out_dir / source.name),
+        model_card=model_card,
+        metrics=metrics_data_dir is not None,
+        onnx=onnx,
+        onnx_float16=onnx_float16,
+        onnx_classes=tuple(onnx_classes) if onnx_classes else None,
+        check_images=tuple(Path(p) for p in check_images or ()),
+    )
     return write_export_set(request, on_progress, token)

@@ -114,17 +114,23 @@ class ExportResult:
             return "Saved, but there was no readable test image to check the file with."
         images = "image" if check_result.checked == 1 else "images"
         if check_result.ok:
-            return (f"Verified: loaded back from disk, the file gives the same predictions as the app on "
-                    f"{check_result.checked} test {images} (largest probability difference "
-                    f"{check_result.max_probability_gap:.1e}).")
+            return (
+                f"Verified: loaded back from disk, the file gives the same predictions as the app on "
+                f"{check_result.checked} test {images} (largest probability difference "
+                f"{check_result.max_probability_gap:.1e})."
+            )
         differing = [m for m in check_result.mismatches if not m.startswith("probabilities differ")]
         if differing:
             names = ", ".join(Path(m).name for m in differing[:3]) + (" …" if len(differing) > 3 else "")
-            return (f"Mismatch: loaded back from disk, the file predicts a different class than the app for "
-                    f"{len(differing)} of {check_result.checked} test {images} ({names}). Do not share this file; "
-                    "export again.")
-        return (f"Mismatch: loaded back from disk, the file's probabilities differ from the app's by up to "
-                f"{check_result.max_probability_gap:.4f} on {check_result.checked} test {images}. Export again.")
+            return (
+                f"Mismatch: loaded back from disk, the file predicts a different class than the app for "
+                f"{len(differing)} of {check_result.checked} test {images} ({names}). Do not share this file; "
+                "export again."
+            )
+        return (
+            f"Mismatch: loaded back from disk, the file's probabilities differ from the app's by up to "
+            f"{check_result.max_probability_gap:.4f} on {check_result.checked} test {images}. Export again."
+        )
 
     def describe_onnx(self) -> str:
         if self.onnx_check_error:
@@ -132,26 +138,33 @@ class ExportResult:
         result = self.onnx_check
         if result is None or result.checked == 0:
             reason = "; ".join(result.mismatches) if result is not None and result.mismatches else ""
-            return ("The ONNX model was saved but is not verified: "
-                    + (reason if reason else "there was no readable test image to check it with."))
+            return "The ONNX model was saved but is not verified: " + (
+                reason if reason else "there was no readable test image to check it with."
+            )
         images = "image" if result.checked == 1 else "images"
         weights = "float16 weights" if result.float16 else "float32"
         if result.ok:
             ties = f"; {result.ties} near-tie(s) ordered differently" if result.ties else ""
-            return (f"ONNX model verified: onnxruntime and predict.py give the app's predictions on {result.checked} "
-                    f"test {images} (largest probability difference {result.largest_gap:.1e}, tolerance "
-                    f"{result.tolerance:.0e} for {weights}{ties}).")
-        return (f"ONNX mismatch: onnxruntime does not reproduce the app's predictions ({'; '.join(result.mismatches[:3])}"
-                f"{' …' if len(result.mismatches) > 3 else ''}; largest probability difference "
-                f"{result.largest_gap:.1e}). Do not share the ONNX model.")
+            return (
+                f"ONNX model verified: onnxruntime and predict.py give the app's predictions on {result.checked} "
+                f"test {images} (largest probability difference {result.largest_gap:.1e}, tolerance "
+                f"{result.tolerance:.0e} for {weights}{ties})."
+            )
+        return (
+            f"ONNX mismatch: onnxruntime does not reproduce the app's predictions ({'; '.join(result.mismatches[:3])}"
+            f"{' …' if len(result.mismatches) > 3 else ''}; largest probability difference "
+            f"{result.largest_gap:.1e}). Do not share the ONNX model."
+        )
 
     def to_dict(self) -> dict:
-        data: dict = {"written": [str(p) for p in self.written], "verified": self.verified,
-                      "message": self.describe()}
+        data: dict = {"written": [str(p) for p in self.written], "verified": self.verified, "message": self.describe()}
         if self.check is not None:
-            data["adapter_check"] = {"checked": self.check.checked, "ok": self.check.ok,
-                                     "max_probability_gap": self.check.max_probability_gap,
-                                     "mismatches": list(self.check.mismatches)}
+            data["adapter_check"] = {
+                "checked": self.check.checked,
+                "ok": self.check.ok,
+                "max_probability_gap": self.check.max_probability_gap,
+                "mismatches": list(self.check.mismatches),
+            }
         if self.check_error:
             data["adapter_check_error"] = self.check_error
         if self.onnx_check is not None:
@@ -165,7 +178,9 @@ def companion_paths(adapter_path: Path | str) -> dict[str, Path]:
     """The files written beside `name.safetensors`: `name.md`, `name.metrics.json`, `name.confusion.csv`,
     and for the ONNX export `name.onnx`, `name.onnx.json` and `predict.py`."""
     adapter_path = Path(adapter_path)
-    stem = adapter_path.name[: -len(ADAPTER_SUFFIX)] if adapter_path.name.endswith(ADAPTER_SUFFIX) else adapter_path.stem
+    stem = (
+        adapter_path.name[: -len(ADAPTER_SUFFIX)] if adapter_path.name.endswith(ADAPTER_SUFFIX) else adapter_path.stem
+    )
     folder = adapter_path.parent
     return {
         "model_card": folder / f"{stem}.md",
@@ -222,8 +237,9 @@ def describe_os_error(exc: OSError, path: Path) -> str:
     return f"Could not save {path.name} in {path.parent}: {reason}."
 
 
-def write_export_set(request: ExportRequest, on_progress: Callable[[Progress], None] | None = None,
-                     token: CancelToken | None = None) -> ExportResult:
+def write_export_set(
+    request: ExportRequest, on_progress: Callable[[Progress], None] | None = None, token: CancelToken | None = None
+) -> ExportResult:
     """Write the files, then verify them. Raises `ExportError` if a file fails (nothing is left
     behind), `Cancelled` on cancel (likewise), `OnnxUnavailableError` without the [onnx] extra."""
     from mma_studio.core.atomic_write import (
@@ -243,29 +259,60 @@ def write_export_set(request: ExportRequest, on_progress: Callable[[Progress], N
         raise ExportError("The metrics files need figures on held-out images: give a dataset folder to evaluate on.")
     state: dict = {}
 
-    steps: list[tuple[Path, str, Callable[[], object]]] = [(adapter_path, f"Saving {adapter_path.name}",
-                                                            lambda: run.save(adapter_path))]
+    steps: list[tuple[Path, str, Callable[[], object]]] = [
+        (adapter_path, f"Saving {adapter_path.name}", lambda: run.save(adapter_path))
+    ]
     if request.model_card:
-        steps.append((companions["model_card"], f"Saving {companions['model_card'].name}",
-                      lambda: write_text_atomically(companions["model_card"], _model_card(request, companions))))
+        steps.append(
+            (
+                companions["model_card"],
+                f"Saving {companions['model_card'].name}",
+                lambda: write_text_atomically(companions["model_card"], _model_card(request, companions)),
+            )
+        )
     if request.metrics:
         extra = {"summary": _json_safe_summary(run)}
-        steps.append((companions["metrics"], f"Saving {companions['metrics'].name}",
-                      lambda: write_text_atomically(companions["metrics"], metrics_json(run.zero_shot, run.adapted, extra))))
-        steps.append((companions["confusion"], f"Saving {companions['confusion'].name}",
-                      lambda: write_text_atomically(companions["confusion"], confusion_csv(run.adapted))))
+        steps.append(
+            (
+                companions["metrics"],
+                f"Saving {companions['metrics'].name}",
+                lambda: write_text_atomically(companions["metrics"], metrics_json(run.zero_shot, run.adapted, extra)),
+            )
+        )
+        steps.append(
+            (
+                companions["confusion"],
+                f"Saving {companions['confusion'].name}",
+                lambda: write_text_atomically(companions["confusion"], confusion_csv(run.adapted)),
+            )
+        )
     if request.onnx:
         from mma_studio.core.export.onnx_model import (
             metadata_json,
             standalone_predict_source,
         )
 
-        steps.append((companions["onnx"], f"Building and saving {companions['onnx'].name}",
-                      lambda: _write_onnx(request, companions["onnx"], state, token)))
-        steps.append((companions["onnx_json"], f"Saving {companions['onnx_json'].name}",
-                      lambda: write_text_atomically(companions["onnx_json"], metadata_json(state["metadata"]))))
-        steps.append((companions["predict_script"], f"Saving {PREDICT_SCRIPT}",
-                      lambda: write_bytes_atomically(companions["predict_script"], standalone_predict_source())))
+        steps.append(
+            (
+                companions["onnx"],
+                f"Building and saving {companions['onnx'].name}",
+                lambda: _write_onnx(request, companions["onnx"], state, token),
+            )
+        )
+        steps.append(
+            (
+                companions["onnx_json"],
+                f"Saving {companions['onnx_json'].name}",
+                lambda: write_text_atomically(companions["onnx_json"], metadata_json(state["metadata"])),
+            )
+        )
+        steps.append(
+            (
+                companions["predict_script"],
+                f"Saving {PREDICT_SCRIPT}",
+                lambda: write_bytes_atomically(companions["predict_script"], standalone_predict_source()),
+            )
+        )
     checks = 2 if request.onnx else 1
     total = len(steps) + checks
 
@@ -322,7 +369,8 @@ def _model_card(request: ExportRequest, companions: dict[str, Path]) -> str:
     title = request.title or companions["model_card"].stem
     card = model_card_markdown(contents, title)
     usage = usage_markdown(
-        Path(request.adapter_path), class_names=list(contents.class_names),
+        Path(request.adapter_path),
+        class_names=list(contents.class_names),
         onnx_path=companions["onnx"] if request.onnx else None,
         onnx_classes=list(request.onnx_classes) if request.onnx_classes else None,
         metrics_paths=[companions["metrics"], companions["confusion"]] if request.metrics else None,
@@ -344,8 +392,9 @@ def _write_onnx(request: ExportRequest, path: Path, state: dict, token: CancelTo
     except ValueError as exc:  # an empty or duplicated class list
         raise ExportError(f"Cannot export the ONNX model: {exc}.") from exc
     try:
-        data, metadata = build_onnx_model(classifier, float16=request.onnx_float16,
-                                          classes_from="export list" if request.onnx_classes else "adapter")
+        data, metadata = build_onnx_model(
+            classifier, float16=request.onnx_float16, classes_from="export list" if request.onnx_classes else "adapter"
+        )
     except OnnxExportError as exc:
         raise ExportError(f"Cannot export {path.name}: {exc}.") from exc
     state["metadata"] = metadata
@@ -379,8 +428,9 @@ def _verify_onnx(request: ExportRequest, result: ExportResult, state: dict, imag
         backbone = _backbone(run, state, token)
         classifier = Classifier(backbone, load_adapter_file(request.adapter_path), state.get("classes"))
         check(token)
-        result.onnx_check = verify_onnx_model(companion_paths(request.adapter_path)["onnx"], classifier, images,
-                                              float16=request.onnx_float16)
+        result.onnx_check = verify_onnx_model(
+            companion_paths(request.adapter_path)["onnx"], classifier, images, float16=request.onnx_float16
+        )
     except Cancelled:
         raise
     except Exception as exc:  # noqa: BLE001 - reported to the user as "could not be checked"
@@ -408,7 +458,7 @@ def _json_safe_summary(run) -> dict:
 
 
 def file_size_text(path_or_size: Path | str | int) -> str:
-    """"1.2 MB" for a file (or a byte count); "" when the file cannot be read."""
+    """ "1.2 MB" for a file (or a byte count); "" when the file cannot be read."""
     if isinstance(path_or_size, int):
         size: float = path_or_size
     else:

@@ -17,8 +17,9 @@ def _parameter_count(module) -> int:
     return sum(int(p.numel()) for p in module.parameters()) if module is not None else 0
 
 
-def estimated_export_bytes(run, *, model_card: bool, metrics: bool, onnx: bool, float16: bool = False,
-                           onnx_class_count: int | None = None) -> int | None:
+def estimated_export_bytes(
+    run, *, model_card: bool, metrics: bool, onnx: bool, float16: bool = False, onnx_class_count: int | None = None
+) -> int | None:
     """Bytes the export set will take; None when the ONNX size cannot be known (no backbone in memory)."""
     classes = len(run.prompt_names)
     embed_dim = int(getattr(run.adapter.config, "embed_dim", 512))

@@ -48,9 +48,16 @@ class OnnxCheck:
         return max(self.max_probability_gap, self.max_standalone_gap)
 
     def to_dict(self) -> dict:
-        return {"checked": self.checked, "ok": self.ok, "tolerance": self.tolerance,
-                "max_probability_gap": self.max_probability_gap, "max_standalone_gap": self.max_standalone_gap,
-                "mismatches": list(self.mismatches), "ties": self.ties, "float16": self.float16}
+        return {
+            "checked": self.checked,
+            "ok": self.ok,
+            "tolerance": self.tolerance,
+            "max_probability_gap": self.max_probability_gap,
+            "max_standalone_gap": self.max_standalone_gap,
+            "mismatches": list(self.mismatches),
+            "ties": self.ties,
+            "float16": self.float16,
+        }
 
 
 def reference_probabilities(classifier, pixels: torch.Tensor) -> np.ndarray:
@@ -83,8 +90,14 @@ def tolerance_for(float16: bool) -> float:
     return FLOAT16_TOLERANCE if float16 else FLOAT32_TOLERANCE
 
 
-def verify_onnx_model(onnx_path: Path | str, classifier, image_paths: Sequence[Path | str], *,
-                      float16: bool = False, tolerance: float | None = None) -> OnnxCheck:
+def verify_onnx_model(
+    onnx_path: Path | str,
+    classifier,
+    image_paths: Sequence[Path | str],
+    *,
+    float16: bool = False,
+    tolerance: float | None = None,
+) -> OnnxCheck:
     """Compare onnxruntime's probabilities with the classifier's (the engine's predict path)."""
     import onnxruntime
 
@@ -99,8 +112,12 @@ def verify_onnx_model(onnx_path: Path | str, classifier, image_paths: Sequence[P
     inside = json.loads(session.get_modelmeta().custom_metadata_map.get(METADATA_KEY, "{}"))
     for source, data in (("its JSON", metadata), ("the model's metadata", inside)):
         if data.get("class_names") != list(classifier.class_names):
-            return OnnxCheck(checked=0, tolerance=tolerance, float16=float16,
-                             mismatches=[f"the class list in {source} is not the one exported"])
+            return OnnxCheck(
+                checked=0,
+                tolerance=tolerance,
+                float16=float16,
+                mismatches=[f"the class list in {source} is not the one exported"],
+            )
     engine_pixels, standalone_pixels, names = [], [], []
     for path in image_paths:
         try:

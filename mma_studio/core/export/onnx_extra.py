@@ -30,12 +30,14 @@ def missing_onnx_packages() -> list[str]:
 
 
 def onnx_unavailable_reason() -> str:
-    """"" when the ONNX export can run; otherwise what is missing and how to install it."""
+    """ "" when the ONNX export can run; otherwise what is missing and how to install it."""
     missing = missing_onnx_packages()
     if not missing:
         return ""
-    return (f"The standalone ONNX export needs {' and '.join(missing)}, which {'is' if len(missing) == 1 else 'are'} "
-            f"not installed. Install them with: {INSTALL_COMMAND}")
+    return (
+        f"The standalone ONNX export needs {' and '.join(missing)}, which {'is' if len(missing) == 1 else 'are'} "
+        f"not installed. Install them with: {INSTALL_COMMAND}"
+    )
 
 
 def require_onnx() -> None:

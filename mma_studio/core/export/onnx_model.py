@@ -85,9 +85,9 @@ def preprocessing_metadata(backbone) -> dict:
         "std": [float(v) for v in cfg.get("std", (0.26862954, 0.26130258, 0.27577711))],
         "jpeg_min_side": int(backbone.decode_min_side),
         "decode": "EXIF orientation applied; RGB, transparent pixels composited on white, 16-bit grey as v // 257; "
-                  "a large JPEG decoded by libjpeg at 1/2, 1/4 or 1/8 scale, never below jpeg_min_side on a side",
+        "a large JPEG decoded by libjpeg at 1/2, 1/4 or 1/8 scale, never below jpeg_min_side on a side",
         "steps": "decode; resize (shortest side to the input size, Pillow, interpolation above; 'squash': "
-                 "both sides); center crop; scale to [0, 1]; (x - mean) / std per channel",
+        "both sides); center crop; scale to [0, 1]; (x - mean) / std per channel",
     }
 
 
@@ -102,10 +102,16 @@ def onnx_metadata(classifier, *, float16: bool, classes_from: str) -> dict:
         "format_version": FORMAT_VERSION,
         "mma_studio_version": __version__,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "input": {"name": INPUT_NAME, "shape": ["N", 3, height, width], "dtype": "float32",
-                  "layout": "NCHW, RGB channels"},
-        "outputs": {"probabilities": "N x classes, softmax over class_names",
-                    "logits": "N x classes, the adapter's logits (logit scale included)"},
+        "input": {
+            "name": INPUT_NAME,
+            "shape": ["N", 3, height, width],
+            "dtype": "float32",
+            "layout": "NCHW, RGB channels",
+        },
+        "outputs": {
+            "probabilities": "N x classes, softmax over class_names",
+            "logits": "N x classes, the adapter's logits (logit scale included)",
+        },
         "preprocessing": preprocessing_metadata(backbone),
         "class_names": list(classifier.class_names),
         "classes_from": classes_from,
@@ -154,14 +160,21 @@ def build_onnx_model(classifier, *, float16: bool = False, classes_from: str = "
         warnings.simplefilter("ignore")  # the exporter's deprecation notice and tracer remarks
         try:
             torch.onnx.export(
-                module, (example,), buffer,  # type: ignore[arg-type]  # this exporter writes to file objects
-                dynamo=False, opset_version=OPSET, do_constant_folding=True,
-                input_names=[INPUT_NAME], output_names=list(OUTPUT_NAMES),
+                module,
+                (example,),
+                buffer,  # type: ignore[arg-type]  # this exporter writes to file objects
+                dynamo=False,
+                opset_version=OPSET,
+                do_constant_folding=True,
+                input_names=[INPUT_NAME],
+                output_names=list(OUTPUT_NAMES),
                 dynamic_axes={INPUT_NAME: {0: "batch"}, **{name: {0: "batch"} for name in OUTPUT_NAMES}},
             )
         except Exception as exc:
-            raise OnnxExportError(f"the ONNX exporter could not trace {backbone.describe()} "
-                                  f"({type(exc).__name__}: {' '.join(str(exc).split())[:300]})") from exc
+            raise OnnxExportError(
+                f"the ONNX exporter could not trace {backbone.describe()} "
+                f"({type(exc).__name__}: {' '.join(str(exc).split())[:300]})"
+            ) from exc
     model = onnx.load_from_string(buffer.getvalue())
     del buffer
     if float16:
@@ -170,8 +183,10 @@ def build_onnx_model(classifier, *, float16: bool = False, classes_from: str = "
     _set_metadata(model, metadata)
     data = model.SerializeToString()
     if len(data) > PROTOBUF_LIMIT_BYTES:
-        raise OnnxExportError(f"the model is {len(data) / 1024**3:.1f} GB, over the 2 GB an ONNX file can hold "
-                              "in one piece; try --float16")
+        raise OnnxExportError(
+            f"the model is {len(data) / 1024**3:.1f} GB, over the 2 GB an ONNX file can hold "
+            "in one piece; try --float16"
+        )
     return data, metadata
 
 
@@ -194,8 +209,10 @@ def _set_metadata(model, metadata: dict) -> None:
     helper.set_model_props(model, flat)
     model.producer_name = "MMA Studio"
     model.producer_version = __version__
-    model.doc_string = ("Image classifier exported by MMA Studio: frozen CLIP image encoder + Multi-Modal Adapter, "
-                        f"classes: {', '.join(metadata['class_names'])[:500]}")
+    model.doc_string = (
+        "Image classifier exported by MMA Studio: frozen CLIP image encoder + Multi-Modal Adapter, "
+        f"classes: {', '.join(metadata['class_names'])[:500]}"
+    )
 
 
 def store_weights_as_float16(model) -> int:
@@ -216,8 +233,9 @@ def store_weights_as_float16(model) -> int:
             continue
         name = initializer.name
         initializer.CopyFrom(numpy_helper.from_array(half, f"{name}.float16"))
-        casts.append(helper.make_node("Cast", [f"{name}.float16"], [name], to=TensorProto.FLOAT,
-                                      name=f"{name}.to_float32"))
+        casts.append(
+            helper.make_node("Cast", [f"{name}.float16"], [name], to=TensorProto.FLOAT, name=f"{name}.to_float32")
+        )
     nodes = casts + list(graph.node)
     del graph.node[:]
     graph.node.extend(nodes)

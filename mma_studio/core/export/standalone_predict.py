@@ -117,8 +117,13 @@ def image_paths(items: list[str]) -> list[Path]:
     paths: list[Path] = []
     for item in map(Path, items):
         if item.is_dir():
-            paths += sorted(p for p in item.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
-                            and not any(part.startswith(".") for part in p.relative_to(item).parts))
+            paths += sorted(
+                p
+                for p in item.rglob("*")
+                if p.is_file()
+                and p.suffix.lower() in IMAGE_EXTENSIONS
+                and not any(part.startswith(".") for part in p.relative_to(item).parts)
+            )
         else:
             paths.append(item)
     return paths
@@ -147,8 +152,9 @@ def classify(model_path: Path | str, paths: list[Path], top_k: int = 5) -> list[
         probabilities = session.run(["probabilities"], {input_name: np.stack(batch)})[0]
         for path, row in zip(kept, probabilities):
             order = np.argsort(-row, kind="stable")[: max(1, min(top_k, len(names)))]
-            results.append({"path": str(path),
-                            "top": [{"label": names[i], "probability": round(float(row[i]), 6)} for i in order]})
+            results.append(
+                {"path": str(path), "top": [{"label": names[i], "probability": round(float(row[i]), 6)} for i in order]}
+            )
     position = {str(p): i for i, p in enumerate(paths)}
     return sorted(results, key=lambda r: position.get(r["path"], 0))
 

@@ -27,10 +27,16 @@ from mma_studio.core.methods.zero_shot import ZeroShot
 from mma_studio.core.training import TrainConfig
 
 __all__ = [
-    "ALL_METHODS", "DEFAULT_METHODS", "FeatureTask", "FittedMethod", "Method", "MethodInfo", "Scorer",
-    "build_method", "method_info",
+    "ALL_METHODS",
+    "DEFAULT_METHODS",
+    "FeatureTask",
+    "FittedMethod",
+    "Method",
+    "MethodInfo",
+    "Scorer",
+    "build_method",
+    "method_info",
 ]
-
 
 
 def build_method(name: str, *, adapter: AdapterConfig | None = None, training: TrainConfig | None = None) -> Method:

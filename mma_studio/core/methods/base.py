@@ -125,4 +125,3 @@ def count_parameters(*tensors_or_modules) -> int:
         elif isinstance(item, torch.Tensor):
             total += item.numel()
     return total
-

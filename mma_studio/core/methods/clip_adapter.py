@@ -26,8 +26,10 @@ class ResidualImageAdapter(nn.Module):
         super().__init__()
         hidden = max(1, embed_dim // reduction)
         self.mlp = nn.Sequential(
-            nn.Linear(embed_dim, hidden, bias=False), nn.ReLU(inplace=True),
-            nn.Linear(hidden, embed_dim, bias=False), nn.ReLU(inplace=True),
+            nn.Linear(embed_dim, hidden, bias=False),
+            nn.ReLU(inplace=True),
+            nn.Linear(hidden, embed_dim, bias=False),
+            nn.ReLU(inplace=True),
         )
         self.ratio = ratio
         self.logit_scale = logit_scale
@@ -45,8 +47,9 @@ class ResidualImageAdapter(nn.Module):
 
 
 class ClipAdapter:
-    info = MethodInfo("clip-adapter", "CLIP-Adapter", True,
-                      "residual bottleneck MLP on the image feature (ratio 0.2, reduction 4)")
+    info = MethodInfo(
+        "clip-adapter", "CLIP-Adapter", True, "residual bottleneck MLP on the image feature (ratio 0.2, reduction 4)"
+    )
 
     def __init__(self, config: TrainConfig = DEFAULT_CONFIG, ratio: float = RATIO, reduction: int = REDUCTION) -> None:
         self.config, self.ratio, self.reduction = config, ratio, reduction
@@ -59,10 +62,23 @@ class ClipAdapter:
         adapter.class_text = task.base_text
         config = TrainConfig.from_dict({**self.config.to_dict(), "seed": seed})
         epoch, val_acc, cancelled = train_on_base(
-            adapter, adapter, task.train_features, task.train_labels, task.val_features, task.val_labels, config,
-            label=self.info.label, on_progress=on_progress, token=token,
+            adapter,
+            adapter,
+            task.train_features,
+            task.train_labels,
+            task.val_features,
+            task.val_labels,
+            config,
+            label=self.info.label,
+            on_progress=on_progress,
+            token=token,
         )
         adapter.requires_grad_(False)
         adapter.class_text = None
-        return FittedMethod(scorer=adapter, trainable_params=sum(p.numel() for p in adapter.parameters()),
-                            chosen={"epoch": epoch}, val_acc=val_acc, cancelled=cancelled)
+        return FittedMethod(
+            scorer=adapter,
+            trainable_params=sum(p.numel() for p in adapter.parameters()),
+            chosen={"epoch": epoch},
+            val_acc=val_acc,
+            cancelled=cancelled,
+        )

@@ -92,8 +92,12 @@ def train_on_base(
                 stale += 1
             if on_progress is not None:
                 on_progress(Progress("train", epoch, config.epochs, message=f"{label} · epoch {epoch}"))
-            if (has_val and config.patience and stale >= config.patience
-                    and stale * steps_per_epoch >= config.min_patience_steps):
+            if (
+                has_val
+                and config.patience
+                and stale >= config.patience
+                and stale * steps_per_epoch >= config.min_patience_steps
+            ):
                 break
     except Cancelled:
         cancelled = True

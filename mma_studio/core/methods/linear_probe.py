@@ -50,8 +50,12 @@ class TextInitialisedProbe(torch.nn.Module):
 
 
 class LinearProbe:
-    info = MethodInfo("linear-probe", "Linear probe", False,
-                      "a linear classifier on the image feature, initialised from the class text embeddings")
+    info = MethodInfo(
+        "linear-probe",
+        "Linear probe",
+        False,
+        "a linear classifier on the image feature, initialised from the class text embeddings",
+    )
 
     def __init__(self, config: TrainConfig = DEFAULT_CONFIG) -> None:
         self.config = config
@@ -60,9 +64,22 @@ class LinearProbe:
         probe = TextInitialisedProbe(task.base_text, task.logit_scale)
         config = TrainConfig.from_dict({**self.config.to_dict(), "seed": seed})
         epoch, val_acc, cancelled = train_on_base(
-            probe, probe, task.train_features, task.train_labels, task.val_features, task.val_labels, config,
-            label=self.info.label, on_progress=on_progress, token=token,
+            probe,
+            probe,
+            task.train_features,
+            task.train_labels,
+            task.val_features,
+            task.val_labels,
+            config,
+            label=self.info.label,
+            on_progress=on_progress,
+            token=token,
         )
         probe.requires_grad_(False)
-        return FittedMethod(scorer=probe.score, trainable_params=probe.weight.numel() + probe.bias.numel(),
-                            chosen={"epoch": epoch}, val_acc=val_acc, cancelled=cancelled)
+        return FittedMethod(
+            scorer=probe.score,
+            trainable_params=probe.weight.numel() + probe.bias.numel(),
+            chosen={"epoch": epoch},
+            val_acc=val_acc,
+            cancelled=cancelled,
+        )

@@ -22,9 +22,13 @@ class MultiModalAdapterMethod:
         self.adapter = adapter or AdapterConfig()
         self.training = training or TrainConfig()
         adapt = self.adapter.adapt
-        self.info = MethodInfo(ADAPT_NAMES[adapt], ADAPT_LABELS[adapt], True,
-                               "the Multi-Modal Adapter, trained exactly as `mma-studio train` trains it"
-                               + ("" if adapt == "both" else f" (adapting the {adapt} side only)"))
+        self.info = MethodInfo(
+            ADAPT_NAMES[adapt],
+            ADAPT_LABELS[adapt],
+            True,
+            "the Multi-Modal Adapter, trained exactly as `mma-studio train` trains it"
+            + ("" if adapt == "both" else f" (adapting the {adapt} side only)"),
+        )
 
     def fit(self, task: FeatureTask, *, seed: int, on_progress=None, token=None) -> FittedMethod:
         adapter_config = dataclasses.replace(self.adapter, embed_dim=task.embed_dim, logit_scale=task.logit_scale)
@@ -32,14 +36,25 @@ class MultiModalAdapterMethod:
 
         def relay(event) -> None:
             if on_progress is not None and isinstance(event, EpochEvent):
-                on_progress(Progress("train", event.epoch, event.epochs, message=f"{self.info.label} · epoch {event.epoch}"))
+                on_progress(
+                    Progress("train", event.epoch, event.epochs, message=f"{self.info.label} · epoch {event.epoch}")
+                )
 
         result = fit_features(
-            task.train_features, task.train_labels, task.base_text,
+            task.train_features,
+            task.train_labels,
+            task.base_text,
             val_image_features=task.val_features if task.val_labels.numel() else None,
             val_labels=task.val_labels if task.val_labels.numel() else None,
-            config=training, adapter_config=adapter_config, on_event=relay, token=token,
+            config=training,
+            adapter_config=adapter_config,
+            on_event=relay,
+            token=token,
         )
-        return FittedMethod(scorer=result.adapter, trainable_params=sum(p.numel() for p in result.adapter.parameters()),
-                            chosen={"epoch": result.best_epoch}, val_acc=result.finished.best_val_acc,
-                            cancelled=result.cancelled)
+        return FittedMethod(
+            scorer=result.adapter,
+            trainable_params=sum(p.numel() for p in result.adapter.parameters()),
+            chosen={"epoch": result.best_epoch},
+            val_acc=result.finished.best_val_acc,
+            cancelled=result.cancelled,
+        )

@@ -57,8 +57,14 @@ def cache_logits(image_features: torch.Tensor, keys: torch.Tensor, values: torch
     return torch.exp(-beta * (1 - affinity)) @ values
 
 
-def search_alpha_beta(zero_shot_logits: torch.Tensor, affinity: torch.Tensor, values: torch.Tensor,
-                      labels: torch.Tensor, grid: SearchGrid, token=None) -> tuple[float, float, float | None]:
+def search_alpha_beta(
+    zero_shot_logits: torch.Tensor,
+    affinity: torch.Tensor,
+    values: torch.Tensor,
+    labels: torch.Tensor,
+    grid: SearchGrid,
+    token=None,
+) -> tuple[float, float, float | None]:
     """(α, β, validation accuracy) of the best grid point; the first best wins ties, as in the authors' code."""
     if labels.numel() == 0:
         return grid.default_alpha, grid.default_beta, None
@@ -79,8 +85,16 @@ class TipScorer(nn.Module):
     values: torch.Tensor
     base_text: torch.Tensor
 
-    def __init__(self, keys: torch.Tensor, values: torch.Tensor, base_text: torch.Tensor, logit_scale: float,
-                 alpha: float, beta: float, trainable_keys: bool = False) -> None:
+    def __init__(
+        self,
+        keys: torch.Tensor,
+        values: torch.Tensor,
+        base_text: torch.Tensor,
+        logit_scale: float,
+        alpha: float,
+        beta: float,
+        trainable_keys: bool = False,
+    ) -> None:
         super().__init__()
         self.keys = nn.Parameter(keys.clone(), requires_grad=trainable_keys)
         self.register_buffer("values", values)
@@ -89,8 +103,9 @@ class TipScorer(nn.Module):
 
     def base_logits(self, image_features: torch.Tensor) -> torch.Tensor:
         """Tip logits over the cached classes (training and validation)."""
-        return (zero_shot(image_features, self.base_text, self.logit_scale)
-                + self.alpha * cache_logits(image_features, self.keys, self.values, self.beta))
+        return zero_shot(image_features, self.base_text, self.logit_scale) + self.alpha * cache_logits(
+            image_features, self.keys, self.values, self.beta
+        )
 
     @torch.no_grad()
     def forward(self, image_features: torch.Tensor, class_text: torch.Tensor) -> torch.Tensor:
@@ -122,44 +137,82 @@ def _search(scorer: TipScorer, task: FeatureTask, grid: SearchGrid, token) -> fl
 
 
 class TipAdapter:
-    info = MethodInfo("tip-adapter", "Tip-Adapter", False,
-                      "training-free cache of the shots' features; α, β searched on base validation")
+    info = MethodInfo(
+        "tip-adapter",
+        "Tip-Adapter",
+        False,
+        "training-free cache of the shots' features; α, β searched on base validation",
+    )
 
     def __init__(self, grid: SearchGrid = SearchGrid()) -> None:
         self.grid = grid
 
     def fit(self, task: FeatureTask, *, seed: int, on_progress=None, token=None) -> FittedMethod:
         keys, values = _cache_of(task)
-        scorer = TipScorer(keys, values, F.normalize(task.base_text.float(), dim=-1), task.logit_scale,
-                           self.grid.default_alpha, self.grid.default_beta)
+        scorer = TipScorer(
+            keys,
+            values,
+            F.normalize(task.base_text.float(), dim=-1),
+            task.logit_scale,
+            self.grid.default_alpha,
+            self.grid.default_beta,
+        )
         accuracy = _search(scorer, task, self.grid, token)
         if on_progress is not None:
             on_progress(Progress("train", 1, 1, message=f"{self.info.label} · α, β searched"))
-        return FittedMethod(scorer=scorer, trainable_params=0, val_acc=accuracy,
-                            chosen={"alpha": round(scorer.alpha, 4), "beta": round(scorer.beta, 4)})
+        return FittedMethod(
+            scorer=scorer,
+            trainable_params=0,
+            val_acc=accuracy,
+            chosen={"alpha": round(scorer.alpha, 4), "beta": round(scorer.beta, 4)},
+        )
 
 
 class TipAdapterF:
-    info = MethodInfo("tip-adapter-f", "Tip-Adapter-F", False,
-                      "Tip-Adapter with the cache keys fine-tuned; α, β and the epoch chosen on base validation")
+    info = MethodInfo(
+        "tip-adapter-f",
+        "Tip-Adapter-F",
+        False,
+        "Tip-Adapter with the cache keys fine-tuned; α, β and the epoch chosen on base validation",
+    )
 
     def __init__(self, config: TrainConfig = FINE_TUNE_CONFIG, grid: SearchGrid = SearchGrid()) -> None:
         self.config, self.grid = config, grid
 
     def fit(self, task: FeatureTask, *, seed: int, on_progress=None, token=None) -> FittedMethod:
         keys, values = _cache_of(task)
-        scorer = TipScorer(keys, values, F.normalize(task.base_text.float(), dim=-1), task.logit_scale,
-                           self.grid.default_alpha, self.grid.default_beta, trainable_keys=True)
+        scorer = TipScorer(
+            keys,
+            values,
+            F.normalize(task.base_text.float(), dim=-1),
+            task.logit_scale,
+            self.grid.default_alpha,
+            self.grid.default_beta,
+            trainable_keys=True,
+        )
         _search(scorer, task, self.grid, token)  # start from the training-free optimum
         config = TrainConfig.from_dict({**self.config.to_dict(), "seed": seed})
         optimizer = torch.optim.AdamW([scorer.keys], lr=config.lr, eps=1e-4, weight_decay=config.weight_decay)
         epoch, _, cancelled = train_on_base(
-            scorer, scorer.base_logits, task.train_features, task.train_labels, task.val_features, task.val_labels,
-            config, label=self.info.label, optimizer=optimizer, scheduler_per_epoch=True,
-            on_progress=on_progress, token=token,
+            scorer,
+            scorer.base_logits,
+            task.train_features,
+            task.train_labels,
+            task.val_features,
+            task.val_labels,
+            config,
+            label=self.info.label,
+            optimizer=optimizer,
+            scheduler_per_epoch=True,
+            on_progress=on_progress,
+            token=token,
         )
         scorer.keys.requires_grad_(False)
         accuracy = _search(scorer, task, self.grid, token) if not cancelled else None
-        return FittedMethod(scorer=scorer, trainable_params=scorer.keys.numel(), val_acc=accuracy,
-                            chosen={"epoch": epoch, "alpha": round(scorer.alpha, 4), "beta": round(scorer.beta, 4)},
-                            cancelled=cancelled)
+        return FittedMethod(
+            scorer=scorer,
+            trainable_params=scorer.keys.numel(),
+            val_acc=accuracy,
+            chosen={"epoch": epoch, "alpha": round(scorer.alpha, 4), "beta": round(scorer.beta, 4)},
+            cancelled=cancelled,
+        )

@@ -11,11 +11,19 @@ from __future__ import annotations
 import importlib
 
 _EXPORTS = {
-    "few_shot": "fewshot", "protocol_split": "fewshot",
-    "COCOOP_CLIP_CITATION": "reference_figures", "COCOOP_CLIP_REFERENCE": "reference_figures",
-    "DATASETS": "registry", "PAPER_ORDER": "registry", "get_spec": "registry", "missing_files": "registry",
+    "few_shot": "fewshot",
+    "protocol_split": "fewshot",
+    "COCOOP_CLIP_CITATION": "reference_figures",
+    "COCOOP_CLIP_REFERENCE": "reference_figures",
+    "DATASETS": "registry",
+    "PAPER_ORDER": "registry",
+    "get_spec": "registry",
+    "missing_files": "registry",
     "read_dataset": "registry",
-    "DatasetContents": "spec", "DatasetSpec": "spec", "LabelledImage": "spec", "ProtocolDataError": "spec",
+    "DatasetContents": "spec",
+    "DatasetSpec": "spec",
+    "LabelledImage": "spec",
+    "ProtocolDataError": "spec",
 }
 
 __all__ = list(_EXPORTS)  # every name above, imported when first used

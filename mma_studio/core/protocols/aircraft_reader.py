@@ -18,7 +18,11 @@ PARTS = ("train", "val", "test")
 
 def aircraft_required(spec: DatasetSpec, data_root: Path | str) -> list[Path]:
     folder = spec.dataset_dir(data_root)
-    return [folder / "variants.txt", *(folder / f"images_variant_{part}.txt" for part in PARTS), spec.image_dir(data_root)]
+    return [
+        folder / "variants.txt",
+        *(folder / f"images_variant_{part}.txt" for part in PARTS),
+        spec.image_dir(data_root),
+    ]
 
 
 def _lines(path: Path) -> list[str]:

@@ -35,8 +35,9 @@ def fallback_note(names) -> str | None:
     bound = [method_info(n).label for n in names if not method_info(n).can_score_unseen_classes]
     if not bound:
         return None
-    return (f"{', '.join(bound)} cannot score classes never seen in training: their new-class "
-            "figures are zero-shot CLIP's.")
+    return (
+        f"{', '.join(bound)} cannot score classes never seen in training: their new-class figures are zero-shot CLIP's."
+    )
 
 
 def feature_task(split: DatasetSplit, table, class_text: torch.Tensor, logit_scale: float) -> tuple[FeatureTask, int]:
@@ -47,14 +48,29 @@ def feature_task(split: DatasetSplit, table, class_text: torch.Tensor, logit_sca
     return task, wanted - have
 
 
-def run_cell(name: str, task: FeatureTask, seed: int, *, dataset: str = "", training: TrainConfig | None = None,
-             on_progress: ProgressCallback | None = None, token: CancelToken | None = None) -> dict:
+def run_cell(
+    name: str,
+    task: FeatureTask,
+    seed: int,
+    *,
+    dataset: str = "",
+    training: TrainConfig | None = None,
+    on_progress: ProgressCallback | None = None,
+    token: CancelToken | None = None,
+) -> dict:
     """Fit `name` on the task and return its figures (fractions) as a JSON-ready dict.
     Raises `Cancelled` when cancelled (a half-trained method is no result)."""
-    run = run_methods(task, [build_method(name, training=training)], seed, dataset=dataset,
-                      on_progress=on_progress, token=token)[0]
+    run = run_methods(
+        task, [build_method(name, training=training)], seed, dataset=dataset, on_progress=on_progress, token=token
+    )[0]
     return {
-        "base": run.base, "new": run.new, "hm": run.hm, "all": run.all,
-        "trainable_params": int(run.trainable_params), "train_seconds": round(run.train_s, 3),
-        "chosen": dict(run.chosen), "val_acc": run.val_acc, "new_is_zero_shot": run.new_is_zero_shot,
+        "base": run.base,
+        "new": run.new,
+        "hm": run.hm,
+        "all": run.all,
+        "trainable_params": int(run.trainable_params),
+        "train_seconds": round(run.train_s, 3),
+        "chosen": dict(run.chosen),
+        "val_acc": run.val_acc,
+        "new_is_zero_shot": run.new_is_zero_shot,
     }

@@ -11,8 +11,9 @@ from mma_studio.core.protocols.fewshot import protocol_split
 from mma_studio.core.protocols.registry import get_spec, missing_files, read_dataset
 
 
-def protocol_image_paths(data_root: Path | str, datasets: Sequence[str], seeds: Sequence[int],
-                         shots: int) -> tuple[list[Path], dict[str, list[str]]]:
+def protocol_image_paths(
+    data_root: Path | str, datasets: Sequence[str], seeds: Sequence[int], shots: int
+) -> tuple[list[Path], dict[str, list[str]]]:
     """(paths, {dataset: the files it lacks}) for the datasets that could be read."""
     paths: dict[Path, None] = {}
     skipped: dict[str, list[str]] = {}

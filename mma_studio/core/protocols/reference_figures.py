@@ -8,8 +8,7 @@ Accuracy in percent: (base, new, HM).
 from __future__ import annotations
 
 COCOOP_CLIP_CITATION = (
-    "Zhou et al., Conditional Prompt Learning for Vision-Language Models (CoCoOp), CVPR 2022, "
-    "Table 1, CLIP (ViT-B/16)"
+    "Zhou et al., Conditional Prompt Learning for Vision-Language Models (CoCoOp), CVPR 2022, Table 1, CLIP (ViT-B/16)"
 )
 
 COCOOP_CLIP_REFERENCE: dict[str, tuple[float, float, float]] = {

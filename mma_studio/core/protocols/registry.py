@@ -36,29 +36,67 @@ def register(spec: DatasetSpec) -> DatasetSpec:
 
 for _spec in (
     DatasetSpec("ImageNet", "imagenet", "imagenet", "a photo of a {}."),
-    DatasetSpec("Caltech101", "caltech-101", "split_file", "a photo of a {}.", "101_ObjectCategories",
-                "split_zhou_Caltech101.json", renames=CALTECH101_RENAMES, ignored=CALTECH101_IGNORED),
-    DatasetSpec("OxfordPets", "oxford_pets", "split_file", "a photo of a {}, a type of pet.", "images",
-                "split_zhou_OxfordPets.json"),
-    DatasetSpec("StanfordCars", "stanford_cars", "split_file", "a photo of a {}.", "",
-                "split_zhou_StanfordCars.json", paths_relative_to_dataset=True),
-    DatasetSpec("Flowers102", "oxford_flowers", "split_file", "a photo of a {}, a type of flower.", "jpg",
-                "split_zhou_OxfordFlowers.json"),
-    DatasetSpec("Food101", "food-101", "split_file", "a photo of {}, a type of food.", "images",
-                "split_zhou_Food101.json"),
+    DatasetSpec(
+        "Caltech101",
+        "caltech-101",
+        "split_file",
+        "a photo of a {}.",
+        "101_ObjectCategories",
+        "split_zhou_Caltech101.json",
+        renames=CALTECH101_RENAMES,
+        ignored=CALTECH101_IGNORED,
+    ),
+    DatasetSpec(
+        "OxfordPets",
+        "oxford_pets",
+        "split_file",
+        "a photo of a {}, a type of pet.",
+        "images",
+        "split_zhou_OxfordPets.json",
+    ),
+    DatasetSpec(
+        "StanfordCars",
+        "stanford_cars",
+        "split_file",
+        "a photo of a {}.",
+        "",
+        "split_zhou_StanfordCars.json",
+        paths_relative_to_dataset=True,
+    ),
+    DatasetSpec(
+        "Flowers102",
+        "oxford_flowers",
+        "split_file",
+        "a photo of a {}, a type of flower.",
+        "jpg",
+        "split_zhou_OxfordFlowers.json",
+    ),
+    DatasetSpec(
+        "Food101", "food-101", "split_file", "a photo of {}, a type of food.", "images", "split_zhou_Food101.json"
+    ),
     DatasetSpec("FGVCAircraft", "fgvc_aircraft", "aircraft", "a photo of a {}, a type of aircraft."),
     DatasetSpec("SUN397", "sun397", "split_file", "a photo of a {}.", "SUN397", "split_zhou_SUN397.json"),
     DatasetSpec("DTD", "dtd", "split_file", "{} texture.", "images", "split_zhou_DescribableTextures.json"),
-    DatasetSpec("EuroSAT", "eurosat", "split_file", "a centered satellite photo of {}.", "2750",
-                "split_zhou_EuroSAT.json", renames=EUROSAT_RENAMES),
-    DatasetSpec("UCF101", "ucf101", "split_file", "a photo of a person doing {}.", "UCF-101-midframes",
-                "split_zhou_UCF101.json"),
+    DatasetSpec(
+        "EuroSAT",
+        "eurosat",
+        "split_file",
+        "a centered satellite photo of {}.",
+        "2750",
+        "split_zhou_EuroSAT.json",
+        renames=EUROSAT_RENAMES,
+    ),
+    DatasetSpec(
+        "UCF101", "ucf101", "split_file", "a photo of a person doing {}.", "UCF-101-midframes", "split_zhou_UCF101.json"
+    ),
 ):
     register(_spec)
 
 PAPER_ORDER = tuple(DATASETS)  # the column order of CoCoOp's Table 1
 
-_READERS: dict[str, tuple[Callable[[DatasetSpec, Path], list[Path]], Callable[[DatasetSpec, Path], DatasetContents]]] = {
+_READERS: dict[
+    str, tuple[Callable[[DatasetSpec, Path], list[Path]], Callable[[DatasetSpec, Path], DatasetContents]]
+] = {
     "split_file": (split_file_required, read_split_file_dataset),
     "imagenet": (imagenet_required, read_imagenet),
     "aircraft": (aircraft_required, read_aircraft),

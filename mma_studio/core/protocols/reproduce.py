@@ -68,8 +68,12 @@ class ReproduceSettings:
 
     def identity(self) -> dict:
         """What every stored cell depends on beyond its (dataset, seed, method) key."""
-        return {"model": self.model, "pretrained": self.pretrained, "shots": int(self.shots),
-                "mma_training": {k: v for k, v in self.training.to_dict().items() if k != "seed"}}
+        return {
+            "model": self.model,
+            "pretrained": self.pretrained,
+            "shots": int(self.shots),
+            "mma_training": {k: v for k, v in self.training.to_dict().items() if k != "seed"},
+        }
 
 
 @dataclass
@@ -101,8 +105,14 @@ class ReproduceResult:
         }
 
 
-def run_reproduction(settings: ReproduceSettings, *, backbone=None, cache=None,
-                     on_progress: ProgressCallback | None = None, token: CancelToken | None = None) -> ReproduceResult:
+def run_reproduction(
+    settings: ReproduceSettings,
+    *,
+    backbone=None,
+    cache=None,
+    on_progress: ProgressCallback | None = None,
+    token: CancelToken | None = None,
+) -> ReproduceResult:
     """Run (or continue) the reproduction; see the module docstring."""
     specs = [get_spec(name) for name in settings.datasets]
     methods = check_methods(settings.methods)
@@ -123,8 +133,9 @@ def run_reproduction(settings: ReproduceSettings, *, backbone=None, cache=None,
         if state["backbone"] is None:
             from mma_studio.core.backbone import load_backbone
 
-            state["backbone"] = load_backbone(settings.model, settings.pretrained, device=settings.device,
-                                              on_progress=on_progress, token=token)
+            state["backbone"] = load_backbone(
+                settings.model, settings.pretrained, device=settings.device, on_progress=on_progress, token=token
+            )
             state["loaded"] = True
         if state["cache"] is None:
             from mma_studio.core.feature_cache import FeatureCache
@@ -176,20 +187,30 @@ def run_reproduction(settings: ReproduceSettings, *, backbone=None, cache=None,
                 check(token)
                 if on_progress:
                     on_progress(Progress("train", 0, None, message=f"{where['now']} · {labels[method]}"))
-                figures = run_cell(method, task, seed, dataset=spec.name, training=settings.training,
-                                   on_progress=relay, token=token)
-                store.put({
-                    "dataset": spec.name, "seed": seed, "method": method, **figures,
-                    "counts": split.counts(), "images_left_out": left_out,
-                    "finished_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-                })
+                figures = run_cell(
+                    method, task, seed, dataset=spec.name, training=settings.training, on_progress=relay, token=token
+                )
+                store.put(
+                    {
+                        "dataset": spec.name,
+                        "seed": seed,
+                        "method": method,
+                        **figures,
+                        "counts": split.counts(),
+                        "images_left_out": left_out,
+                        "finished_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+                    }
+                )
                 computed += 1
 
     # The tables cover every dataset finished in this folder (so running the datasets one call
     # at a time builds up the whole table), for this call's methods and seeds.
     wanted = [c for c in store.cells.values() if c["method"] in methods and c["seed"] in seeds]
-    in_table = [name for name in dict.fromkeys([*PAPER_ORDER, *(s.name for s in specs)])
-                if any(c["dataset"] == name for c in wanted)]
+    in_table = [
+        name
+        for name in dict.fromkeys([*PAPER_ORDER, *(s.name for s in specs)])
+        if any(c["dataset"] == name for c in wanted)
+    ]
     if "ImageNet" in in_table and VALIDATION_NOTE not in notes:
         notes.append(VALIDATION_NOTE)
     for name in in_table:
@@ -204,18 +225,25 @@ def run_reproduction(settings: ReproduceSettings, *, backbone=None, cache=None,
 def _on_device(task, device):
     if device is None or torch.device(device).type == "cpu":
         return task
-    moved = {f.name: getattr(task, f.name).to(device) for f in dataclasses.fields(task)
-             if isinstance(getattr(task, f.name), torch.Tensor)}
+    moved = {
+        f.name: getattr(task, f.name).to(device)
+        for f in dataclasses.fields(task)
+        if isinstance(getattr(task, f.name), torch.Tensor)
+    }
     return dataclasses.replace(task, **moved)
 
 
-def write_tables(out_dir: Path, rows, methods, labels, settings: ReproduceSettings, seeds, notes,
-                 skipped: list[SkippedDataset]) -> dict[str, Path]:
-    header = (f"{settings.model} · {settings.pretrained}, {settings.shots} shots per base class, seeds "
-              f"{', '.join(map(str, seeds))}: accuracy (%) as the mean over seeds; HM is the harmonic mean "
-              "of the mean base and new accuracy (as CoCoOp's Table 1).")
-    all_notes = list(notes) + [f"{s.name} skipped: {s.reason}" + (f" ({', '.join(s.missing)})" if s.missing else "")
-                               for s in skipped]
+def write_tables(
+    out_dir: Path, rows, methods, labels, settings: ReproduceSettings, seeds, notes, skipped: list[SkippedDataset]
+) -> dict[str, Path]:
+    header = (
+        f"{settings.model} · {settings.pretrained}, {settings.shots} shots per base class, seeds "
+        f"{', '.join(map(str, seeds))}: accuracy (%) as the mean over seeds; HM is the harmonic mean "
+        "of the mean base and new accuracy (as CoCoOp's Table 1)."
+    )
+    all_notes = list(notes) + [
+        f"{s.name} skipped: {s.reason}" + (f" ({', '.join(s.missing)})" if s.missing else "") for s in skipped
+    ]
     files = {
         "markdown": out_dir / TABLE_NAMES["markdown"],
         "csv": out_dir / TABLE_NAMES["csv"],
@@ -223,8 +251,11 @@ def write_tables(out_dir: Path, rows, methods, labels, settings: ReproduceSettin
     }
     write_text_atomically(files["markdown"], markdown_table(rows, methods, labels, header, all_notes))
     write_text_atomically(files["csv"], csv_table(rows, labels))
-    payload = {"settings": {**settings.identity(), "seeds": list(seeds), "methods": list(methods)},
-               "rows": json_table(rows, labels), "notes": list(notes),
-               "skipped": [dataclasses.asdict(s) for s in skipped]}
+    payload = {
+        "settings": {**settings.identity(), "seeds": list(seeds), "methods": list(methods)},
+        "rows": json_table(rows, labels),
+        "notes": list(notes),
+        "skipped": [dataclasses.asdict(s) for s in skipped],
+    }
     write_text_atomically(files["json"], json.dumps(payload, indent=1))
     return files

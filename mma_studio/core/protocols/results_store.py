@@ -44,7 +44,9 @@ class ResultsStore:
                 f"{self.path}: not a results file of this version ({exc}); choose another --out folder"
             ) from exc
         if stored_settings != self.settings:
-            differ = sorted(k for k in {*stored_settings, *self.settings} if stored_settings.get(k) != self.settings.get(k))
+            differ = sorted(
+                k for k in {*stored_settings, *self.settings} if stored_settings.get(k) != self.settings.get(k)
+            )
             raise ResultsConflictError(
                 f"{self.path} holds results for other settings ({', '.join(f'{k}: {stored_settings.get(k)!r}' for k in differ)}, "
                 f"now {', '.join(f'{self.settings.get(k)!r}' for k in differ)}); choose another --out folder"

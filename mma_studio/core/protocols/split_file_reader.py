@@ -52,9 +52,7 @@ def read_split_file_dataset(spec: DatasetSpec, data_root: Path | str) -> Dataset
                 continue
             known = names.setdefault(label, class_name)
             if known != class_name:
-                raise ProtocolDataError(
-                    f"{split_path}: label {label} is called both {known!r} and {class_name!r}"
-                )
+                raise ProtocolDataError(f"{split_path}: label {label} is called both {known!r} and {class_name!r}")
             items.append(LabelledImage(prefix / relative, label))
         parts[part] = items
     if not parts["train"]:

@@ -46,15 +46,34 @@ def summarise(cells: Sequence[dict], datasets: Sequence[str], methods: Sequence[
     rows: list[SummaryRow] = []
     for dataset in datasets:
         for method in methods:
-            mine = sorted((c for c in cells if c["dataset"] == dataset and c["method"] == method
-                           and c.get("base") is not None and c.get("new") is not None), key=lambda c: c["seed"])
+            mine = sorted(
+                (
+                    c
+                    for c in cells
+                    if c["dataset"] == dataset
+                    and c["method"] == method
+                    and c.get("base") is not None
+                    and c.get("new") is not None
+                ),
+                key=lambda c: c["seed"],
+            )
             if not mine:
                 continue
             base = [100 * c["base"] for c in mine]
             new = [100 * c["new"] for c in mine]
             mean_base, mean_new = statistics.fmean(base), statistics.fmean(new)
-            rows.append(SummaryRow(dataset, method, [c["seed"] for c in mine], mean_base, mean_new,
-                                   harmonic_mean(mean_base, mean_new) or 0.0, _std(base), _std(new)))
+            rows.append(
+                SummaryRow(
+                    dataset,
+                    method,
+                    [c["seed"] for c in mine],
+                    mean_base,
+                    mean_new,
+                    harmonic_mean(mean_base, mean_new) or 0.0,
+                    _std(base),
+                    _std(new),
+                )
+            )
     for method in methods:
         per_dataset = [r for r in rows if r.method == method]
         if not per_dataset:
@@ -62,8 +81,17 @@ def summarise(cells: Sequence[dict], datasets: Sequence[str], methods: Sequence[
         average_base = statistics.fmean(r.base for r in per_dataset)
         average_new = statistics.fmean(r.new for r in per_dataset)
         seeds = sorted({s for r in per_dataset for s in r.seeds})
-        rows.append(SummaryRow(AVERAGE, method, seeds, average_base, average_new,
-                               harmonic_mean(average_base, average_new) or 0.0, datasets=len(per_dataset)))
+        rows.append(
+            SummaryRow(
+                AVERAGE,
+                method,
+                seeds,
+                average_base,
+                average_new,
+                harmonic_mean(average_base, average_new) or 0.0,
+                datasets=len(per_dataset),
+            )
+        )
     return rows
 
 
@@ -90,8 +118,9 @@ def _row_label(row: SummaryRow) -> str:
     return f"{AVERAGE} ({row.datasets})" if row.dataset == AVERAGE else row.dataset
 
 
-def markdown_table(rows: Sequence[SummaryRow], methods: Sequence[str], labels: dict[str, str], header: str,
-                   notes: Sequence[str] = ()) -> str:
+def markdown_table(
+    rows: Sequence[SummaryRow], methods: Sequence[str], labels: dict[str, str], header: str, notes: Sequence[str] = ()
+) -> str:
     lines = ["# Base-to-new generalisation", "", header, ""]
     methods = [m for m in methods if any(r.method == m for r in rows)]
     if not methods:
@@ -113,9 +142,13 @@ def markdown_table(rows: Sequence[SummaryRow], methods: Sequence[str], labels: d
     lines += [""] + [f"- {note}" for note in notes]
     zero_rows = [r for r in rows if r.method == ZERO_SHOT]
     if zero_rows:
-        lines += ["", "## Zero-shot CLIP here and as published", "",
-                  "| Dataset | base | published | Δ | new | published | Δ | HM | published | Δ |",
-                  "|---|---|---|---|---|---|---|---|---|---|"]
+        lines += [
+            "",
+            "## Zero-shot CLIP here and as published",
+            "",
+            "| Dataset | base | published | Δ | new | published | Δ | HM | published | Δ |",
+            "|---|---|---|---|---|---|---|---|---|---|",
+        ]
         for row in zero_rows:
             reference = reference_for(row.dataset, rows)
             figures = []
@@ -127,8 +160,21 @@ def markdown_table(rows: Sequence[SummaryRow], methods: Sequence[str], labels: d
     return "\n".join(lines) + "\n"
 
 
-CSV_FIELDS = ("dataset", "method", "label", "seeds", "datasets", "base", "new", "hm", "base_std", "new_std",
-              "published_base", "published_new", "published_hm")
+CSV_FIELDS = (
+    "dataset",
+    "method",
+    "label",
+    "seeds",
+    "datasets",
+    "base",
+    "new",
+    "hm",
+    "base_std",
+    "new_std",
+    "published_base",
+    "published_new",
+    "published_hm",
+)
 
 
 def csv_table(rows: Sequence[SummaryRow], labels: dict[str, str]) -> str:
@@ -137,9 +183,21 @@ def csv_table(rows: Sequence[SummaryRow], labels: dict[str, str]) -> str:
     writer.writerow(CSV_FIELDS)
     for row in rows:
         reference = reference_for(row.dataset, rows) if row.method == ZERO_SHOT else None
-        writer.writerow([row.dataset, row.method, labels.get(row.method, row.method), " ".join(map(str, row.seeds)),
-                         row.datasets, _fmt(row.base), _fmt(row.new), _fmt(row.hm), _fmt(row.base_std),
-                         _fmt(row.new_std), *(_fmt(v) for v in (reference or (None, None, None)))])
+        writer.writerow(
+            [
+                row.dataset,
+                row.method,
+                labels.get(row.method, row.method),
+                " ".join(map(str, row.seeds)),
+                row.datasets,
+                _fmt(row.base),
+                _fmt(row.new),
+                _fmt(row.hm),
+                _fmt(row.base_std),
+                _fmt(row.new_std),
+                *(_fmt(v) for v in (reference or (None, None, None))),
+            ]
+        )
     return buffer.getvalue()
 
 
@@ -149,7 +207,8 @@ def json_table(rows: Sequence[SummaryRow], labels: dict[str, str]) -> list[dict]
         item = {**asdict(row), "label": labels.get(row.method, row.method)}
         if row.method == ZERO_SHOT:
             reference = reference_for(row.dataset, rows)
-            item["published"] = (dict(zip(("base", "new", "hm"), reference), source=COCOOP_CLIP_CITATION)
-                                 if reference else None)
+            item["published"] = (
+                dict(zip(("base", "new", "hm"), reference), source=COCOOP_CLIP_CITATION) if reference else None
+            )
         out.append(item)
     return out

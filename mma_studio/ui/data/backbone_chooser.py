@@ -53,8 +53,16 @@ CHOICE_ROLE = Qt.UserRole + 1  # a ChoiceEntry on each combo item
 class ChoiceEntry:
     """What one combo item stands for (a listed engine choice, or a picked local file)."""
 
-    def __init__(self, model: str, pretrained: str, label: str, downloaded: bool, kind: str,
-                 presence_known: bool = True, note: str = "") -> None:
+    def __init__(
+        self,
+        model: str,
+        pretrained: str,
+        label: str,
+        downloaded: bool,
+        kind: str,
+        presence_known: bool = True,
+        note: str = "",
+    ) -> None:
         self.model = model
         self.pretrained = pretrained
         self.label = label
@@ -66,8 +74,14 @@ class ChoiceEntry:
 
     @classmethod
     def from_choice(cls, choice) -> "ChoiceEntry":
-        return cls(choice.model, choice.pretrained, choice.label, bool(choice.downloaded), choice.kind,
-                   note=getattr(choice, "note", ""))
+        return cls(
+            choice.model,
+            choice.pretrained,
+            choice.label,
+            bool(choice.downloaded),
+            choice.kind,
+            note=getattr(choice, "note", ""),
+        )
 
     @classmethod
     def from_selection(cls, selection: BackboneSelection) -> "ChoiceEntry":
@@ -186,7 +200,9 @@ class BackboneChooser(QWidget):
         self.combo = QComboBox(self)
         self.combo.setObjectName("backboneCombo")
         self.combo.setAccessibleName("backboneCombo")
-        self.combo.setAccessibleDescription("Backbone model: the frozen CLIP model and weights the adapter is trained on")
+        self.combo.setAccessibleDescription(
+            "Backbone model: the frozen CLIP model and weights the adapter is trained on"
+        )
         self.combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
         self.combo.setMinimumContentsLength(18)
         self.combo.activated.connect(self._on_activated)
@@ -414,11 +430,18 @@ class BackboneChooser(QWidget):
         current = ChoiceEntry.from_selection(self._state.backbone)
         if not self._select_key(current.key()):
             if self._loaded:
-                local_at = next((i for i in range(self.combo.count())
-                                 if getattr(self.combo.itemData(i, CHOICE_ROLE), "kind", None) == LOCAL_KIND),
-                                self.combo.count())
+                local_at = next(
+                    (
+                        i
+                        for i in range(self.combo.count())
+                        if getattr(self.combo.itemData(i, CHOICE_ROLE), "kind", None) == LOCAL_KIND
+                    ),
+                    self.combo.count(),
+                )
                 entries = self.entries()
-                position = sum(1 for i in range(local_at) if isinstance(self.combo.itemData(i, CHOICE_ROLE), ChoiceEntry))
+                position = sum(
+                    1 for i in range(local_at) if isinstance(self.combo.itemData(i, CHOICE_ROLE), ChoiceEntry)
+                )
                 entries.insert(position, current)
                 self._fill(entries)
                 self._select_key(current.key())
@@ -432,7 +455,9 @@ class BackboneChooser(QWidget):
         """The file dialog (a method so tests can replace it)."""
         start = QSettings().value("backbone/lastWeightsFolder", str(Path.home()))
         path, _ = QFileDialog.getOpenFileName(
-            self, "Choose CLIP Weights File", str(start),
+            self,
+            "Choose CLIP Weights File",
+            str(start),
             "open_clip weights (*.safetensors *.pt *.pth *.bin);;All files (*)",
         )
         return path
@@ -445,9 +470,12 @@ class BackboneChooser(QWidget):
         guess = guess_architecture(Path(weights_path).name, architectures)
         current = architectures.index(guess) if guess in architectures else 0
         name, ok = QInputDialog.getItem(
-            self, "Model Architecture",
+            self,
+            "Model Architecture",
             f"Which open_clip model are the weights in\n{Path(weights_path).name}\nfor?",
-            architectures, current, True,
+            architectures,
+            current,
+            True,
         )
         return name.strip() if ok else ""
 
@@ -470,8 +498,13 @@ class BackboneChooser(QWidget):
 
     def start_download(self) -> None:
         entry = self.current_entry()
-        if (entry is None or entry.kind != "pretrained" or entry.downloaded or self._download_task is not None
-                or self._shut_down):
+        if (
+            entry is None
+            or entry.kind != "pretrained"
+            or entry.downloaded
+            or self._download_task is not None
+            or self._shut_down
+        ):
             return
         self._hide_error()
         task = BackgroundTask(_download_task(entry.model, entry.pretrained, entry.label), self)
@@ -587,11 +620,15 @@ class BackboneChooser(QWidget):
         elif entry.downloaded:
             text = "Downloaded: these weights load offline."
         else:
-            text = ("<b>Not on this computer.</b> Click <b>Download</b> (once; then they load offline), "
-                    "or <a href='local'>choose a weights file</a>.")
+            text = (
+                "<b>Not on this computer.</b> Click <b>Download</b> (once; then they load offline), "
+                "or <a href='local'>choose a weights file</a>."
+            )
             if self._loaded and not self._any_pretrained_cached:
-                text += (" No pretrained weights are on this computer yet: without a network, "
-                         "<a href='demo'>use the demo model</a>.")
+                text += (
+                    " No pretrained weights are on this computer yet: without a network, "
+                    "<a href='demo'>use the demo model</a>."
+                )
         if entry.kind == "pretrained" and entry.note:
             text = f"{_escape(entry.note)} {text}"
         if not self._loaded and self._choices_task is not None:
@@ -610,7 +647,7 @@ class BackboneChooser(QWidget):
         if entry.kind == "pretrained":
             missing = entry.presence_known and not entry.downloaded
         elif entry.kind == "file":
-            missing = not Path(entry.pretrained[len("file:"):]).is_file()
+            missing = not Path(entry.pretrained[len("file:") :]).is_file()
         else:
             missing = False
         downloading = self._download_task is not None
@@ -655,7 +692,9 @@ class BackboneChooser(QWidget):
         if pretrained.startswith("file:") and not Path(pretrained[5:]).is_file():
             return  # the file moved away: keep the default rather than fail later
         selection = BackboneSelection(
-            model, pretrained, label,
+            model,
+            pretrained,
+            label,
             is_random=pretrained == "random" or pretrained.startswith("random:"),
             is_demo=(model, pretrained) == DEMO_MODEL,
         )

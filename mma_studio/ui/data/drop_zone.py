@@ -29,8 +29,7 @@ class DropZone(QFrame):
 
     LARGE_TITLE = "Drop your images here"
     LARGE_HINT = (
-        "A folder with one sub-folder per class, a few class folders at once, "
-        "or loose images to make a new class."
+        "A folder with one sub-folder per class, a few class folders at once, or loose images to make a new class."
     )
     COMPACT_TITLE = "Drop more here"
     COMPACT_HINT = "Class folders or images add classes; a folder of class folders replaces the dataset."
@@ -63,8 +62,7 @@ class DropZone(QFrame):
         self._hint.setWordWrap(True)
         self._hint.setForegroundRole(QPalette.PlaceholderText)
         self._example = QLabel(
-            "<pre style='margin:0'>Pets/\n  cat/     photo_001.jpg  photo_002.jpg  …\n"
-            "  dog/     …\n  parrot/  …</pre>",
+            "<pre style='margin:0'>Pets/\n  cat/     photo_001.jpg  photo_002.jpg  …\n  dog/     …\n  parrot/  …</pre>",
             self._large_panel,
         )
         self._example.setObjectName("dropZoneExample")

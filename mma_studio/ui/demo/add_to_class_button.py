@@ -1,4 +1,4 @@
-""""This image is a red star: add it to that class" — the Demo page's way to fix the data
+""" "This image is a red star: add it to that class" — the Demo page's way to fix the data
 where a mistake is seen. The image is filed under the chosen class in the project (a recorded,
 undoable data fix; the file stays where it is), whether it is one of the project's images in
 the wrong folder or a new one from elsewhere."""

@@ -76,8 +76,15 @@ class ExportDialog(QDialog):
     exportFailed = Signal(str)  # nothing was saved; the reason
     exportFinished = Signal()  # the worker thread has stopped
 
-    def __init__(self, run, parent: QWidget | None = None, *, suggested_name: str = "adapter",
-                 folder: Path | str | None = None, added_classes: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        run,
+        parent: QWidget | None = None,
+        *,
+        suggested_name: str = "adapter",
+        folder: Path | str | None = None,
+        added_classes: list[str] | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("exportDialog")
         self.setWindowTitle("Export Adapter")
@@ -115,11 +122,14 @@ class ExportDialog(QDialog):
             f"trained on: <b>{_escape(described)}</b>."
         )
 
-        self.path_edit = named(QLineEdit(str(start_folder / f"{suggested_name}{ADAPTER_SUFFIX}"), self), "exportPathEdit")
+        self.path_edit = named(
+            QLineEdit(str(start_folder / f"{suggested_name}{ADAPTER_SUFFIX}"), self), "exportPathEdit"
+        )
         self.path_edit.setClearButtonEnabled(True)
         self.path_edit.textChanged.connect(self._refresh_plan)
-        self.browse_button = named(QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_DirOpenIcon), "Choose…", self),
-                                    "exportBrowseButton")
+        self.browse_button = named(
+            QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_DirOpenIcon), "Choose…", self), "exportBrowseButton"
+        )
         self.browse_button.setToolTip("Choose where to save the adapter file")
         self.browse_button.clicked.connect(self.choose_path)
         path_row = QHBoxLayout()
@@ -132,23 +142,32 @@ class ExportDialog(QDialog):
         self.model_card_check.setChecked(_bool(settings.value(SETTINGS_MODEL_CARD, True)))
         self.metrics_check = named(QCheckBox(self), "exportMetricsCheck")
         self.metrics_check.setChecked(_bool(settings.value(SETTINGS_METRICS, True)))
-        self.model_card_check.setToolTip("Markdown: backbone and weights, classes with their roles, prompt templates, "
-                                         "settings, zero-shot and adapted figures, date")
-        self.metrics_check.setToolTip("JSON: zero-shot and adapted figures, per class too; CSV: the adapter's confusion "
-                                      "matrix (rows: true class, columns: predicted)")
+        self.model_card_check.setToolTip(
+            "Markdown: backbone and weights, classes with their roles, prompt templates, "
+            "settings, zero-shot and adapted figures, date"
+        )
+        self.metrics_check.setToolTip(
+            "JSON: zero-shot and adapted figures, per class too; CSV: the adapter's confusion "
+            "matrix (rows: true class, columns: predicted)"
+        )
         self.model_card_check.toggled.connect(self._refresh_plan)
         self.metrics_check.toggled.connect(self._refresh_plan)
 
         self.onnx_check = named(QCheckBox(self), "exportOnnxCheck")
-        self.onnx_check.setToolTip("One .onnx file with the image encoder, the adapter and the class embeddings: it runs "
-                                   "with onnxruntime alone (no MMA Studio, no PyTorch), on any platform it supports")
+        self.onnx_check.setToolTip(
+            "One .onnx file with the image encoder, the adapter and the class embeddings: it runs "
+            "with onnxruntime alone (no MMA Studio, no PyTorch), on any platform it supports"
+        )
         self.onnx_check.setChecked(not self.onnx_unavailable and _bool(settings.value(SETTINGS_ONNX, False)))
         self.onnx_check.setEnabled(not self.onnx_unavailable)
         self.onnx_check.toggled.connect(self._refresh_plan)
-        self.float16_check = named(QCheckBox("Float16 weights: half the size, probabilities within 0.01", self),
-                                   "exportFloat16Check")
-        self.float16_check.setToolTip("Weights stored as 16-bit floats and computed in 32-bit: top-1 and probabilities "
-                                      "are checked against the app with a tolerance of 0.01 instead of 0.0001")
+        self.float16_check = named(
+            QCheckBox("Float16 weights: half the size, probabilities within 0.01", self), "exportFloat16Check"
+        )
+        self.float16_check.setToolTip(
+            "Weights stored as 16-bit floats and computed in 32-bit: top-1 and probabilities "
+            "are checked against the app with a tolerance of 0.01 instead of 0.0001"
+        )
         self.float16_check.setChecked(_bool(settings.value(SETTINGS_FLOAT16, False)))
         self.float16_check.toggled.connect(self._refresh_plan)
         self.onnx_classes_label = named(QLabel(self), "exportOnnxClassesLabel")
@@ -174,7 +193,9 @@ class ExportDialog(QDialog):
         check_note = QLabel(
             f"After saving, the adapter file is loaded back from disk, as <code>mma-studio predict</code> would, and "
             f"must give the app's predictions on {VERIFY_IMAGES} test images; the ONNX model must give them through "
-            f"onnxruntime and <code>{PREDICT_SCRIPT}</code>.", self)
+            f"onnxruntime and <code>{PREDICT_SCRIPT}</code>.",
+            self,
+        )
         check_note.setWordWrap(True)
         check_note.setProperty("role", "hint")
 
@@ -265,8 +286,10 @@ class ExportDialog(QDialog):
         shown = ", ".join(self.onnx_classes[:12]) + (", …" if len(self.onnx_classes) > 12 else "")
         text = f"Classes in the model ({len(self.onnx_classes)}, in this order): {_escape(shown)}"
         if self.added_classes:
-            text += (f" — the adapter's {adapter} and {len(self.added_classes)} added on the Demo page "
-                     f"({_escape(', '.join(self.added_classes[:6]))}{', …' if len(self.added_classes) > 6 else ''})")
+            text += (
+                f" — the adapter's {adapter} and {len(self.added_classes)} added on the Demo page "
+                f"({_escape(', '.join(self.added_classes[:6]))}{', …' if len(self.added_classes) > 6 else ''})"
+            )
         return text + "."
 
     def _refresh_plan(self, *_args) -> None:
@@ -274,13 +297,15 @@ class ExportDialog(QDialog):
         companions = companion_paths(path or Path(f"adapter{ADAPTER_SUFFIX}"))
         self.model_card_check.setText(f"Model card: {companions['model_card'].name}")
         self.metrics_check.setText(f"Metrics: {companions['metrics'].name} and {companions['confusion'].name}")
-        self.onnx_check.setText(f"Standalone ONNX model: {companions['onnx'].name}, {companions['onnx_json'].name} "
-                                f"and {PREDICT_SCRIPT}")
+        self.onnx_check.setText(
+            f"Standalone ONNX model: {companions['onnx'].name}, {companions['onnx_json'].name} and {PREDICT_SCRIPT}"
+        )
         if path is None:
             self.files_label.setText("Choose where to save the adapter file.")
         else:
-            files = planned_files(path, self.model_card_check.isChecked(), self.metrics_check.isChecked(),
-                                  self.wants_onnx())
+            files = planned_files(
+                path, self.model_card_check.isChecked(), self.metrics_check.isChecked(), self.wants_onnx()
+            )
             existing = [f for f in files if f.exists()]
             text = f"Saves {len(files)} file{'s' if len(files) != 1 else ''} in {path.parent}"
             size = self.estimated_size()
@@ -295,10 +320,14 @@ class ExportDialog(QDialog):
         from mma_studio.core.export.export_size import estimated_export_bytes
 
         try:
-            return estimated_export_bytes(self.run, model_card=self.model_card_check.isChecked(),
-                                          metrics=self.metrics_check.isChecked(), onnx=self.wants_onnx(),
-                                          float16=self.float16_check.isChecked(),
-                                          onnx_class_count=len(self.onnx_classes))
+            return estimated_export_bytes(
+                self.run,
+                model_card=self.model_card_check.isChecked(),
+                metrics=self.metrics_check.isChecked(),
+                onnx=self.wants_onnx(),
+                float16=self.float16_check.isChecked(),
+                onnx_class_count=len(self.onnx_classes),
+            )
         except (AttributeError, TypeError):  # a run without an adapter module (never in the app)
             return None
 
@@ -329,9 +358,15 @@ class ExportDialog(QDialog):
             settings.setValue(SETTINGS_ONNX, self.onnx_check.isChecked())
             settings.setValue(SETTINGS_FLOAT16, self.float16_check.isChecked())
 
-        request = ExportRequest(self.run, path, self.model_card_check.isChecked(), self.metrics_check.isChecked(),
-                                onnx=onnx, onnx_float16=onnx and self.float16_check.isChecked(),
-                                onnx_classes=tuple(self.onnx_classes) if onnx and self.added_classes else None)
+        request = ExportRequest(
+            self.run,
+            path,
+            self.model_card_check.isChecked(),
+            self.metrics_check.isChecked(),
+            onnx=onnx,
+            onnx_float16=onnx and self.float16_check.isChecked(),
+            onnx_classes=tuple(self.onnx_classes) if onnx and self.added_classes else None,
+        )
         self.result, self.error = None, None
         self.outcome.setVisible(False)
         self.show_folder_button.setVisible(False)
@@ -400,9 +435,11 @@ class ExportDialog(QDialog):
             super().reject()
 
     def _show_outcome(self, outcome: str, text: str) -> None:
-        icon = {"verified": QStyle.StandardPixmap.SP_DialogApplyButton,
-                "mismatch": QStyle.StandardPixmap.SP_MessageBoxWarning,
-                "error": QStyle.StandardPixmap.SP_MessageBoxCritical}[outcome]
+        icon = {
+            "verified": QStyle.StandardPixmap.SP_DialogApplyButton,
+            "mismatch": QStyle.StandardPixmap.SP_MessageBoxWarning,
+            "error": QStyle.StandardPixmap.SP_MessageBoxCritical,
+        }[outcome]
         self.outcome_icon.setPixmap(self.style().standardIcon(icon).pixmap(20, 20))
         self.outcome.setProperty("outcome", outcome)
         self.outcome.style().unpolish(self.outcome)
@@ -421,7 +458,7 @@ class ExportDialog(QDialog):
             self.resize(self.width(), needed)
 
     def outcome_kind(self) -> str:
-        """"verified", "mismatch", "error", or "" before any export."""
+        """ "verified", "mismatch", "error", or "" before any export."""
         return str(self.result_label.property("outcome") or "") if not self.outcome.isHidden() else ""
 
     def show_in_folder(self) -> bool:
@@ -432,8 +469,12 @@ class ExportDialog(QDialog):
     def _confirm_replace(self, existing: list[Path]) -> bool:
         names = "\n".join(f"  {path.name}" for path in existing)
         answer = QMessageBox.question(
-            self, "Replace Files?", f"These files already exist in {existing[0].parent}:\n\n{names}\n\nReplace them?",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Cancel)
+            self,
+            "Replace Files?",
+            f"These files already exist in {existing[0].parent}:\n\n{names}\n\nReplace them?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
         return answer == QMessageBox.StandardButton.Yes
 
     def _update_controls(self) -> None:

@@ -23,8 +23,9 @@ def ask_replace_or_new(parent: QWidget | None, what: str, project_name: str) -> 
     box.setTextFormat(Qt.TextFormat.PlainText)
     project = f"“{project_name}”" if project_name else "This project"
     box.setText(f"{project} already holds data.")
-    box.setInformativeText(f"Open {what} as a new project, and keep this one as it is? "
-                           "Or replace this project's data with it?")
+    box.setInformativeText(
+        f"Open {what} as a new project, and keep this one as it is? Or replace this project's data with it?"
+    )
     new = box.addButton("Open as New Project", QMessageBox.ButtonRole.AcceptRole)
     replace = box.addButton("Replace This Project's Data", QMessageBox.ButtonRole.DestructiveRole)
     cancel = box.addButton(QMessageBox.StandardButton.Cancel)

@@ -142,8 +142,10 @@ class SettingsDialog(QDialog):
         runs_row = QHBoxLayout()
         runs_row.addWidget(self.runs_size, 1)
         runs_row.addWidget(self.clear_runs_button)
-        runs_hint = QLabel("The adapters of the newest runs, so a reopened project shows its results again "
-                           "(exported adapters are not affected).")
+        runs_hint = QLabel(
+            "The adapters of the newest runs, so a reopened project shows its results again "
+            "(exported adapters are not affected)."
+        )
         runs_hint.setWordWrap(True)
         runs_hint.setForegroundRole(QPalette.ColorRole.PlaceholderText)
 
@@ -151,8 +153,9 @@ class SettingsDialog(QDialog):
         from mma_studio.ui.recent_projects import reopen_last_project_enabled, set_reopen_last_project
 
         self.reopen_check = named(QCheckBox("Open the last project when MMA Studio starts"), "reopenLastProjectCheck")
-        self.reopen_check.setToolTip("Off: MMA Studio starts with an empty project; recent ones stay under "
-                                     "File > Open Recent Project")
+        self.reopen_check.setToolTip(
+            "Off: MMA Studio starts with an empty project; recent ones stay under File > Open Recent Project"
+        )
         self.reopen_check.setChecked(reopen_last_project_enabled())
         self.reopen_check.toggled.connect(set_reopen_last_project)
 
@@ -211,8 +214,10 @@ class SettingsDialog(QDialog):
         self.change_cache_button.setEnabled(not self._busy)
         self.default_cache_button.setEnabled(not self._busy and configured_cache_dir() is not None)
         self.clear_cache_button.setToolTip(
-            "Wait for the current task to finish: it may be using the cache" if self._busy
-            else "Delete the cached features; the next run encodes its images again")
+            "Wait for the current task to finish: it may be using the cache"
+            if self._busy
+            else "Delete the cached features; the next run encodes its images again"
+        )
 
     # -- kept runs -------------------------------------------------------------------------
     def refresh_kept_runs(self) -> None:
@@ -224,10 +229,13 @@ class SettingsDialog(QDialog):
 
     def confirm_clear_runs(self) -> bool:
         answer = QMessageBox.question(
-            self, "Remove Kept Runs?",
+            self,
+            "Remove Kept Runs?",
             "Reopened projects will show their runs' figures and curves, but not their test results "
             "or demo, until they are trained again. Exported adapter files are not affected.",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Cancel)
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
         return answer == QMessageBox.StandardButton.Yes
 
     def clear_kept_runs(self) -> None:
@@ -274,10 +282,13 @@ class SettingsDialog(QDialog):
         """Ask before deleting (a method so tests can answer it)."""
         size = format_bytes(self.cache_bytes or 0)
         answer = QMessageBox.question(
-            self, "Clear the Feature Cache?",
+            self,
+            "Clear the Feature Cache?",
             f"Delete {size} of cached image and prompt features?\n\nNothing else is deleted; the next run "
             "encodes its images again, which takes longer once.",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Cancel)
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
         return answer == QMessageBox.StandardButton.Yes
 
     def clear_cache(self) -> None:

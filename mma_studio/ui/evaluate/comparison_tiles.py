@@ -81,8 +81,9 @@ class ComparisonTile(QFrame):
     def natural_width(self) -> int:
         """The width the figures need on one line (the detail line may wrap)."""
         margins = self.layout().contentsMargins()
-        return max(self._values.sizeHint().width(), self.caption.sizeHint().width() + self.change.sizeHint().width() + 8) + (
-            margins.left() + margins.right() + 8)
+        return max(
+            self._values.sizeHint().width(), self.caption.sizeHint().width() + self.change.sizeHint().width() + 8
+        ) + (margins.left() + margins.right() + 8)
 
     def _value_label(self, part: str, description: str, role: str) -> QLabel:
         label = QLabel(DASH, self)

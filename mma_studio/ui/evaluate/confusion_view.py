@@ -54,11 +54,15 @@ class ConfusionMatrixView(QWidget):
         self._layer_key: tuple | None = None
 
     # -- data ------------------------------------------------------------------------------
-    def set_matrix(self, matrix: Sequence[Sequence[int]], labels: Sequence[str], roles: Sequence[str] | None = None) -> None:
+    def set_matrix(
+        self, matrix: Sequence[Sequence[int]], labels: Sequence[str], roles: Sequence[str] | None = None
+    ) -> None:
         """Show `matrix` (N x N counts, rows = true) with class `labels` and optional base/new roles."""
         rows = [[int(value) for value in row] for row in (matrix.tolist() if hasattr(matrix, "tolist") else matrix)]
         if any(len(row) != len(rows) for row in rows) or len(labels) != len(rows):
-            raise ValueError(f"need a square matrix with one label per class, got {len(rows)} rows and {len(labels)} labels")
+            raise ValueError(
+                f"need a square matrix with one label per class, got {len(rows)} rows and {len(labels)} labels"
+            )
         self._matrix = rows
         self._labels = [str(label) for label in labels]
         self._roles = list(roles) if roles is not None and len(roles) == len(rows) else []
@@ -136,7 +140,9 @@ class ConfusionMatrixView(QWidget):
 
     def cell_rect(self, true: int, predicted: int) -> QRectF:
         """Where a cell is drawn, in widget coordinates (tests click its centre)."""
-        return QRectF(self._grid.left() + predicted * self._cell, self._grid.top() + true * self._cell, self._cell, self._cell)
+        return QRectF(
+            self._grid.left() + predicted * self._cell, self._grid.top() + true * self._cell, self._cell, self._cell
+        )
 
     def cell_at(self, point: QPointF | QPoint) -> tuple[int, int] | None:
         if not self._matrix or self._cell <= 0:
@@ -234,10 +240,15 @@ class ConfusionMatrixView(QWidget):
             band.setAlpha(36)
             row = self.cell_rect(true, 0)
             column = self.cell_rect(0, predicted)
-            painter.fillRect(QRectF(self._grid.left() - self._row_label_width, row.top(),
-                                    self._row_label_width, self._cell), band)
-            painter.fillRect(QRectF(column.left(), self._grid.top() - self._column_label_height,
-                                    self._cell, self._column_label_height), band)
+            painter.fillRect(
+                QRectF(self._grid.left() - self._row_label_width, row.top(), self._row_label_width, self._cell), band
+            )
+            painter.fillRect(
+                QRectF(
+                    column.left(), self._grid.top() - self._column_label_height, self._cell, self._column_label_height
+                ),
+                band,
+            )
             painter.setPen(QPen(palette.color(QPalette.ColorRole.WindowText), 1.5))
             painter.drawRect(self.cell_rect(true, predicted).adjusted(1, 1, -1, -1))
         if self._selected is not None:
@@ -278,7 +289,7 @@ class ConfusionMatrixView(QWidget):
                     fill = blend(base, correct if true == predicted else wrong, strength)
                 fills.append(fill)
                 at = 4 * (true * n + predicted)
-                pixels[at:at + 4] = bytes((fill.blue(), fill.green(), fill.red(), 255))  # ARGB32, little-endian
+                pixels[at : at + 4] = bytes((fill.blue(), fill.green(), fill.red(), 255))  # ARGB32, little-endian
         cells = QImage(bytes(pixels), n, n, 4 * n, QImage.Format.Format_ARGB32)
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
         painter.drawImage(self._grid, cells)
@@ -287,8 +298,9 @@ class ConfusionMatrixView(QWidget):
                 for predicted in range(n):
                     value = self.value(true, predicted)
                     painter.setPen(readable_text_on(fills[true * n + predicted]) if value > 0 else placeholder)
-                    painter.drawText(self.cell_rect(true, predicted), Qt.AlignmentFlag.AlignCenter,
-                                     self.value_text(true, predicted))
+                    painter.drawText(
+                        self.cell_rect(true, predicted), Qt.AlignmentFlag.AlignCenter, self.value_text(true, predicted)
+                    )
 
         # grid lines, in the background colour, so cells read as tiles
         if self._cell >= 6:
@@ -345,14 +357,23 @@ class ConfusionMatrixView(QWidget):
         for index, label in enumerate(self._labels):
             # row labels, right-aligned against the grid, with the role dot before them
             y = self._grid.top() + index * self._cell
-            row_rect = QRectF(PAD + QFontMetrics(self._title_font()).height(), y, self._row_label_width - PAD, self._cell)
+            row_rect = QRectF(
+                PAD + QFontMetrics(self._title_font()).height(), y, self._row_label_width - PAD, self._cell
+            )
             text_rect = QRectF(row_rect.right() - row_text_width - PAD, y, row_text_width, self._cell)
             painter.setPen(text_color)
-            painter.drawText(text_rect, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
-                             metrics.elidedText(label, Qt.TextElideMode.ElideMiddle, row_text_width))
+            painter.drawText(
+                text_rect,
+                Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+                metrics.elidedText(label, Qt.TextElideMode.ElideMiddle, row_text_width),
+            )
             if self._roles:
-                shown = metrics.horizontalAdvance(metrics.elidedText(label, Qt.TextElideMode.ElideMiddle, row_text_width))
-                self._paint_dot(painter, QPointF(text_rect.right() - shown - PAD, y + self._cell / 2), self._roles[index])
+                shown = metrics.horizontalAdvance(
+                    metrics.elidedText(label, Qt.TextElideMode.ElideMiddle, row_text_width)
+                )
+                self._paint_dot(
+                    painter, QPointF(text_rect.right() - shown - PAD, y + self._cell / 2), self._roles[index]
+                )
 
             # column labels above the grid
             x = self._grid.left() + index * self._cell
@@ -361,17 +382,26 @@ class ConfusionMatrixView(QWidget):
                 painter.save()
                 painter.translate(x + self._cell / 2, self._grid.top() - PAD)
                 painter.rotate(-90)
-                painter.drawText(QRectF(0, -metrics.height() / 2, length, metrics.height()),
-                                 Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                                 metrics.elidedText(label, Qt.TextElideMode.ElideMiddle, length))
+                painter.drawText(
+                    QRectF(0, -metrics.height() / 2, length, metrics.height()),
+                    Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                    metrics.elidedText(label, Qt.TextElideMode.ElideMiddle, length),
+                )
                 painter.restore()
                 if self._roles:
                     shown = metrics.horizontalAdvance(metrics.elidedText(label, Qt.TextElideMode.ElideMiddle, length))
-                    self._paint_dot(painter, QPointF(x + self._cell / 2, self._grid.top() - PAD - shown - PAD), self._roles[index])
+                    self._paint_dot(
+                        painter, QPointF(x + self._cell / 2, self._grid.top() - PAD - shown - PAD), self._roles[index]
+                    )
             else:
-                rect = QRectF(x, self._grid.top() - self._column_label_height, self._cell, self._column_label_height - PAD / 2)
-                painter.drawText(rect, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom,
-                                 metrics.elidedText(label, Qt.TextElideMode.ElideMiddle, int(self._cell)))
+                rect = QRectF(
+                    x, self._grid.top() - self._column_label_height, self._cell, self._column_label_height - PAD / 2
+                )
+                painter.drawText(
+                    rect,
+                    Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom,
+                    metrics.elidedText(label, Qt.TextElideMode.ElideMiddle, int(self._cell)),
+                )
 
     def _paint_dot(self, painter: QPainter, centre: QPointF, role: str) -> None:
         painter.save()
@@ -386,13 +416,19 @@ class ConfusionMatrixView(QWidget):
         painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
         metrics = QFontMetrics(painter.font())
         title_height = metrics.height()
-        painter.drawText(QRectF(self._grid.left(), 0, self._grid.width(), title_height),
-                         Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, "Predicted class")
+        painter.drawText(
+            QRectF(self._grid.left(), 0, self._grid.width(), title_height),
+            Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop,
+            "Predicted class",
+        )
         painter.save()
         painter.translate(0, self._grid.top() + self._grid.height() / 2)
         painter.rotate(-90)
-        painter.drawText(QRectF(-self._grid.height() / 2, 0, self._grid.height(), title_height),
-                         Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, "True class")
+        painter.drawText(
+            QRectF(-self._grid.height() / 2, 0, self._grid.height(), title_height),
+            Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop,
+            "True class",
+        )
         painter.restore()
 
     # -- interaction -------------------------------------------------------------------------
@@ -458,7 +494,8 @@ class ConfusionMatrixView(QWidget):
         total = sum(sum(row) for row in self._matrix)
         self.setAccessibleDescription(
             f"Confusion matrix of {n} classes: {correct} of {total} test images on the diagonal (correct)"
-            if n else "No confusion matrix yet"
+            if n
+            else "No confusion matrix yet"
         )
 
 

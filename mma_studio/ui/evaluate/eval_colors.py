@@ -76,5 +76,7 @@ def readable_text_on(background: QColor) -> QColor:
         c = value / 255
         return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
 
-    luminance = 0.2126 * channel(background.red()) + 0.7152 * channel(background.green()) + 0.0722 * channel(background.blue())
+    luminance = (
+        0.2126 * channel(background.red()) + 0.7152 * channel(background.green()) + 0.0722 * channel(background.blue())
+    )
     return QColor("#111827") if luminance > 0.36 else QColor("#ffffff")

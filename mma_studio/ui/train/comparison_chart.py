@@ -71,8 +71,15 @@ class ComparisonChart(QWidget):
             self.bars.append(bars)
             errors = [100 * (e or 0.0) for e in (series.errors or [0.0] * len(xs))]
             if any(errors):
-                item.addItem(pg.ErrorBarItem(x=np.array(xs), y=np.array(heights), height=2 * np.array(errors),
-                                             beam=width * 0.3, pen=pg.mkPen(self.palette().color(QPalette.ColorRole.Text))))
+                item.addItem(
+                    pg.ErrorBarItem(
+                        x=np.array(xs),
+                        y=np.array(heights),
+                        height=2 * np.array(errors),
+                        beam=width * 0.3,
+                        pen=pg.mkPen(self.palette().color(QPalette.ColorRole.Text)),
+                    )
+                )
             tops += [h + e for h, e in zip(heights, errors)]
             winner = chart.winners.get(series.name)
             if winner is not None:
@@ -81,9 +88,12 @@ class ComparisonChart(QWidget):
                 item.addItem(star)
                 self.stars.append(star)
         for name, value in chart.references:
-            line = pg.InfiniteLine(pos=100 * value, angle=0, movable=False,
-                                   pen=pg.mkPen(SERIES_COLORS.get(name, "#6b7280"), width=1.5,
-                                                style=Qt.PenStyle.DashLine))
+            line = pg.InfiniteLine(
+                pos=100 * value,
+                angle=0,
+                movable=False,
+                pen=pg.mkPen(SERIES_COLORS.get(name, "#6b7280"), width=1.5, style=Qt.PenStyle.DashLine),
+            )
             line.setToolTip(f"zero-shot CLIP {name}: {100 * value:.1f}%")
             item.addItem(line)
             self.reference_lines.append(line)
@@ -93,8 +103,10 @@ class ComparisonChart(QWidget):
         item.setYRange(low, min(108.0, max(tops + drawn, default=100.0) + 8), padding=0)
         item.setXRange(-0.6, len(chart.groups) - 0.4, padding=0)
         item.getAxis("bottom").setTicks([[(g, label) for g, label in enumerate(chart.groups)]])
-        entries = [f'<span style="color:{SERIES_COLORS.get(s.name, "#6b7280")}; font-weight:bold">■</span>&nbsp;{s.name}'
-                   for s in chart.series]
+        entries = [
+            f'<span style="color:{SERIES_COLORS.get(s.name, "#6b7280")}; font-weight:bold">■</span>&nbsp;{s.name}'
+            for s in chart.series
+        ]
         entries.append("<b>- -</b>&nbsp;zero-shot&nbsp;CLIP")
         entries.append(f'<span style="color:{STAR_COLOR}">★</span>&nbsp;best')
         self.legend.setText(" &nbsp; ".join(entries))

@@ -28,9 +28,11 @@ from mma_studio.ui.widgets.naming import named
 from mma_studio.ui.widgets.progress_row import ProgressRow
 from mma_studio.ui.workers.background_task import BackgroundTask
 
-INTRO = ("Trains zero-shot CLIP, a linear probe, CLIP-Adapter, Tip-Adapter, Tip-Adapter-F and MMA on the same split "
-         "and cached features. Each method's epoch or setting is chosen on base validation only. This is evidence: "
-         "the adapter you export is MMA's.")
+INTRO = (
+    "Trains zero-shot CLIP, a linear probe, CLIP-Adapter, Tip-Adapter, Tip-Adapter-F and MMA on the same split "
+    "and cached features. Each method's epoch or setting is chosen on base validation only. This is evidence: "
+    "the adapter you export is MMA's."
+)
 DEFAULT_SEEDS = 3
 
 
@@ -136,7 +138,9 @@ class ComparisonView(QWidget):
             self.progress_row.progress.setValue(progress.done)
             self.status.setText(progress.message)
         elif progress.stage == "extract":
-            self.status.setText(f"Extracting features · {progress.message}" if progress.message else "Extracting features")
+            self.status.setText(
+                f"Extracting features · {progress.message}" if progress.message else "Extracting features"
+            )
         elif progress.stage == "load_model":
             self.status.setText(progress.message or "Loading the model")
 
@@ -153,8 +157,11 @@ class ComparisonView(QWidget):
     def _fit_table_height(self) -> None:
         """As tall as its rows (at least the six methods), so the chart gets the rest of the window."""
         rows = max(6, self.table.rowCount())
-        self.table.setFixedHeight(self.table.horizontalHeader().sizeHint().height()
-                                  + rows * self.table.verticalHeader().defaultSectionSize() + 4)
+        self.table.setFixedHeight(
+            self.table.horizontalHeader().sizeHint().height()
+            + rows * self.table.verticalHeader().defaultSectionSize()
+            + 4
+        )
 
     # -- showing ---------------------------------------------------------------------------
     def show_result(self, result) -> None:

@@ -151,8 +151,12 @@ class RunProgress(QWidget):
         else:
             detail = progress.message or counts
         self.detail_label.setText(detail)
-        self._show_speed(progress.rate, STAGE_UNITS.get(progress.stage, "items"), progress.eta_s,
-                         fraction is not None and fraction < 1.0)
+        self._show_speed(
+            progress.rate,
+            STAGE_UNITS.get(progress.stage, "items"),
+            progress.eta_s,
+            fraction is not None and fraction < 1.0,
+        )
 
     def set_paused(self, paused: bool) -> None:
         self._paused = paused

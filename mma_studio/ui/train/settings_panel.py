@@ -201,7 +201,9 @@ class SettingsPanel(QWidget):
             button = QPushButton(name)
             named(button, f"preset{name}Button", f"Use the {name} preset")
             button.setCheckable(True)
-            button.setProperty("segment", "first" if index == 0 else "last" if index == len(PRESET_NAMES) - 1 else "middle")
+            button.setProperty(
+                "segment", "first" if index == 0 else "last" if index == len(PRESET_NAMES) - 1 else "middle"
+            )
             button.setCursor(Qt.CursorShape.PointingHandCursor)
             self._preset_group.addButton(button, index)
             self.preset_buttons[name] = button
@@ -234,11 +236,18 @@ class SettingsPanel(QWidget):
         outer.addWidget(self.advanced)
 
         # Data
-        self.shots = _spin("shotsSpin", 1, 1024, "Training images per base class (exactly this many, drawn with the seed)")
-        self.val_per_class = _spin("valPerClassSpin", 0, 1024, "Validation images per base class, used to pick the best epoch")
+        self.shots = _spin(
+            "shotsSpin", 1, 1024, "Training images per base class (exactly this many, drawn with the seed)"
+        )
+        self.val_per_class = _spin(
+            "valPerClassSpin", 0, 1024, "Validation images per base class, used to pick the best epoch"
+        )
         self.seed = _spin("seedSpin", 0, 2**31 - 1, "Seed for sampling shots and initialising the adapter")
         self.augment_views = _spin(
-            "augmentViewsSpin", 0, 64, "Augmented views of each training image, encoded once and cached (0 = none)",
+            "augmentViewsSpin",
+            0,
+            64,
+            "Augmented views of each training image, encoded once and cached (0 = none)",
             special="None",
         )
         # Optimisation
@@ -249,7 +258,9 @@ class SettingsPanel(QWidget):
         )
         self.batch_size = _spin("batchSizeSpin", 1, 65536, "Images per optimisation step", step=32)
         self.patience = _spin(
-            "patienceSpin", 0, 10000,
+            "patienceSpin",
+            0,
+            10000,
             "Stop once base validation accuracy has stayed below its best for this many epochs in a row. An epoch "
             "that equals the best counts as progress (and is the one kept: it has trained longer); the count must "
             "also cover the preset's minimum number of training steps, so a small dataset (one step per epoch) "
@@ -266,8 +277,12 @@ class SettingsPanel(QWidget):
         self.blend.setSingleStep(0.05)
         self.blend.setKeyboardTracking(False)
         self.bottleneck_dim = _spin(
-            "bottleneckSpin", 0, 4096, "Width of the adapter's attention (must be divisible by the heads)",
-            step=8, special="Auto (D/4)",
+            "bottleneckSpin",
+            0,
+            4096,
+            "Width of the adapter's attention (must be divisible by the heads)",
+            step=8,
+            special="Auto (D/4)",
         )
         self.heads = _spin("headsSpin", 1, 64, "Attention heads")
         self.adapt = _combo("adaptCombo", ADAPT_LABELS, "Which embeddings receive the adapter's output")
@@ -296,8 +311,17 @@ class SettingsPanel(QWidget):
         form.addRow(_section("Hardware"))
         form.addRow("Device", self.device)
 
-        for box in (self.shots, self.val_per_class, self.seed, self.augment_views, self.epochs, self.batch_size,
-                    self.patience, self.bottleneck_dim, self.heads):
+        for box in (
+            self.shots,
+            self.val_per_class,
+            self.seed,
+            self.augment_views,
+            self.epochs,
+            self.batch_size,
+            self.patience,
+            self.bottleneck_dim,
+            self.heads,
+        ):
             box.valueChanged.connect(self._on_field_changed)
         for box in (self.learning_rate, self.weight_decay, self.blend):
             box.valueChanged.connect(self._on_field_changed)
@@ -316,7 +340,9 @@ class SettingsPanel(QWidget):
             return
         from mma_studio.core.pipeline import PRESETS, RunSettings, apply_preset
 
-        self._presets = {name: settings_to_values(apply_preset(RunSettings(), name)) for name in PRESET_NAMES if name in PRESETS}
+        self._presets = {
+            name: settings_to_values(apply_preset(RunSettings(), name)) for name in PRESET_NAMES if name in PRESETS
+        }
         self._loaded = True
         # Start from a preset, then lay saved values over it: a saved dict may be partial
         # (older version, hand-edited), and the fields it lacks must still hold real numbers.

@@ -37,7 +37,10 @@ def _worse_figures(metrics: dict) -> list[str]:
     worse = []
     for key, _label in FIGURES:
         a, b = after.get(key), before.get(key)
-        if all(isinstance(v, (int, float)) and not isinstance(v, bool) and not math.isnan(v) for v in (a, b)) and a - b <= -0.0005:
+        if (
+            all(isinstance(v, (int, float)) and not isinstance(v, bool) and not math.isnan(v) for v in (a, b))
+            and a - b <= -0.0005
+        ):
             worse.append(key)
     return worse
 
@@ -82,9 +85,11 @@ def adapter_fields(adapter_file, source: str, path: Path | None = None) -> dict[
         "class_counts": f"{len(roles)} classes: {roles.count('base')} base, {roles.count('new')} new",
         "templates": " | ".join(summary.get("templates") or []),
         "metrics": "; ".join(figures),
-        "adapter": (f"d={adapter.get('bottleneck_dim') or int(adapter.get('embed_dim', 0)) // 4}, "
-                    f"heads={adapter.get('heads')}, λ={adapter.get('blend')}, adapt={adapter.get('adapt')}, "
-                    f"mask={adapter.get('mask')}"),
+        "adapter": (
+            f"d={adapter.get('bottleneck_dim') or int(adapter.get('embed_dim', 0)) // 4}, "
+            f"heads={adapter.get('heads')}, λ={adapter.get('blend')}, adapt={adapter.get('adapt')}, "
+            f"mask={adapter.get('mask')}"
+        ),
         "training": ", ".join(f"{k}={training[k]}" for k in ("shots", "best_epoch", "epochs_run") if k in training),
     }
 
@@ -96,8 +101,10 @@ def adapter_html(adapter_file, source: str, path: Path | None = None, hint_color
     rows = []
 
     def row(label: str, value_html: str) -> None:
-        rows.append(f'<tr><td style="padding:2px 12px 2px 0; color:{hint_color}">{escape(label)}</td>'
-                    f'<td style="padding:2px 0">{value_html}</td></tr>')
+        rows.append(
+            f'<tr><td style="padding:2px 12px 2px 0; color:{hint_color}">{escape(label)}</td>'
+            f'<td style="padding:2px 0">{value_html}</td></tr>'
+        )
 
     where = escape(source)
     if path is not None:
@@ -107,7 +114,10 @@ def adapter_html(adapter_file, source: str, path: Path | None = None, hint_color
     if fields["random_weights"] == "yes":
         backbone += ' <span style="color:#b45309">(random weights: for testing only)</span>'
     row("Backbone", backbone)
-    row("Created", escape(fields["created"]) + (f" · MMA Studio {escape(fields['app_version'])}" if fields["app_version"] else ""))
+    row(
+        "Created",
+        escape(fields["created"]) + (f" · MMA Studio {escape(fields['app_version'])}" if fields["app_version"] else ""),
+    )
     classes = summary["classes"]
     listed = []
     for entry in classes[:MAX_LISTED_CLASSES]:
@@ -129,13 +139,18 @@ def adapter_html(adapter_file, source: str, path: Path | None = None, hint_color
             if isinstance(values, dict):
                 cells = "".join(
                     f'<td align="right" style="padding:0 5px{"; color:" + WORSE_COLOR if key == "adapted" and k in worse else ""}">'
-                    f'{_percent(values.get(k))}{" ▼" if key == "adapted" and k in worse else ""}</td>' for k, _l in FIGURES)
+                    f"{_percent(values.get(k))}{' ▼' if key == 'adapted' and k in worse else ''}</td>"
+                    for k, _l in FIGURES
+                )
                 body += f"<tr><td>{title}</td>{cells}</tr>"
         note = ""
         if worse:  # said in words beside the figures: a loss against zero-shot is never hidden
             labels = dict(FIGURES)
-            note = (f'<br><span style="color:{WORSE_COLOR}">Worse than zero-shot CLIP on '
-                    + ", ".join(labels[k] for k in worse) + "</span>")
+            note = (
+                f'<br><span style="color:{WORSE_COLOR}">Worse than zero-shot CLIP on '
+                + ", ".join(labels[k] for k in worse)
+                + "</span>"
+            )
         row("Figures", f'<table cellspacing="0"><tr><th></th>{header}</tr>{body}</table>{note}')
     row("Settings", escape(fields["adapter"]) + (f"<br>{escape(fields['training'])}" if fields["training"] else ""))
     return '<table cellspacing="0">' + "".join(rows) + "</table>"

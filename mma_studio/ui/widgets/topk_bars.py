@@ -123,14 +123,18 @@ class TopKBars(QWidget):
         painter.setFont(title_font)
         painter.setPen(text)
         title_height = QFontMetrics(title_font).height()
-        painter.drawText(QRectF(0, y, width, title_height), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, self._title)
+        painter.drawText(
+            QRectF(0, y, width, title_height), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, self._title
+        )
         y += title_height + 2
         if self._caption:
             painter.setFont(small_font)
             painter.setPen(hint)
             caption_height = QFontMetrics(small_font).height()
             caption = QFontMetrics(small_font).elidedText(self._caption, Qt.TextElideMode.ElideRight, width)
-            painter.drawText(QRectF(0, y, width, caption_height), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, caption)
+            painter.drawText(
+                QRectF(0, y, width, caption_height), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, caption
+            )
             y += caption_height
         y += 10
 
@@ -138,8 +142,11 @@ class TopKBars(QWidget):
             if self._message:
                 painter.setFont(body_font)
                 painter.setPen(hint)
-                painter.drawText(QRectF(0, y, width, self.height() - y),
-                                 Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap, self._message)
+                painter.drawText(
+                    QRectF(0, y, width, self.height() - y),
+                    Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap,
+                    self._message,
+                )
             painter.end()
             return
 
@@ -158,10 +165,19 @@ class TopKBars(QWidget):
             font.setWeight(QFont.Weight.DemiBold if index == 0 else QFont.Weight.Normal)
             painter.setFont(font)
             painter.setPen(text)
-            label = QFontMetrics(font).elidedText(row.label, Qt.TextElideMode.ElideRight, max(10, width - x - percent_width))
-            painter.drawText(QRectF(x, y, width - x - percent_width, line), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, label)
-            painter.drawText(QRectF(width - percent_width, y, percent_width, line),
-                             Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, f"{100 * probability:.1f}%")
+            label = QFontMetrics(font).elidedText(
+                row.label, Qt.TextElideMode.ElideRight, max(10, width - x - percent_width)
+            )
+            painter.drawText(
+                QRectF(x, y, width - x - percent_width, line),
+                Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                label,
+            )
+            painter.drawText(
+                QRectF(width - percent_width, y, percent_width, line),
+                Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+                f"{100 * probability:.1f}%",
+            )
             bar_y = y + line + 4
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(track)

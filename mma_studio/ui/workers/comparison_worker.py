@@ -25,7 +25,15 @@ def comparison_task(request: TrainRequest, methods: Sequence[str], seeds: Sequen
             from mma_studio.core.feature_cache import FeatureCache
 
             cache = FeatureCache(request.cache_dir)
-        return compare_methods(request.scan, build_run_settings(request), methods, seeds, cache=cache,
-                               on_progress=on_progress, token=token, fixes=request.fixes)
+        return compare_methods(
+            request.scan,
+            build_run_settings(request),
+            methods,
+            seeds,
+            cache=cache,
+            on_progress=on_progress,
+            token=token,
+            fixes=request.fixes,
+        )
 
     return BackgroundTask(run, parent)

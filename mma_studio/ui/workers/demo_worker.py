@@ -83,7 +83,8 @@ class BackboneCache:
         with self.lock:
             for backbone in reversed(self.entries):
                 if (backbone.model_name, backbone.weights_id) == (model_name, weights_id) and (
-                        preprocess_id is None or backbone.preprocess_id == preprocess_id):
+                    preprocess_id is None or backbone.preprocess_id == preprocess_id
+                ):
                     return backbone
         return None
 
@@ -202,8 +203,16 @@ def model_from_run_task(run):
     return _reporting_expected_errors(task)
 
 
-def classify_task(classifier, class_names: list[str], *, image=None, path: Path | None = None,
-                  qimage: QImage | None = None, top_k: int = 5, source_name: str = ""):
+def classify_task(
+    classifier,
+    class_names: list[str],
+    *,
+    image=None,
+    path: Path | None = None,
+    qimage: QImage | None = None,
+    top_k: int = 5,
+    source_name: str = "",
+):
     """Decode the image (a path, a pasted QImage or one already decoded) and classify it into
     `class_names` with the adapter and with zero-shot CLIP. Without a classifier, only decodes."""
 

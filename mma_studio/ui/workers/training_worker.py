@@ -48,7 +48,9 @@ def build_run_settings(request: TrainRequest):
     adapter_values = dict(values.pop("adapter", {}) or {})
     training_values = dict(values.pop("training", {}) or {})
     defaults = RunSettings()
-    adapter = AdapterConfig.from_dict({**defaults.adapter.to_dict(), "bottleneck_dim": defaults.adapter.bottleneck_dim, **adapter_values})
+    adapter = AdapterConfig.from_dict(
+        {**defaults.adapter.to_dict(), "bottleneck_dim": defaults.adapter.bottleneck_dim, **adapter_values}
+    )
     training = TrainConfig.from_dict({**defaults.training.to_dict(), **training_values})
     known = set(RunSettings.__dataclass_fields__)
     extra = {key: value for key, value in values.items() if key in known}
