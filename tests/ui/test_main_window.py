@@ -197,15 +197,24 @@ def test_application_identity_and_icon(qapp):
 
 
 def test_run_app_shows_the_window_and_returns_when_it_closes(qtbot, monkeypatch):
-    """What `mma-studio` without arguments does, closed by a timer after the first frames."""
+    """What `mma-studio` without arguments does, closed by a timer once the deferred pages are
+    built (they follow the first frame, after numpy and pyqtgraph are imported in a thread)."""
+    import time
+
     from PySide6.QtCore import QTimer
 
     from mma_studio.ui.app import run_app
 
     seen = []
+    give_up_at = time.monotonic() + 30
 
     def close_windows():
-        seen.extend(w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible())
+        shown = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
+        built = shown and all(None not in (w.train_page, w.evaluate_page, w.demo_page) for w in shown)
+        if not built and time.monotonic() < give_up_at:
+            QTimer.singleShot(20, close_windows)
+            return
+        seen.extend(shown)
         QApplication.closeAllWindows()
 
     monkeypatch.setattr(main_window, "BACKBONE_LIST_DELAY_MS", 600_000)
