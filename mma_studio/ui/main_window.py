@@ -36,6 +36,7 @@ from mma_studio.ui.app_state import AppState
 from mma_studio.ui.data.data_page import DataPage, clear_recent_folders, recent_folders
 from mma_studio.ui.project_controller import ProjectController
 from mma_studio.ui.theme import apply_saved_theme, apply_theme
+from mma_studio.ui.widgets.plain_text import plain_tooltip
 
 STOP_TIMEOUT_MS = 5000
 FIRST_FRAME_FALLBACK_MS = 500  # deferred pages are built after the first paint, or after this
@@ -472,7 +473,7 @@ class MainWindow(QMainWindow):
         folders = recent_folders()
         for index, folder in enumerate(folders, start=1):
             action = self.recent_menu.addAction(f"&{index}  {folder.name} — {folder.parent}")
-            action.setToolTip(str(folder))
+            action.setToolTip(plain_tooltip(str(folder)))
             action.triggered.connect(lambda _checked=False, f=folder: self._open_recent(f))
             action.setEnabled(not self.state.busy)
         if not folders:

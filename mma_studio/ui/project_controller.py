@@ -54,6 +54,7 @@ from mma_studio.ui.recent_projects import (
 from mma_studio.ui.window_state import capture_window_state, restore_window_state
 from mma_studio.ui.workers.background_task import BackgroundTask
 from mma_studio.ui.workers.project_scan import rescan_project_data_task
+from mma_studio.ui.widgets.plain_text import plain_tooltip
 
 AUTOSAVE_DELAY_MS = 1500
 PROJECT_FILTER = "MMA Studio projects (*.mmaproj);;All files (*)"
@@ -556,7 +557,7 @@ class ProjectController(QObject):
         for number, path in enumerate(paths, start=1):
             label = f"{path.stem} (autosaved)" if path.parent == autosave_folder() else path.stem
             action = self.recent_menu.addAction(f"&{number}  {label} — {path.parent}")
-            action.setToolTip(str(path))
+            action.setToolTip(plain_tooltip(str(path)))
             action.triggered.connect(lambda _checked=False, p=path: self.open_project(p))
             action.setEnabled(not self.state.busy)
         if not paths:
@@ -706,6 +707,7 @@ class ProjectController(QObject):
         self.statusMessage.emit(f"{title}: {message}", 10000)
         box = QMessageBox(QMessageBox.Icon.Warning, title, title, QMessageBox.StandardButton.Ok, self.window)
         box.setObjectName("projectErrorBox")
+        box.setTextFormat(Qt.TextFormat.PlainText)  # messages name files and folders
         box.setInformativeText(message)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()

@@ -7,15 +7,13 @@ CLIP shown only in colour."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 import torch
-from PySide6.QtWidgets import QMessageBox
 
-from mma_studio.core.events import EpochEvent, Progress, ZeroShotEvent
+from mma_studio.core.events import EpochEvent, Progress
 from mma_studio.ui.app_state import AppState
 from mma_studio.ui.demo.demo_page import DemoPage
 from mma_studio.ui.evaluate.comparison_tiles import ComparisonTiles
@@ -51,8 +49,8 @@ def use_run(qtbot, page: DemoPage, run) -> None:
 
 
 def epoch(n: int, of: int = 100, **extra) -> EpochEvent:
-    values = dict(epoch=n, epochs=of, train_loss=0.5, val_acc=0.8, new_acc=0.6, hm=0.69, best_epoch=n,
-                  is_best=True, samples_per_s=749.0, eta_s=2.0)
+    values = {"epoch": n, "epochs": of, "train_loss": 0.5, "val_acc": 0.8, "new_acc": 0.6, "hm": 0.69,
+              "best_epoch": n, "is_best": True, "samples_per_s": 749.0, "eta_s": 2.0}
     values.update(extra)
     return EpochEvent(**values)
 

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from mma_studio.ui.app_state import AppState
 from mma_studio.ui.widgets.thumbnails import ThumbnailLoader
+from mma_studio.ui.widgets.plain_text import plain_tooltip
 
 NAME, ROLE, IMAGES, SAMPLES, FOLDER = range(5)
 HEADERS = ("Class name", "Role", "Usable images", "Examples", "Folder")
@@ -205,7 +206,7 @@ class ClassTableModel(QAbstractTableModel):
                 tip = f"Prompt name: “{display_name}”. Folder: {folder.name}."
                 if _looks_unreadable(display_name):
                     tip += "\nThis looks like a code, not words CLIP can read. Double-click to rename it."
-                return tip
+                return plain_tooltip(tip)
             if role == Qt.DecorationRole and _looks_unreadable(display_name):
                 return _style_icon(QStyle.SP_MessageBoxWarning)
         elif column == ROLE:
@@ -237,7 +238,7 @@ class ClassTableModel(QAbstractTableModel):
                 scan = self._state.data.scan
                 return short_folder(folder.path, scan.root if scan is not None else None)
             if role == Qt.ToolTipRole:
-                return f"{folder.path}\n(right-click to open it)"
+                return plain_tooltip(f"{folder.path}\n(right-click to open it)")
         elif column == SAMPLES and role == Qt.ToolTipRole:
             return f"{min(len(folder.images), THUMBNAILS_PER_ROW)} of {len(folder.images)} images"
         return None

@@ -41,6 +41,7 @@ from mma_studio.ui.workers.scan_worker import (
 )
 from mma_studio.ui.widgets.progress_row import ProgressRow
 from mma_studio.ui.widgets.page_style import CARD_STYLE, card, title_label
+from mma_studio.ui.widgets.plain_text import plain_label, plain_tooltip
 
 EXAMPLE_PER_CLASS = 40  # the example dataset's size in the app (tests use fewer)
 EXAMPLE_SEED = 0
@@ -213,6 +214,7 @@ class DataPage(QWidget):
         error_icon.setPixmap(style.standardIcon(QStyle.SP_MessageBoxCritical).pixmap(20, 20))
         self.error_label = QLabel(self.error_banner)
         self.error_label.setObjectName("dataErrorText")
+        plain_label(self.error_label)  # messages name files and folders
         self.error_label.setWordWrap(True)
         self.error_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.error_report_button = QPushButton("Show Skipped Files", self.error_banner)
@@ -684,7 +686,7 @@ class DataPage(QWidget):
                 f"{len(scan.classes)} classes · {scan.image_count:,} usable images"
                 + (f" · {skipped} skipped" if skipped else "") + where
             )
-            self.summary.setToolTip(str(scan.root) if scan.root is not None else "")
+            self.summary.setToolTip(plain_tooltip(str(scan.root)) if scan.root is not None else "")
             self.report_button.setText(f"Health Report ({skipped})" if skipped else "Health Report")
         else:
             self.summary.setText("Drop folders of images: one folder per class. CLIP reads the folder names.")

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from mma_studio.ui.widgets.plain_text import plain_tooltip
 
 
 class _Entry:
@@ -109,12 +110,12 @@ class HealthReportDialog(QDialog):
         for row, entry in enumerate(self._skipped):
             path = Path(entry.path)
             name = QTableWidgetItem(warning, path.name)
-            name.setToolTip(str(path))
+            name.setToolTip(plain_tooltip(str(path)))
             name.setData(Qt.UserRole, str(path))
             reason = QTableWidgetItem(str(entry.reason))
-            reason.setToolTip(str(entry.reason))
+            reason.setToolTip(plain_tooltip(str(entry.reason)))
             folder = QTableWidgetItem(str(path.parent))
-            folder.setToolTip(str(path.parent))
+            folder.setToolTip(plain_tooltip(str(path.parent)))
             self.table.setItem(row, 0, name)
             self.table.setItem(row, 1, reason)
             self.table.setItem(row, 2, folder)

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 
 from mma_studio.ui.widgets.progress_row import ProgressRow
 from mma_studio.ui.workers.background_task import BackgroundTask
+from mma_studio.ui.widgets.plain_text import plain_tooltip
 
 THUMB = 72
 SHOWN_IMAGES = 6  # per finding; a larger group says how many more
@@ -128,7 +129,7 @@ class FindingRow(QFrame):
             label.setFixedSize(THUMB + 2, THUMB + 2)
             label.setAlignment(Qt.AlignmentFlag.AlignCenter)
             where = f" · {finding.sets[index]}" if finding.sets and finding.sets[index] else ""
-            label.setToolTip(f"{path}\nclass: {state.display_name(finding.classes[index])}{where}")
+            label.setToolTip(plain_tooltip(f"{path}\nclass: {state.display_name(finding.classes[index])}{where}"))
             label.setAccessibleName(f"Image {Path(path).name}")
             self.thumb_labels[str(path)] = label
             images.addWidget(label)

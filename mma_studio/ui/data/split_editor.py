@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QPushButton,
     QSpinBox,
-    QStyle,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -24,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from mma_studio.ui.app_state import AppState
 from mma_studio.ui.data.class_table import move_class
+from mma_studio.ui.widgets.plain_text import plain_tooltip
 
 
 class SplitEditor(QWidget):
@@ -39,17 +39,24 @@ class SplitEditor(QWidget):
         self.base_title.setToolTip("Trained on, with a few images per class, and used to pick the best epoch")
         self.new_title.setToolTip("Never trained on: their accuracy shows whether the adapter generalises")
 
-        style = self.style()
         self.to_new_button = QToolButton(self)
         self.to_new_button.setObjectName("moveToNewButton")
-        self.to_new_button.setIcon(style.standardIcon(QStyle.SP_ArrowRight))
+        # Text arrows in the palette's button text: the style's arrow icons are dark pixmaps,
+        # nearly invisible in the dark theme.
+        self.to_new_button.setText("→")
         self.to_new_button.setToolTip("Move the selected base classes to New")
         self.to_new_button.setAccessibleName("Move to new")
         self.to_base_button = QToolButton(self)
         self.to_base_button.setObjectName("moveToBaseButton")
-        self.to_base_button.setIcon(style.standardIcon(QStyle.SP_ArrowLeft))
+        self.to_base_button.setText("←")
         self.to_base_button.setToolTip("Move the selected new classes to Base")
         self.to_base_button.setAccessibleName("Move to base")
+        for button in (self.to_new_button, self.to_base_button):
+            font = button.font()
+            font.setPointSizeF(font.pointSizeF() * 1.3)
+            font.setBold(True)
+            button.setFont(font)
+            button.setMinimumSize(28, 26)
         self.to_new_button.clicked.connect(lambda: self._move_selected(self.base_list, "new"))
         self.to_base_button.clicked.connect(lambda: self._move_selected(self.new_list, "base"))
         self.base_list.itemDoubleClicked.connect(lambda item: self._move(item, "new"))
@@ -195,7 +202,7 @@ class SplitEditor(QWidget):
             item = QListWidgetItem(display)
             item.setData(Qt.UserRole, name)
             if display != name:
-                item.setToolTip(f"Folder: {name}")
+                item.setToolTip(plain_tooltip(f"Folder: {name}"))
             widget.addItem(item)
             item.setSelected(name in selected)
         widget.blockSignals(False)

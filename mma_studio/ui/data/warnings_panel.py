@@ -87,6 +87,7 @@ def _row(pixmap, text: str, parent: QWidget) -> QWidget:
     icon.setFixedWidth(22)
     label = QLabel(text, row)
     label.setObjectName("datasetWarningText")
+    label.setTextFormat(Qt.PlainText)  # advice names classes
     label.setWordWrap(True)
     label.setTextInteractionFlags(Qt.TextSelectableByMouse)
     layout = QHBoxLayout(row)

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from mma_studio.ui.widgets.topk_bars import ROLE_COLORS, ROLE_LABELS
 from mma_studio.ui.widgets.naming import named
+from mma_studio.ui.widgets.plain_text import plain_tooltip
 
 ROLE_ROLE = Qt.ItemDataRole.UserRole + 1
 
@@ -225,7 +226,7 @@ class ClassListEditor(QWidget):
             item = QListWidgetItem(self._icons.get(role, QIcon()), name)
             item.setData(ROLE_ROLE, role)
             item.setData(Qt.ItemDataRole.UserRole, name)  # the name before an edit
-            item.setToolTip(f"{name} — {ROLE_LABELS.get(role, role)}")
+            item.setToolTip(plain_tooltip(f"{name} — {ROLE_LABELS.get(role, role)}"))
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsEditable)
             self.list.addItem(item)
         self._editing = False

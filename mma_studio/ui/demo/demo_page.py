@@ -55,6 +55,7 @@ from mma_studio.ui.widgets.topk_bars import BarRow, TopKBars
 from mma_studio.ui.widgets.page_style import CARD_STYLE, card, title_label
 from mma_studio.ui.widgets.banner import Banner
 from mma_studio.ui.widgets.naming import named
+from mma_studio.ui.widgets.plain_text import plain_label, plain_tooltip
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp *.tif *.tiff);;All files (*)"
 ADAPTER_FILTER = "Adapter files (*.safetensors);;All files (*)"
@@ -99,7 +100,7 @@ class ImageView(QFrame):
     def set_image(self, image: QImage | None, caption: str = "") -> None:
         self._pixmap = QPixmap.fromImage(image) if image is not None and not image.isNull() else None
         self._caption = caption
-        self.setToolTip(caption)
+        self.setToolTip(plain_tooltip(caption))
         self.update()
 
     def has_image(self) -> bool:
@@ -193,7 +194,7 @@ class DemoPage(QWidget):
         # ---- header ------------------------------------------------------------------------
         title = named(QLabel("Demo"), "demoPageTitle")
         title.setProperty("role", "pageTitle")
-        self.summary_label = named(QLabel(), "demoSummaryLabel")
+        self.summary_label = plain_label(named(QLabel(), "demoSummaryLabel"))  # names the adapter file
         self.summary_label.setProperty("role", "hint")
         self.summary_label.setWordWrap(True)
         self.load_button = named(QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_DialogOpenButton),
@@ -266,7 +267,7 @@ class DemoPage(QWidget):
         bars.addWidget(self.zero_shot_bars, 1, Qt.AlignmentFlag.AlignTop)
         bars.addWidget(self.adapter_bars, 1, Qt.AlignmentFlag.AlignTop)
         results_top = QHBoxLayout()
-        self.result_hint = named(QLabel(), "demoResultHint")
+        self.result_hint = plain_label(named(QLabel(), "demoResultHint"))  # names classes
         self.result_hint.setProperty("role", "hint")
         self.result_hint.setWordWrap(True)
         results_top.addWidget(self.result_hint, 1)
@@ -280,8 +281,8 @@ class DemoPage(QWidget):
 
         left = QVBoxLayout()
         left.setSpacing(12)
-        left.addWidget(image_card, 3)
-        left.addWidget(results_card, 2)
+        left.addWidget(image_card, 1)  # the results keep the room their bars need; the image takes the rest
+        left.addWidget(results_card, 0)
 
         # ---- right: classes, adapter, folder ------------------------------------------------------
         self.class_editor = ClassListEditor()
@@ -356,7 +357,11 @@ class DemoPage(QWidget):
         super().resizeEvent(event)
         # The side panel gives up width in a small window, so the image and results keep room.
         width = int(event.size().width() * 0.4)
-        self._side_panel.setFixedWidth(max(NARROW_SIDE_PANEL_WIDTH, min(SIDE_PANEL_WIDTH, width)))
+        # Never narrower than its cards need: the panel scrolls up and down, never sideways,
+        # so anything wider was cut off at its right edge (the Add button, the cards' borders).
+        needed = (self._side_panel.widget().minimumSizeHint().width()
+                  + self._side_panel.verticalScrollBar().sizeHint().width() + 2)
+        self._side_panel.setFixedWidth(max(NARROW_SIDE_PANEL_WIDTH, needed, min(SIDE_PANEL_WIDTH, width)))
 
     # ================================================================== public API
     def use_training_run(self, run) -> None:
@@ -805,6 +810,7 @@ class DemoPage(QWidget):
         self.statusMessage.emit(f"{title}: {message}".splitlines()[0], 8000)
         box = QMessageBox(QMessageBox.Icon.Warning, title, title, QMessageBox.StandardButton.Ok, self)
         box.setObjectName("demoErrorBox")
+        box.setTextFormat(Qt.TextFormat.PlainText)  # messages name files and classes
         box.setInformativeText(message)
         box.setWindowModality(Qt.WindowModality.WindowModal)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

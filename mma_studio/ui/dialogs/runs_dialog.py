@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from mma_studio.ui.widgets.adapter_info import format_created
+from mma_studio.ui.widgets.plain_text import plain_tooltip
 
 COLUMNS = ("Finished", "Backbone", "Epochs", "Base", "New", "HM", "Adapter file")
 
@@ -86,7 +87,7 @@ class RunsDialog(QDialog):
                 if 3 <= column <= 5:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 if column == 6 and runs[index].adapter_file:
-                    item.setToolTip(str(runs[index].adapter_file))
+                    item.setToolTip(plain_tooltip(str(runs[index].adapter_file)))
                 self.table.setItem(row, column, item)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
     QFrame,
@@ -69,6 +69,9 @@ QLineEdit#perClassFilter {
 }
 QFrame#evaluateNotice { background: rgba(245, 158, 11, 0.14); border: 1px solid rgba(245, 158, 11, 0.55); border-radius: 8px; }
 """
+
+
+STACK_BELOW_WIDTH = 1000  # page width under which the confusion matrix goes below the table
 
 
 def worse_than_zero_shot(zero_shot: dict, adapted: dict) -> list[str]:
@@ -254,9 +257,9 @@ class EvaluatePage(QWidget):
         self.left_rows.setHandleWidth(12)
         self.left_rows.addWidget(table_card)
         self.left_rows.addWidget(gallery_card)
-        self.left_rows.setStretchFactor(0, 1)
-        self.left_rows.setStretchFactor(1, 1)
-        table_card.setMinimumHeight(180)
+        self.left_rows.setStretchFactor(0, 3)  # the table shows rows; the gallery waits for a click
+        self.left_rows.setStretchFactor(1, 2)
+        table_card.setMinimumHeight(270)  # about six rows, whatever the window
         gallery_card.setMinimumHeight(190)
         self.columns = QSplitter(Qt.Orientation.Horizontal)
         self.columns.setObjectName("evaluateColumns")
@@ -266,11 +269,12 @@ class EvaluatePage(QWidget):
         self.columns.addWidget(matrix_card)
         self.columns.setStretchFactor(0, 11)
         self.columns.setStretchFactor(1, 9)
-        self.columns.setSizes([590, 410])
-        self.left_rows.setSizes([300, 260])
+        self.columns.setSizes([640, 420])
+        self.left_rows.setSizes([340, 220])
         self.left_rows.setMinimumWidth(300)
         matrix_card.setMinimumWidth(280)
-        self.columns.setMinimumHeight(380)
+        matrix_card.setMinimumHeight(360)
+        self.columns.setMinimumHeight(470)
 
         content = QWidget()
         content.setObjectName("evaluateContent")
@@ -440,8 +444,20 @@ class EvaluatePage(QWidget):
 
     def eventFilter(self, watched, event) -> bool:  # noqa: N802
         if watched is self.matrix and event.type() == QEvent.Type.Resize:
-            self._update_matrix_note()
+            # After the matrix has laid out its grid for the new size (a filter runs first).
+            QTimer.singleShot(0, self._update_matrix_note)
         return super().eventFilter(watched, event)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        # Narrow: the matrix goes below the table and gallery, with the page's width for its
+        # labels, and the page scrolls; side by side, the table's columns and the matrix's
+        # labels were both squeezed past reading.
+        stacked = event.size().width() < STACK_BELOW_WIDTH
+        orientation = Qt.Orientation.Vertical if stacked else Qt.Orientation.Horizontal
+        if self.columns.orientation() != orientation:
+            self.columns.setOrientation(orientation)
+            self.columns.setMinimumHeight(470 + 420 if stacked else 470)
 
     @staticmethod
     def _names(report) -> list[str]:

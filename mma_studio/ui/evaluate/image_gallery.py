@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from mma_studio.ui.evaluate.eval_colors import gain_color, loss_color
 from mma_studio.ui.widgets.thumbnails import ThumbnailLoader
+from mma_studio.ui.widgets.plain_text import plain_label
 
 THUMBNAIL_SIZE = 88
 ITEM_WIDTH = 116
@@ -165,11 +166,13 @@ class ImageGallery(QWidget):
 
         self.title = QLabel("Images", self)
         self.title.setObjectName("galleryTitle")
+        plain_label(self.title)  # names classes
         self.title.setAccessibleName("galleryTitle")
         self.title.setProperty("role", "cardTitle")
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.detail = QLabel(self)
         self.detail.setObjectName("galleryDetail")
+        plain_label(self.detail)
         self.detail.setProperty("role", "hint")
         style = self.style()
         self.open_folder_button = QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_DirOpenIcon), "Open Folder", self)

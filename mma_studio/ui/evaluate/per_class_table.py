@@ -17,6 +17,7 @@ from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QStyledItemDelegate, QStyleOptionViewItem, QTableView, QWidget
 
 from mma_studio.ui.evaluate.eval_colors import blend, change_color, role_color
+from mma_studio.ui.widgets.plain_text import plain_tooltip
 
 DASH = "—"
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1  # the raw value a column sorts by
@@ -158,7 +159,7 @@ class PerClassTableModel(QAbstractTableModel):
                 return self._palette.color(QPalette.ColorRole.PlaceholderText)
         if role == Qt.ItemDataRole.ToolTipRole:
             if key == "class":
-                return f"{row.name} ({row.role}): {row.count} test images. Select to see them below."
+                return plain_tooltip(f"{row.name} ({row.role}): {row.count} test images. Select to see them below.")
             if key == "precision" and row.precision is None:
                 return "No test image was predicted as this class, so precision is undefined"
             if key == "change" and row.change is not None:

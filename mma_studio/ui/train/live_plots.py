@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QBoxLayout, QLabel, QVBoxLayout, QWidget
 
 MAX_REDRAW_HZ = 20
 REDRAW_INTERVAL_MS = 1000 // MAX_REDRAW_HZ
-SIDE_BY_SIDE_MIN_WIDTH = 600
+SIDE_BY_SIDE_MIN_WIDTH = 480  # two charts of 240 px: stacked, the second fell below the fold at 1024x640
 MAX_SYMBOL_POINTS = 40  # beyond this many epochs the curves are drawn as plain lines (cheaper, clearer)
 TOP_MARGIN_POINTS = 1.5  # headroom above the accuracy axis's top, in percentage points
 

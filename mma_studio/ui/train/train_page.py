@@ -38,6 +38,7 @@ from mma_studio.ui.widgets.page_style import CARD_STYLE, card, title_label
 from mma_studio.ui.widgets.banner import Banner
 from mma_studio.ui.widgets.naming import named
 from mma_studio.ui.weights_messages import MODEL_NOT_LOADED, weights_missing
+from mma_studio.ui.widgets.plain_text import plain_label
 
 ENGINE_MODULE = "mma_studio.core.pipeline"
 HOW_IT_WORKS = (
@@ -49,7 +50,7 @@ HOW_IT_WORKS = (
 FIGURES_INTERVAL_MS = 100
 SETUP_COLUMN_WIDTH = 300  # the settings column; narrower in a small window, so the charts keep room
 NARROW_SETUP_COLUMN_WIDTH = 260
-NARROW_PAGE_WIDTH = 760  # the number tiles refresh at most 10 times a second
+NARROW_PAGE_WIDTH = 900  # below it the settings column narrows, so both charts fit side by side
 
 PAGE_STYLE = CARD_STYLE + """
 QLabel[role="tileCaption"] { color: palette(placeholder-text); font-size: 8.5pt; }
@@ -158,7 +159,7 @@ class TrainPage(QWidget):
                                        "this split and compare them (evidence only: the export is MMA's)")
         self.compare_button.clicked.connect(self.compare_methods)
         self.comparison_dialog = None  # ComparisonDialog, made on first use
-        self.ready_label = named(QLabel(), "trainReadyLabel")
+        self.ready_label = plain_label(named(QLabel(), "trainReadyLabel"))  # names classes
         self.ready_label.setWordWrap(True)
         self.ready_label.setProperty("role", "hint")
         # Offered when the base classes hold too few images for the shots asked for.
@@ -655,6 +656,7 @@ class TrainPage(QWidget):
     def _show_error(self, title: str, message: str, details: str) -> None:
         box = QMessageBox(QMessageBox.Icon.Warning, title, title, QMessageBox.StandardButton.Ok, self)
         box.setObjectName("trainErrorBox")
+        box.setTextFormat(Qt.TextFormat.PlainText)  # messages name files and classes
         box.setInformativeText(message)
         if details:
             box.setDetailedText(details)
