@@ -122,3 +122,61 @@ def test_predict_on_a_fifo_adapter_ends_at_once_with_a_reason(tmp_path):
     )
     assert done.returncode != 0
     assert "named pipe" in done.stderr and str(adapter) in done.stderr
+
+
+@pytest.mark.parametrize("dataset, file_name", [
+    ("EuroSAT", "split_zhou_EuroSAT.json"),
+    ("ImageNet", "classnames.txt"),
+    ("FGVCAircraft", "variants.txt"),
+    ("FGVCAircraft", "images_variant_train.txt"),
+])
+def test_the_protocol_readers_refuse_a_fifo_in_the_dataset_folder(tmp_path, dataset, file_name):
+    """`reproduce`/`extract` read CoOp's list files from a folder the user names: a FIFO in place
+    of one is refused at once with the file named (it used to block in open())."""
+    from mma_studio.core.protocols import ProtocolDataError, get_spec, read_dataset
+    from tests.coop_layouts import write_layout
+
+    spec = get_spec(dataset)
+    write_layout(tmp_path, dataset, ["a", "b", "c", "d"], counts=(2, 1, 1))
+    listed = spec.dataset_dir(tmp_path) / file_name
+    listed.unlink()
+    os.mkfifo(listed)
+    with pytest.raises(ProtocolDataError) as caught:
+        read_dataset(spec, tmp_path)
+    assert str(caught.value).startswith(f"{listed}: is a named pipe (FIFO)")
+
+
+def test_protocol_files_over_their_cap_are_refused_before_reading(tmp_path, monkeypatch):
+    from mma_studio.core.protocols import ProtocolDataError, get_spec, read_dataset, split_file_reader
+    from tests.coop_layouts import write_layout
+
+    spec = get_spec("EuroSAT")
+    write_layout(tmp_path, "EuroSAT", ["a", "b", "c", "d"], counts=(2, 1, 1))
+    split_file = spec.dataset_dir(tmp_path) / spec.split_file
+    assert len(read_dataset(spec, tmp_path).train) == 8
+    monkeypatch.setattr(split_file_reader, "MAX_SPLIT_FILE_BYTES", split_file.stat().st_size - 1)
+    with pytest.raises(ProtocolDataError, match=f"^{split_file}: too large for the split file"):
+        read_dataset(spec, tmp_path)
+
+
+def test_a_fifo_results_file_in_the_reproduction_folder_is_refused(tmp_path):
+    from mma_studio.core.protocols.results_store import RESULTS_NAME, ResultsConflictError, ResultsStore
+
+    os.mkfifo(tmp_path / RESULTS_NAME)
+    with pytest.raises(ResultsConflictError, match="named pipe") as caught:
+        ResultsStore(tmp_path, {"shots": 16})
+    assert str(tmp_path / RESULTS_NAME) in str(caught.value)
+
+
+def test_export_reads_the_adapter_file_through_the_same_checks(tmp_path):
+    """`mma-studio export` copies the adapter file's bytes: they are read as every user file is."""
+    from mma_studio.core.adapter_file import AdapterFileError
+    from mma_studio.core.export.adapter_file_run import read_adapter_bytes
+
+    adapter = named_fifo(tmp_path, "adapter.safetensors")
+    with pytest.raises(AdapterFileError, match="named pipe") as caught:
+        read_adapter_bytes(adapter)
+    assert str(adapter) in str(caught.value)
+    regular = tmp_path / "copy.safetensors"
+    regular.write_bytes(b"adapter bytes")
+    assert read_adapter_bytes(regular) == b"adapter bytes"

@@ -22,6 +22,8 @@ class AdapterFileRun:
     contents: AdapterFile
     backbone: Any  # the loaded Backbone
     evaluation: Any = None  # a FolderEvaluation, for the metrics files
+    # The file's bytes as read when it was loaded (through `core.user_files`): what `save` writes.
+    source_bytes: bytes | None = None
     adapter: Any = field(init=False)
     class_text_features: Any = field(init=False)
 
@@ -63,7 +65,24 @@ class AdapterFileRun:
         path = Path(path)
         if path.exists() and _same_file(path, self.source_path):
             return path
-        return write_bytes_atomically(path, self.source_path.read_bytes())
+        data = self.source_bytes if self.source_bytes is not None else read_adapter_bytes(self.source_path)
+        return write_bytes_atomically(path, data)
+
+
+def read_adapter_bytes(path: Path) -> bytes:
+    """The adapter file's bytes, read as every user file is (`core.user_files`: a regular file,
+    capped as `load_adapter_file` caps it); a refusal is an AdapterFileError naming the file."""
+    from mma_studio.core.adapter_file import MAX_FILE_BYTES, AdapterFileError
+    from mma_studio.core.user_files import UserFileError, read_regular_file
+
+    try:
+        return read_regular_file(path, MAX_FILE_BYTES, what="an adapter file")
+    except UserFileError as exc:
+        raise AdapterFileError(str(exc)) from None
+    except PermissionError:
+        raise AdapterFileError(f"{path}: permission denied") from None
+    except OSError as exc:
+        raise AdapterFileError(f"{path}: cannot read ({exc.strerror or exc})") from None
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -93,6 +112,7 @@ def load_adapter_for_export(
     from mma_studio.core.classifier_backbone import classifier_backbone_arguments
 
     contents = load_adapter_file(path)
+    source_bytes = read_adapter_bytes(Path(path))  # before minutes of loading: a swapped file is found now
     chosen_model, chosen_pretrained = classifier_backbone_arguments(contents, model, pretrained)
     backbone = load_backbone(chosen_model, chosen_pretrained, device=device, on_progress=on_progress, token=token)
     evaluation = None
@@ -104,7 +124,7 @@ def load_adapter_for_export(
         evaluation = evaluate_adapter_on_folder(
             contents, scan, backbone, cache=cache, on_progress=on_progress, token=token
         )
-    return AdapterFileRun(Path(path), contents, backbone, evaluation)
+    return AdapterFileRun(Path(path), contents, backbone, evaluation, source_bytes)
 
 
 def export_adapter_file(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from mma_studio.core.protocols.protocol_files import MAX_LIST_FILE_BYTES, read_protocol_text
 from mma_studio.core.protocols.spec import (
     DatasetContents,
     DatasetSpec,
@@ -26,10 +27,8 @@ def aircraft_required(spec: DatasetSpec, data_root: Path | str) -> list[Path]:
 
 
 def _lines(path: Path) -> list[str]:
-    try:
-        return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ProtocolDataError(f"{path}: cannot read ({exc})") from exc
+    text = read_protocol_text(path, MAX_LIST_FILE_BYTES, "a list file")
+    return [line.strip() for line in text.splitlines() if line.strip()]
 
 
 def read_aircraft(spec: DatasetSpec, data_root: Path | str) -> DatasetContents:

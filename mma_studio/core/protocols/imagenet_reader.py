@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from mma_studio.core.protocols.protocol_files import MAX_LIST_FILE_BYTES, read_protocol_text
 from mma_studio.core.protocols.spec import (
     DatasetContents,
     DatasetSpec,
@@ -32,10 +33,7 @@ def imagenet_required(spec: DatasetSpec, data_root: Path | str) -> list[Path]:
 
 def read_classnames(path: Path) -> dict[str, str]:
     names: dict[str, str] = {}
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ProtocolDataError(f"{path}: cannot read the class names ({exc})") from exc
+    lines = read_protocol_text(path, MAX_LIST_FILE_BYTES, "the class names").splitlines()
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue

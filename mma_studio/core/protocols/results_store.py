@@ -34,12 +34,19 @@ class ResultsStore:
             self._load()
 
     def _load(self) -> None:
+        from mma_studio.core.protocols.protocol_files import MAX_RESULTS_FILE_BYTES, read_protocol_text
+        from mma_studio.core.protocols.spec import ProtocolDataError
+
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
+            text = read_protocol_text(self.path, MAX_RESULTS_FILE_BYTES, "a results file")
+        except ProtocolDataError as exc:
+            raise ResultsConflictError(f"{exc}; choose another --out folder") from exc
+        try:
+            data = json.loads(text)
             stored_settings, cells = data["settings"], data["cells"]
             if data.get("format") != FORMAT_VERSION or not isinstance(cells, dict):
                 raise ValueError("unknown format")
-        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError) as exc:
             raise ResultsConflictError(
                 f"{self.path}: not a results file of this version ({exc}); choose another --out folder"
             ) from exc

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from mma_studio.core.protocols.protocol_files import MAX_SPLIT_FILE_BYTES, read_protocol_text
 from mma_studio.core.protocols.spec import (
     DatasetContents,
     DatasetSpec,
@@ -28,9 +29,10 @@ def split_file_required(spec: DatasetSpec, data_root: Path | str) -> list[Path]:
 def read_split_file_dataset(spec: DatasetSpec, data_root: Path | str) -> DatasetContents:
     split_path = spec.dataset_dir(data_root) / spec.split_file
     prefix = spec.dataset_dir(data_root) if spec.paths_relative_to_dataset else spec.image_dir(data_root)
+    text = read_protocol_text(split_path, MAX_SPLIT_FILE_BYTES, "the split file")
     try:
-        data = json.loads(split_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
         raise ProtocolDataError(f"{split_path}: cannot read the split file ({exc})") from exc
     if not isinstance(data, dict) or any(part not in data for part in PARTS):
         raise ProtocolDataError(f"{split_path}: expected an object with 'train', 'val' and 'test' lists")
