@@ -26,6 +26,8 @@ def test_check_reports_colliding_names_as_errors_and_lists_duplicates(tmp_path, 
     text = capsys.readouterr().out
     assert code == 2
     assert f"cannot train: class folders {root / 'golden-retriever'} and {root / 'golden_retriever'}" in text
+    [collision] = [line for line in text.splitlines() if line.startswith("cannot train: class folders")]
+    assert "rename one of the folders" in collision  # the fix the command line has: it has no renames
     assert "duplicate: 2 paths are identical copies in classes 'dog', 'eel'" in text
 
     code = main(["check", str(root), "-q", "--json", "--shots", "2", "--val-per-class", "1"])

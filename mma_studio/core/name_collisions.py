@@ -25,9 +25,13 @@ class NameCollision:
     paths: tuple[Path, ...]  # their folders, aligned with `classes`
 
     def describe(self) -> str:
+        """Both (all) folders, and the fix: rename a folder (the command line has no renames), or
+        in the app the class, whose display name is what the prompt reads."""
         folders = " and ".join(str(p) for p in self.paths)
-        return (f"class folders {folders} all read as {self.name!r} in CLIP's prompt; rename "
-                f"{'one of them' if len(self.paths) == 2 else 'all but one'} (or give each a different display name)")
+        pair = len(self.paths) == 2
+        return (f"class folders {folders} all read as {self.name!r} in CLIP's prompt, which cannot tell them "
+                f"apart; rename {'one of the folders' if pair else 'all but one of the folders'} (in the app, "
+                f"renaming {'one of the classes' if pair else 'all but one of the classes'} on the Data page is enough)")
 
     def to_dict(self) -> dict:
         return {"name": self.name, "classes": list(self.classes), "paths": [str(p) for p in self.paths]}

@@ -214,6 +214,27 @@ def test_worker_error_shows_a_message_and_the_app_stays_usable(qtbot, page_facto
     assert page.last_run is not None and page.error_banner.isHidden()
 
 
+def test_a_rename_that_resolves_a_name_collision_lets_the_app_train(qtbot, page_factory, tmp_path, monkeypatch):
+    """`golden_retriever` and `golden-retriever` read the same in the prompt: the run is refused
+    before any work, naming both folders; once the user renames one, the same page trains and
+    the adapter holds the new name."""
+    shown: list[QMessageBox] = []
+    monkeypatch.setattr(QMessageBox, "open", lambda box: shown.append(box))
+    root = tmp_path / "dogs"
+    state = make_state(scanned_dataset(root, sizes={"golden_retriever": 6, "golden-retriever": 6, "dog": 6, "eel": 6}))
+    page = page_factory(state, epochs=2)
+    run_to_end(qtbot, page)
+    assert page.last_run is None and len(shown) == 1
+    said = f"{shown[0].text()} {shown[0].informativeText()}"
+    assert str(root / "golden_retriever") in said and str(root / "golden-retriever") in said
+
+    state.rename_class("golden-retriever", "golden retriever puppy")
+    run_to_end(qtbot, page)
+    assert page.last_error is None and page.last_run is not None
+    assert {"golden retriever", "golden retriever puppy"} <= set(page.last_run.prompt_names)
+    assert page.last_run.to_adapter_file().class_names == page.last_run.prompt_names  # it can be saved
+
+
 def test_images_that_turn_unreadable_after_the_scan_are_reported_not_fatal(qtbot, page_factory, tmp_path):
     scan = scanned_dataset(tmp_path / "data", classes=4, per_class=8)
     broken = scan.classes[0].images[-1]
