@@ -214,13 +214,17 @@ def run_event_loop(until, timeout_s: float, what: str) -> None:
 def measure_end_to_end(home: Path, example_per_class: int, scale_images: int = 0, diagnose: bool = False) -> list[Row]:
     """Start-up, Try an Example and a default run in the real window; then, with
     `scale_images`, a run on a generated folder of that many images."""
-    from PySide6.QtCore import QEvent, QObject
-
     from load_20k import TickRecorder as PhaseTicks
     from load_20k import describe_gap, generate_dataset
+    from PySide6.QtCore import QEvent, QObject
+
     from mma_studio.ui.app import create_application
     from mma_studio.ui.main_window import MainWindow
 
+    scale_folder = home / f"scale-{scale_images}"
+    if scale_images:  # before the window: writing the images is not the app's work
+        log(f"end to end: generating {scale_images:,} images in 200 classes ...")
+        generate_dataset(scale_folder, scale_images, 200)
     app = create_application([])
     ticks = PhaseTicks()
     ticks.timer.setInterval(20)
@@ -275,10 +279,7 @@ def measure_end_to_end(home: Path, example_per_class: int, scale_images: int = 0
     rows += _default_run_rows(window, ticks, home / "features-example", f"example dataset, {images:,} images", row)
 
     if scale_images:
-        classes = 200
-        folder = home / f"scale-{scale_images}"
-        log(f"end to end: generating {scale_images:,} images in {classes} classes ...")
-        generate_dataset(folder, scale_images, classes)
+        folder = scale_folder
         from mma_studio.ui.dialogs.replace_data_question import REPLACE
 
         window.data_page.ask_replace_or_new = lambda *_args: REPLACE  # nobody answers a dialog here
