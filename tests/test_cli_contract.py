@@ -25,19 +25,6 @@ from tests.image_factory import make_class_dataset, make_image, write_truncated
 REPO = Path(__file__).resolve().parents[1]
 TINY = ["--model", "mma-tiny", "--pretrained", "random"]
 CLASSES = ["ant", "bee", "cat", "dog", "eel", "fox"]
-# Options of other issues' commands whose default is "not given" and not yet described in words.
-UNDESCRIBED = {
-    ("export", "metrics"),
-    ("compare", "study"),
-    ("compare", "plot"),
-    ("compare", "output"),
-    ("reproduce", "epochs"),
-    ("reproduce", "lr"),
-    ("reproduce", "batch_size"),
-    ("reproduce", "patience"),
-    ("extract", "datasets"),
-    ("extract", "batch_size"),
-}
 SMALL = ["--shots", "2", "--val-per-class", "1", "--epochs", "1"]  # fits 6 images per class
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -254,9 +241,20 @@ def test_every_option_states_its_default():
     for command, parser in CommandLine().commands.items():
         for action in parser._actions:
             if action.option_strings and not action.required and action.dest != "help":
-                if (command, action.dest) in UNDESCRIBED:
-                    continue
                 assert "default" in (action.help or ""), (command, action.option_strings)
+                assert "None" not in action.help, (command, action.option_strings)  # a real value, or words
+            if action.dest == "help":
+                assert "default" not in action.help, command  # not "(default: ==SUPPRESS==)"
+
+
+def test_the_defaults_help_states_are_the_ones_used():
+    import torch
+
+    from mma_studio.core import run_defaults
+    from mma_studio.core.features import default_batch_size
+
+    assert default_batch_size(torch.device("cpu")) == run_defaults.EXTRACTION_BATCH_SIZE["cpu"]
+    assert default_batch_size(torch.device("cuda")) == run_defaults.EXTRACTION_BATCH_SIZE["gpu"]
 
 
 def test_train_help_explains_the_base_ratio():

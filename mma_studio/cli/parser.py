@@ -68,7 +68,7 @@ def _state_defaults(parser: argparse.ArgumentParser) -> None:
             continue
         if isinstance(action, argparse._StoreTrueAction):
             action.help += " (default: off)"
-        elif action.default is not None:
+        elif action.default not in (None, argparse.SUPPRESS):  # SUPPRESS: -h/--help's "default"
             action.help += f" (default: {action.default})".replace("%", "%%")
 
 

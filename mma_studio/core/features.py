@@ -172,7 +172,9 @@ def _collate(items):
 
 
 def default_batch_size(device: torch.device) -> int:
-    return 128 if device.type in ("cuda", "mps") else 64
+    from mma_studio.core.run_defaults import EXTRACTION_BATCH_SIZE  # also `extract --help`'s
+
+    return EXTRACTION_BATCH_SIZE["gpu" if device.type in ("cuda", "mps") else "cpu"]
 
 
 def default_num_workers(n_images: int, batch_size: int) -> int:

@@ -20,6 +20,9 @@ PROJECTION_CHOICES = ("linear", "mlp")
 
 # `TrainConfig`'s defaults (the authors' released code), for help texts.
 TRAINING_DEFAULTS = {"epochs": 100, "lr": 5e-3, "weight_decay": 1e-4, "batch_size": 256, "patience": 10}
+# Images per forward pass when extracting features (`features.default_batch_size`): on a GPU
+# (cuda, mps) and on the CPU.
+EXTRACTION_BATCH_SIZE = {"gpu": 128, "cpu": 64}
 # `AdapterConfig`'s defaults, for help texts.
 ADAPTER_DEFAULTS = {"heads": 4, "blend": 0.2, "adapt": "both", "mask": "cross-modal", "projection": "linear"}
 

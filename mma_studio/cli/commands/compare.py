@@ -59,16 +59,23 @@ def register(subparsers) -> argparse.ArgumentParser:
         "--study",
         choices=list(STUDIES),
         default=None,
-        help="run one of the paper's ablation studies instead of the method comparison",
+        help="run one of the paper's ablation studies instead of the method comparison "
+        "(default: off: the method comparison)",
     )
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
-    parser.add_argument("--plot", type=Path, default=None, metavar="FILE.svg", help="write the chart as SVG")
+    parser.add_argument(
+        "--plot",
+        type=Path,
+        default=None,
+        metavar="FILE.svg",
+        help="write the chart as SVG (default: off: no chart file)",
+    )
     parser.add_argument(
         "--output",
         type=Path,
         default=None,
         metavar="FILE.json",
-        help="write every run, summary and setting as one JSON file",
+        help="write every run, summary and setting as one JSON file (default: off: no file)",
     )
     add_backbone_options(parser)
     add_training_options(parser)

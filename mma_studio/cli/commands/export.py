@@ -41,7 +41,7 @@ def add_export_options(parser: argparse.ArgumentParser, *, metrics_from_folder: 
             default=None,
             metavar="DATA_DIR",
             help="evaluate on DATA_DIR's held-out images and write the figures (JSON) and the "
-            "confusion matrix (CSV); its test images also check the exported files",
+            "confusion matrix (CSV); its test images also check the exported files (default: off: no metrics files)",
         )
     else:
         group.add_argument(

@@ -10,6 +10,7 @@ from pathlib import Path
 from mma_studio.cli.errors import EXIT_OK, EXIT_USER_ERROR, UserError
 from mma_studio.cli.options import add_backbone_options, add_common_options
 from mma_studio.cli.output import eprint, out, print_json
+from mma_studio.core.run_defaults import EXTRACTION_BATCH_SIZE
 
 NAME = "extract"
 
@@ -30,11 +31,18 @@ def register(subparsers) -> argparse.ArgumentParser:
         nargs="+",
         default=None,
         metavar="NAME",
-        help="treat DATA_DIR as a CoOp data root and extract these datasets' protocol images ('all': the 11)",
+        help="treat DATA_DIR as a CoOp data root and extract these datasets' protocol images ('all': the 11) "
+        "(default: off: DATA_DIR holds one sub-folder per class)",
     )
     parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3], help="with --datasets (default: 1 2 3)")
     parser.add_argument("--shots", type=int, default=16, help="with --datasets (default: 16)")
-    parser.add_argument("--batch-size", type=int, default=None, help="images per forward pass")
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=None,
+        help=f"images per forward pass (default: {EXTRACTION_BATCH_SIZE['gpu']} on a GPU, "
+        f"{EXTRACTION_BATCH_SIZE['cpu']} on the CPU)",
+    )
     add_backbone_options(parser)
     add_common_options(parser)
     return parser

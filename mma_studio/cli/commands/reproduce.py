@@ -14,6 +14,7 @@ from mma_studio.cli.errors import EXIT_OK, UserError
 from mma_studio.cli.options import add_backbone_options, add_common_options
 from mma_studio.core.comparison_names import ALL_METHODS
 from mma_studio.core.protocols.registry import PAPER_ORDER
+from mma_studio.core.run_defaults import TRAINING_DEFAULTS
 
 NAME = "reproduce"
 DEFAULT_METHODS = ("zero-shot", "mma")
@@ -61,10 +62,20 @@ def register(subparsers) -> argparse.ArgumentParser:
         help="output folder: results.json (kept between runs) and the tables (default: ./mma-reproduce)",
     )
     training = parser.add_argument_group("MMA training (default: the product's, as the authors' code)")
-    training.add_argument("--epochs", type=int, default=None)
-    training.add_argument("--lr", type=float, default=None)
-    training.add_argument("--batch-size", type=int, default=None)
-    training.add_argument("--patience", type=int, default=None, help="early-stopping patience in epochs; 0 disables")
+    defaults = TRAINING_DEFAULTS  # TrainConfig's, which a run keeps where an option is not given
+    training.add_argument(
+        "--epochs", type=int, default=None, help=f"most training epochs (default: {defaults['epochs']})"
+    )
+    training.add_argument("--lr", type=float, default=None, help=f"learning rate (default: {defaults['lr']:g})")
+    training.add_argument(
+        "--batch-size", type=int, default=None, help=f"training samples per step (default: {defaults['batch_size']})"
+    )
+    training.add_argument(
+        "--patience",
+        type=int,
+        default=None,
+        help=f"early-stopping patience in epochs; 0 disables (default: {defaults['patience']})",
+    )
     add_backbone_options(parser)
     add_common_options(parser)
     return parser
