@@ -1,12 +1,16 @@
-"""Save a screenshot of each page of MMA Studio into docs/, the way a new user gets there.
+"""Save a screenshot of each page of MMA Studio, the way a new user gets there.
 
 Drives the real main window offscreen: "Try an example" writes the example dataset and selects
-the demo model (`mma-tiny` · `shapes`), the Train page trains with the Fast preset, and every
-page of the sidebar (Data, Train, and those after them) is grabbed once the work is done. Settings, the example images and the feature cache go
-to a temporary folder, so the script leaves the user's own settings and caches alone.
+the demo model (`mma-tiny` · `shapes`), the Train page trains with the Fast preset, the Demo
+classifies one of the example's images with a class name added, and the adapter is exported
+(the Export dialog is grabbed after the export, with its checks). Then every page of the
+sidebar (Data, Train, Evaluate, Demo) and the Export dialog are grabbed at each window size
+and theme. Settings, the example images, the feature cache and the export go to a temporary
+folder, so the script leaves the user's own settings and caches alone.
 
-    python docs/screenshots.py            # writes docs/<page>_page.png, one per sidebar page
-    python docs/screenshots.py --out DIR  # somewhere else
+    python docs/screenshots.py                 # the README's: docs/<page>_page.png, 1280x800, light
+    python docs/screenshots.py --matrix DIR    # also every page at 1024x640, 1280x800 and
+                                               # 1920x1080, light and dark: DIR/<theme>-<W>x<H>-<page>.png
 """
 
 from __future__ import annotations
@@ -20,7 +24,9 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-WINDOW_SIZE = (1280, 820)
+WINDOW_SIZE = (1280, 800)  # the README's screenshots
+MATRIX_SIZES = ((1024, 640), (1280, 800), (1920, 1080))
+THEMES = ("light", "dark")
 EXAMPLE_TIMEOUT_S = 120
 TRAIN_TIMEOUT_S = 600
 
@@ -52,9 +58,26 @@ def settle(seconds: float = 0.3) -> None:
     loop.exec()
 
 
+def grab_pages(window, out: Path, prefix: str, suffix: str) -> list[Path]:
+    """Every sidebar page, shown in turn and grabbed once it has settled."""
+    saved = []
+    for row in range(window.sidebar.count()):
+        name = window.sidebar.item(row).text().split()[-1].lower()
+        window.sidebar.setCurrentRow(row)
+        settle(0.6)
+        path = out / f"{prefix}{name}{suffix}.png"
+        window.grab().save(str(path))
+        saved.append(path)
+        print(f"saved {path}")
+    return saved
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent, help="folder for the PNG files")
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent,
+                        help="folder for the README's PNG files (1280x800, light)")
+    parser.add_argument("--matrix", type=Path, default=None,
+                        help="also grab every page at 1024x640, 1280x800 and 1920x1080 in both themes into this folder")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
 
@@ -68,8 +91,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from mma_studio.ui.app import create_application
     from mma_studio.ui.main_window import MainWindow
+    from mma_studio.ui.theme import apply_theme
 
     app = create_application([sys.argv[0]])
+    apply_theme("light")
     window = MainWindow()
     window.resize(*WINDOW_SIZE)
     window.show()
@@ -97,13 +122,41 @@ def main(argv: list[str] | None = None) -> int:
     page.plots.flush()
     summary = page.last_run.summary()
     print(f"trained: zero-shot {summary['zero_shot']}, adapted {summary['adapted']}")
-    for row in range(window.sidebar.count()):
-        name = window.sidebar.item(row).text().split()[-1].lower()
-        window.sidebar.setCurrentRow(row)
-        settle(1.0)
-        path = args.out / f"{name}_page.png"
-        window.grab().save(str(path))
-        print(f"saved {path}")
+
+    # The Demo as a user leaves it: an example image classified, one class name added.
+    demo = window.ensure_demo_page()
+    wait_until(lambda: demo.model is not None and not demo.is_busy(), 120, "the Demo's adapter")
+    new_class = sorted(p for p in (data_page.example_dir).iterdir() if p.is_dir())[-1]
+    demo.class_editor.add_names(["pink heart"])
+    demo.classify_path(sorted(new_class.iterdir())[0])
+    wait_until(lambda: demo.last_result is not None and not demo.is_busy(), 60, "the Demo's result")
+
+    # The Export dialog after an export (its checks shown).
+    evaluate = window.ensure_evaluate_page()
+    dialog = evaluate.export_adapter()
+    dialog.set_adapter_path(work / "export" / "example-mma.safetensors")
+    (work / "export").mkdir()
+    dialog.start_export()
+    wait_until(lambda: not dialog.is_running(), 300, "the export")
+    settle()
+
+    grab_pages(window, args.out, "", "_page")
+    dialog.grab().save(str(args.out / "export_dialog.png"))
+    print(f"saved {args.out / 'export_dialog.png'}")
+    if args.matrix is not None:
+        args.matrix.mkdir(parents=True, exist_ok=True)
+        for theme in THEMES:
+            apply_theme(theme)
+            settle()
+            for width, height in MATRIX_SIZES:
+                window.resize(width, height)
+                settle()
+                grab_pages(window, args.matrix, f"{theme}-{width}x{height}-", "")
+            dialog.raise_()
+            settle()
+            path = args.matrix / f"{theme}-export-dialog.png"
+            dialog.grab().save(str(path))
+            print(f"saved {path}")
     # No close(): the window would ask about the unsaved project; the process just ends.
     return 0
 

@@ -69,10 +69,12 @@ def dark_palette() -> QPalette:
     P = QPalette.ColorRole
     palette = _palette(
         {
-            P.Window: "#1f2227",
+            # Cards and fields (Base) a step lighter than the window: Fusion outlines line edits,
+            # spin boxes and lists in the window's colour darkened, which vanished on darker cards.
+            P.Window: "#17191d",
             P.WindowText: "#e5e7eb",
-            P.Base: "#15171b",
-            P.AlternateBase: "#1b1e23",
+            P.Base: "#22252b",
+            P.AlternateBase: "#272a31",
             P.ToolTipBase: "#e5e7eb",
             P.ToolTipText: "#111827",
             P.PlaceholderText: "#9ca3af",

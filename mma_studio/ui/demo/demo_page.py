@@ -54,6 +54,7 @@ from mma_studio.ui.workers.demo_worker import (
 from mma_studio.ui.widgets.topk_bars import BarRow, TopKBars
 from mma_studio.ui.widgets.page_style import CARD_STYLE, card, title_label
 from mma_studio.ui.widgets.banner import Banner
+from mma_studio.ui.widgets.fit_scroll_area import FitScrollArea
 from mma_studio.ui.widgets.naming import named
 from mma_studio.ui.widgets.plain_text import plain_label, plain_tooltip
 
@@ -337,7 +338,13 @@ class DemoPage(QWidget):
 
         columns = QHBoxLayout()
         columns.setSpacing(16)
-        columns.addLayout(left, 1)
+        # In a short window the image and results scroll (the results never lose their last rows).
+        left_widget = QWidget()
+        left_widget.setLayout(left)
+        left.setContentsMargins(0, 0, 0, 0)
+        left_scroll = FitScrollArea(left_widget)
+        left_scroll.setObjectName("demoMainColumn")
+        columns.addWidget(left_scroll, 1)
         columns.addWidget(right_scroll)
         body = QVBoxLayout(self)
         body.setContentsMargins(20, 16, 20, 16)

@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
-    QScrollArea,
     QSplitter,
     QStackedWidget,
     QStyle,
@@ -35,6 +34,7 @@ from mma_studio.ui.evaluate.confusion_view import ConfusionMatrixView
 from mma_studio.ui.evaluate.image_gallery import GalleryImage, ImageGallery
 from mma_studio.ui.evaluate.per_class_table import PerClassTable
 from mma_studio.ui.widgets.page_style import CARD_STYLE, card, title_label
+from mma_studio.ui.widgets.fit_scroll_area import FitScrollArea
 from mma_studio.ui.widgets.naming import named
 
 ADAPTED = "adapted"
@@ -106,39 +106,6 @@ def _segmented(names_and_texts: list[tuple[str, str, str]], parent: QWidget) -> 
         row.addWidget(button)
     group.button(0).setChecked(True)
     return group, row
-
-
-class FitScrollArea(QScrollArea):
-    """A scroll area that gives its widget all the room there is, and scrolls only below the
-    widget's minimum size.
-
-    (A resizable QScrollArea sizes a widget holding word-wrapped labels to its preferred
-    height-for-width, so it scrolls even when everything would fit.)
-    """
-
-    def __init__(self, widget: QWidget, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWidgetResizable(False)
-        self.setFrameShape(QFrame.Shape.NoFrame)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setWidget(widget)
-        widget.installEventFilter(self)
-
-    def eventFilter(self, watched, event) -> bool:  # noqa: N802
-        if watched is self.widget() and event.type() == QEvent.Type.LayoutRequest:
-            self._fit()
-        return super().eventFilter(watched, event)
-
-    def resizeEvent(self, event) -> None:  # noqa: N802
-        super().resizeEvent(event)
-        self._fit()
-
-    def _fit(self) -> None:
-        widget = self.widget()
-        minimum = widget.minimumSizeHint().expandedTo(widget.minimumSize())
-        height = max(self.maximumViewportSize().height(), minimum.height())
-        scrollbar = self.verticalScrollBar().sizeHint().width() if height > self.maximumViewportSize().height() else 0
-        widget.resize(max(self.maximumViewportSize().width() - scrollbar, minimum.width()), height)
 
 
 class EvaluatePage(QWidget):

@@ -13,12 +13,6 @@ QFrame[card="true"] {
 QLabel[role="cardTitle"] { font-size: 12pt; font-weight: 600; }
 QLabel[role="pageTitle"] { font-size: 18pt; font-weight: 600; }
 QLabel[role="hint"] { color: palette(placeholder-text); }
-QFrame[card="true"] QLineEdit, QFrame[card="true"] QAbstractSpinBox, QFrame[card="true"] QListView {
-    border: 1px solid palette(mid);
-    border-radius: 4px;
-}
-QFrame[card="true"] QLineEdit, QFrame[card="true"] QAbstractSpinBox { padding: 2px 4px; }
-QFrame[card="true"] QLineEdit:focus, QFrame[card="true"] QAbstractSpinBox:focus { border-color: palette(highlight); }
 """
 CARD_MARGINS = (16, 14, 16, 14)
 
