@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QRectF, QSettings, QSize, Qt, QUrl, Signal
+from PySide6.QtCore import QEvent, QRectF, QSettings, QSize, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QGuiApplication, QImage, QKeySequence, QPainter, QPalette, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -334,6 +334,7 @@ class DemoPage(QWidget):
         right_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         right_scroll.setFixedWidth(SIDE_PANEL_WIDTH)
         self._side_panel = right_scroll
+        right_widget.installEventFilter(self)
         classes_card.setMinimumHeight(260)
 
         columns = QHBoxLayout()
@@ -362,10 +363,18 @@ class DemoPage(QWidget):
 
     def resizeEvent(self, event) -> None:  # noqa: N802
         super().resizeEvent(event)
-        # The side panel gives up width in a small window, so the image and results keep room.
-        width = int(event.size().width() * 0.4)
-        # Never narrower than its cards need: the panel scrolls up and down, never sideways,
-        # so anything wider was cut off at its right edge (the Add button, the cards' borders).
+        self._fit_side_panel()
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802
+        if watched is self._side_panel.widget() and event.type() == QEvent.Type.LayoutRequest:
+            self._fit_side_panel()  # an adapter's metadata, a longer class name: its cards grew
+        return super().eventFilter(watched, event)
+
+    def _fit_side_panel(self) -> None:
+        # The side panel gives up width in a small window, so the image and results keep room,
+        # but never narrower than its cards need: it scrolls up and down, never sideways, so
+        # anything wider was cut off at its right edge (the Add button, the cards' borders).
+        width = int(self.width() * 0.4)
         needed = (self._side_panel.widget().minimumSizeHint().width()
                   + self._side_panel.verticalScrollBar().sizeHint().width() + 2)
         self._side_panel.setFixedWidth(max(NARROW_SIDE_PANEL_WIDTH, needed, min(SIDE_PANEL_WIDTH, width)))

@@ -23,6 +23,7 @@ MIN_LABEL_CELL = 9  # px: smaller cells get no axis labels at all
 MAX_LABEL_SHARE = 0.32  # the row labels take at most this share of the width (then they are elided)
 DOT = 7  # the role dot before a class name
 PAD = 6
+LABELLED_CELL = 12  # px: the cell size the page keeps (scrolling the matrix) so names stay readable
 
 
 class ConfusionMatrixView(QWidget):
@@ -76,6 +77,20 @@ class ConfusionMatrixView(QWidget):
     def clear(self) -> None:
         self.set_matrix([], [])
         self._selected = None
+
+    def readable_size(self) -> QSize:
+        """The smallest size at which every class name is drawn (cells of at least
+        `LABELLED_CELL` px): the page scrolls the matrix rather than shrink it below this."""
+        n = len(self._matrix)
+        if not n:
+            return QSize(0, 0)
+        metrics = QFontMetrics(self._label_font())
+        title = QFontMetrics(self._title_font()).height()
+        widest = max(metrics.horizontalAdvance(label) for label in self._labels) + DOT + 3 * PAD + 4
+        cell = max(LABELLED_CELL, metrics.height() * 0.9)
+        # Labels are capped at MAX_LABEL_SHARE of each side: make the side large enough for them.
+        side = max(title + 2 * PAD + widest + n * cell, (widest + DOT + PAD) / MAX_LABEL_SHARE)
+        return QSize(int(side) + 1, int(side + title) + 1)
 
     def set_normalized(self, normalized: bool) -> None:
         """Counts (False) or each row divided by its total (True)."""

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QStackedWidget,
     QStyle,
@@ -206,7 +207,13 @@ class EvaluatePage(QWidget):
         self.matrix_note.setProperty("role", "hint")
         self.matrix_note.setWordWrap(True)
         matrix_layout.addLayout(matrix_header)
-        matrix_layout.addWidget(self.matrix, 1)
+        # Never smaller than its class names need: below that the matrix scrolls in its card.
+        self.matrix_scroll = QScrollArea()
+        self.matrix_scroll.setObjectName("confusionScroll")
+        self.matrix_scroll.setWidget(self.matrix)
+        self.matrix_scroll.setWidgetResizable(True)
+        self.matrix_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        matrix_layout.addWidget(self.matrix_scroll, 1)
         matrix_layout.addWidget(self.matrix_note)
 
         # ---- gallery ------------------------------------------------------------------------------
@@ -396,6 +403,7 @@ class EvaluatePage(QWidget):
             self.matrix.set_matrix(report.confusion, self._names(report), report.roles)
         else:
             self.matrix.clear()
+        self.matrix.setMinimumSize(self.matrix.readable_size())
         self._update_matrix_note()
 
     def _update_matrix_note(self) -> None:
