@@ -74,6 +74,9 @@ def test_compare_json_gives_one_object_per_method_with_mean_std_and_each_seed(wo
     assert by_name["linear-probe"]["new_is_zero_shot"] and by_name["tip-adapter"]["new_is_zero_shot"]
     assert not by_name["mma"]["new_is_zero_shot"] and not by_name["clip-adapter"]["new_is_zero_shot"]
     assert by_name["linear-probe"]["new"]["mean"] == pytest.approx(by_name["zero-shot"]["new"]["mean"])
+    # a shot cache's "all" is not applicable (its scores and the zero-shot ones are on different scales)
+    assert not by_name["tip-adapter"]["all_applicable"] and by_name["tip-adapter"]["all"]["mean"] is None
+    assert all(by_name[m]["all_applicable"] and by_name[m]["all"]["mean"] is not None for m in ("mma", "linear-probe"))
     assert by_name["zero-shot"]["trainable_params"] == 0 < by_name["mma"]["trainable_params"]
     assert any("zero-shot" in note for note in summary["footnotes"])
     assert (workspace / "chart.svg").read_text().startswith("<svg")
@@ -86,6 +89,8 @@ def test_compare_prints_one_table_with_the_fallback_mark(workspace, capsys):
     out = capsys.readouterr().out
     assert code == 0
     assert out.count("| Tip-Adapter †") == 1 and "| MMA" in out and "new classes are scored zero-shot" in out
+    [tip] = [line for line in out.splitlines() if line.startswith("| Tip-Adapter †")]
+    assert tip.split("|")[5].strip() == "—" and "— in 'all' (Tip-Adapter): not applicable" in out
 
 
 def test_noise_study_caches_noisy_test_features_apart_from_clean_ones(workspace, capsys):

@@ -230,6 +230,59 @@ def test_summaries_give_mean_and_std_over_seeds_and_the_table_marks_the_fallback
         assert "new classes are scored zero-shot" in rendered
 
 
+def test_a_shot_caches_all_classes_figure_is_not_applicable_and_the_table_says_why():
+    """Tip-Adapter(-F)'s cache adds a score only cached (base) classes get: ranking base and new
+    classes together measures that, so "all" is "—" with a footnote; base, new and HM stay its
+    own, and the linear probe (same form for trained and text rows) keeps its "all"."""
+    import dataclasses
+
+    from mma_studio.core.evaluation import evaluate_features
+
+    task = synthetic_task(seed=14)
+    methods = [
+        build_method(n, training=TrainConfig(epochs=5, patience=0))
+        for n in ("zero-shot", "linear-probe", "tip-adapter", "tip-adapter-f")
+    ]
+    runs = {r.method: r for r in run_methods(task, methods, seed=1)}
+    for name in ("tip-adapter", "tip-adapter-f"):
+        tip = runs[name]
+        assert tip.all is None and not tip.all_applicable
+        assert tip.base is not None and tip.new == runs["zero-shot"].new and tip.hm is not None
+        assert build_method(name).info.all_classes_comparable is False
+    assert runs["linear-probe"].all is not None and runs["linear-probe"].all_applicable
+    assert runs["zero-shot"].all is not None
+
+    table = comparison_table(summarise(list(runs.values())))
+    rows = {row["label"]: row for row in table.rows}
+    all_column = next(c for c in table.columns if c.key == "all")
+    assert table.cell_text(list(rows).index("Tip-Adapter"), all_column) == "—"
+    assert table.cell_text(list(rows).index("Linear probe"), all_column) != "—"
+    [note] = [n for n in table.footnotes if n.startswith("— in 'all'")]
+    assert "(Tip-Adapter, Tip-Adapter-F)" in note and "not applicable" in note
+    assert not any(
+        n.startswith("— in 'all'")
+        for n in comparison_table(summarise([runs["zero-shot"], runs["linear-probe"]])).footnotes
+    )
+
+    # Without new classes nothing is mixed: "all" is the cache's own figure again.
+    closed = dataclasses.replace(task, new=[])
+    keep = torch.isin(task.test_labels, torch.tensor(task.base))
+    closed.test_features, closed.test_labels = task.test_features[keep], task.test_labels[keep]
+    [tip] = run_methods(closed, [build_method("tip-adapter")], seed=1)
+    assert tip.all_applicable and tip.all == pytest.approx(tip.base)
+    fitted = build_method("tip-adapter").fit(task, seed=1)
+    report = evaluate_features(
+        fitted.scorer,
+        task.test_features,
+        task.test_labels.tolist(),
+        task.class_text,
+        base=task.base,
+        new=task.new,
+        class_names=task.class_names,
+    )
+    assert report.base_acc == runs["tip-adapter"].base  # the figures reported are the method's own
+
+
 def test_a_cancelled_comparison_stops():
     task = synthetic_task(seed=13)
     token = CancelToken()

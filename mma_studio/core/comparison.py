@@ -42,6 +42,15 @@ FALLBACK_NOTE = (
 )
 
 
+def no_all_note(labels: Sequence[str]) -> str:
+    """Why "all" is "—" for these methods (Tip-Adapter's, see `core/methods/tip_adapter.py`)."""
+    return (
+        f"— in 'all' ({', '.join(labels)}): not applicable: a shot cache adds a score only the classes it holds "
+        "shots of can get, so ranking base and new classes together would measure that imbalance, not the "
+        "method; its base, new and HM are its own"
+    )
+
+
 @dataclass
 class MethodRun:
     """One method on one seed's split."""
@@ -57,6 +66,7 @@ class MethodRun:
     trainable_params: int
     new_is_zero_shot: bool  # the method fell back to zero-shot CLIP on the new classes
     chosen: dict = field(default_factory=dict)  # what base validation chose (epoch, alpha, beta)
+    all_applicable: bool = True  # False: "all" is None because the method's scores are not on one scale
     val_acc: float | None = None
     dataset: str = ""
     conditions: dict = field(default_factory=dict)  # what a study varied, e.g. {"base_share": 0.3}
@@ -80,12 +90,14 @@ class MethodSummary:
     all: Statistic
     train_s: Statistic
     trainable_params: int
+    all_applicable: bool = True
 
     def to_dict(self) -> dict:
         data = {
             "method": self.method,
             "label": self.label,
             "new_is_zero_shot": self.new_is_zero_shot,
+            "all_applicable": self.all_applicable,
             "seeds": list(self.seeds),
             "trainable_params": self.trainable_params,
         }
@@ -108,6 +120,7 @@ def summarise(runs: Sequence[MethodRun]) -> list[MethodSummary]:
                 seeds=[r.seed for r in mine],
                 **{key: Statistic.of(getattr(r, key) for r in mine) for key in ("base", "new", "hm", "all", "train_s")},
                 trainable_params=max(r.trainable_params for r in mine),
+                all_applicable=all(r.all_applicable for r in mine),
             )
         )
     return summaries
@@ -144,6 +157,8 @@ def comparison_table(
         )
     if any(s.new_is_zero_shot for s in summaries):
         table.footnotes.append(FALLBACK_NOTE)
+    if not all(s.all_applicable for s in summaries):
+        table.footnotes.append(no_all_note([s.label for s in summaries if not s.all_applicable]))
     seeds = sorted({seed for s in summaries for seed in s.seeds})
     if seeds:
         table.footnotes.append(
@@ -190,6 +205,8 @@ def run_methods(
             new=task.new,
             class_names=task.class_names,
         )
+        # Trained and zero-shot scores on different scales: "all" would measure the imbalance.
+        comparable = method.info.all_classes_comparable or not task.new
         others = {}
         for name, features in (other_tests or {}).items():
             if features.shape[0] != len(labels):
@@ -203,7 +220,7 @@ def run_methods(
                 new=task.new,
                 class_names=task.class_names,
             )
-            others[name] = other.headline()
+            others[name] = {**other.headline(), **({} if comparable else {"all": None})}
         runs.append(
             MethodRun(
                 method=method.info.name,
@@ -212,11 +229,12 @@ def run_methods(
                 base=report.base_acc,
                 new=report.new_acc,
                 hm=report.hm,
-                all=report.all_acc,
+                all=report.all_acc if comparable else None,
                 train_s=elapsed,
                 trainable_params=fitted.trainable_params,
                 new_is_zero_shot=not method.info.can_score_unseen_classes and bool(task.new),
                 chosen=dict(fitted.chosen),
+                all_applicable=comparable,
                 val_acc=fitted.val_acc,
                 dataset=dataset,
                 conditions=dict(conditions or {}),

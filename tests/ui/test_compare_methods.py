@@ -45,11 +45,14 @@ def test_compare_methods_shows_every_method_with_the_winners_and_the_fallback_ma
     assert labels == ["Zero-shot CLIP", "Linear probe †", "CLIP-Adapter", "Tip-Adapter †", "Tip-Adapter-F †", "MMA"]
     for column in range(1, 5):  # base, new, HM, all: the best mean of each column carries the star
         cells = [view.table.item(row, column) for row in range(view.table.rowCount())]
+        cells = [c for c in cells if c.text() != "—"]  # "all" is not applicable to the Tip-Adapters
         starred = [c for c in cells if c.text().startswith("★")]
         assert starred and all(c.font().bold() for c in starred)
         best = max(float(c.text().lstrip("★ ").split(" ")[0]) for c in cells)
         assert all(float(c.text().lstrip("★ ").split(" ")[0]) == best for c in starred)
     assert "scored zero-shot" in view.footnotes.text()
+    assert [view.table.item(row, 4).text() for row in (3, 4)] == ["—", "—"]
+    assert "— in 'all' (Tip-Adapter, Tip-Adapter-F): not applicable" in view.footnotes.text()
     # the chart: base / new / HM bars for the five trained methods, zero-shot as three dashed lines
     assert len(view.chart.bars) == 3 and len(view.chart.reference_lines) == 3
     assert all(len(bars.opts["x"]) == 5 for bars in view.chart.bars)

@@ -9,6 +9,10 @@ all-class accuracy are measured the same way for every method (`core/evaluation.
 Methods whose parameters belong to the training classes (a linear probe's weight rows,
 Tip-Adapter's cache values) recognise those classes by their text embedding and score every
 other class zero-shot: `can_score_unseen_classes = False` marks them, and every table says so.
+Where the trained classes' scores then sit on another scale than the zero-shot ones (Tip-Adapter's
+cache adds a score only the cached classes can get), ranking base and new classes together
+measures that imbalance, not the method: `all_classes_comparable = False`, and "all" is not
+reported for it (see `core/methods/tip_adapter.py`).
 """
 
 from __future__ import annotations
@@ -85,6 +89,9 @@ class MethodInfo:
     label: str  # table label, e.g. "Tip-Adapter-F"
     can_score_unseen_classes: bool
     summary: str  # one line for --help and tooltips
+    # Whether its scores for trained and untrained classes share one scale, so that classifying
+    # among all classes at once ("all") is a fair figure; False: "all" is reported as not applicable.
+    all_classes_comparable: bool = True
 
 
 class Method(Protocol):
