@@ -124,12 +124,15 @@ def test_predict_on_a_fifo_adapter_ends_at_once_with_a_reason(tmp_path):
     assert "named pipe" in done.stderr and str(adapter) in done.stderr
 
 
-@pytest.mark.parametrize("dataset, file_name", [
-    ("EuroSAT", "split_zhou_EuroSAT.json"),
-    ("ImageNet", "classnames.txt"),
-    ("FGVCAircraft", "variants.txt"),
-    ("FGVCAircraft", "images_variant_train.txt"),
-])
+@pytest.mark.parametrize(
+    "dataset, file_name",
+    [
+        ("EuroSAT", "split_zhou_EuroSAT.json"),
+        ("ImageNet", "classnames.txt"),
+        ("FGVCAircraft", "variants.txt"),
+        ("FGVCAircraft", "images_variant_train.txt"),
+    ],
+)
 def test_the_protocol_readers_refuse_a_fifo_in_the_dataset_folder(tmp_path, dataset, file_name):
     """`reproduce`/`extract` read CoOp's list files from a folder the user names: a FIFO in place
     of one is refused at once with the file named (it used to block in open())."""
