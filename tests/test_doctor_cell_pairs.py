@@ -52,6 +52,6 @@ def test_cells_are_deterministic_and_the_size_chooses_the_path(monkeypatch):
     )
     monkeypatch.setattr(module, "EXACT_BELOW", 1000)
     similar_pairs(features, 0.9)
-    monkeypatch.setattr(module, "EXACT_BELOW", 5000)
+    monkeypatch.setattr(module, "EXACT_BELOW", 3000)
     similar_pairs(features, 0.9)
     assert calls == [1200]

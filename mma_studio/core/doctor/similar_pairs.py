@@ -3,9 +3,10 @@
 Two ways, one answer: below `EXACT_BELOW` rows every pair is compared (exact tiles, below);
 from there on `cell_pairs` compares each row only with the rows of the coarse k-means cells
 it falls near, O(N^1.5 * D) instead of O(N^2 * D) (50,000 x 512: see the README's "Data
-doctor" for the measured times and memory). The crossover was measured on 2 CPU cores: at
-2,000 and 4,000 rows both take about the same (0.06 s and 0.13 s), from ~5,000 the cells win
-and by 20,000 they take a third of the time or less. Tests check that both find the same pairs.
+doctor" for the measured times and memory). The crossover was measured on 2 shared CPU
+cores (x 512): 1,000 rows 0.011 s exact / 0.015 s cells, 2,000 0.036 / 0.033, 3,000 0.061 /
+0.052, 5,000 0.137 / 0.087; at 20,000 the cells take about a fifth of the time. Below
+`EXACT_BELOW` the exact answer costs nothing worth saving. Tests check both find the same pairs.
 
 The exact features are compared tile by tile (`BLOCK` x `BLOCK` rows, upper triangle only), and
 each row keeps only its `max_neighbours` most similar partners, so memory is O(N * k) and
@@ -22,7 +23,7 @@ from mma_studio.core.cancellation import CancelToken, check
 
 BLOCK = 2048
 MAX_NEIGHBOURS = 16
-EXACT_BELOW = 5000  # rows; from here on the cells are faster (measured, module doc)
+EXACT_BELOW = 3000  # rows; from here on the cells are faster (measured, module doc)
 
 
 def similar_pairs(
