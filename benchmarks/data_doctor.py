@@ -161,6 +161,8 @@ def scale_rows(quick: bool) -> list[Row]:
                 peaks["cells"],
                 peaks["exact"],
                 "B",
+                note=f"both include the input ({features.numel() * 4 / 2**20:.0f} MiB): the tracker "
+                "counts a sliced tensor's whole storage",
             )
         )
         rows.append(
