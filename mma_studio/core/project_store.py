@@ -145,21 +145,33 @@ def note_exported_adapter(runs: list[RunRecord], finished_at: str | None, adapte
     return None
 
 
+def portable_split(split, project_file: Path):
+    """A run's in-memory split with its paths relative to `project_file` (as `PortableRuns`
+    writes it), made without the cache: for a worker that writes the project."""
+    return map_split_paths(split, portable_paths(project_file)) if isinstance(split, dict) else copy.deepcopy(split)
+
+
 class PortableRuns:
     """The open project's runs as written: paths relative to a project file.
 
     The project is compared after every edit and written after every change, and a large run
-    lists 20,000 images, so each run's portable split is made once per run and folder. Keyed
+    lists 20,000 images, so each run's portable split is made once per run and folder, when it
+    is first written (a comparison needs only the token, so a run's end costs no path work). Keyed
     by id(split), holding the split itself, with a token that stands for it in comparisons
     (never reused, unlike an id). A written run's split is shared with the cache: nothing
     modifies a written project's runs.
     """
 
     def __init__(self) -> None:
-        self._splits: dict[tuple[int, str], tuple[dict, dict, int]] = {}
+        self._splits: dict[tuple[int, str], tuple[dict, dict | None, int]] = {}
         self._tokens = 0
 
-    def records(self, runs: list[RunRecord], project_file: Path, split_tokens: bool = False) -> list[RunRecord]:
+    def records(self, runs: list[RunRecord], project_file: Path, split_tokens: bool = False,
+                absolute_splits: bool = False) -> list[RunRecord]:
+        """`absolute_splits`: each split as kept in memory (shared, absolute paths), for a
+        caller that makes it portable elsewhere (`portable_split`, in a worker)."""
+        if absolute_splits:  # as written in every other way (the adapter file's path too)
+            return [dataclasses.replace(self.record(record, project_file, True), split=record.split) for record in runs]
         records = [self.record(record, project_file, split_tokens) for record in runs]
         live = {id(record.split) for record in runs}
         for key in [key for key in self._splits if key[0] not in live]:
@@ -171,11 +183,13 @@ class PortableRuns:
         portable = copy.deepcopy(dataclasses.replace(record, split=None))  # the split is not copied
         if isinstance(split, dict):
             folder = os.path.abspath(Path(project_file).absolute().parent)
-            cached: tuple[dict, dict, int] | None = self._splits.get((id(split), folder))
+            cached: tuple[dict, dict | None, int] | None = self._splits.get((id(split), folder))
             if cached is None or cached[0] is not split:
                 self._tokens += 1
-                cached = (split, map_split_paths(split, portable_paths(project_file)), self._tokens)
-                self._splits[(id(split), folder)] = cached
+                cached = (split, None, self._tokens)
+            if not split_token and cached[1] is None:  # made when first written, not to compare
+                cached = (split, map_split_paths(split, portable_paths(project_file)), cached[2])
+            self._splits[(id(split), folder)] = cached
             # A number stands in for the split when two states are compared (`split_token`).
             portable.split = cached[2] if split_token else cached[1]  # type: ignore[assignment]
         else:

@@ -100,6 +100,8 @@ class DatasetSplit:
         root_path = Path(root) if root is not None else None
 
         def encode(samples: list[Sample]) -> list[list]:
+            if root_path is None:  # absolute (the open project's runs): no per-path work at all
+                return [[str(s.path), s.class_index] for s in samples]
             return [[_relative(s.path, root_path), s.class_index] for s in samples]
 
         return {

@@ -458,13 +458,20 @@ class ProjectController(QObject):
     def _write_in_background(self, path: Path) -> None:
         """`_write` for the autosave timer: the project is gathered here (cheap), then written
         (JSON, atomic write, sync) in a worker; the bookkeeping follows when it is done."""
-        from mma_studio.core.project_store import write_project_file
+        from mma_studio.core.project_store import portable_split, write_project_file
 
         ui_state = capture_window_state(self.window)
-        project = self.current_project(path, ui_state=ui_state)
+        # The runs' splits (every image path) are made relative to the file in the worker.
+        project = self.current_project(path, ui_state=ui_state, absolute_splits=True)
         snapshot = self._snapshot()  # what this write holds, for telling later edits from none
         changes = self._changes
-        task = BackgroundTask(lambda on_progress, token: write_project_file(project, path), self)
+
+        def write(on_progress, token) -> None:
+            for run in project.runs:
+                run.split = portable_split(run.split, path)
+            write_project_file(project, path)
+
+        task = BackgroundTask(write, self)
         self._background_write = task
         self._run_tasks.append(task)  # `stop_and_wait` (closing) lets it finish before `flush`
 
@@ -499,13 +506,15 @@ class ProjectController(QObject):
         task.finished.connect(finished)
         task.start()
 
-    def current_project(self, project_file: Path, *, split_tokens: bool = False, ui_state: dict | None = None):
+    def current_project(self, project_file: Path, *, split_tokens: bool = False, ui_state: dict | None = None,
+                        absolute_splits: bool = False):
         """The project as it stands, with paths relative to `project_file`.
 
         `split_tokens`: each run's split is a number standing for it (for comparing two states
         of the project cheaply: the same number means the same split, as written).
         `ui_state`: what the window shows (`capture_window_state`), written with the project
         but not compared: switching pages does not make the project "modified".
+        `absolute_splits`: each run's split as kept in memory (a worker makes it relative).
         """
         from mma_studio.core.project import Project
 
@@ -524,7 +533,7 @@ class ProjectController(QObject):
             new_classes=list(data.new_classes),
             backbone=asdict(self.state.backbone),
             settings=settings,
-            runs=self._portable_runs.records(self.runs, project_file, split_tokens),
+            runs=self._portable_runs.records(self.runs, project_file, split_tokens, absolute_splits),
             data_fixes=portable_data_fixes(data.fixes, project_file),
             ui_state=portable_ui_state(ui_state, project_file) if ui_state else {},
             extra=dict(self.extra),

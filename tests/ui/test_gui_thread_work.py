@@ -38,6 +38,12 @@ def test_the_timer_s_autosave_writes_in_a_worker_and_keeps_later_edits(qtbot, da
     window.state.rename_class("sun", "bright sun")  # edited while the first write runs
     release.set()
     qtbot.waitUntil(lambda: not window.projects.dirty and len(writers) == 2, timeout=10_000)
-    names = json.loads(path.read_text())["display_names"]
+    written = json.loads(path.read_text())
+    names = written["display_names"]
     assert names["sky"] == "clear blue sky" and names["sun"] == "bright sun"
+    # The worker made the run's image paths relative to the project file, as a save does.
+    background_split = written["runs"][-1]["split"]
+    assert window.projects.save_as(path)
+    assert json.loads(path.read_text())["runs"][-1]["split"] == background_split
+    assert not background_split["train"][0][0].startswith("/")
     assert window.projects.stop_and_wait(5000)
