@@ -215,3 +215,22 @@ def test_an_off_centre_crop_is_confirmed_as_a_copy_and_another_class_is_not(exam
     findings = duplicate_findings(features, paths, ["red_star", "red_star", "orange_cross", "blue_circle"])
     assert [(f.kind, set(f.paths)) for f in findings] == [(DUPLICATE, {original, crop})]
     assert 0.97 <= findings[0].score <= 1
+
+
+def test_the_same_shape_on_another_background_is_not_a_copy(tmp_path):
+    from PIL import Image, ImageDraw
+
+    from mma_studio.core.doctor.duplicates import duplicate_findings
+
+    paths = []
+    # grey and teal backgrounds whose contrast with the circle is nearly proportional: once
+    # each picture's mean colour is removed, their cells agree (cosine ~0.99)
+    for name, background in (("grey", (110, 110, 110)), ("teal", (90, 140, 120)), ("grey_copy", (110, 110, 110))):
+        picture = Image.new("RGB", (96, 96), background)
+        ImageDraw.Draw(picture).ellipse((24, 24, 72, 72), fill=(220, 40, 40))
+        path = tmp_path / f"{name}.jpg"
+        picture.save(path, quality=80 if name == "grey_copy" else 95)
+        paths.append(path)
+    features = torch.nn.functional.normalize(torch.ones(3, 4), dim=1)  # the embedding cannot tell them apart
+    findings = duplicate_findings(features, paths, ["red_circle"] * 3)
+    assert [set(f.paths) for f in findings] == [{paths[0], paths[2]}]

@@ -6,7 +6,8 @@ Two stages, both near-linear in the number of images:
    each image's 16 closest later images at most (`similar_pairs`);
 2. confirmation by an 8 x 8 colour signature of the pictures (`image_signature`) >=
    `SIGNATURE_THRESHOLD` (0.95), or of one picture against a sub-window of the other >=
-   `CROP_THRESHOLD` (0.97; a crop), computed only for images in a candidate pair.
+   `CROP_THRESHOLD` (0.97; a crop), of the same mean colour (within 8 of 255), computed only
+   for images in a candidate pair.
 Confirmed pairs (and exact-copy groups from the scan) are joined into groups (union-find).
 
 Why these thresholds (measured with `mma-tiny · shapes` on the example dataset: 1,200
@@ -18,13 +19,15 @@ images, 30 classes, 23,400 same-class pairs, and 180 planted copies, 6 of each c
   the embedding alone cannot tell copies from siblings.
 - signature cosine: resized >= 0.999, JPEG q75 >= 0.997, q50 >= 0.993, 5 % crop 10th
   percentile 0.932; 0.95 keeps ~77 % of the crops. With both thresholds, 7 of the 23,400
-  same-class pairs pass, all of them renders of a plain circle a person also calls
-  near-identical, and no pair across classes passes (at 0.93, three cross-class pairs did).
+  same-class pairs passed, renders of a plain circle, and no pair across classes (at 0.93,
+  three cross-class pairs did). With the sub-windows and the mean-colour test below
+  (`image_signature`), 2 same-class pairs are confirmed: plain green circles on
+  near-identical backgrounds.
 - off-centre crops that cut 10 % of one corner failed the whole-frame signature (median
   0.86): such a crop moves the subject. The sub-window match (`crop_similarity` >= 0.97, see
   `image_signature`) confirms 29 of 30 such crops and every 3-7 % centred crop, with no pair
   across classes; what still misses them is the embedding stage: with the toy model 21 of 30
-  corner crops reach cosine 0.90 (the lowest 0.77), a real backbone is steadier.
+  corner crops reach cosine 0.90 (the lowest 0.77); a real backbone is steadier.
 A stronger backbone (ViT-B/16) separates copies from siblings by embedding alone; the
 signature stage then only removes nothing, at the cost of one small decode per candidate.
 """
