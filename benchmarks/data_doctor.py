@@ -139,8 +139,8 @@ def scale_rows(quick: bool) -> list[Row]:
             found[name] = set(zip(first.tolist(), second.tolist()))
         seconds = interleaved_medians(
             {
-                "exact": lambda: similar_pairs(features, 0.9, exact=True),
-                "cells": lambda: similar_pairs(features, 0.9, exact=False),
+                "exact": lambda rows=features: similar_pairs(rows, 0.9, exact=True),
+                "cells": lambda rows=features: similar_pairs(rows, 0.9, exact=False),
             },
             rounds=3,
             warmup=0,

@@ -127,13 +127,24 @@ def cell_similar_pairs(
     On half the cores (`cpu_threads`): the per-cell products are small, and on 2 busy cores
     they measured 2-8x slower on 2 threads than on 1 (spinning intra-op threads)."""
     with torch_threads(adapter_training_threads()):
-        return _cell_similar_pairs(features, threshold, max_neighbours=max_neighbours, probes=probes, homes=homes,
-                                   max_probes=max_probes, margin=margin, cells=cells, seed=seed, token=token,
-                                   on_block=on_block)
+        return _cell_similar_pairs(
+            features,
+            threshold,
+            max_neighbours=max_neighbours,
+            probes=probes,
+            homes=homes,
+            max_probes=max_probes,
+            margin=margin,
+            cells=cells,
+            seed=seed,
+            token=token,
+            on_block=on_block,
+        )
 
 
-def _cell_similar_pairs(features, threshold, *, max_neighbours, probes, homes, max_probes, margin, cells, seed,
-                        token, on_block):
+def _cell_similar_pairs(
+    features, threshold, *, max_neighbours, probes, homes, max_probes, margin, cells, seed, token, on_block
+):
     n = features.shape[0]
     features = features.float().contiguous()
     cells = cells or cell_count(n)

@@ -81,8 +81,6 @@ def _cells(picture) -> np.ndarray:
 def image_signature(path: Path | str) -> np.ndarray | None:
     """The signatures of one image, (1 + 18, 192 + 3): the whole centre square first, then its
     sub-windows, each unit-length cells and a mean colour; None when it cannot be decoded."""
-    from PIL import Image
-
     from mma_studio.core.images import load_rgb_image
 
     try:
