@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     from mma_studio.ui.main_window import MainWindow
     from mma_studio.ui.theme import apply_theme
 
-    app = create_application([sys.argv[0]])
+    app = create_application([sys.argv[0]])  # noqa: F841  (kept alive for the whole run)
     apply_theme("light")
     window = MainWindow()
     window.resize(*WINDOW_SIZE)

@@ -37,6 +37,9 @@ def apply_style(app: QApplication) -> None:
     app.setStyle("Fusion")
 
 
+GIL_SWITCH_INTERVAL_S = 0.001
+
+
 def create_application(argv: list[str] | None = None) -> QApplication:
     """The QApplication (created once), identified, styled and with its icon."""
     existing = QApplication.instance()
@@ -47,6 +50,10 @@ def create_application(argv: list[str] | None = None) -> QApplication:
         QGuiApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
         app = QApplication(list(argv) if argv is not None else sys.argv[:1])
         apply_style(app)
+        # Workers (extraction, the checks after a run, the Demo's classifier) run Python while
+        # the GUI thread waits for the GIL; a 1 ms turn instead of 5 ms made the window's worst
+        # wait with three busy workers 40 ms instead of 70 ms (benchmarks/gui_responsiveness.py).
+        sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
     app.setWindowIcon(application_icon())
     return app
 

@@ -9,7 +9,6 @@ its tag."""
 
 from __future__ import annotations
 
-
 import pytest
 from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtGui import Qt as QtGui_Qt

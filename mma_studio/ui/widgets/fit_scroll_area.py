@@ -33,6 +33,8 @@ class FitScrollArea(QScrollArea):
 
     def _fit(self) -> None:
         widget = self.widget()
+        if widget is None:
+            return
         minimum = widget.minimumSizeHint().expandedTo(widget.minimumSize())
         height = max(self.maximumViewportSize().height(), minimum.height())
         scrollbar = self.verticalScrollBar().sizeHint().width() if height > self.maximumViewportSize().height() else 0
