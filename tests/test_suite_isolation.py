@@ -32,6 +32,15 @@ def _files_under(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if not p.is_dir())
 
 
+def _file_states(folder: Path) -> dict[Path, tuple[int, int]]:
+    """Each file's (modification time, size), to tell files this test wrote from earlier ones."""
+    states = {}
+    for path in _files_under(folder):
+        stat = path.stat()
+        states[path] = (stat.st_mtime_ns, stat.st_size)
+    return states
+
+
 def _pytest(args: list[str], env: dict[str, str], cwd: Path = REPO) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
@@ -90,7 +99,7 @@ def test_representative_app_run_writes_only_into_the_test_runs_folders(qtbot, tm
 
     limit_torch_threads()
     configure_application_identity()
-    before = set(_files_under(test_run_user_folders))
+    before = _file_states(test_run_user_folders)
     make_class_dataset(tmp_path / "data", [f"colour {i}" for i in range(4)], per_class=6)
     window = MainWindow()
     qtbot.addWidget(window)
@@ -108,7 +117,9 @@ def test_representative_app_run_writes_only_into_the_test_runs_folders(qtbot, tm
     assert page.last_error is None and page.last_run is not None
     window.close()
 
-    written = set(_files_under(test_run_user_folders)) - before
+    # New or changed files: earlier tests in the same run may have made the settings file already.
+    written = set(_file_states(test_run_user_folders).items()) - set(before.items())
+    written = {path for path, _state in written}
     where = {p.relative_to(test_run_user_folders).parts[0] for p in written}
     assert {"xdg-cache", "xdg-data", "qsettings"} <= where, sorted(map(str, written))
     assert any(p.suffix == ".safetensors" and "runs" in p.parts for p in written)  # the run store

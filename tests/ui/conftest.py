@@ -11,19 +11,19 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before any QApplication exists
 
 import pytest
-from PySide6.QtCore import QSettings
 
 from mma_studio.ui.app import configure_application_identity
+from tests import user_folders
 
 
 @pytest.fixture(autouse=True)
-def isolated_user_folders(tmp_path, monkeypatch):
-    """Per-test QSettings (INI files under tmp_path) and platformdirs data/config folders."""
+def isolated_user_folders(tmp_path, monkeypatch, test_run_user_folders):
+    """Per-test QSettings (INI files under tmp_path) and platformdirs data/config folders; the
+    run-wide settings folder (tests/user_folders.py) is pointed at again afterwards."""
     settings_dir = tmp_path / "qsettings"
     configure_application_identity()
-    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-    for fmt in (QSettings.Format.IniFormat, QSettings.Format.NativeFormat):
-        QSettings.setPath(fmt, QSettings.Scope.UserScope, str(settings_dir))
+    user_folders.point_qsettings_at(settings_dir)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
     yield settings_dir
+    user_folders.point_qsettings_at(test_run_user_folders / "qsettings")
