@@ -404,7 +404,8 @@ class HealthView(QWidget):
             self.summary.setText("Add a dataset to check it for duplicates, leaks and label errors.")
         elif self.report is None:
             self.summary.setText("Check the data for duplicates, images shared by training and test, likely "
-                                 "label errors and outliers." + fixed_text)
+                                 "label errors and outliers (after each training run this happens by itself)."
+                                 + fixed_text)
         else:
             open_count = len(self.open_findings())
             shown = f" (the first {SHOWN_FINDINGS} are listed)" if open_count > SHOWN_FINDINGS else ""
