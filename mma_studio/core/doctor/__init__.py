@@ -1,7 +1,8 @@
 """The data doctor: duplicates, conflicts, leaks, likely label errors and outliers, found from
 the cached image embeddings (`examine_dataset`), reported as `Finding`s.
 
-Each idea has its own module: `similar_pairs` (blockwise cosine), `union_find`,
+Each idea has its own module: `similar_pairs` (blockwise cosine; `cell_pairs` from 3,000
+images), `union_find`,
 `image_signature` (confirming copies), `duplicates`, `confident_learning`, `out_of_fold`,
 `outliers`, `findings`, and `examine` (the engine call that ties them together).
 Importing the package is light (no torch): the app reads finding kinds on the GUI thread;
