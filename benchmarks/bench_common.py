@@ -18,8 +18,8 @@ import statistics
 import sys
 import time
 import weakref
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Callable, Iterable, Sequence
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:  # run as `python benchmarks/x.py` from anywhere, without installing
@@ -44,7 +44,7 @@ class Row:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Row":
+    def from_dict(cls, data: dict) -> Row:
         return cls(**{k: data.get(k) for k in cls.__dataclass_fields__ if k in data})
 
 
@@ -255,7 +255,7 @@ class PeakTensorMemory:
         self.peak = 0
         self._mode = None
 
-    def __enter__(self) -> "PeakTensorMemory":
+    def __enter__(self) -> PeakTensorMemory:
         import torch
 
         if self.device.startswith("cuda"):
@@ -279,9 +279,9 @@ class PeakTensorMemory:
 
 
 def _storage_tracker_class():
+    import torch
     from torch.utils._python_dispatch import TorchDispatchMode
     from torch.utils._pytree import tree_flatten
-    import torch
 
     class Tracker(TorchDispatchMode):
         def __init__(self) -> None:

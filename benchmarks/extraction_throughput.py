@@ -31,7 +31,6 @@ from bench_common import (
     log,
     machine_description,
     rate_row,
-    time_call,
     write_photo_like_jpegs,
 )
 

@@ -45,15 +45,29 @@ def main(argv=None) -> int:
     parser.add_argument("--epochs", type=int, default=None, help="epochs (default 300; --quick 15)")
     parser.add_argument("--images", type=int, default=None, help="images per class (default 40; --quick 8)")
     parser.add_argument("--runs", type=int, default=None, help="runs, each from an empty cache (default 3; --quick 1)")
-    parser.add_argument("--profile", default=None, metavar="FILE",
-                        help="cProfile the GUI thread during the runs and write the stats to FILE (pstats)")
-    parser.add_argument("--diagnose", action="store_true",
-                        help="print where the GUI thread was (Python stack) whenever it stalled > 50 ms")
-    parser.add_argument("--example-per-class", type=int, default=None,
-                        help="images per class of the example dataset (default: the app's 40 = 1,200 images; "
-                             "--quick 4)")
-    parser.add_argument("--scale-images", type=int, default=0,
-                        help="also run end to end on a generated folder of this many images (e.g. 20000)")
+    parser.add_argument(
+        "--profile",
+        default=None,
+        metavar="FILE",
+        help="cProfile the GUI thread during the runs and write the stats to FILE (pstats)",
+    )
+    parser.add_argument(
+        "--diagnose",
+        action="store_true",
+        help="print where the GUI thread was (Python stack) whenever it stalled > 50 ms",
+    )
+    parser.add_argument(
+        "--example-per-class",
+        type=int,
+        default=None,
+        help="images per class of the example dataset (default: the app's 40 = 1,200 images; --quick 4)",
+    )
+    parser.add_argument(
+        "--scale-images",
+        type=int,
+        default=0,
+        help="also run end to end on a generated folder of this many images (e.g. 20000)",
+    )
     parser.add_argument("--skip-end-to-end", action="store_true", help="only the extract + train rows")
     parser.add_argument("--only-end-to-end", action="store_true", help="only the end-to-end rows")
     args = parser.parse_args(argv)
@@ -74,8 +88,15 @@ def main(argv=None) -> int:
             example_per_class = args.example_per_class or (4 if args.quick else EXAMPLE_PER_CLASS)
             rows += measure_end_to_end(home, example_per_class, args.scale_images, args.diagnose)
         if not args.only_end_to_end:
-            rows += measure(home, classes, per_class, epochs, args.diagnose,
-                            runs=args.runs or (1 if args.quick else 3), profile=args.profile)
+            rows += measure(
+                home,
+                classes,
+                per_class,
+                epochs,
+                args.diagnose,
+                runs=args.runs or (1 if args.quick else 3),
+                profile=args.profile,
+            )
     finally:
         shutil.rmtree(home, ignore_errors=True)
     emit(rows, args, "gui_responsiveness")
@@ -176,8 +197,12 @@ class SlowSlots:
             began = self._open.pop(id(frame), None)
             if began is not None and time.perf_counter() - began > self.threshold_s:
                 code = frame.f_code
-                self.slow.append((time.perf_counter() - began,
-                                  f"{code.co_qualname} ({Path(code.co_filename).name}:{code.co_firstlineno})"))
+                self.slow.append(
+                    (
+                        time.perf_counter() - began,
+                        f"{code.co_qualname} ({Path(code.co_filename).name}:{code.co_firstlineno})",
+                    )
+                )
 
     def start(self) -> None:
         sys.setprofile(self._profile)
@@ -262,12 +287,26 @@ def measure_end_to_end(home: Path, example_per_class: int, scale_images: int = 0
     def row(what: str, start: float, end: float, note: str = "") -> None:
         worst = phase_worst_gap(ticks, start, end)
         gap = worst["gap"]
-        rows.append(Row(f"GUI thread: largest gap of a 20 ms timer, {what}", gap, None, "s", None, "< 100 ms",
-                        bool(gap < MAX_GAP_S), note=(note + "; " if note else "") + f"largest: {describe_gap(worst)}"))
+        rows.append(
+            Row(
+                f"GUI thread: largest gap of a 20 ms timer, {what}",
+                gap,
+                None,
+                "s",
+                None,
+                "< 100 ms",
+                bool(gap < MAX_GAP_S),
+                note=(note + "; " if note else "") + f"largest: {describe_gap(worst)}",
+            )
+        )
         log(f"  {what}: largest gap {gap * 1000:.0f} ms ({describe_gap(worst)})")
 
-    row("start-up: first frame until the model list is ready", marks["first_frame"], marks["models"],
-        f"the list was ready {marks['models'] - marks['first_frame']:.2f}s after the first frame")
+    row(
+        "start-up: first frame until the model list is ready",
+        marks["first_frame"],
+        marks["models"],
+        f"the list was ready {marks['models'] - marks['first_frame']:.2f}s after the first frame",
+    )
 
     log(f"end to end: Try an Example ({example_per_class} images per class) ...")
     example_started = time.perf_counter()
@@ -285,8 +324,15 @@ def measure_end_to_end(home: Path, example_per_class: int, scale_images: int = 0
         window.data_page.ask_replace_or_new = lambda *_args: REPLACE  # nobody answers a dialog here
         opened = time.perf_counter()
         window.data_page.open_folder(folder)
-        run_event_loop(lambda: not window.data_page.is_busy() and window.state.data.scan is not None
-                       and window.state.data.scan.image_count >= scale_images * 0.9, 1800, "the scan")
+        run_event_loop(
+            lambda: (
+                not window.data_page.is_busy()
+                and window.state.data.scan is not None
+                and window.state.data.scan.image_count >= scale_images * 0.9
+            ),
+            1800,
+            "the scan",
+        )
         scanned = time.perf_counter()
         row(f"{scale_images:,} images: folder opened and scanned", opened, scanned)
         rows += _default_run_rows(window, ticks, home / "features-scale", f"{scale_images:,} images", row)
@@ -354,14 +400,24 @@ def _default_run_rows(window, ticks, cache_dir: Path, what: str, row) -> list[Ro
     if not page.start_training():
         raise RuntimeError(f"the Train page refused to start: {page.ready_label.text()}")
     evaluated: list[float] = []
-    page._job.worker.succeeded.connect(lambda _run: evaluated.append(time.perf_counter()),
-                                       Qt.ConnectionType.DirectConnection)  # on the worker: evaluation is done
+    page._job.worker.succeeded.connect(
+        lambda _run: evaluated.append(time.perf_counter()), Qt.ConnectionType.DirectConnection
+    )  # on the worker: evaluation is done
     run_event_loop(lambda: not page.is_training(), 3600, "the run")
     if page.last_run is None:
         raise RuntimeError(f"the run failed: {page.last_error}")
     demo = window.demo_page
-    run_event_loop(lambda: window.evaluate_page is not None and window.evaluate_page.has_run()
-                   and demo is not None and demo.model is not None and not demo.is_busy(), 300, "the results")
+    run_event_loop(
+        lambda: (
+            window.evaluate_page is not None
+            and window.evaluate_page.has_run()
+            and demo is not None
+            and demo.model is not None
+            and not demo.is_busy()
+        ),
+        300,
+        "the results",
+    )
     settle = time.perf_counter()
     run_event_loop(lambda: time.perf_counter() - settle > 2.0, 10, "the end-of-run tail (autosave)")
     ended = time.perf_counter()
@@ -369,23 +425,39 @@ def _default_run_rows(window, ticks, cache_dir: Path, what: str, row) -> list[Ro
     at = {name: when for when, name in reversed(stages)}  # the first report of each stage
     finished = evaluated[0] if evaluated else ended
     history = page.last_run.history
-    phases = [("load_model", "loading the model"), ("extract", "extraction"), ("train", "training"),
-              ("evaluate", "evaluation")]
+    phases = [
+        ("load_model", "loading the model"),
+        ("extract", "extraction"),
+        ("train", "training"),
+        ("evaluate", "evaluation"),
+    ]
     starts = [at.get(key) for key, _ in phases] + [finished]
     for index, (key, words) in enumerate(phases):
         if starts[index] is None:
             continue
-        end = next((s for s in starts[index + 1:] if s is not None), finished)
+        end = next((s for s in starts[index + 1 :] if s is not None), finished)
         note = f"{len(history)} epochs" if key == "train" else ""
         row(f"{what}: {words}", starts[index], end, note)
-    row(f"{what}: end of run (results shown, run stored, project saved)", finished, ended,
-        f"run took {finished - started:.1f}s; results settled {settle - finished:.2f}s after evaluation")
+    row(
+        f"{what}: end of run (results shown, run stored, project saved)",
+        finished,
+        ended,
+        f"run took {finished - started:.1f}s; results settled {settle - finished:.2f}s after evaluation",
+    )
     window.show_page(0)
     return []
 
 
-def measure(home: Path, classes: int, per_class: int, epochs: int, diagnose: bool = False,
-            idle_s: float = 1.0, runs: int = 3, profile: str | None = None) -> list[Row]:
+def measure(
+    home: Path,
+    classes: int,
+    per_class: int,
+    epochs: int,
+    diagnose: bool = False,
+    idle_s: float = 1.0,
+    runs: int = 3,
+    profile: str | None = None,
+) -> list[Row]:
     from mma_studio.core.dataset import scan_dataset
     from mma_studio.ui.app import create_application
     from mma_studio.ui.app_state import BackboneSelection
@@ -406,15 +478,21 @@ def measure(home: Path, classes: int, per_class: int, epochs: int, diagnose: boo
     scan = scan_dataset(home / "data")
     base, new = default_roles(scan.class_names)
     window.state.set_scan(scan, base, new)
-    window.state.set_backbone(BackboneSelection("mma-tiny", "random", "mma-tiny · random weights (for testing)",
-                                                is_random=True))
+    window.state.set_backbone(
+        BackboneSelection("mma-tiny", "random", "mma-tiny · random weights (for testing)", is_random=True)
+    )
     page = window.train_page
     window.show_page(1)
     run_event_loop(lambda: page.settings.loaded, 300, "the training engine to load")
-    page.settings.set_values({
-        "shots": min(16, per_class // 2), "val_per_class": min(4, per_class // 4), "augment_views": 0, "device": "cpu",
-        "training": {"epochs": epochs, "patience": 0},
-    })
+    page.settings.set_values(
+        {
+            "shots": min(16, per_class // 2),
+            "val_per_class": min(4, per_class // 4),
+            "augment_views": 0,
+            "device": "cpu",
+            "training": {"epochs": epochs, "patience": 0},
+        }
+    )
 
     stages: list[tuple[float, str]] = []  # (time, stage) of each progress stage's first report
     show_progress = page.progress.show_progress
@@ -438,7 +516,9 @@ def measure(home: Path, classes: int, per_class: int, epochs: int, diagnose: boo
         recorder = TickRecorder(20)
         recorder.start()
         idle_started = time.perf_counter()
-        run_event_loop(lambda: time.perf_counter() - idle_started > idle_s, 10 + idle_s, "the idle period")
+        run_event_loop(
+            lambda started=idle_started: time.perf_counter() - started > idle_s, 10 + idle_s, "the idle period"
+        )
         recorder.stop()
         idle_gap = recorder.max_gap()
 
@@ -461,7 +541,9 @@ def measure(home: Path, classes: int, per_class: int, epochs: int, diagnose: boo
         if page.last_error is not None or page.last_run is None:
             raise RuntimeError(f"the run failed: {page.last_error}")
         epochs_run = len(page.last_run.history)
-        run_event_loop(lambda: page.plots.drawn_point_count() == epochs_run, 5, "the last redraw")  # its timer's
+        run_event_loop(
+            lambda epochs=epochs_run: page.plots.drawn_point_count() == epochs, 5, "the last redraw"
+        )  # its timer's
         ended = time.perf_counter()
         recorder.stop()
         if profiler:
@@ -481,16 +563,27 @@ def measure(home: Path, classes: int, per_class: int, epochs: int, diagnose: boo
         duration = ended - started
         redraws = [t for t in page.plots.redraw_times if started <= t <= ended]
         intervals = [b - a for a, b in zip(redraws, redraws[1:])]
-        results.append({
-            "gap": recorder.max_gap(), "idle_gap": idle_gap, "gap_at": gap_at - started, "gap_stage": gap_stage,
-            "ticks": len(recorder.ticks), "duration": duration, "epochs": epochs_run,
-            "redraw_hz": len(redraws) / duration, "event_hz": epochs_run / duration, "redraws": len(redraws),
-            "shortest_ms": min(intervals) * 1000 if intervals else float("nan"),
-            "drawn": page.plots.drawn_point_count(),
-            "timeline": ", ".join(f"{name} at {at - started:.1f}s" for at, name in stages),
-        })
-        log(f"    largest gap {results[-1]['gap'] * 1000:.0f} ms at {results[-1]['gap_at']:.1f}s ({gap_stage}); "
-            f"idle {idle_gap * 1000:.0f} ms; redraws {results[-1]['redraw_hz']:.1f} Hz")
+        results.append(
+            {
+                "gap": recorder.max_gap(),
+                "idle_gap": idle_gap,
+                "gap_at": gap_at - started,
+                "gap_stage": gap_stage,
+                "ticks": len(recorder.ticks),
+                "duration": duration,
+                "epochs": epochs_run,
+                "redraw_hz": len(redraws) / duration,
+                "event_hz": epochs_run / duration,
+                "redraws": len(redraws),
+                "shortest_ms": min(intervals) * 1000 if intervals else float("nan"),
+                "drawn": page.plots.drawn_point_count(),
+                "timeline": ", ".join(f"{name} at {at - started:.1f}s" for at, name in stages),
+            }
+        )
+        log(
+            f"    largest gap {results[-1]['gap'] * 1000:.0f} ms at {results[-1]['gap_at']:.1f}s ({gap_stage}); "
+            f"idle {idle_gap * 1000:.0f} ms; redraws {results[-1]['redraw_hz']:.1f} Hz"
+        )
 
     if profiler:
         profiler.dump_stats(profile)
@@ -500,18 +593,31 @@ def measure(home: Path, classes: int, per_class: int, epochs: int, diagnose: boo
     idle = statistics.median(r["idle_gap"] for r in results)
     busiest = max(results, key=lambda r: r["redraw_hz"])
     rows = [
-        Row("GUI thread: largest gap of a 20 ms timer during extract + train", typical["gap"], idle, "s",
-            typical["gap"] / idle if idle > 0 else None, "< 100 ms", typical["gap"] < MAX_GAP_S,
+        Row(
+            "GUI thread: largest gap of a 20 ms timer during extract + train",
+            typical["gap"],
+            idle,
+            "s",
+            typical["gap"] / idle if idle > 0 else None,
+            "< 100 ms",
+            typical["gap"] < MAX_GAP_S,
             note=f"median over {runs} run(s) of each run's largest gap (all: "
-                 f"{all_gaps} ms); baseline: the same timer while idle; "
-                 f"{classes * per_class} JPEGs 500x375, mma-tiny, {typical['epochs']} epochs in {typical['duration']:.1f}s; "
-                 f"that run's largest gap at {typical['gap_at']:.1f}s ({typical['gap_stage']}); "
-                 f"stages: {typical['timeline']}"),
-        Row("live plots: redraw rate vs epoch events", busiest["redraw_hz"], busiest["event_hz"], "Hz",
-            busiest["event_hz"] / busiest["redraw_hz"] if busiest["redraw_hz"] > 0 else None, "<= 20 Hz",
+            f"{all_gaps} ms); baseline: the same timer while idle; "
+            f"{classes * per_class} JPEGs 500x375, mma-tiny, {typical['epochs']} epochs in {typical['duration']:.1f}s; "
+            f"that run's largest gap at {typical['gap_at']:.1f}s ({typical['gap_stage']}); "
+            f"stages: {typical['timeline']}",
+        ),
+        Row(
+            "live plots: redraw rate vs epoch events",
+            busiest["redraw_hz"],
+            busiest["event_hz"],
+            "Hz",
+            busiest["event_hz"] / busiest["redraw_hz"] if busiest["redraw_hz"] > 0 else None,
+            "<= 20 Hz",
             all(r["redraw_hz"] <= MAX_REDRAW_HZ for r in results),
             note=f"the busiest of {runs} run(s): {busiest['redraws']} redraws, shortest interval "
-                 f"{busiest['shortest_ms']:.0f} ms; all {busiest['drawn']} points drawn"),
+            f"{busiest['shortest_ms']:.0f} ms; all {busiest['drawn']} points drawn",
+        ),
     ]
     window.close()
     app.processEvents()

@@ -59,7 +59,7 @@ class PeakSampler:
             self.samples += 1
             self._stop.wait(self.interval)
 
-    def __enter__(self) -> "PeakSampler":
+    def __enter__(self) -> PeakSampler:
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
         return self

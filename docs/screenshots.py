@@ -74,10 +74,18 @@ def grab_pages(window, out: Path, prefix: str, suffix: str) -> list[Path]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent,
-                        help="folder for the README's PNG files (1280x800, light)")
-    parser.add_argument("--matrix", type=Path, default=None,
-                        help="also grab every page at 1024x640, 1280x800 and 1920x1080 in both themes into this folder")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path(__file__).resolve().parent,
+        help="folder for the README's PNG files (1280x800, light)",
+    )
+    parser.add_argument(
+        "--matrix",
+        type=Path,
+        default=None,
+        help="also grab every page at 1024x640, 1280x800 and 1920x1080 in both themes into this folder",
+    )
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
 
@@ -102,8 +110,11 @@ def main(argv: list[str] | None = None) -> int:
     data_page = window.data_page
     data_page.example_dir = work / "example"
     data_page.try_example()
-    wait_until(lambda: data_page.example_dir.exists() and not window.state.busy and window.state.data.scan,
-               EXAMPLE_TIMEOUT_S, "the example dataset")
+    wait_until(
+        lambda: data_page.example_dir.exists() and not window.state.busy and window.state.data.scan,
+        EXAMPLE_TIMEOUT_S,
+        "the example dataset",
+    )
     selection = window.state.backbone
     if not selection.is_demo:
         raise SystemExit(f"screenshots: the example should select the demo model, got {selection.label!r}")

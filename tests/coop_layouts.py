@@ -48,7 +48,7 @@ def write_layout(
         for part, count in zip(PARTS, counts):
             lines = []
             for label, variant in enumerate(raw_classes):
-                for i in range(count):
+                for _ in range(count):
                     image_id += 1
                     _image(folder / "images" / f"{image_id}.jpg", label, image_id)
                     lines.append(f"{image_id} {variant}\n")

@@ -24,9 +24,10 @@ import io
 import os
 import struct
 import zlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Mapping, Sequence
+from typing import Literal
 
 import numpy as np
 from PIL import Image
@@ -144,7 +145,7 @@ def make_class_dataset(
     images are identical. nested=True puts every second image in `<class>/more/`.
     """
     root = Path(root)
-    counts = dict(classes) if isinstance(classes, Mapping) else {name: per_class for name in classes}
+    counts = dict(classes) if isinstance(classes, Mapping) else dict.fromkeys(classes, per_class)
     written: dict[str, list[Path]] = {}
     suffix = fmt.lower().lstrip(".")
     for class_index, (name, count) in enumerate(counts.items()):

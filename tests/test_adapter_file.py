@@ -142,7 +142,7 @@ def test_broken_and_hostile_files_are_refused_with_a_reason(tmp_path):
 def test_missing_and_extra_tensors_are_named(tmp_path):
     contents = make_contents()
     del contents.state_dict["up.bias"]
-    with pytest.raises(Exception):
+    with pytest.raises(RuntimeError):
         MultiModalAdapter.from_config(contents.adapter_config).load_state_dict(contents.state_dict)
     path = save_adapter_file(tmp_path / "missing.safetensors", contents)
     with pytest.raises(AdapterFileError, match="missing adapter tensors: up.bias"):
@@ -199,9 +199,9 @@ def test_absurd_names_and_templates_are_refused(tmp_path):
     from mma_studio.core import adapter_file as module
 
     cases = {
-        "a class name of 10000 characters": dict(names=["a", "x" * 10_000]),
-        "200 prompt templates": dict(names=["a", "b"], templates=[f"{i} {{}}" for i in range(200)]),
-        "a prompt template of 1000 characters": dict(names=["a", "b"], templates=["{}" + " " * 998]),
+        "a class name of 10000 characters": {"names": ["a", "x" * 10_000]},
+        "200 prompt templates": {"names": ["a", "b"], "templates": [f"{i} {{}}" for i in range(200)]},
+        "a prompt template of 1000 characters": {"names": ["a", "b"], "templates": ["{}" + " " * 998]},
     }
     for reason, case in cases.items():
         path = forged_header_file(tmp_path / "f.safetensors", case["names"], case.get("templates", ("a {}",)))

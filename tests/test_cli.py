@@ -4,7 +4,6 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -58,7 +57,7 @@ def test_check_reports_counts_and_skipped_files(workspace, capsys):
     code, [report] = run_json(capsys, ["check", str(workspace / "data"), "--json", "-q", "--shots", "4"])
     assert code == 0 and report["trainable"] is True
     counts = {c["name"]: c["image_count"] for c in report["classes"]}
-    assert counts == {name: 14 for name in CLASSES}
+    assert counts == dict.fromkeys(CLASSES, 14)
     assert any(s["path"].endswith("broken.jpg") and s["reason"] for s in report["skipped"])
 
 

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from mma_studio.core import dataset
-from mma_studio.core.cancellation import CancelToken, Cancelled
+from mma_studio.core.cancellation import Cancelled, CancelToken
 from mma_studio.core.dataset import (
     ClassFolder,
     DatasetError,
@@ -24,7 +24,6 @@ from mma_studio.core.dataset import (
     scan_dataset,
 )
 from tests.image_factory import make_class_dataset, make_image, try_symlink
-
 
 # --------------------------------------------------------------------------- names
 

@@ -196,7 +196,7 @@ class Child:
             raise AssertionError(
                 f"no exit {timeout:.0f} s after Ctrl+C (main process alive: {alive}); "
                 f"last lines {(self.lines + rest.splitlines())[-3:]}; stderr:\n{err[-6000:]}"
-            )
+            ) from None
         finally:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGKILL)  # leftover workers, if any

@@ -5,17 +5,17 @@ import dataclasses
 import pytest
 import torch
 
-from mma_studio.core.backbone import load_backbone
-from mma_studio.core.cancellation import CancelToken, Cancelled
-from mma_studio.core.dataset import scan_dataset
-from mma_studio.core.events import EpochEvent, FinishedEvent, Progress, ZeroShotEvent
-from mma_studio.core.feature_cache import FeatureCache
 from mma_studio.core.adapter_file import load_adapter_file
+from mma_studio.core.backbone import load_backbone
+from mma_studio.core.cancellation import Cancelled, CancelToken
+from mma_studio.core.dataset import scan_dataset
+from mma_studio.core.events import EpochEvent, FinishedEvent, ZeroShotEvent
+from mma_studio.core.feature_cache import FeatureCache
+from mma_studio.core.images import load_rgb_image
 from mma_studio.core.pipeline import RunSettings, apply_preset, train_adapter
 from mma_studio.core.predict import BackboneMismatchError, Classifier
 from mma_studio.core.split import SplitError
 from mma_studio.core.training import TrainConfig
-from mma_studio.core.images import load_rgb_image
 from tests.image_factory import make_class_dataset
 
 CLASSES = ["ant", "bee", "cat", "dog", "eel", "fox"]

@@ -9,7 +9,7 @@ import pytest
 from mma_studio.core.adapter_file import load_adapter_file
 from mma_studio.core.backbone import load_backbone
 from mma_studio.core.batch_classify import classify_folder_to_csv
-from mma_studio.core.cancellation import CancelToken, Cancelled
+from mma_studio.core.cancellation import Cancelled, CancelToken
 from mma_studio.core.dataset import scan_dataset
 from mma_studio.core.export_check import verify_exported_adapter
 from mma_studio.core.feature_cache import FeatureCache

@@ -100,9 +100,9 @@ def test_explicit_roles_are_respected_and_invariants_hold(counts, data, shots, v
     used_classes = {split.classes[s.class_index] for s in (*split.train, *split.val, *split.test_base, *split.test_new)}
     assert not used_classes & left_out  # classes in neither list are left out entirely
     base_index = set(split.base)
-    assert Counter(s.class_index for s in split.train) == ({i: shots for i in base_index} if shots else Counter())
+    assert Counter(s.class_index for s in split.train) == (dict.fromkeys(base_index, shots) if shots else Counter())
     assert Counter(s.class_index for s in split.val) == (
-        {i: val_per_class for i in base_index} if val_per_class else Counter()
+        dict.fromkeys(base_index, val_per_class) if val_per_class else Counter()
     )
     assert {s.class_index for s in split.test_new} <= set(split.new)
     found = all_paths(split)

@@ -281,8 +281,8 @@ def test_split_invariants(counts, shots, val_per_class, seed, base_ratio):
     assert sorted(split.base + split.new) == list(range(len(counts)))
     # exactly k shots and val per base class; nothing trains on a new class
     base_idx = set(split.base)
-    assert per_class(split.train) == ({i: shots for i in base_idx} if shots else {})
-    assert per_class(split.val) == ({i: val_per_class for i in base_idx} if val_per_class else {})
+    assert per_class(split.train) == (dict.fromkeys(base_idx, shots) if shots else {})
+    assert per_class(split.val) == (dict.fromkeys(base_idx, val_per_class) if val_per_class else {})
     assert {s.class_index for s in split.test_base} <= base_idx
     assert {s.class_index for s in split.test_new} == set(split.new)
     # disjoint, and every image lands somewhere exactly once

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from safetensors import safe_open
 from safetensors.torch import load_file
 
-from mma_studio.core.cancellation import CancelToken, Cancelled
+from mma_studio.core.cancellation import Cancelled, CancelToken
 from mma_studio.toy import example_dataset, shapes
 from mma_studio.toy.__main__ import main as toy_main
 from mma_studio.toy.pretrain import (
@@ -62,7 +62,7 @@ def test_generation_is_deterministic_per_seed_and_never_draws_held_out_combinati
     again = shapes.sample(np.random.default_rng(7), 300)
     other = shapes.sample(np.random.default_rng(8), 300)
     assert first.images.shape == (300, 32, 32, 3) and first.images.dtype == np.float32
-    assert 0.0 <= first.images.min() and first.images.max() <= 1.0
+    assert first.images.min() >= 0.0 and first.images.max() <= 1.0
     np.testing.assert_array_equal(first.images, again.images)
     np.testing.assert_array_equal(first.colour, again.colour)
     assert not np.array_equal(first.images, other.images)

@@ -23,7 +23,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mma_studio.core.run_defaults import ADAPT_CHOICES, MASK_CHOICES, MAX_BOTTLENECK_DIM, PROJECTION_CHOICES
+from mma_studio.core.run_defaults import (
+    ADAPT_CHOICES,
+    MASK_CHOICES,
+    MAX_BOTTLENECK_DIM,
+    PROJECTION_CHOICES,
+)
 
 
 @dataclass(frozen=True)
@@ -68,11 +73,11 @@ class AdapterConfig:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict) -> "AdapterConfig":
+    def from_dict(cls, data: dict) -> AdapterConfig:
         known = {f.name for f in fields(cls)}
         return cls(**{key: value for key, value in data.items() if key in known})
 
-    def with_embed_dim(self, embed_dim: int, logit_scale: float | None = None) -> "AdapterConfig":
+    def with_embed_dim(self, embed_dim: int, logit_scale: float | None = None) -> AdapterConfig:
         changes: dict = {"embed_dim": embed_dim}
         if logit_scale is not None:
             changes["logit_scale"] = float(logit_scale)
@@ -125,7 +130,7 @@ class MultiModalAdapter(nn.Module):
         self.up = _projection(hidden, embed_dim, projection)
 
     @classmethod
-    def from_config(cls, config: AdapterConfig) -> "MultiModalAdapter":
+    def from_config(cls, config: AdapterConfig) -> MultiModalAdapter:
         return cls(**{f.name: getattr(config, f.name) for f in fields(AdapterConfig)})
 
     @property

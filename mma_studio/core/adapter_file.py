@@ -136,7 +136,9 @@ def load_adapter_file(path: Path | str) -> AdapterFile:
     except (TypeError, ValueError):
         raise refuse(f"unreadable format version {_brief(metadata.get('format_version'))}") from None
     if version > FORMAT_VERSION:
-        raise refuse(f"format version {version} is newer than this MMA Studio understands ({FORMAT_VERSION}); update the app")
+        raise refuse(
+            f"format version {version} is newer than this MMA Studio understands ({FORMAT_VERSION}); update the app"
+        )
     if version < 1:
         raise refuse(f"invalid format version {version}")
 
@@ -181,7 +183,9 @@ def load_adapter_file(path: Path | str) -> AdapterFile:
     # Shapes from a module on the meta device: nothing is allocated, so a header that claims a
     # gigantic adapter cannot exhaust memory before the tensors are checked against the file.
     with torch.device("meta"):
-        expected = {name: tuple(t.shape) for name, t in MultiModalAdapter.from_config(adapter_config).state_dict().items()}
+        expected = {
+            name: tuple(t.shape) for name, t in MultiModalAdapter.from_config(adapter_config).state_dict().items()
+        }
     declared = {name: info for name, info in header.items() if name != "__metadata__"}
     declared_weights = {name for name in declared if name != TEXT_FEATURES_KEY}
     missing = sorted(set(expected) - declared_weights)
@@ -209,6 +213,7 @@ def load_adapter_file(path: Path | str) -> AdapterFile:
 
     try:
         from safetensors.torch import load
+
         from mma_studio.core.user_files import read_regular_file
 
         # Read through the same checks as the header (the file could have been swapped for a
@@ -240,10 +245,26 @@ MAX_DIM = 65_536  # far above any CLIP width (ViT-bigG: 1280); refuses absurd se
 MAX_HEADS = 1024
 # Fields other code reads from `backbone` and `training`, with the types it relies on: a
 # forged file with other types is refused here instead of failing later in predict or eval.
-BACKBONE_FIELDS = {"model": str, "model_name": str, "pretrained": str, "description": str, "weights_id": str,
-                   "embed_dim": int, "is_random": bool}
-TRAINING_FIELDS = {"folders": list, "shots": int, "val_per_class": int, "seed": int, "display_names": dict,
-                   "best_epoch": int, "epochs_run": int, "training": dict, "augment_views": int}
+BACKBONE_FIELDS = {
+    "model": str,
+    "model_name": str,
+    "pretrained": str,
+    "description": str,
+    "weights_id": str,
+    "embed_dim": int,
+    "is_random": bool,
+}
+TRAINING_FIELDS = {
+    "folders": list,
+    "shots": int,
+    "val_per_class": int,
+    "seed": int,
+    "display_names": dict,
+    "best_epoch": int,
+    "epochs_run": int,
+    "training": dict,
+    "augment_views": int,
+}
 
 
 def _is_number(value) -> bool:
@@ -315,8 +336,10 @@ def class_list_problem(class_names, templates=("{}",)) -> str | None:
     if long is not None:
         return f"a prompt template of {len(long)} characters (at most {MAX_TEMPLATE_CHARS}): {_brief(long)}"
     if len(class_names) * len(templates) > MAX_PROMPTS:
-        return (f"{len(class_names)} classes x {len(templates)} templates = {len(class_names) * len(templates)} "
-                f"prompts to encode (at most {MAX_PROMPTS})")
+        return (
+            f"{len(class_names)} classes x {len(templates)} templates = {len(class_names) * len(templates)} "
+            f"prompts to encode (at most {MAX_PROMPTS})"
+        )
     return None
 
 

@@ -17,18 +17,21 @@ import sys
 import time
 import unicodedata
 from collections import deque
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Generator, Iterable, Iterator, Sequence
-
 
 from mma_studio.core.cancellation import CancelToken, check
 from mma_studio.core.class_roles import default_roles
 from mma_studio.core.events import Progress
+from mma_studio.core.file_identity import (
+    DuplicateGroup,
+    duplicates_warning,
+    find_duplicate_files,
+)
 from mma_studio.core.image_formats import unsupported_image_extensions
-from mma_studio.core.file_identity import DuplicateGroup, duplicates_warning, find_duplicate_files
 from mma_studio.core.images import IMAGE_EXTENSIONS, UnusableImageError, load_rgb_image
 from mma_studio.core.name_collisions import NameCollision, find_name_collisions
 from mma_studio.core.sample_sizes import fitting_sizes_hint
@@ -54,7 +57,7 @@ class DatasetError(Exception):
     `ScanResult`, so a caller can still show which files were skipped and why.
     """
 
-    def __init__(self, message: str, *, scan: "ScanResult | None" = None) -> None:
+    def __init__(self, message: str, *, scan: ScanResult | None = None) -> None:
         super().__init__(message)
         self.scan = scan
 
@@ -153,9 +156,7 @@ _ORDINAL_PREFIX = re.compile(r"^\d+\s*[._\-)\]]+\s*(?=[^\W\d_])")
 _CAMEL_LOWER_UPPER = re.compile(r"(?<=[a-z]{2})(?=[A-Z])")  # goldenRetriever, not iPhone/McDonald
 _CAMEL_ACRONYM = re.compile(r"(?<=[A-Z])(?=[A-Z][a-z]{2})")  # TVRemote, not PCs
 _SEPARATORS = re.compile(r"[_\-+~]+|(?<!\d)\.|\.(?!\d)")  # keep the dot of "3.5"
-_GENERIC_NUMBERED = re.compile(
-    r"(class|cls|label|lbl|category|categ|type|group|folder|dir|id|c|l)[\s_\-.]*\d+"
-)
+_GENERIC_NUMBERED = re.compile(r"(class|cls|label|lbl|category|categ|type|group|folder|dir|id|c|l)[\s_\-.]*\d+")
 _WORDNET_ID = re.compile(r"n\d{8}")
 _HEX_HASH = re.compile(r"[0-9a-f]{8,}")
 _UUID = re.compile(r"[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}")
@@ -206,13 +207,11 @@ def looks_unreadable_name(folder_name: str) -> bool:
     if _HEX_HASH.fullmatch(raw) and re.search(r"\d", raw):
         return True
     # Every word is more digits than letters: "x12", "a1b22" (but "ak47", "r2d2" stay readable).
-    return all(
-        sum(ch.isdigit() for ch in word) > sum(ch.isalpha() for ch in word)
-        for word in readable.split()
-    )
+    return all(sum(ch.isdigit() for ch in word) > sum(ch.isalpha() for ch in word) for word in readable.split())
 
 
 # --------------------------------------------------------------------------- scanning
+
 
 def scan_dataset(
     root: Path | str,
@@ -243,7 +242,9 @@ def scan_dataset(
             continue
         if _entry_is_dir(entry):
             if _is_same_or_ancestor(os.path.realpath(entry.path), real_root):
-                skipped.append(SkippedFile(Path(entry.path), "symbolic link loop (points to the dataset folder or above it)"))
+                skipped.append(
+                    SkippedFile(Path(entry.path), "symbolic link loop (points to the dataset folder or above it)")
+                )
             else:
                 class_folders.append(Path(entry.path))
         elif Path(entry.name).suffix.lower() in IMAGE_EXTENSIONS:
@@ -326,8 +327,13 @@ def scan_class_folders(
     parents = {p.parent for p in paths}
     root = parents.pop() if len(parents) == 1 else None
     return _scan_folders(
-        root, named, validate=validate, on_progress=on_progress, token=token,
-        skipped=[], extra_warnings=extra_warnings,
+        root,
+        named,
+        validate=validate,
+        on_progress=on_progress,
+        token=token,
+        skipped=[],
+        extra_warnings=extra_warnings,
     )
 
 
@@ -381,12 +387,11 @@ def _scan_folders(
             empty.append(folder)
             warnings_out.append(f"Class folder {name!r} has no usable images and is left out ({folder}).")
     if len(classes) == 1:
-        warnings_out.append(
-            f"Only one class ({classes[0].name!r}): classification needs at least two classes."
-        )
+        warnings_out.append(f"Only one class ({classes[0].name!r}): classification needs at least two classes.")
     # Identity is one stat per file; contents are compared only when the scan reads the files anyway.
-    duplicates = find_duplicate_files(((p, c.name) for c in classes for p in c.images),
-                                      compare_contents=validate, token=token)
+    duplicates = find_duplicate_files(
+        ((p, c.name) for c in classes for p in c.images), compare_contents=validate, token=token
+    )
     summary = duplicates_warning(duplicates)
     if summary:
         warnings_out.append(summary)
@@ -453,7 +458,9 @@ class _ClassWalk:
                     continue  # sockets, pipes, devices
                 suffix = path.suffix.lower()
                 if suffix in IMAGE_EXTENSIONS:
-                    real_file = os.path.realpath(entry.path) if entry.is_symlink() else os.path.join(real_dir, entry.name)
+                    real_file = (
+                        os.path.realpath(entry.path) if entry.is_symlink() else os.path.join(real_dir, entry.name)
+                    )
                     first = seen_files.setdefault(real_file, path)
                     if first is path:
                         self.images.append(path)
@@ -527,9 +534,7 @@ def _unusable_reason(path: Path) -> str | None:
     return None
 
 
-def _validate_images(
-    paths: list[Path], token: CancelToken | None
-) -> Generator[tuple[Path, str | None], None, None]:
+def _validate_images(paths: list[Path], token: CancelToken | None) -> Generator[tuple[Path, str | None], None, None]:
     """Decode `paths` on a few threads (Pillow releases the GIL while decoding); yield in order.
 
     At most a few files per worker are in flight, so memory stays flat and a cancel takes

@@ -7,7 +7,7 @@ confusion matrix and per-class precision/recall.
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch

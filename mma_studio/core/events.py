@@ -7,8 +7,8 @@ so the CLI's `--json` lines and the GUI's signals carry the same thing.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,9 @@ the user saw, and is reported instead of shipped silently.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import torch
 
@@ -29,8 +29,9 @@ class ExportCheck:
         return self.checked > 0 and not self.mismatches
 
 
-def verify_exported_adapter(path: Path | str, run, backbone, image_paths: Sequence[Path | str], *,
-                            tolerance: float = 1e-3) -> ExportCheck:
+def verify_exported_adapter(
+    path: Path | str, run, backbone, image_paths: Sequence[Path | str], *, tolerance: float = 1e-3
+) -> ExportCheck:
     """Compare the reloaded file's top-1 and probabilities with the run's in-memory adapter."""
     classifier = Classifier(backbone, load_adapter_file(path), list(run.prompt_names))
     images, names = [], []
@@ -49,8 +50,9 @@ def verify_exported_adapter(path: Path | str, run, backbone, image_paths: Sequen
         reloaded = classifier.adapter(features.to(backbone.device), classifier.text_features).softmax(-1).cpu()
     expected = expected.cpu()
     gap = (expected - reloaded).abs().max().item()
-    mismatches = [name for name, a, b in zip(names, expected.argmax(-1).tolist(), reloaded.argmax(-1).tolist())
-                  if a != b]
+    mismatches = [
+        name for name, a, b in zip(names, expected.argmax(-1).tolist(), reloaded.argmax(-1).tolist()) if a != b
+    ]
     if gap > tolerance and not mismatches:
         mismatches = [f"probabilities differ by {gap:.4f}"]
     return ExportCheck(checked=len(images), mismatches=mismatches, max_probability_gap=gap)

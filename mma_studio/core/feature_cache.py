@@ -36,8 +36,8 @@ import threading
 import time
 import uuid
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import torch
 
@@ -176,8 +176,11 @@ class FeatureCache:
 
     def get_many(self, backbone, paths: Sequence[Path | str], view: int = 0) -> dict[int, torch.Tensor]:
         """index -> cached float32 row, for the paths whose current file identity is cached."""
-        return self.lookup(self.image_namespace(backbone, view), [image_key(p) for p in paths],
-                           width=getattr(backbone, "embed_dim", None))
+        return self.lookup(
+            self.image_namespace(backbone, view),
+            [image_key(p) for p in paths],
+            width=getattr(backbone, "embed_dim", None),
+        )
 
     def put_many(self, backbone, paths: Sequence[Path | str], features: torch.Tensor, view: int = 0) -> None:
         """Store one row per path (rows aligned with `paths`), keyed by each file's identity now."""
@@ -185,8 +188,9 @@ class FeatureCache:
         self.store(self.image_namespace(backbone, view), keys, features)
 
     def get_texts(self, backbone, texts: Sequence[str]) -> dict[int, torch.Tensor]:
-        return self.lookup(self.text_namespace(backbone), [("text", t) for t in texts],
-                           width=getattr(backbone, "embed_dim", None))
+        return self.lookup(
+            self.text_namespace(backbone), [("text", t) for t in texts], width=getattr(backbone, "embed_dim", None)
+        )
 
     def put_texts(self, backbone, texts: Sequence[str], features: torch.Tensor) -> None:
         self.store(self.text_namespace(backbone), [("text", t) for t in texts], features)
@@ -206,14 +210,20 @@ class FeatureCache:
         except OSError:
             return []
         for child in children:
-            if not _NAMESPACE_PATTERN.match(child.name) or child.is_symlink() or not child.is_dir(follow_symlinks=False):
+            if (
+                not _NAMESPACE_PATTERN.match(child.name)
+                or child.is_symlink()
+                or not child.is_dir(follow_symlinks=False)
+            ):
                 continue
             try:
                 entries = list(os.scandir(child.path))
             except OSError:
                 continue
             for entry in entries:
-                if (_SHARD_PATTERN.match(entry.name) or _TMP_PATTERN.match(entry.name)) and entry.is_file(follow_symlinks=False):
+                if (_SHARD_PATTERN.match(entry.name) or _TMP_PATTERN.match(entry.name)) and entry.is_file(
+                    follow_symlinks=False
+                ):
                     found.append(Path(entry.path))
         return found
 
@@ -247,7 +257,9 @@ class FeatureCache:
 
     # ------------------------------------------------------------------ keyed core
 
-    def lookup(self, namespace: Path, keys: Sequence[Key | None], *, width: int | None = None) -> dict[int, torch.Tensor]:
+    def lookup(
+        self, namespace: Path, keys: Sequence[Key | None], *, width: int | None = None
+    ) -> dict[int, torch.Tensor]:
         """index -> float32 row for every key present in a verified shard of `namespace`.
 
         `width` is the embedding width the caller expects (the backbone's `embed_dim`): a shard
@@ -290,7 +302,9 @@ class FeatureCache:
                 self._claim_root()
                 namespace.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
-                raise FeatureCacheError(f"Cannot create the feature cache folder {namespace}: {exc.strerror or exc}") from exc
+                raise FeatureCacheError(
+                    f"Cannot create the feature cache folder {namespace}: {exc.strerror or exc}"
+                ) from exc
             self._remove_stale_tmp(namespace)
             for start in range(0, len(rows), SHARD_ROWS):
                 chunk = rows[start : start + SHARD_ROWS]
@@ -305,7 +319,9 @@ class FeatureCache:
             try:
                 self._claim_root()
             except OSError as exc:
-                raise FeatureCacheError(f"Cannot create the feature cache folder {self._root}: {exc.strerror or exc}") from exc
+                raise FeatureCacheError(
+                    f"Cannot create the feature cache folder {self._root}: {exc.strerror or exc}"
+                ) from exc
 
     def compact(self, namespace: Path, width: int) -> None:
         """Merge the part-filled shards of `namespace` (rows `width` wide) if there are many."""
@@ -466,7 +482,9 @@ class FeatureCache:
 
     def _discard(self, shard: Path, why: str | None) -> None:
         if why is not None:
-            warnings.warn(f"Ignoring and deleting damaged feature-cache shard {shard}: {why}", RuntimeWarning, stacklevel=3)
+            warnings.warn(
+                f"Ignoring and deleting damaged feature-cache shard {shard}: {why}", RuntimeWarning, stacklevel=3
+            )
         self._headers.pop(shard, None)
         try:
             shard.unlink()

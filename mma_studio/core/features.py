@@ -19,9 +19,9 @@ import os
 import random
 import time
 import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -30,7 +30,12 @@ from torch.utils.data import DataLoader, Dataset
 from mma_studio.core.cancellation import CancelToken, check
 from mma_studio.core.cpu_threads import torch_threads
 from mma_studio.core.events import Progress, ProgressCallback
-from mma_studio.core.feature_cache import SHARD_ROWS, FeatureCache, FeatureCacheError, image_key
+from mma_studio.core.feature_cache import (
+    SHARD_ROWS,
+    FeatureCache,
+    FeatureCacheError,
+    image_key,
+)
 from mma_studio.core.images import UnusableImageError, load_rgb_image
 
 AUGMENT_SCALE = (0.5, 1.0)  # fraction of the image area kept by a random-resized crop
@@ -135,8 +140,16 @@ def augmented_view_transform(backbone, view: int, file_key) -> Callable:
 class _DecodeDataset(Dataset):
     """Decode + preprocess one file; failures come back as a reason instead of an exception."""
 
-    def __init__(self, paths: list[str], keys: list, preprocess: Callable, view: int, size, interpolation: str,
-                 decode_min_side: int):
+    def __init__(
+        self,
+        paths: list[str],
+        keys: list,
+        preprocess: Callable,
+        view: int,
+        size,
+        interpolation: str,
+        decode_min_side: int,
+    ):
         self.paths = paths
         self.keys = keys
         self.preprocess = preprocess
@@ -156,7 +169,9 @@ class _DecodeDataset(Dataset):
                 transform = self.preprocess
             else:
                 file_key = self.keys[index] if self.keys[index] is not None else path
-                transform = AugmentedView(self.preprocess, _seed_for(file_key, self.view), self.size, self.interpolation)
+                transform = AugmentedView(
+                    self.preprocess, _seed_for(file_key, self.view), self.size, self.interpolation
+                )
             return index, transform(image), None
         except UnusableImageError as exc:
             return index, None, exc.reason
@@ -228,8 +243,9 @@ def extract_image_features(
     rows: dict[int, torch.Tensor] = {}
     if cache is not None:
         try:
-            rows.update(cache.lookup(cache.image_namespace(backbone, view), keys,
-                                     width=getattr(backbone, "embed_dim", None)))
+            rows.update(
+                cache.lookup(cache.image_namespace(backbone, view), keys, width=getattr(backbone, "embed_dim", None))
+            )
         except OSError as exc:
             result_warnings.append(f"feature cache unreadable, encoding everything ({exc})")
     from_cache = len(rows)
@@ -266,8 +282,13 @@ def extract_image_features(
         size = cfg.get("size", 224)
         size = (int(size), int(size)) if isinstance(size, int) else (int(size[0]), int(size[1]))
         dataset = _DecodeDataset(
-            [str(paths[i]) for i in todo], [keys[i] for i in todo], backbone.preprocess, view, size,
-            str(cfg.get("interpolation", "bicubic")), backbone.decode_min_side,
+            [str(paths[i]) for i in todo],
+            [keys[i] for i in todo],
+            backbone.preprocess,
+            view,
+            size,
+            str(cfg.get("interpolation", "bicubic")),
+            backbone.decode_min_side,
         )
         loader = DataLoader(
             dataset,
@@ -305,8 +326,14 @@ def extract_image_features(
                         rate = processed / elapsed
                         eta = (len(todo) - processed) / rate if rate > 0 else None
                         on_progress(
-                            Progress("extract", from_cache + processed, total, rate, eta,
-                                     f"{from_cache + processed}/{total} images · {rate:.0f} images/s")
+                            Progress(
+                                "extract",
+                                from_cache + processed,
+                                total,
+                                rate,
+                                eta,
+                                f"{from_cache + processed}/{total} images · {rate:.0f} images/s",
+                            )
                         )
                     check(token)
         finally:

@@ -8,15 +8,14 @@ of the test set. Folders the adapter never saw are "new" classes, scored among t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from mma_studio.core.adapter import zero_shot_logits
 from mma_studio.core.adapter_file import AdapterFile
 from mma_studio.core.cancellation import CancelToken, check
 from mma_studio.core.dataset import ScanResult
-from mma_studio.core.events import Progress, ProgressCallback
 from mma_studio.core.evaluation import evaluate_features
+from mma_studio.core.events import Progress, ProgressCallback
 from mma_studio.core.metrics import EvaluationReport
 from mma_studio.core.split import DatasetSplit, make_split
 
@@ -46,7 +45,9 @@ def evaluation_split(adapter_file: AdapterFile, scan: ScanResult) -> tuple[Datas
     """The test split for `scan`, and the prompt name of each of its classes."""
     training = adapter_file.training
     folders = list(training.get("folders") or [])
-    prompt_by_folder = dict(zip(folders, adapter_file.class_names)) if len(folders) == len(adapter_file.class_names) else {}
+    prompt_by_folder = (
+        dict(zip(folders, adapter_file.class_names)) if len(folders) == len(adapter_file.class_names) else {}
+    )
     role_by_folder = dict(zip(folders, adapter_file.roles)) if prompt_by_folder else {}
     names = scan.class_names
     base = [n for n in names if role_by_folder.get(n) == "base"]
@@ -55,17 +56,23 @@ def evaluation_split(adapter_file: AdapterFile, scan: ScanResult) -> tuple[Datas
         # No trained class here: every class is new, every image a test image.
         base, new = [], list(names)
     held_out = bool(base)
-    split = make_split(
-        scan,
-        shots=int(training.get("shots", 0)) if held_out else 0,
-        val_per_class=int(training.get("val_per_class", 0)) if held_out else 0,
-        seed=int(training.get("seed", 42)),
-        base_classes=base or None,
-        new_classes=new or None,
-    ) if base else _all_new_split(scan)
+    split = (
+        make_split(
+            scan,
+            shots=int(training.get("shots", 0)) if held_out else 0,
+            val_per_class=int(training.get("val_per_class", 0)) if held_out else 0,
+            seed=int(training.get("seed", 42)),
+            base_classes=base or None,
+            new_classes=new or None,
+        )
+        if base
+        else _all_new_split(scan)
+    )
     overrides = training.get("display_names") or {}
-    prompt_names = [prompt_by_folder.get(name) or overrides.get(name) or display
-                    for name, display in zip(split.classes, split.display_names)]
+    prompt_names = [
+        prompt_by_folder.get(name) or overrides.get(name) or display
+        for name, display in zip(split.classes, split.display_names)
+    ]
     return split, prompt_names, held_out
 
 
@@ -74,30 +81,52 @@ def _all_new_split(scan: ScanResult) -> DatasetSplit:
 
     classes = scan.class_names
     test_new = [Sample(path, index) for index, folder in enumerate(scan.classes) for path in folder.images]
-    return DatasetSplit(classes=classes, display_names=scan.display_names, base=[], new=list(range(len(classes))),
-                        train=[], val=[], test_base=[], test_new=test_new, seed=0, shots=0, val_per_class=0)
+    return DatasetSplit(
+        classes=classes,
+        display_names=scan.display_names,
+        base=[],
+        new=list(range(len(classes))),
+        train=[],
+        val=[],
+        test_base=[],
+        test_new=test_new,
+        seed=0,
+        shots=0,
+        val_per_class=0,
+    )
 
 
-def evaluate_adapter_on_folder(adapter_file: AdapterFile, scan: ScanResult, backbone, *, cache=None,
-                               on_progress: ProgressCallback | None = None,
-                               token: CancelToken | None = None) -> FolderEvaluation:
+def evaluate_adapter_on_folder(
+    adapter_file: AdapterFile,
+    scan: ScanResult,
+    backbone,
+    *,
+    cache=None,
+    on_progress: ProgressCallback | None = None,
+    token: CancelToken | None = None,
+) -> FolderEvaluation:
     from mma_studio.core.features import encode_class_texts, extract_image_features
 
     split, prompt_names, held_out = evaluation_split(adapter_file, scan)
     samples = split.test_base + split.test_new
     text_features = encode_class_texts(backbone, prompt_names, tuple(adapter_file.templates), cache=cache)
-    result = extract_image_features(backbone, [s.path for s in samples], cache=cache, on_progress=on_progress, token=token)
+    result = extract_image_features(
+        backbone, [s.path for s in samples], cache=cache, on_progress=on_progress, token=token
+    )
     check(token)
     kept = [samples[i] for i in result.kept]
     if on_progress:
         on_progress(Progress("evaluate", 0, None, message="Scoring test images"))
     adapter = adapter_file.build_adapter()
     common: dict[str, Any] = {
-        "labels": [s.class_index for s in kept], "text_features": text_features, "base": split.base,
-        "new": split.new, "class_names": split.classes, "display_names": prompt_names,
+        "labels": [s.class_index for s in kept],
+        "text_features": text_features,
+        "base": split.base,
+        "new": split.new,
+        "class_names": split.classes,
+        "display_names": prompt_names,
         "paths": [str(s.path) for s in kept],
     }
     zero = evaluate_features(lambda x, t: zero_shot_logits(x, t, backbone.logit_scale), result.features, **common)
     adapted = evaluate_features(adapter, result.features, **common)
     return FolderEvaluation(zero, adapted, split, prompt_names, held_out, [(str(p), r) for p, r in result.failed])
-

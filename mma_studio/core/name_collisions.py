@@ -11,9 +11,9 @@ before loading a model, on the names the prompts will really use (after the user
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 
 @dataclass(frozen=True)
@@ -29,9 +29,11 @@ class NameCollision:
         in the app the class, whose display name is what the prompt reads."""
         folders = " and ".join(str(p) for p in self.paths)
         pair = len(self.paths) == 2
-        return (f"class folders {folders} all read as {self.name!r} in CLIP's prompt, which cannot tell them "
-                f"apart; rename {'one of the folders' if pair else 'all but one of the folders'} (in the app, "
-                f"renaming {'one of the classes' if pair else 'all but one of the classes'} on the Data page is enough)")
+        return (
+            f"class folders {folders} all read as {self.name!r} in CLIP's prompt, which cannot tell them "
+            f"apart; rename {'one of the folders' if pair else 'all but one of the folders'} (in the app, "
+            f"renaming {'one of the classes' if pair else 'all but one of the classes'} on the Data page is enough)"
+        )
 
     def to_dict(self) -> dict:
         return {"name": self.name, "classes": list(self.classes), "paths": [str(p) for p in self.paths]}

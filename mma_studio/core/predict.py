@@ -9,14 +9,18 @@ nonsense with the wrong weights.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import torch
 
 from mma_studio.core.adapter import zero_shot_logits
-from mma_studio.core.adapter_file import AdapterFile, class_list_problem, load_adapter_file
+from mma_studio.core.adapter_file import (
+    AdapterFile,
+    class_list_problem,
+    load_adapter_file,
+)
 from mma_studio.core.cancellation import CancelToken, check
 from mma_studio.core.events import Progress, ProgressCallback
 from mma_studio.core.images import UnusableImageError
@@ -60,8 +64,15 @@ def backbone_arguments(adapter_file: AdapterFile) -> tuple[str, str]:
 
 
 class Classifier:
-    def __init__(self, backbone, adapter_file: AdapterFile, class_names: Sequence[str] | None = None,
-                 templates: Sequence[str] | None = None, *, check_backbone: bool = True) -> None:
+    def __init__(
+        self,
+        backbone,
+        adapter_file: AdapterFile,
+        class_names: Sequence[str] | None = None,
+        templates: Sequence[str] | None = None,
+        *,
+        check_backbone: bool = True,
+    ) -> None:
         if adapter_file.adapter_config.embed_dim != backbone.embed_dim:
             raise BackboneMismatchError(
                 f"the adapter expects {adapter_file.adapter_config.embed_dim}-dimensional embeddings, "
@@ -76,9 +87,16 @@ class Classifier:
         self.set_classes(class_names or adapter_file.class_names)
 
     @classmethod
-    def from_file(cls, path: Path | str, *, device: str = "auto", pretrained: str | None = None,
-                  class_names: Sequence[str] | None = None, on_progress: ProgressCallback | None = None,
-                  token: CancelToken | None = None) -> "Classifier":
+    def from_file(
+        cls,
+        path: Path | str,
+        *,
+        device: str = "auto",
+        pretrained: str | None = None,
+        class_names: Sequence[str] | None = None,
+        on_progress: ProgressCallback | None = None,
+        token: CancelToken | None = None,
+    ) -> Classifier:
         """Load the adapter file and its backbone (or `pretrained`, e.g. a local weights file)."""
         from mma_studio.core.backbone import load_backbone
 
@@ -149,8 +167,15 @@ class Classifier:
             )
         return results
 
-    def classify_paths(self, paths: Sequence[Path | str], top_k: int = 5, *, batch_size: int = 64,
-                       on_progress: ProgressCallback | None = None, token: CancelToken | None = None) -> list[Prediction]:
+    def classify_paths(
+        self,
+        paths: Sequence[Path | str],
+        top_k: int = 5,
+        *,
+        batch_size: int = 64,
+        on_progress: ProgressCallback | None = None,
+        token: CancelToken | None = None,
+    ) -> list[Prediction]:
         """Classify image files in batches; an unreadable file gets a Prediction with `error`."""
         results: list[Prediction] = []
         started = time.perf_counter()
@@ -170,8 +195,7 @@ class Classifier:
             elapsed = time.perf_counter() - started
             rate = done / elapsed if elapsed > 0 else None
             if on_progress:
-                on_progress(Progress("predict", done, total, rate=rate,
-                                     eta_s=(total - done) / rate if rate else None))
+                on_progress(Progress("predict", done, total, rate=rate, eta_s=(total - done) / rate if rate else None))
         order = {str(p): i for i, p in enumerate(paths)}
         results.sort(key=lambda r: order.get(r.path, 0))
         return results

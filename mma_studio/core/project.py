@@ -50,7 +50,7 @@ class RunRecord:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict) -> "RunRecord":
+    def from_dict(cls, data: dict) -> RunRecord:
         history = data.get("history")
         zero_shot = _object(data.get("zero_shot"), "a run's zero_shot")
         return cls(
@@ -59,7 +59,9 @@ class RunRecord:
             # Curves are redrawn from these: entries whose figures are not numbers are dropped
             # here, so a hand-edited or damaged file cannot break the plots later.
             zero_shot=zero_shot if _event_fields_ok(zero_shot) else {},
-            history=[e for e in history if isinstance(e, dict) and _event_fields_ok(e)] if isinstance(history, list) else [],
+            history=[e for e in history if isinstance(e, dict) and _event_fields_ok(e)]
+            if isinstance(history, list)
+            else [],
             settings=_object(data.get("settings"), "a run's settings"),
             split=_object(data.get("split"), "a run's split") or None,
             adapter_file=_text(data.get("adapter_file"), "a run's adapter_file"),
@@ -68,8 +70,7 @@ class RunRecord:
         )
 
 
-_RUN_KEYS = frozenset(("finished_at", "summary", "zero_shot", "history", "settings", "split", "adapter_file",
-                       "run_id"))
+_RUN_KEYS = frozenset(("finished_at", "summary", "zero_shot", "history", "settings", "split", "adapter_file", "run_id"))
 
 
 @dataclass
@@ -113,7 +114,7 @@ class Project:
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Project":
+    def from_dict(cls, data: dict) -> Project:
         """Raises TypeError (a damaged project) when a field has the wrong type: a number where a
         folder should be would otherwise fail later, deep inside the app."""
         display_names = _object(data.get("display_names"), "display_names")
@@ -123,8 +124,10 @@ class Project:
         if not isinstance(runs, list):
             raise TypeError("runs should be a list")
         class_files = _object(data.get("class_files"), "class_files")
-        if not all(isinstance(name, str) and isinstance(files, list) and all(isinstance(f, str) for f in files)
-                   for name, files in class_files.items()):
+        if not all(
+            isinstance(name, str) and isinstance(files, list) and all(isinstance(f, str) for f in files)
+            for name, files in class_files.items()
+        ):
             raise TypeError("class_files should map class names to lists of files")
         return cls(
             name=_text(data.get("name"), "name") or "Untitled",
@@ -143,9 +146,24 @@ class Project:
         )
 
 
-_PROJECT_KEYS = frozenset(("format", "version", "name", "data_root", "class_folders", "class_files", "display_names",
-                           "base_classes", "new_classes", "backbone", "settings", "runs", "ui_state",
-                           "data_fixes"))
+_PROJECT_KEYS = frozenset(
+    (
+        "format",
+        "version",
+        "name",
+        "data_root",
+        "class_folders",
+        "class_files",
+        "display_names",
+        "base_classes",
+        "new_classes",
+        "backbone",
+        "settings",
+        "runs",
+        "ui_state",
+        "data_fixes",
+    )
+)
 
 
 _NUMBER_OR_NONE = ("train_loss", "val_acc", "new_acc", "hm", "samples_per_s", "eta_s", "best_val_acc")
@@ -250,8 +268,9 @@ def _brief(exc: BaseException) -> str:
     return text if len(text) <= 120 else text[:117] + "..."
 
 
-def record_run(run, project_file: Path | str, adapter_file: Path | str | None = None,
-               run_id: str | None = None) -> RunRecord:
+def record_run(
+    run, project_file: Path | str, adapter_file: Path | str | None = None, run_id: str | None = None
+) -> RunRecord:
     """A `RunRecord` of a finished `TrainingRun`, with paths relative to the project file."""
     return RunRecord(
         finished_at=run.finished_at,

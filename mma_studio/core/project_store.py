@@ -17,7 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mma_studio.core import project as project_format
-from mma_studio.core.project import Project, RunRecord, load_project, resolve_from_project, save_project
+from mma_studio.core.project import (
+    Project,
+    RunRecord,
+    load_project,
+    resolve_from_project,
+    save_project,
+)
 from mma_studio.core.split_paths import absolute_paths, map_split_paths, portable_paths
 
 AUTOSAVED_KEEP = 10  # untitled projects kept in the Autosaved folder (oldest removed first)
@@ -100,11 +106,15 @@ def locate_project_data(project: Project, path: Path) -> ProjectData:
     folders = [resolve_from_project(folder, path) for folder in project.class_folders]
     class_files = {name: [resolve_from_project(f, path) for f in files] for name, files in project.class_files.items()}
     missing = [str(p) for p in ([root] if root is not None else []) + folders if not p.is_dir()]
-    missing += [f"the images of class {name!r}" for name, files in class_files.items()
-                if not any(f.is_file() for f in files)]
-    return ProjectData(root=root if root is not None and root.is_dir() else None,
-                       folders=[folder for folder in folders if folder.is_dir()],
-                       class_files=class_files, missing=missing)
+    missing += [
+        f"the images of class {name!r}" for name, files in class_files.items() if not any(f.is_file() for f in files)
+    ]
+    return ProjectData(
+        root=root if root is not None and root.is_dir() else None,
+        folders=[folder for folder in folders if folder.is_dir()],
+        class_files=class_files,
+        missing=missing,
+    )
 
 
 def absolute_record(record: RunRecord, project_file: Path) -> RunRecord:
@@ -166,8 +176,9 @@ class PortableRuns:
         self._splits: dict[tuple[int, str], tuple[dict, dict | None, int]] = {}
         self._tokens = 0
 
-    def records(self, runs: list[RunRecord], project_file: Path, split_tokens: bool = False,
-                absolute_splits: bool = False) -> list[RunRecord]:
+    def records(
+        self, runs: list[RunRecord], project_file: Path, split_tokens: bool = False, absolute_splits: bool = False
+    ) -> list[RunRecord]:
         """`absolute_splits`: each split as kept in memory (shared, absolute paths), for a
         caller that makes it portable elsewhere (`portable_split`, in a worker)."""
         if absolute_splits:  # as written in every other way (the adapter file's path too)

@@ -25,8 +25,15 @@ def _event(cls, data: dict):
     return cls(**{key: value for key, value in data.items() if key in names})
 
 
-def restore_training_run(record, adapter_path: Path | str, *, backbone=None, cache=None,
-                         on_progress: ProgressCallback | None = None, token: CancelToken | None = None):
+def restore_training_run(
+    record,
+    adapter_path: Path | str,
+    *,
+    backbone=None,
+    cache=None,
+    on_progress: ProgressCallback | None = None,
+    token: CancelToken | None = None,
+):
     """A `TrainingRun` for `record` (a `RunRecord` whose split holds absolute paths).
 
     Loads the backbone the adapter was trained on (unless given), checks that it encodes the
@@ -36,8 +43,17 @@ def restore_training_run(record, adapter_path: Path | str, *, backbone=None, cac
     from mma_studio.core.backbone import load_backbone
     from mma_studio.core.feature_cache import FeatureCache
     from mma_studio.core.features import encode_class_texts
-    from mma_studio.core.pipeline import FeatureTable, RunSettings, TrainingRun, evaluate_on_test_images
-    from mma_studio.core.predict import BACKBONE_AGREEMENT, BackboneMismatchError, backbone_arguments
+    from mma_studio.core.pipeline import (
+        FeatureTable,
+        RunSettings,
+        TrainingRun,
+        evaluate_on_test_images,
+    )
+    from mma_studio.core.predict import (
+        BACKBONE_AGREEMENT,
+        BackboneMismatchError,
+        backbone_arguments,
+    )
     from mma_studio.core.split import SplitError
 
     if not isinstance(record.split, dict):
@@ -68,13 +84,16 @@ def restore_training_run(record, adapter_path: Path | str, *, backbone=None, cac
     if stored is not None:
         agreement = F.cosine_similarity(text_features.float(), stored.float(), dim=-1).min().item()
         if agreement < BACKBONE_AGREEMENT:
-            raise RunRestoreError(f"{backbone.describe()} encodes this run's classes differently than the "
-                                  f"backbone it was trained on (agreement {agreement:.2f})")
+            raise RunRestoreError(
+                f"{backbone.describe()} encodes this run's classes differently than the "
+                f"backbone it was trained on (agreement {agreement:.2f})"
+            )
     check(token)
     adapter = adapter_file.build_adapter()
     table = FeatureTable(backbone, cache, on_progress, token)
-    zero_shot, adapted = evaluate_on_test_images(backbone, table, split, adapter, text_features, prompt_names,
-                                                 on_progress)
+    zero_shot, adapted = evaluate_on_test_images(
+        backbone, table, split, adapter, text_features, prompt_names, on_progress
+    )
     if split.test_base + split.test_new and not adapted.paths:
         raise RunRestoreError("none of the run's test images can be read any more (moved or deleted?)")
     summary = record.summary or {}
@@ -92,10 +111,13 @@ def restore_training_run(record, adapter_path: Path | str, *, backbone=None, cac
         zero_shot_event=_event(ZeroShotEvent, record.zero_shot or {"val_acc": None}),
         best_epoch=int(summary.get("best_epoch") or 0),
         stopped_early=bool(summary.get("stopped_early", False)),
-        failed_images=[(str(item.get("path")), str(item.get("reason"))) for item in summary.get("skipped_images", [])
-                       if isinstance(item, dict)],
-        warnings=[str(w) for w in summary.get("warnings", [])] + [f"{path}: {reason}" for path, reason
-                                                                  in table.failed.items()],
+        failed_images=[
+            (str(item.get("path")), str(item.get("reason")))
+            for item in summary.get("skipped_images", [])
+            if isinstance(item, dict)
+        ],
+        warnings=[str(w) for w in summary.get("warnings", [])]
+        + [f"{path}: {reason}" for path, reason in table.failed.items()],
         finished_at=record.finished_at,
         backbone=backbone,
     )
@@ -108,7 +130,12 @@ def restore_task(record, adapter_path: Path, cache_dir: Path | None = None):
         from mma_studio.core.feature_cache import FeatureCache
 
         torch.set_grad_enabled(False)
-        return restore_training_run(record, adapter_path, cache=FeatureCache(cache_dir) if cache_dir else None,
-                                    on_progress=on_progress, token=token)
+        return restore_training_run(
+            record,
+            adapter_path,
+            cache=FeatureCache(cache_dir) if cache_dir else None,
+            on_progress=on_progress,
+            token=token,
+        )
 
     return run

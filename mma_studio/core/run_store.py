@@ -49,7 +49,9 @@ class RunStore:
 
     def save(self, run, run_id: str) -> Path:
         """Write the run's adapter file (atomically), then drop the oldest beyond `keep`."""
-        from mma_studio.core.adapter_file import save_adapter_file  # torch: not at import time
+        from mma_studio.core.adapter_file import (
+            save_adapter_file,  # torch: not at import time
+        )
 
         self.folder.mkdir(parents=True, exist_ok=True)
         path = save_adapter_file(self.path(run_id), run.to_adapter_file())
@@ -89,7 +91,7 @@ class RunStore:
     def prune(self, protect: Container[str] = frozenset()) -> list[Path]:
         """Remove the oldest stored adapters beyond `keep` (never one in `protect`)."""
         removed = []
-        for path in self.stored()[self.keep:]:
+        for path in self.stored()[self.keep :]:
             if path.stem in protect:
                 continue
             try:

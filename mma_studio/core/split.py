@@ -11,9 +11,9 @@ the validation set and makes smaller shot sets subsets of larger ones.
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Sequence
 
 # The roles and the sample sizes live below both this module and the scan's; the split's
 # callers keep importing them from here (explicit re-exports).
@@ -120,7 +120,7 @@ class DatasetSplit:
         }
 
     @classmethod
-    def from_dict(cls, data: dict, root: Path | str | None = None) -> "DatasetSplit":
+    def from_dict(cls, data: dict, root: Path | str | None = None) -> DatasetSplit:
         """Rebuild a split stored by `to_dict`; relative paths resolve against `root`.
 
         A malformed or inconsistent dict (hand-edited project file) raises `SplitError`.
@@ -182,7 +182,7 @@ def _relative(path: Path, root: Path | None) -> str:
             if text == base:
                 return "."
             prefix = base.rstrip("/") + "/"
-            return text[len(prefix):] if text.startswith(prefix) else text
+            return text[len(prefix) :] if text.startswith(prefix) else text
         try:
             return PurePosixPath(*path.relative_to(root).parts).as_posix()
         except ValueError:
@@ -198,6 +198,7 @@ def _absolute(stored: str, root: Path | None) -> Path:
 
 
 # --------------------------------------------------------------------------- split
+
 
 def make_split(
     scan: ScanResult,

@@ -11,7 +11,6 @@ import argparse
 import dataclasses
 import json
 import sys
-import time
 from pathlib import Path
 
 from mma_studio.toy.pretrain import WEIGHTS_FILENAME, PretrainConfig
@@ -38,7 +37,6 @@ def command_train(args) -> int:
         eval_per_combo=args.eval_per_combo if args.eval_per_combo is not None else defaults.eval_per_combo,
     )
     every = max(1, config.steps // 40)
-    last = [time.perf_counter()]
 
     def on_step(step: int, steps: int, loss: float, images_per_s: float) -> None:
         if step % every == 0 or step == steps:

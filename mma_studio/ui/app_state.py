@@ -28,7 +28,7 @@ class BackboneSelection:
 
 @dataclass
 class DataState:
-    scan: "ScanResult | None" = None
+    scan: ScanResult | None = None
     base_classes: list[str] = field(default_factory=list)  # ClassFolder.name values
     new_classes: list[str] = field(default_factory=list)
     display_names: dict[str, str] = field(default_factory=dict)  # user renames, by folder name
@@ -77,11 +77,11 @@ class AppState(QObject):
         self._new_count = -1
         self._new_set: frozenset[str] = frozenset()
 
-    def set_scan(self, scan: "ScanResult", base: list[str], new: list[str]) -> None:
+    def set_scan(self, scan: ScanResult, base: list[str], new: list[str]) -> None:
         self.data = DataState(scan=scan, base_classes=list(base), new_classes=list(new))
         self.datasetChanged.emit()
 
-    def update_scan(self, scan: "ScanResult", base: list[str], new: list[str]) -> None:
+    def update_scan(self, scan: ScanResult, base: list[str], new: list[str]) -> None:
         """Replace the scan after classes were added or removed, keeping the user's renames."""
         names = set(scan.class_names)
         kept = {name: shown for name, shown in self.data.display_names.items() if name in names}

@@ -31,11 +31,11 @@ from PySide6.QtWidgets import (
 
 from mma_studio import __version__
 from mma_studio.ui.app_identity import APP_NAME, application_icon
-from mma_studio.ui.widgets.adapter_drop import AdapterDropFilter
 from mma_studio.ui.app_state import AppState
 from mma_studio.ui.data.data_page import DataPage, clear_recent_folders, recent_folders
 from mma_studio.ui.project_controller import ProjectController
 from mma_studio.ui.theme import apply_saved_theme, apply_theme
+from mma_studio.ui.widgets.adapter_drop import AdapterDropFilter
 from mma_studio.ui.widgets.plain_text import plain_tooltip
 
 STOP_TIMEOUT_MS = 5000
@@ -105,14 +105,30 @@ class MainWindow(QMainWindow):
         self.sidebar.setFixedWidth(168)
         self.sidebar.setFocusPolicy(Qt.StrongFocus)
         style = self.style()
-        self._add_page(self.data_page, "1  Data", style.standardIcon(QStyle.SP_DirIcon),
-                       "Bring in images, name the classes, choose the split and the model")
-        self._add_page(self._placeholder("Train"), "2  Train", style.standardIcon(QStyle.SP_MediaPlay),
-                       "Train the adapter and watch its curves")
-        self._add_page(self._placeholder("Evaluate"), "3  Evaluate",  # enabled once a run exists
-                       style.standardIcon(QStyle.SP_FileDialogContentsView), EVALUATE_TOOLTIP)
-        self._add_page(self._placeholder("Demo"), "4  Demo", style.standardIcon(QStyle.SP_DialogApplyButton),
-                       "Try the adapter on any image, into any classes")
+        self._add_page(
+            self.data_page,
+            "1  Data",
+            style.standardIcon(QStyle.SP_DirIcon),
+            "Bring in images, name the classes, choose the split and the model",
+        )
+        self._add_page(
+            self._placeholder("Train"),
+            "2  Train",
+            style.standardIcon(QStyle.SP_MediaPlay),
+            "Train the adapter and watch its curves",
+        )
+        self._add_page(
+            self._placeholder("Evaluate"),
+            "3  Evaluate",  # enabled once a run exists
+            style.standardIcon(QStyle.SP_FileDialogContentsView),
+            EVALUATE_TOOLTIP,
+        )
+        self._add_page(
+            self._placeholder("Demo"),
+            "4  Demo",
+            style.standardIcon(QStyle.SP_DialogApplyButton),
+            "Try the adapter on any image, into any classes",
+        )
         self.sidebar.currentRowChanged.connect(self._on_page_chosen)
         self.sidebar.setCurrentRow(0)
 
@@ -318,8 +334,11 @@ class MainWindow(QMainWindow):
         self.show_status("Training finished: see its test figures on the Evaluate page (Ctrl+3)", 8000)
 
     def _on_page_chosen(self, row: int) -> None:
-        builders = {TRAIN_ROW: self.ensure_train_page, EVALUATE_ROW: self.ensure_evaluate_page,
-                    DEMO_ROW: self.ensure_demo_page}
+        builders = {
+            TRAIN_ROW: self.ensure_train_page,
+            EVALUATE_ROW: self.ensure_evaluate_page,
+            DEMO_ROW: self.ensure_demo_page,
+        }
         if row in builders:
             builders[row]()
         self.pages.setCurrentIndex(row)
@@ -364,7 +383,9 @@ class MainWindow(QMainWindow):
         self.example_action.setShortcut(QKeySequence("Ctrl+Shift+E"))
         self.example_action.setStatusTip("Write a small dataset of shapes and select the offline demo model")
         self.example_action.triggered.connect(self._try_example)
-        self.report_action = QAction(style.standardIcon(QStyle.SP_FileDialogDetailedView), "Dataset &Health Report", self)
+        self.report_action = QAction(
+            style.standardIcon(QStyle.SP_FileDialogDetailedView), "Dataset &Health Report", self
+        )
         self.report_action.setObjectName("healthReportAction")
         self.report_action.setShortcut(QKeySequence("Ctrl+Shift+H"))
         self.report_action.triggered.connect(self.data_page.show_health_report)
@@ -523,7 +544,7 @@ class MainWindow(QMainWindow):
         item = self.sidebar.item(EVALUATE_ROW)
         item.setFlags(item.flags() | Qt.ItemIsEnabled if has_run else item.flags() & ~Qt.ItemIsEnabled)
         item.setToolTip(EVALUATE_TOOLTIP if has_run else "Train an adapter first: its test figures appear here")
-        if EVALUATE_ROW < len(getattr(self, "page_actions", [])):
+        if len(getattr(self, "page_actions", [])) > EVALUATE_ROW:
             self.page_actions[EVALUATE_ROW].setEnabled(has_run)
 
     def _update_title(self) -> None:
@@ -615,8 +636,7 @@ class MainWindow(QMainWindow):
         answer = QMessageBox.question(
             self,
             "Training Is Running",
-            "Training is still running. Stop it and quit?\n\n"
-            "The run stops cleanly; its results so far are not saved.",
+            "Training is still running. Stop it and quit?\n\nThe run stops cleanly; its results so far are not saved.",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
             QMessageBox.StandardButton.Cancel,
         )
@@ -630,7 +650,8 @@ class MainWindow(QMainWindow):
             self.show_status("Stopping training…")
             if not self.train_page.request_stop_and_wait(STOP_TIMEOUT_MS):
                 QMessageBox.warning(
-                    self, "Still Stopping",
+                    self,
+                    "Still Stopping",
                     "Training did not stop within a few seconds. Try closing again in a moment.",
                 )
                 event.ignore()

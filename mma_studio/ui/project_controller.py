@@ -51,10 +51,10 @@ from mma_studio.ui.recent_projects import (
     remember_recent_project,
     reopen_last_project_enabled,
 )
+from mma_studio.ui.widgets.plain_text import plain_tooltip
 from mma_studio.ui.window_state import capture_window_state, restore_window_state
 from mma_studio.ui.workers.background_task import BackgroundTask
 from mma_studio.ui.workers.project_scan import rescan_project_data_task
-from mma_studio.ui.widgets.plain_text import plain_tooltip
 
 AUTOSAVE_DELAY_MS = 1500
 PROJECT_FILTER = "MMA Studio projects (*.mmaproj);;All files (*)"
@@ -104,16 +104,41 @@ class ProjectController(QObject):
         self._background_write: BackgroundTask | None = None
         self._write_again = False
 
-        self.new_action = self._action("&New Project", "newProjectAction", QKeySequence.StandardKey.New, self.new_project,
-                                       "Start an empty project (the current one is saved)")
-        self.open_action = self._action("Open &Project…", "openProjectAction", QKeySequence("Ctrl+Shift+O"),
-                                        self.choose_project, "Open an MMA Studio project (.mmaproj)")
-        self.save_action = self._action("&Save Project", "saveProjectAction", QKeySequence.StandardKey.Save, self.save,
-                                        "Save the project (it is also saved automatically)")
-        self.save_as_action = self._action("Save Project &As…", "saveProjectAsAction", QKeySequence("Ctrl+Shift+S"),
-                                           self.choose_save_path, "Save the project under a new name")
-        self.runs_action = self._action("Project &Runs…", "projectRunsAction", QKeySequence("Ctrl+Shift+R"),
-                                        self.show_runs, "Every run of this project, with its figures")
+        self.new_action = self._action(
+            "&New Project",
+            "newProjectAction",
+            QKeySequence.StandardKey.New,
+            self.new_project,
+            "Start an empty project (the current one is saved)",
+        )
+        self.open_action = self._action(
+            "Open &Project…",
+            "openProjectAction",
+            QKeySequence("Ctrl+Shift+O"),
+            self.choose_project,
+            "Open an MMA Studio project (.mmaproj)",
+        )
+        self.save_action = self._action(
+            "&Save Project",
+            "saveProjectAction",
+            QKeySequence.StandardKey.Save,
+            self.save,
+            "Save the project (it is also saved automatically)",
+        )
+        self.save_as_action = self._action(
+            "Save Project &As…",
+            "saveProjectAsAction",
+            QKeySequence("Ctrl+Shift+S"),
+            self.choose_save_path,
+            "Save the project under a new name",
+        )
+        self.runs_action = self._action(
+            "Project &Runs…",
+            "projectRunsAction",
+            QKeySequence("Ctrl+Shift+R"),
+            self.show_runs,
+            "Every run of this project, with its figures",
+        )
         self.recent_menu = QMenu("Open Recent Pro&ject")
         self.recent_menu.setObjectName("recentProjectsMenu")
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
@@ -172,8 +197,11 @@ class ProjectController(QObject):
             health.check_after_run(run, getattr(getattr(self.window, "train_page", None), "cache_dir", None))
         store = RunStore()
         task = self._start_run_task(lambda on_progress, token: store.save(run, run_id))
-        task.failed.connect(lambda message: self.statusMessage.emit(
-            f"The run is in the project, but its adapter could not be kept for reopening: {message}", 10000))
+        task.failed.connect(
+            lambda message: self.statusMessage.emit(
+                f"The run is in the project, but its adapter could not be kept for reopening: {message}", 10000
+            )
+        )
 
     def _cancel_health_after_run(self) -> None:
         health = getattr(getattr(self.window, "data_page", None), "health", None)
@@ -227,9 +255,15 @@ class ProjectController(QObject):
                     self.window.show_page(2)
 
         task.succeeded.connect(shown)
-        task.failed.connect(lambda message: generation == self._generation and self.statusMessage.emit(
-            f"The run's figures and curves are shown; its test images could not be evaluated again: "
-            f"{message}", 12000))
+        task.failed.connect(
+            lambda message: (
+                generation == self._generation
+                and self.statusMessage.emit(
+                    f"The run's figures and curves are shown; its test images could not be evaluated again: {message}",
+                    12000,
+                )
+            )
+        )
         return task
 
     def note_export(self, run, adapter_path: Path | str) -> None:
@@ -254,8 +288,12 @@ class ProjectController(QObject):
         if self._autosave.isActive() or self.dirty:
             self._autosave.stop()
             self.autosave_now()
-        elif (self.path is not None and not self._restoring and self._read_tasks == []
-              and (self.path, capture_window_state(self.window)) != self._written_ui_state):
+        elif (
+            self.path is not None
+            and not self._restoring
+            and self._read_tasks == []
+            and (self.path, capture_window_state(self.window)) != self._written_ui_state
+        ):
             self._write(self.path, quiet=True)
 
     def reopen_last_project(self) -> bool:
@@ -378,11 +416,16 @@ class ProjectController(QObject):
             if project.settings:
                 page.restore_settings_values(project.settings)
             last = self.runs[-1] if self.runs else None
-            page.show_history(last.zero_shot if last else None, last.history if last else [],
-                              last.summary if last else None)
+            page.show_history(
+                last.zero_shot if last else None, last.history if last else [], last.summary if last else None
+            )
 
-        self._pending_roles = (list(project.base_classes), list(project.new_classes), dict(project.display_names),
-                               list(data.missing))
+        self._pending_roles = (
+            list(project.base_classes),
+            list(project.new_classes),
+            dict(project.display_names),
+            list(data.missing),
+        )
         remember_recent_project(path)
         self.dirty = False
         self._changed_title()
@@ -506,8 +549,14 @@ class ProjectController(QObject):
         task.finished.connect(finished)
         task.start()
 
-    def current_project(self, project_file: Path, *, split_tokens: bool = False, ui_state: dict | None = None,
-                        absolute_splits: bool = False):
+    def current_project(
+        self,
+        project_file: Path,
+        *,
+        split_tokens: bool = False,
+        ui_state: dict | None = None,
+        absolute_splits: bool = False,
+    ):
         """The project as it stands, with paths relative to `project_file`.
 
         `split_tokens`: each run's split is a number standing for it (for comparing two states

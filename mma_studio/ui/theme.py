@@ -134,7 +134,7 @@ def refresh_widgets(app: QApplication) -> None:
         sheet = widget.styleSheet()
         if sheet and "palette(" in sheet:
             widget.setStyleSheet(sheet)
-    restyle_plots([w for w in app.topLevelWidgets()])
+    restyle_plots(list(app.topLevelWidgets()))
 
 
 def restyle_plots(roots: list[QWidget]) -> int:

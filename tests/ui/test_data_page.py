@@ -4,7 +4,6 @@ health report, cancel, and "Try an example" — with real scans in the worker th
 from __future__ import annotations
 
 import threading
-import warnings
 from pathlib import Path
 
 import pytest
@@ -12,11 +11,12 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QLineEdit, QListWidget, QPushButton, QTableView, QToolButton
 
-from mma_studio.ui.app_state import AppState, BackboneSelection
-from mma_studio.ui.data.class_table import FOLDER, IMAGES, NAME, ROLE, FolderNameRole, sample_paths, short_folder
 from mma_studio.toy.example_dataset import example_is_complete
+from mma_studio.ui.app_state import AppState, BackboneSelection
+from mma_studio.ui.data.class_table import FOLDER, IMAGES, NAME, ROLE, sample_paths, short_folder
 from mma_studio.ui.data.data_page import DataPage
-from mma_studio.ui.data.drop_request import CLASS_FOLDERS, IMAGES as IMAGES_KIND, ROOT, DropRefused, classify_drop
+from mma_studio.ui.data.drop_request import CLASS_FOLDERS, ROOT, DropRefused, classify_drop
+from mma_studio.ui.data.drop_request import IMAGES as IMAGES_KIND
 from mma_studio.ui.widgets.thumbnails import ThumbnailLoader, read_square_thumbnail
 from tests.image_factory import make_class_dataset, make_image, write_truncated
 from tests.ui.drag_and_drop import drop

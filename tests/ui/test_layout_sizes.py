@@ -46,8 +46,12 @@ def visible_in(widget, viewport) -> bool:
     """Whether `widget` lies wholly inside `viewport`'s visible rectangle."""
     top_left = widget.mapTo(viewport.window(), QPoint(0, 0))
     corner = viewport.mapTo(viewport.window(), QPoint(0, 0))
-    return (corner.x() <= top_left.x() and top_left.x() + widget.width() <= corner.x() + viewport.width() + 1
-            and corner.y() <= top_left.y() and top_left.y() + widget.height() <= corner.y() + viewport.height() + 1)
+    return (
+        corner.x() <= top_left.x()
+        and top_left.x() + widget.width() <= corner.x() + viewport.width() + 1
+        and corner.y() <= top_left.y()
+        and top_left.y() + widget.height() <= corner.y() + viewport.height() + 1
+    )
 
 
 def test_at_1024x640_both_training_charts_are_in_view(qtbot, small_window):
@@ -65,8 +69,12 @@ def test_at_1024x640_the_per_class_table_shows_several_rows(qtbot, small_window)
     qtbot.wait(50)
     table = window.evaluate_page.table
     rows = table.model().rowCount()
-    shown = sum(1 for row in range(rows) if table.rowViewportPosition(row) >= 0
-                and table.rowViewportPosition(row) + table.rowHeight(row) <= table.viewport().height())
+    shown = sum(
+        1
+        for row in range(rows)
+        if table.rowViewportPosition(row) >= 0
+        and table.rowViewportPosition(row) + table.rowHeight(row) <= table.viewport().height()
+    )
     assert shown >= min(rows, 6)
 
 
@@ -80,8 +88,11 @@ def test_at_1024x640_the_demo_side_panel_is_not_cut(qtbot, small_window):
 
 
 def test_a_30_class_matrix_keeps_its_names_and_hover_names_the_cell(qtbot):
-    names = [f"{colour} {shape}" for colour in ("blue", "green", "orange", "purple", "red", "yellow")
-             for shape in ("circle", "cross", "ring", "square", "star")]
+    names = [
+        f"{colour} {shape}"
+        for colour in ("blue", "green", "orange", "purple", "red", "yellow")
+        for shape in ("circle", "cross", "ring", "square", "star")
+    ]
     matrix = [[(7 if i == j else (i * 3 + j) % 3) for j in range(30)] for i in range(30)]
     view = ConfusionMatrixView()
     qtbot.addWidget(view)

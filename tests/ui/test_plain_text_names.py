@@ -37,8 +37,7 @@ def shown_text(text: str, fmt: Qt.TextFormat) -> str:
 
 def problems_in(text: str, fmt: Qt.TextFormat, where: str) -> list[str]:
     shown = shown_text(text, fmt)
-    return [f"{where}: {text!r} shows as {shown!r}" for name, core in NAMES
-            if core in shown and name not in shown]
+    return [f"{where}: {text!r} shows as {shown!r}" for name, core in NAMES if core in shown and name not in shown]
 
 
 def walk(root: QWidget) -> list[str]:

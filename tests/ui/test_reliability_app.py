@@ -608,10 +608,10 @@ def test_hostile_project_files_are_refused_or_opened_without_harm(qtbot, tmp_pat
             path = tmp_path / f"{what}.mmaproj"
             path.write_bytes(content)
             outcome = []
-            window.projects.projectOpened.connect(lambda _path: outcome.append("opened"))
-            window.projects.projectOpenFailed.connect(lambda _message: outcome.append("refused"))
+            window.projects.projectOpened.connect(lambda _path, outcome=outcome: outcome.append("opened"))
+            window.projects.projectOpenFailed.connect(lambda _message, outcome=outcome: outcome.append("refused"))
             assert window.projects.open_project(path)  # read in a worker; the outcome is signalled
-            qtbot.waitUntil(lambda: bool(outcome), timeout=15_000)
+            qtbot.waitUntil(lambda outcome=outcome: bool(outcome), timeout=15_000)
             opened = outcome[0] == "opened"
             print(f"\n{what}: {'opened' if opened else 'refused: ' + window.projects.last_error}")
             if opened:

@@ -13,7 +13,6 @@ from PySide6.QtGui import QKeySequence, QPalette
 from PySide6.QtWidgets import QApplication
 
 from mma_studio.core.feature_cache import FeatureCache
-from mma_studio.ui.main_window import MainWindow
 from mma_studio.ui.dialogs.settings_dialog import (
     CACHE_DIR_KEY,
     DEVICE_KEY,
@@ -21,6 +20,7 @@ from mma_studio.ui.dialogs.settings_dialog import (
     default_device,
     format_bytes,
 )
+from mma_studio.ui.main_window import MainWindow
 from mma_studio.ui.theme import apply_theme, saved_theme
 
 WAIT_MS = 15_000

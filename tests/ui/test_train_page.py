@@ -14,7 +14,7 @@ from mma_studio.ui.train.train_page import TrainPage
 from tests.image_factory import make_image
 from tests.training_helpers import fast_values, make_state, scanned_dataset, warm_up_engine
 
-LONG_RUN = dict(epochs=5000, patience=0)  # far longer than any test waits: only cancel ends it
+LONG_RUN = {"epochs": 5000, "patience": 0}  # far longer than any test waits: only cancel ends it
 
 
 @pytest.fixture(scope="module")

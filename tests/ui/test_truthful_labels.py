@@ -49,8 +49,18 @@ def use_run(qtbot, page: DemoPage, run) -> None:
 
 
 def epoch(n: int, of: int = 100, **extra) -> EpochEvent:
-    values = {"epoch": n, "epochs": of, "train_loss": 0.5, "val_acc": 0.8, "new_acc": 0.6, "hm": 0.69,
-              "best_epoch": n, "is_best": True, "samples_per_s": 749.0, "eta_s": 2.0}
+    values = {
+        "epoch": n,
+        "epochs": of,
+        "train_loss": 0.5,
+        "val_acc": 0.8,
+        "new_acc": 0.6,
+        "hm": 0.69,
+        "best_epoch": n,
+        "is_best": True,
+        "samples_per_s": 749.0,
+        "eta_s": 2.0,
+    }
     values.update(extra)
     return EpochEvent(**values)
 
@@ -96,7 +106,7 @@ def test_loading_an_adapter_file_keeps_the_class_names_the_user_added(qtbot, dem
         demo.load_adapter_file(path)
     names = demo.class_editor.class_names()
     assert names[: len(run.prompt_names)] == list(run.prompt_names)
-    assert names[len(run.prompt_names):] == ["violet", "teal", "olive"]
+    assert names[len(run.prompt_names) :] == ["violet", "teal", "olive"]
     assert any("kept" in m and "violet" in m for m in messages)  # and it says so
 
 
@@ -110,15 +120,27 @@ def test_the_demo_says_when_the_adapter_loses_an_image_zero_shot_got_right(qtbot
     from mma_studio.core.predict import Prediction
 
     wrong = names[1]
-    prediction = Prediction(path=str(image), labels=[wrong, names[0]], probabilities=[0.6, 0.4],
-                            zero_shot_labels=[names[0], wrong], zero_shot_probabilities=[0.7, 0.3])
-    demo._show_result(SimpleNamespace(image=None, preview=None, source_name=image.name, prediction=prediction,
-                                      class_names=names))
+    prediction = Prediction(
+        path=str(image),
+        labels=[wrong, names[0]],
+        probabilities=[0.6, 0.4],
+        zero_shot_labels=[names[0], wrong],
+        zero_shot_probabilities=[0.7, 0.3],
+    )
+    demo._show_result(
+        SimpleNamespace(image=None, preview=None, source_name=image.name, prediction=prediction, class_names=names)
+    )
     assert demo.result_hint.text().startswith("Worse than zero-shot CLIP on this image")
-    agreeing = Prediction(path=str(image), labels=[names[0]], probabilities=[0.9], zero_shot_labels=[names[0]],
-                          zero_shot_probabilities=[0.8])
-    demo._show_result(SimpleNamespace(image=None, preview=None, source_name=image.name, prediction=agreeing,
-                                      class_names=names))
+    agreeing = Prediction(
+        path=str(image),
+        labels=[names[0]],
+        probabilities=[0.9],
+        zero_shot_labels=[names[0]],
+        zero_shot_probabilities=[0.8],
+    )
+    demo._show_result(
+        SimpleNamespace(image=None, preview=None, source_name=image.name, prediction=agreeing, class_names=names)
+    )
     assert "Worse" not in demo.result_hint.text()
 
 
@@ -126,8 +148,11 @@ def test_the_adapter_card_says_worse_than_zero_shot_beside_its_figures(qtbot, de
     _scan, run = trained
     use_run(qtbot, demo, run)
     summary = run.to_adapter_file().summary()["metrics"]
-    worse = [k for k in ("base", "new", "hm", "all")
-             if isinstance(summary["adapted"].get(k), float) and summary["adapted"][k] - summary["zero_shot"][k] <= -0.0005]
+    worse = [
+        k
+        for k in ("base", "new", "hm", "all")
+        if isinstance(summary["adapted"].get(k), float) and summary["adapted"][k] - summary["zero_shot"][k] <= -0.0005
+    ]
     said = "worse than zero-shot" in demo.adapter_info.fields["metrics"]
     assert said == bool(worse)
 
@@ -201,8 +226,15 @@ def test_the_engine_does_what_the_words_say_a_tie_with_the_best_is_not_below_it(
     labels = torch.arange(3).repeat(8)
     images = text[labels] + 0.01 * torch.randn(len(labels), dim)  # each image sits on its class: 100% from the start
     config = TrainConfig(epochs=12, patience=2, min_patience_steps=0, batch_size=256)
-    result = fit_features(images, labels, text, val_image_features=images, val_labels=labels, config=config,
-                          adapter_config=AdapterConfig(embed_dim=dim))
+    result = fit_features(
+        images,
+        labels,
+        text,
+        val_image_features=images,
+        val_labels=labels,
+        config=config,
+        adapter_config=AdapterConfig(embed_dim=dim),
+    )
     assert [e.val_acc for e in result.history] == [1.0] * 12  # flat at its best...
     assert not result.finished.stopped_early and result.finished.epochs_run == 12  # ...so it never stopped
 
@@ -223,9 +255,11 @@ def test_health_summary_never_says_no_problems_beside_skipped_files(qtbot, tmp_p
     broken = write_truncated(root / "cat" / "broken.jpg")
     page.open_folder(root)
     qtbot.waitUntil(lambda: not page.is_busy(), timeout=WAIT_MS)
+
     def shown() -> str:
-        return " ".join(label.text() for label in page.warnings.findChildren(type(page.summary))
-                        if label.isVisibleTo(page.warnings))
+        return " ".join(
+            label.text() for label in page.warnings.findChildren(type(page.summary)) if label.isVisibleTo(page.warnings)
+        )
 
     assert "No problems found" not in shown() and "1 file could not be read" in shown()
 
@@ -253,7 +287,9 @@ def test_per_class_columns_have_one_definition_each_and_say_it(qtbot, trained):
     titles = [c.title for c in COLUMNS]
     assert len(set(titles)) == len(titles) and "Recall" not in titles and "Accuracy" not in titles
     assert "in its group" in COLUMNS[COLUMN_INDEX["accuracy"]].title
-    assert "among all" in COLUMNS[COLUMN_INDEX["recall"]].title and "among all" in COLUMNS[COLUMN_INDEX["precision"]].title
+    assert (
+        "among all" in COLUMNS[COLUMN_INDEX["recall"]].title and "among all" in COLUMNS[COLUMN_INDEX["precision"]].title
+    )
     table = PerClassTable()
     qtbot.addWidget(table)
     model = table.model()
@@ -268,7 +304,11 @@ def test_per_class_rows_and_tiles_say_when_the_adapter_is_worse_than_zero_shot(q
     from mma_studio.core.metrics import ClassMetrics
 
     def metrics(accuracy):
-        return [ClassMetrics(name="ant", display_name="ant", role="new", count=4, accuracy=accuracy, precision=0.5, recall=0.5)]
+        return [
+            ClassMetrics(
+                name="ant", display_name="ant", role="new", count=4, accuracy=accuracy, precision=0.5, recall=0.5
+            )
+        ]
 
     table = PerClassTable()
     qtbot.addWidget(table)
@@ -282,7 +322,9 @@ def test_per_class_rows_and_tiles_say_when_the_adapter_is_worse_than_zero_shot(q
 
     tiles = ComparisonTiles()
     qtbot.addWidget(tiles)
-    tiles.show_reports({"base": 0.8, "new": 0.7, "hm": 0.75, "all": 0.6}, {"base": 0.9, "new": 0.6, "hm": 0.72, "all": 0.6})
+    tiles.show_reports(
+        {"base": 0.8, "new": 0.7, "hm": 0.75, "all": 0.6}, {"base": 0.9, "new": 0.6, "hm": 0.72, "all": 0.6}
+    )
     assert tiles.tiles["new"].worse and tiles.tiles["new"].detail.text().startswith("Worse than zero-shot CLIP")
     assert not tiles.tiles["base"].worse and "Worse" not in tiles.tiles["base"].detail.text()
 

@@ -31,7 +31,9 @@ def read_protocol_text(path: Path, max_bytes: int, what: str) -> str:
     except UserFileError as exc:
         raise ProtocolDataError(f"{path}: {exc.reason}") from exc  # "is a named pipe (FIFO), not ...", "too large ..."
     except UnicodeDecodeError as exc:
-        raise ProtocolDataError(f"{path}: cannot read {what} (not UTF-8 text: {exc.reason} at byte {exc.start})") from exc
+        raise ProtocolDataError(
+            f"{path}: cannot read {what} (not UTF-8 text: {exc.reason} at byte {exc.start})"
+        ) from exc
     except OSError as exc:
         reason = "permission denied" if isinstance(exc, PermissionError) else (exc.strerror or str(exc))
         raise ProtocolDataError(f"{path}: cannot read {what} ({reason})") from exc

@@ -37,9 +37,9 @@ from mma_studio.core.backbone_catalogue import (
     weights_present,
 )
 from mma_studio.ui.app_state import AppState, BackboneSelection
-from mma_studio.ui.workers.background_task import BackgroundTask
-from mma_studio.ui.widgets.progress_row import ProgressRow
 from mma_studio.ui.weights_messages import weights_failure
+from mma_studio.ui.widgets.progress_row import ProgressRow
+from mma_studio.ui.workers.background_task import BackgroundTask
 
 DEMO_MODEL = ("mma-tiny", "shapes")
 LOCAL_KIND = "local"
@@ -73,7 +73,7 @@ class ChoiceEntry:
         self.note = note  # why it is listed ("The paper's backbone."): tooltip and status line
 
     @classmethod
-    def from_choice(cls, choice) -> "ChoiceEntry":
+    def from_choice(cls, choice) -> ChoiceEntry:
         return cls(
             choice.model,
             choice.pretrained,
@@ -84,7 +84,7 @@ class ChoiceEntry:
         )
 
     @classmethod
-    def from_selection(cls, selection: BackboneSelection) -> "ChoiceEntry":
+    def from_selection(cls, selection: BackboneSelection) -> ChoiceEntry:
         if selection.is_demo:
             kind = "demo"
         elif selection.is_random:

@@ -10,7 +10,17 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from PySide6.QtCore import QAbstractTableModel, QEvent, QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, QUrl, Signal
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QEvent,
+    QModelIndex,
+    QPersistentModelIndex,
+    QRect,
+    QSize,
+    Qt,
+    QUrl,
+    Signal,
+)
 from PySide6.QtGui import QAction, QBrush, QColor, QDesktopServices, QIcon, QKeySequence, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -26,8 +36,8 @@ from PySide6.QtWidgets import (
 )
 
 from mma_studio.ui.app_state import AppState
-from mma_studio.ui.widgets.thumbnails import ThumbnailLoader
 from mma_studio.ui.widgets.plain_text import plain_tooltip
+from mma_studio.ui.widgets.thumbnails import ThumbnailLoader
 
 NAME, ROLE, IMAGES, SAMPLES, FOLDER = range(5)
 HEADERS = ("Class name", "Role", "Usable images", "Examples", "Folder")
@@ -164,7 +174,9 @@ class ClassTableModel(QAbstractTableModel):
         if count == old:
             return
         # A row warned before or after shows a different colour or tooltip; the others are unchanged.
-        rows = [row for row, folder in enumerate(self._rows) if self._too_few(folder, old) or self._too_few(folder, count)]
+        rows = [
+            row for row, folder in enumerate(self._rows) if self._too_few(folder, old) or self._too_few(folder, count)
+        ]
         self._emit_rows(rows, IMAGES, IMAGES, [Qt.ForegroundRole, Qt.ToolTipRole])
 
     def _emit_rows(self, rows: list[int], first_column: int, last_column: int, roles: list | None = None) -> None:
@@ -379,7 +391,9 @@ class ClassTable(QTableView):
         super().__init__(parent)
         self.setObjectName("classTable")
         self.setAccessibleName("classTable")
-        self.setAccessibleDescription("Classes: one row per class with its name, role, usable image count, examples and folder")
+        self.setAccessibleDescription(
+            "Classes: one row per class with its name, role, usable image count, examples and folder"
+        )
         self._state = state
         self._model = ClassTableModel(state, thumbnails, self)
         self.setModel(self._model)
@@ -486,7 +500,7 @@ class ClassTable(QTableView):
         menu.addAction(to_base)
         menu.addAction(to_new)
         menu.addSeparator()
-        remove = QAction(f"Remove from Dataset" + (f" ({len(names)} classes)" if len(names) > 1 else ""), menu)
+        remove = QAction("Remove from Dataset" + (f" ({len(names)} classes)" if len(names) > 1 else ""), menu)
         remove.triggered.connect(lambda: self.removeRequested.emit(list(names)))
         menu.addAction(remove)
         open_folder = QAction("Open Folder", menu)

@@ -29,19 +29,19 @@ from PySide6.QtWidgets import (
 )
 
 from mma_studio.ui.app_state import AppState
-from mma_studio.ui.workers.background_task import BackgroundTask
 from mma_studio.ui.data.backbone_chooser import BackboneChooser, format_duration
 from mma_studio.ui.data.drop_request import CLASS_FOLDERS, IMAGES, ROOT, DropRefused, DropRequest, classify_drop
 from mma_studio.ui.data.drop_zone import DropZone
 from mma_studio.ui.dialogs.replace_data_question import OPEN_AS_NEW, REPLACE, ask_replace_or_new
+from mma_studio.ui.widgets.page_style import CARD_STYLE, card, title_label
+from mma_studio.ui.widgets.plain_text import plain_label, plain_tooltip
+from mma_studio.ui.widgets.progress_row import ProgressRow
+from mma_studio.ui.workers.background_task import BackgroundTask
 from mma_studio.ui.workers.scan_worker import (
     scan_folders_task,
     scan_images_task,
     scan_root_task,
 )
-from mma_studio.ui.widgets.progress_row import ProgressRow
-from mma_studio.ui.widgets.page_style import CARD_STYLE, card, title_label
-from mma_studio.ui.widgets.plain_text import plain_label, plain_tooltip
 
 EXAMPLE_PER_CLASS = 40  # the example dataset's size in the app (tests use fewer)
 EXAMPLE_SEED = 0
@@ -67,7 +67,9 @@ def clear_recent_folders() -> None:
     QSettings().remove(RECENT_KEY)
 
 
-DATA_PAGE_STYLE = CARD_STYLE + """
+DATA_PAGE_STYLE = (
+    CARD_STYLE
+    + """
 QFrame#datasetWarnings { background: palette(base); border: 1px solid palette(midlight); border-radius: 10px; }
 QPushButton#continueButton {
     background: #2563eb; color: white; border: none; border-radius: 7px;
@@ -80,6 +82,7 @@ QFrame#dataError QLabel { color: #991b1b; }
 QFrame#backboneError { background: #fffbeb; border: 1px solid #fde68a; border-radius: 8px; }
 QFrame#backboneError QLabel { color: #92400e; }
 """
+)
 
 
 def _card(name: str, title: str, hint: str, content: QWidget, *, grow: bool = True) -> QFrame:
@@ -129,8 +132,9 @@ def _example_task(destination: Path, per_class: int):
         from mma_studio.core.dataset import scan_dataset
         from mma_studio.toy.example_dataset import ensure_example_dataset
 
-        ensure_example_dataset(destination, per_class=per_class, seed=EXAMPLE_SEED, on_progress=on_progress,
-                               token=token)
+        ensure_example_dataset(
+            destination, per_class=per_class, seed=EXAMPLE_SEED, on_progress=on_progress, token=token
+        )
         return scan_dataset(destination, on_progress=on_progress, token=token)
 
     return run
@@ -256,8 +260,9 @@ class DataPage(QWidget):
 
         # Right: split (built with the dataset views) and model, as cards.
         self.backbone_chooser = BackboneChooser(state, self)
-        self.model_card = _card("modelGroup", "Model", "The frozen CLIP the adapter is trained on.",
-                                self.backbone_chooser, grow=False)
+        self.model_card = _card(
+            "modelGroup", "Model", "The frozen CLIP the adapter is trained on.", self.backbone_chooser, grow=False
+        )
         right = QWidget(self)
         self._right_layout = right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 4, 0)
@@ -273,7 +278,8 @@ class DataPage(QWidget):
         # Wide enough for its content plus a vertical scroll bar: nothing is ever cut off on the right.
         scrollbar = right_scroll.verticalScrollBar().sizeHint().width()
         self.backbone_chooser.downloadFinished.connect(
-            lambda ok: ok or right_scroll.ensureWidgetVisible(self.backbone_chooser.error_frame))
+            lambda ok: ok or right_scroll.ensureWidgetVisible(self.backbone_chooser.error_frame)
+        )
         right_scroll.setMinimumWidth(max(362, right.minimumSizeHint().width() + scrollbar + 2))  # 362: with the
         # backbone error and its buttons showing (hidden widgets do not count in the hint)
 
@@ -312,8 +318,8 @@ class DataPage(QWidget):
             return
         from mma_studio.ui.data.class_table import ClassTable
         from mma_studio.ui.data.split_editor import SplitEditor
-        from mma_studio.ui.widgets.thumbnails import ThumbnailLoader
         from mma_studio.ui.data.warnings_panel import WarningsPanel
+        from mma_studio.ui.widgets.thumbnails import ThumbnailLoader
 
         left = self.drop_zone.parentWidget()
         self.thumbnails = ThumbnailLoader(parent=self)
@@ -348,13 +354,18 @@ class DataPage(QWidget):
         self.data_tabs.setTabToolTip(1, "Duplicates, leaks between training and test, likely label errors, outliers")
         # The first look at the tab checks the data (the features are cached after extraction).
         self.data_tabs.currentChanged.connect(
-            lambda index: index == 1 and self.health.report is None and self.health.check())
+            lambda index: index == 1 and self.health.report is None and self.health.check()
+        )
         self._left_layout.addWidget(self.data_tabs, 1)
         self._left_layout.addLayout(bottom)
 
         self.split_editor = SplitEditor(self._state, self.model_card.parentWidget())
-        self.split_card = _card("splitGroup", "Base and new classes",
-                                "Train on the base classes; the new ones test generalisation.", self.split_editor)
+        self.split_card = _card(
+            "splitGroup",
+            "Base and new classes",
+            "Train on the base classes; the new ones test generalisation.",
+            self.split_editor,
+        )
         self._right_layout.insertWidget(0, self.split_card, 1)
         self._on_dataset_changed()
 
@@ -385,20 +396,29 @@ class DataPage(QWidget):
             if not self._may_replace_data(f"the folder “{request.paths[0].name}”"):
                 return
             QSettings().setValue(LAST_FOLDER_KEY, str(request.paths[0]))
-            self._start_scan(scan_root_task(request.paths[0]), f"Scanning {request.paths[0].name}",
-                             replace=True, extend=False)
+            self._start_scan(
+                scan_root_task(request.paths[0]), f"Scanning {request.paths[0].name}", replace=True, extend=False
+            )
             self._pending_root = request.paths[0]
         elif request.kind == CLASS_FOLDERS:
             QSettings().setValue(LAST_FOLDER_KEY, str(request.paths[0].parent))
-            self._start_scan(scan_folders_task(list(request.paths)), f"Scanning {request.describe()}",
-                             replace=not has_data, extend=False)
+            self._start_scan(
+                scan_folders_task(list(request.paths)),
+                f"Scanning {request.describe()}",
+                replace=not has_data,
+                extend=False,
+            )
         elif request.kind == IMAGES:
             name = self.ask_class_name(list(request.paths))
             if not name:
                 self.statusMessage.emit("No class name given: the images were not added.", 5000)
                 return
-            self._start_scan(scan_images_task(name, list(request.paths)), f"Checking {request.describe()}",
-                             replace=not has_data, extend=True)
+            self._start_scan(
+                scan_images_task(name, list(request.paths)),
+                f"Checking {request.describe()}",
+                replace=not has_data,
+                extend=True,
+            )
 
     def _may_replace_data(self, what: str) -> bool:
         """Whether new data may take the place of the project's: asked when the project holds
@@ -423,16 +443,22 @@ class DataPage(QWidget):
         """Ask which class loose images belong to (a method so tests can answer it)."""
         from mma_studio.core.dataset import readable_class_name
 
-        existing = [self._state.display_name(c.name) for c in self._state.data.scan.classes] if (
-            self._state.data.scan is not None) else []
+        existing = (
+            [self._state.display_name(c.name) for c in self._state.data.scan.classes]
+            if (self._state.data.scan is not None)
+            else []
+        )
         parents = {p.parent for p in files}
         suggestion = readable_class_name(parents.pop().name) if len(parents) == 1 else ""
         items = [suggestion] + [n for n in existing if n != suggestion] if suggestion else existing
         name, ok = QInputDialog.getItem(
-            self, "Name the New Class",
+            self,
+            "Name the New Class",
             f"Which class do these {len(files)} images show?\n"
             "Use words CLIP can read (an existing class name adds the images to it).",
-            items or [""], 0, True,
+            items or [""],
+            0,
+            True,
         )
         return " ".join(name.split()) if ok else ""
 
@@ -445,8 +471,13 @@ class DataPage(QWidget):
             return
         self.error_banner.hide()
         destination = Path(self.example_dir) if self.example_dir is not None else default_example_dir()
-        self._start_scan(_example_task(destination, self.example_per_class), "Writing the example dataset",
-                         replace=True, extend=False, kind="example")
+        self._start_scan(
+            _example_task(destination, self.example_per_class),
+            "Writing the example dataset",
+            replace=True,
+            extend=False,
+            kind="example",
+        )
 
     def cancel(self) -> None:
         if self._task is not None:
@@ -542,8 +573,9 @@ class DataPage(QWidget):
         if self._task_kind == "example":
             self.backbone_chooser.select_demo()
             self.statusMessage.emit(
-                f"Example ready: {len(result.classes)} classes of shapes, with the demo model selected. "
-                "Next: Train.", 8000)
+                f"Example ready: {len(result.classes)} classes of shapes, with the demo model selected. Next: Train.",
+                8000,
+            )
         self.scanFinished.emit(True)
 
     def _apply_scan(self, scan) -> None:
@@ -556,9 +588,11 @@ class DataPage(QWidget):
             new = [n for n in scan.class_names if n in data.new_classes]
             self._state.update_scan(scan, base, new)
             skipped = len(scan.skipped)
-            self.statusMessage.emit(f"Scanned again: {scan.image_count:,} usable images"
-                                    + (f", {skipped} file{'s' if skipped != 1 else ''} skipped." if skipped else
-                                       ", nothing skipped."), 8000)
+            self.statusMessage.emit(
+                f"Scanned again: {scan.image_count:,} usable images"
+                + (f", {skipped} file{'s' if skipped != 1 else ''} skipped." if skipped else ", nothing skipped."),
+                8000,
+            )
             return
         if self._pending_replace or data.scan is None:
             base, new = default_roles(scan.class_names)
@@ -566,7 +600,9 @@ class DataPage(QWidget):
             skipped = len(scan.skipped)
             self.statusMessage.emit(
                 f"Found {len(scan.classes)} classes and {scan.image_count:,} usable images"
-                + (f"; {skipped} file{'s' if skipped != 1 else ''} skipped." if skipped else "."), 8000)
+                + (f"; {skipped} file{'s' if skipped != 1 else ''} skipped." if skipped else "."),
+                8000,
+            )
             return
         from mma_studio.core.scan_merge import merge_scans
 
@@ -592,13 +628,17 @@ class DataPage(QWidget):
         names += f" and {len(added) - 3} more" if len(added) > 3 else ""
         count = f"{len(added)} class{'es' if len(added) != 1 else ''}"
         if not was_default:
-            return (f"Added {count} ({names}) as base classes to train on; your base/new split is kept. "
-                    "Change it under Base and new classes.")
+            return (
+                f"Added {count} ({names}) as base classes to train on; your base/new split is kept. "
+                "Change it under Base and new classes."
+            )
         if moved:
             shown = ", ".join(f"“{self._state.display_name(n)}”" for n in moved[:3])
             shown += f" and {len(moved) - 3} more" if len(moved) > 3 else ""
-            return (f"Added {count} ({names}). The suggested split was made again for {len(base) + len(new)} "
-                    f"classes: {len(base)} base, {len(new)} new ({shown} changed role).")
+            return (
+                f"Added {count} ({names}). The suggested split was made again for {len(base) + len(new)} "
+                f"classes: {len(base)} base, {len(new)} new ({shown} changed role)."
+            )
         return f"Added {count} ({names}) to the suggested split: {len(base)} base, {len(new)} new."
 
     def _on_failed(self, message: str, partial_scan=None) -> None:
@@ -653,8 +693,9 @@ class DataPage(QWidget):
         if root is None or self._task is not None or self._state.busy:
             return
         self.error_banner.hide()
-        self._start_scan(scan_root_task(Path(root)), f"Scanning {Path(root).name} again", replace=False,
-                         extend=False, kind="rescan")
+        self._start_scan(
+            scan_root_task(Path(root)), f"Scanning {Path(root).name} again", replace=False, extend=False, kind="rescan"
+        )
 
     def show_health_report(self) -> None:
         dialog = self.health_report_dialog()
@@ -684,7 +725,8 @@ class DataPage(QWidget):
             where = f" in {scan.root}" if scan.root is not None else ""
             self.summary.setText(
                 f"{len(scan.classes)} classes · {scan.image_count:,} usable images"
-                + (f" · {skipped} skipped" if skipped else "") + where
+                + (f" · {skipped} skipped" if skipped else "")
+                + where
             )
             self.summary.setToolTip(plain_tooltip(str(scan.root)) if scan.root is not None else "")
             self.report_button.setText(f"Health Report ({skipped})" if skipped else "Health Report")
@@ -707,11 +749,15 @@ class DataPage(QWidget):
         scan = self._state.fixed_scan()  # counts as training will see them (exclusions, moves)
         named = replace(scan, classes=[replace(c, display_name=self._state.display_name(c.name)) for c in scan.classes])
         # Names that read the same in the prompt (after renames) come first: training refuses them.
-        advice = [f"Cannot train: {line}" for line in named.errors] + list(named.warnings) + dataset_advice(
-            named,
-            shots=self._state.shots,
-            val_per_class=self._state.val_per_class,
-            base_classes=self._state.data.base_classes,
+        advice = (
+            [f"Cannot train: {line}" for line in named.errors]
+            + list(named.warnings)
+            + dataset_advice(
+                named,
+                shots=self._state.shots,
+                val_per_class=self._state.val_per_class,
+                base_classes=self._state.data.base_classes,
+            )
         )
         unreadable = [(c.name, c.display_name) for c in named.classes if looks_unreadable_name(c.display_name)]
         self.warnings.set_advice(advice, unreadable=unreadable, skipped_count=len(scan.skipped))

@@ -14,7 +14,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-
 ROOT = "root"
 CLASS_FOLDERS = "class_folders"
 IMAGES = "images"

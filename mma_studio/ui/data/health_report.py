@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
 from mma_studio.ui.widgets.plain_text import plain_tooltip
 
 
@@ -60,8 +61,15 @@ def report_text(skipped: list) -> str:
 class HealthReportDialog(QDialog):
     rescanRequested = Signal()  # the user fixed files outside the app: scan the folder again
 
-    def __init__(self, skipped: list, parent: QWidget | None = None, *, total_usable: int | None = None,
-                 duplicates=(), can_rescan: bool = False) -> None:
+    def __init__(
+        self,
+        skipped: list,
+        parent: QWidget | None = None,
+        *,
+        total_usable: int | None = None,
+        duplicates=(),
+        can_rescan: bool = False,
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("healthReportDialog")
         self.setWindowTitle("Dataset Health Report")
@@ -83,9 +91,11 @@ class HealthReportDialog(QDialog):
             if total_usable is not None:
                 summary += f" {total_usable:,} usable images remain."
         if duplicates:
-            summary += (f"{' ' if summary else ''}<b>{len(duplicates)} image{'s are' if len(duplicates) != 1 else ' is'} "
-                        "counted more than once</b> (links to the same file, or identical copies): remove the extra "
-                        "copies or links, or the same picture is used twice.")
+            summary += (
+                f"{' ' if summary else ''}<b>{len(duplicates)} image{'s are' if len(duplicates) != 1 else ' is'} "
+                "counted more than once</b> (links to the same file, or identical copies): remove the extra "
+                "copies or links, or the same picture is used twice."
+            )
         self._summary = QLabel(summary, self)
         self._summary.setObjectName("healthReportSummary")
         self._summary.setWordWrap(True)
@@ -143,8 +153,10 @@ class HealthReportDialog(QDialog):
         self.open_button.setEnabled(bool(count))
         self.rescan_button = QPushButton("Rescan", self)
         self.rescan_button.setObjectName("healthReportRescanButton")
-        self.rescan_button.setToolTip("Scan the dataset folder again after fixing or removing these files; "
-                                      "class names and the base/new split are kept")
+        self.rescan_button.setToolTip(
+            "Scan the dataset folder again after fixing or removing these files; "
+            "class names and the base/new split are kept"
+        )
         self.rescan_button.setEnabled(can_rescan)
         self.rescan_button.clicked.connect(self._rescan)
         buttons.addButton(self.copy_button, QDialogButtonBox.ActionRole)

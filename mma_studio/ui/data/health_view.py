@@ -32,9 +32,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from mma_studio.ui.widgets.plain_text import plain_tooltip
 from mma_studio.ui.widgets.progress_row import ProgressRow
 from mma_studio.ui.workers.background_task import BackgroundTask
-from mma_studio.ui.widgets.plain_text import plain_tooltip
 
 THUMB = 72
 SHOWN_IMAGES = 6  # per finding; a larger group says how many more
@@ -85,10 +85,15 @@ def run_settings_for(state):
     from mma_studio.core.pipeline import RunSettings
 
     data = state.data
-    return RunSettings(model=state.backbone.model, pretrained=state.backbone.pretrained, shots=state.shots,
-                       val_per_class=state.val_per_class, base_classes=list(data.base_classes) or None,
-                       new_classes=list(data.new_classes) if data.base_classes else None,
-                       display_names=dict(data.display_names))
+    return RunSettings(
+        model=state.backbone.model,
+        pretrained=state.backbone.pretrained,
+        shots=state.shots,
+        val_per_class=state.val_per_class,
+        base_classes=list(data.base_classes) or None,
+        new_classes=list(data.new_classes) if data.base_classes else None,
+        display_names=dict(data.display_names),
+    )
 
 
 def health_task(scan, settings, fixes, cache_dir: Path | None, *, backbone=None, label_source: str = "auto"):
@@ -97,8 +102,16 @@ def health_task(scan, settings, fixes, cache_dir: Path | None, *, backbone=None,
         from mma_studio.core.feature_cache import FeatureCache
 
         cache = FeatureCache(cache_dir) if cache_dir is not None else FeatureCache()
-        return examine_dataset(scan, settings, fixes=fixes, cache=cache, backbone=backbone,
-                               label_source=label_source, on_progress=on_progress, token=token)
+        return examine_dataset(
+            scan,
+            settings,
+            fixes=fixes,
+            cache=cache,
+            backbone=backbone,
+            label_source=label_source,
+            on_progress=on_progress,
+            token=token,
+        )
 
     return run
 
@@ -143,8 +156,10 @@ class FindingRow(QFrame):
         self.exclude_button = self.move_button = None
         if exclusion_for(finding):
             count = len(exclusion_for(finding))
-            self.exclude_button = QPushButton("Exclude" if count == len(finding.paths) else f"Exclude {count} cop"
-                                              + ("y" if count == 1 else "ies"), self)
+            self.exclude_button = QPushButton(
+                "Exclude" if count == len(finding.paths) else f"Exclude {count} cop" + ("y" if count == 1 else "ies"),
+                self,
+            )
             self.exclude_button.setObjectName("healthExcludeButton")
             self.exclude_button.setToolTip("Leave these images out of the project (the files stay where they are)")
             self.exclude_button.clicked.connect(self.exclude)
@@ -158,7 +173,9 @@ class FindingRow(QFrame):
             self.move_button.setToolTip("File these images under another class (recorded in the project)")
             menu = QMenu(self.move_button)
             for name in self._move_targets():
-                action = menu.addAction(state.display_name(name) + ("  (suggested)" if name == finding.suggested_class else ""))
+                action = menu.addAction(
+                    state.display_name(name) + ("  (suggested)" if name == finding.suggested_class else "")
+                )
                 action.setData(name)
                 action.triggered.connect(lambda _checked=False, n=name: self.move_to(n))
             self.move_button.setMenu(menu)
@@ -230,8 +247,10 @@ class HealthView(QWidget):
         self.summary.setWordWrap(True)
         self.check_button = QPushButton("Check Data Health", self)
         self.check_button.setObjectName("checkHealthButton")
-        self.check_button.setToolTip("Look for duplicates, leaks between training and test, likely label errors "
-                                     "and outliers, from the image features (cached after the first time)")
+        self.check_button.setToolTip(
+            "Look for duplicates, leaks between training and test, likely label errors "
+            "and outliers, from the image features (cached after the first time)"
+        )
         self.check_button.clicked.connect(self.check)
         self.progress_row = ProgressRow("health", "data health check", self.cancel, self)
         header = QHBoxLayout()
@@ -278,8 +297,9 @@ class HealthView(QWidget):
             from mma_studio.ui.dialogs.settings_dialog import configured_cache_dir
 
             cache_dir = configured_cache_dir()
-        self._start(health_task(scan, run_settings_for(self._state), self._state.data.fixes, cache_dir),
-                    automatic=False)
+        self._start(
+            health_task(scan, run_settings_for(self._state), self._state.data.fixes, cache_dir), automatic=False
+        )
         return True
 
     def check_after_run(self, run=None, cache_dir: Path | None = None) -> bool:
@@ -294,9 +314,17 @@ class HealthView(QWidget):
             from mma_studio.ui.dialogs.settings_dialog import configured_cache_dir
 
             cache_dir = configured_cache_dir()
-        self._start(health_task(scan, settings, self._state.data.fixes, cache_dir,
-                                backbone=getattr(run, "backbone", None), label_source="zero-shot"),
-                    automatic=True)
+        self._start(
+            health_task(
+                scan,
+                settings,
+                self._state.data.fixes,
+                cache_dir,
+                backbone=getattr(run, "backbone", None),
+                label_source="zero-shot",
+            ),
+            automatic=True,
+        )
         return True
 
     def cancel_automatic(self) -> None:
@@ -403,19 +431,27 @@ class HealthView(QWidget):
         if scan is None:
             self.summary.setText("Add a dataset to check it for duplicates, leaks and label errors.")
         elif self.report is None:
-            self.summary.setText("Check the data for duplicates, images shared by training and test, likely "
-                                 "label errors and outliers (after each training run this happens by itself)."
-                                 + fixed_text)
+            self.summary.setText(
+                "Check the data for duplicates, images shared by training and test, likely "
+                "label errors and outliers (after each training run this happens by itself)." + fixed_text
+            )
         else:
             open_count = len(self.open_findings())
             shown = f" (the first {SHOWN_FINDINGS} are listed)" if open_count > SHOWN_FINDINGS else ""
-            verdict = (f"<b>{open_count} finding{'s' if open_count != 1 else ''}</b>{shown}" if open_count
-                       else "<b>No problems found.</b>")
-            more = (" Check Data Health also asks the adapter (out-of-fold predictions) about labels."
-                    if self.report.label_source == "zero-shot" else "")  # examine.ZERO_SHOT_SOURCE
+            verdict = (
+                f"<b>{open_count} finding{'s' if open_count != 1 else ''}</b>{shown}"
+                if open_count
+                else "<b>No problems found.</b>"
+            )
+            more = (
+                " Check Data Health also asks the adapter (out-of-fold predictions) about labels."
+                if self.report.label_source == "zero-shot"
+                else ""
+            )  # examine.ZERO_SHOT_SOURCE
             self.summary.setText(
                 f"{verdict} in {self.report.image_count:,} images · label errors from {self.report.label_source} "
-                f"· {self.report.seconds:.1f} s.{more}{fixed_text}")
+                f"· {self.report.seconds:.1f} s.{more}{fixed_text}"
+            )
 
     def _on_thumbnail(self, path: str) -> None:
         for row in self.rows:

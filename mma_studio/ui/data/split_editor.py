@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QGridLayout,
-        QLabel,
+    QLabel,
     QListWidget,
     QListWidgetItem,
     QPushButton,

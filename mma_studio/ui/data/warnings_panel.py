@@ -61,8 +61,14 @@ class WarningsPanel(QFrame):
         elif skipped_count:  # never "no problems" beside a button listing skipped files
             icon = style.standardIcon(QStyle.SP_MessageBoxInformation).pixmap(18, 18)
             files = f"{skipped_count} file{'s' if skipped_count != 1 else ''}"
-            self._rows.addWidget(_row(icon, f"{files} could not be read and {'are' if skipped_count != 1 else 'is'} "
-                                            "left out; the other images are ready to train.", self))
+            self._rows.addWidget(
+                _row(
+                    icon,
+                    f"{files} could not be read and {'are' if skipped_count != 1 else 'is'} "
+                    "left out; the other images are ready to train.",
+                    self,
+                )
+            )
         else:
             icon = style.standardIcon(QStyle.SP_DialogApplyButton).pixmap(18, 18)
             self._rows.addWidget(_row(icon, "No problems found: the dataset is ready to train.", self))

@@ -23,9 +23,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mma_studio.ui.widgets.topk_bars import ROLE_COLORS, ROLE_LABELS
 from mma_studio.ui.widgets.naming import named
 from mma_studio.ui.widgets.plain_text import plain_tooltip
+from mma_studio.ui.widgets.topk_bars import ROLE_COLORS, ROLE_LABELS
 
 ROLE_ROLE = Qt.ItemDataRole.UserRole + 1
 
@@ -69,7 +69,9 @@ class ClassListEditor(QWidget):
 
         self.list = named(QListWidget(self), "classList")
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.list.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked | QAbstractItemView.EditTrigger.EditKeyPressed)
+        self.list.setEditTriggers(
+            QAbstractItemView.EditTrigger.DoubleClicked | QAbstractItemView.EditTrigger.EditKeyPressed
+        )
         self.list.setIconSize(QSize(10, 10))
         self.list.setUniformItemSizes(True)
         self.list.setToolTip("Double-click a name to rename it; Delete removes the selected classes")
@@ -143,7 +145,7 @@ class ClassListEditor(QWidget):
     def set_classes(self, names: list[str], roles: list[str] | None = None) -> None:
         """The adapter's classes (this is what Reset returns to). Emits nothing."""
         roles = list(roles) if roles is not None else ["base"] * len(names)
-        self._original = {name: role for name, role in zip(names, roles)}
+        self._original = dict(zip(names, roles))
         self._original_order = list(names)
         self._fill(list(names))
         self.note.setText("")
@@ -183,7 +185,9 @@ class ClassListEditor(QWidget):
             self.note.setText("Keep at least one class: the demo needs something to classify into.")
             return False
         self._fill(remaining)
-        self.note.setText("" if len(remaining) > 1 else "With one class, every image gets 100%: add another to compare.")
+        self.note.setText(
+            "" if len(remaining) > 1 else "With one class, every image gets 100%: add another to compare."
+        )
         self.classesChanged.emit(self.class_names())
         return True
 

@@ -16,7 +16,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QRectF, QSettings, QSize, Qt, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QGuiApplication, QImage, QKeySequence, QPainter, QPalette, QPixmap, QShortcut
+from PySide6.QtGui import (
+    QDesktopServices,
+    QGuiApplication,
+    QImage,
+    QKeySequence,
+    QPainter,
+    QPalette,
+    QPixmap,
+    QShortcut,
+)
 from PySide6.QtWidgets import (
     QFileDialog,
     QFrame,
@@ -29,16 +38,21 @@ from PySide6.QtWidgets import (
     QSizePolicy,
     QSpinBox,
     QStyle,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
+from mma_studio.ui.app_state import AppState
+from mma_studio.ui.demo.class_list_editor import ClassListEditor
 from mma_studio.ui.widgets.adapter_drop import is_adapter_path, local_paths
 from mma_studio.ui.widgets.adapter_info import AdapterInfo
-from mma_studio.ui.app_state import AppState
+from mma_studio.ui.widgets.banner import Banner
+from mma_studio.ui.widgets.fit_scroll_area import FitScrollArea
+from mma_studio.ui.widgets.naming import named
+from mma_studio.ui.widgets.page_style import CARD_STYLE, card, title_label
+from mma_studio.ui.widgets.plain_text import plain_label, plain_tooltip
+from mma_studio.ui.widgets.topk_bars import BarRow, TopKBars
 from mma_studio.ui.workers.background_task import BackgroundTask
-from mma_studio.ui.demo.class_list_editor import ClassListEditor
 from mma_studio.ui.workers.demo_worker import (
     BackboneCache,
     DemoModel,
@@ -51,12 +65,6 @@ from mma_studio.ui.workers.demo_worker import (
     model_from_run_task,
     read_adapter_task,
 )
-from mma_studio.ui.widgets.topk_bars import BarRow, TopKBars
-from mma_studio.ui.widgets.page_style import CARD_STYLE, card, title_label
-from mma_studio.ui.widgets.banner import Banner
-from mma_studio.ui.widgets.fit_scroll_area import FitScrollArea
-from mma_studio.ui.widgets.naming import named
-from mma_studio.ui.widgets.plain_text import plain_label, plain_tooltip
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp *.tif *.tiff);;All files (*)"
 ADAPTER_FILTER = "Adapter files (*.safetensors);;All files (*)"
@@ -70,12 +78,15 @@ NARROW_SIDE_PANEL_WIDTH = 280
 ZERO_SHOT_COLOR = "#6b7280"
 ADAPTER_COLOR = "#2563eb"
 
-DEMO_PAGE_STYLE = CARD_STYLE + """
+DEMO_PAGE_STYLE = (
+    CARD_STYLE
+    + """
 QFrame#demoErrorBanner { background: #fef2f2; border: 1px solid #fecaca; border-radius: 8px; }
 QFrame#demoErrorBanner QLabel { color: #991b1b; }
 QFrame#demoNoticeBanner { background: #eff6ff; border: 1px solid #bfdbfe; border-radius: 8px; }
 QFrame#demoNoticeBanner QLabel { color: #1e3a8a; }
 """
+)
 
 
 def _card(name: str, title: str, content_layout) -> QFrame:
@@ -137,21 +148,33 @@ class ImageView(QFrame):
             caption_height = self.fontMetrics().height() + 8 if self._caption else 0
             area = rect.adjusted(10, 10, -10, -10 - caption_height)
             size = self._pixmap.size().scaled(int(area.width()), int(area.height()), Qt.AspectRatioMode.KeepAspectRatio)
-            target = QRectF(area.x() + (area.width() - size.width()) / 2, area.y() + (area.height() - size.height()) / 2,
-                            size.width(), size.height())
+            target = QRectF(
+                area.x() + (area.width() - size.width()) / 2,
+                area.y() + (area.height() - size.height()) / 2,
+                size.width(),
+                size.height(),
+            )
             painter.drawPixmap(target, self._pixmap, QRectF(self._pixmap.rect()))
             if self._caption:
                 painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
-                text = self.fontMetrics().elidedText(self._caption, Qt.TextElideMode.ElideMiddle, int(rect.width() - 20))
-                painter.drawText(QRectF(rect.x() + 10, rect.bottom() - caption_height - 4, rect.width() - 20, caption_height),
-                                 Qt.AlignmentFlag.AlignCenter, text)
+                text = self.fontMetrics().elidedText(
+                    self._caption, Qt.TextElideMode.ElideMiddle, int(rect.width() - 20)
+                )
+                painter.drawText(
+                    QRectF(rect.x() + 10, rect.bottom() - caption_height - 4, rect.width() - 20, caption_height),
+                    Qt.AlignmentFlag.AlignCenter,
+                    text,
+                )
         else:
             painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
             font = painter.font()
             font.setPointSizeF(font.pointSizeF() * 1.15)
             painter.setFont(font)
-            painter.drawText(rect, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
-                             "Drop an image here\nor open one, or paste it (Ctrl+V)")
+            painter.drawText(
+                rect,
+                Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
+                "Drop an image here\nor open one, or paste it (Ctrl+V)",
+            )
         painter.end()
 
 
@@ -198,8 +221,10 @@ class DemoPage(QWidget):
         self.summary_label = plain_label(named(QLabel(), "demoSummaryLabel"))  # names the adapter file
         self.summary_label.setProperty("role", "hint")
         self.summary_label.setWordWrap(True)
-        self.load_button = named(QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_DialogOpenButton),
-                                              "Load Adapter File…"), "loadAdapterButton")
+        self.load_button = named(
+            QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_DialogOpenButton), "Load Adapter File…"),
+            "loadAdapterButton",
+        )
         self.load_button.setToolTip("Classify with an adapter file (.safetensors); you can also drop one on the window")
         self.load_button.clicked.connect(self.choose_adapter_file)
         self.use_run_button = named(QPushButton("Use Last Training Run"), "useLastRunButton")
@@ -233,8 +258,9 @@ class DemoPage(QWidget):
 
         # ---- left: the image and the two result columns ----------------------------------------
         self.image_view = ImageView()
-        self.open_image_button = named(QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_DirOpenIcon),
-                                                    "Open Image…"), "openImageButton")
+        self.open_image_button = named(
+            QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_DirOpenIcon), "Open Image…"), "openImageButton"
+        )
         self.open_image_button.setToolTip("Classify an image file")
         self.open_image_button.clicked.connect(self.choose_image)
         self.paste_button = named(QPushButton("Paste"), "pasteImageButton")
@@ -255,8 +281,12 @@ class DemoPage(QWidget):
         image_layout.addLayout(image_buttons)
         image_card = _card("demoImageCard", "Image", image_layout)
 
-        self.zero_shot_bars = named(TopKBars("Zero-shot CLIP", "frozen CLIP, no adapter", ZERO_SHOT_COLOR), "zeroShotBars")
-        self.adapter_bars = named(TopKBars("CLIP + adapter", "with the Multi-Modal Adapter", ADAPTER_COLOR), "adapterBars")
+        self.zero_shot_bars = named(
+            TopKBars("Zero-shot CLIP", "frozen CLIP, no adapter", ZERO_SHOT_COLOR), "zeroShotBars"
+        )
+        self.adapter_bars = named(
+            TopKBars("CLIP + adapter", "with the Multi-Modal Adapter", ADAPTER_COLOR), "adapterBars"
+        )
         self.top_k_spin = named(QSpinBox(), "topKSpin")
         self.top_k_spin.setRange(1, 10)
         self.top_k_spin.setValue(DEFAULT_TOP_K)
@@ -301,8 +331,10 @@ class DemoPage(QWidget):
         adapter_layout.addWidget(self.adapter_info)
         adapter_card = _card("demoAdapterCard", "Adapter", adapter_layout)
 
-        self.folder_button = named(QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_DirIcon),
-                                                "Classify a Folder…"), "classifyFolderButton")
+        self.folder_button = named(
+            QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_DirIcon), "Classify a Folder…"),
+            "classifyFolderButton",
+        )
         self.folder_button.setToolTip("Classify every image in a folder (and its sub-folders) into a CSV file")
         self.folder_button.clicked.connect(self.choose_folder_to_classify)
         self.folder_result = named(QLabel(), "folderResultLabel")
@@ -311,7 +343,9 @@ class DemoPage(QWidget):
         self.folder_result.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
         self.folder_result.linkActivated.connect(lambda link: QDesktopServices.openUrl(QUrl(link)))
         folder_layout = QVBoxLayout()
-        folder_hint = QLabel(f"One row per image: the top {FOLDER_TOP_K} classes with the adapter, and zero-shot CLIP's answer.")
+        folder_hint = QLabel(
+            f"One row per image: the top {FOLDER_TOP_K} classes with the adapter, and zero-shot CLIP's answer."
+        )
         folder_hint.setProperty("role", "hint")
         folder_hint.setWordWrap(True)
         folder_layout.addWidget(folder_hint)
@@ -375,8 +409,11 @@ class DemoPage(QWidget):
         # but never narrower than its cards need: it scrolls up and down, never sideways, so
         # anything wider was cut off at its right edge (the Add button, the cards' borders).
         width = int(self.width() * 0.4)
-        needed = (self._side_panel.widget().minimumSizeHint().width()
-                  + self._side_panel.verticalScrollBar().sizeHint().width() + 2)
+        needed = (
+            self._side_panel.widget().minimumSizeHint().width()
+            + self._side_panel.verticalScrollBar().sizeHint().width()
+            + 2
+        )
         self._side_panel.setFixedWidth(max(NARROW_SIDE_PANEL_WIDTH, needed, min(SIDE_PANEL_WIDTH, width)))
 
     # ================================================================== public API
@@ -390,7 +427,8 @@ class DemoPage(QWidget):
             self._queue_model(("run", run))
         else:
             self.notice_banner.show_text(
-                'A new training run finished. <a href="use-run">Use its adapter</a> instead of the loaded file.')
+                'A new training run finished. <a href="use-run">Use its adapter</a> instead of the loaded file.'
+            )
         self._refresh()
 
     def forget_training_runs(self) -> None:
@@ -496,7 +534,9 @@ class DemoPage(QWidget):
         if paths:
             self.handle_paths(paths)
             return
-        self.show_error("Nothing to paste", "The clipboard holds no image. Copy an image (or an image file) and paste again.")
+        self.show_error(
+            "Nothing to paste", "The clipboard holds no image. Copy an image (or an image file) and paste again."
+        )
 
     def handle_paths(self, paths: list[Path]) -> None:
         """What a drop or paste of local files does: an adapter file loads, a folder is classified
@@ -512,7 +552,9 @@ class DemoPage(QWidget):
         if paths:
             self.classify_path(paths[0])
             if len(paths) > 1:
-                self.statusMessage.emit(f"Classifying the first of {len(paths)} images; drop a folder to classify them all.", 6000)
+                self.statusMessage.emit(
+                    f"Classifying the first of {len(paths)} images; drop a folder to classify them all.", 6000
+                )
 
     def cancel(self) -> None:
         if self._task is not None and self._task_kind in ("folder", "read", "file", "run"):
@@ -625,8 +667,11 @@ class DemoPage(QWidget):
             elif kind == "file":
                 _, adapter_file, path = request
                 self._loading_label = path.name
-                self._start("file", model_from_file_task(adapter_file, path, default_device(), self.backbones),
-                            f"Loading {path.name}…")
+                self._start(
+                    "file",
+                    model_from_file_task(adapter_file, path, default_device(), self.backbones),
+                    f"Loading {path.name}…",
+                )
             else:
                 self._loading_label = "the last training run"
                 self._start("run", model_from_run_task(request[1]), "Preparing the last training run's adapter…")
@@ -634,8 +679,11 @@ class DemoPage(QWidget):
         if self._pending_folder is not None and self.model is not None:
             folder, csv_path = self._pending_folder
             self._pending_folder = None
-            self._start("folder", folder_task(self.model.classifier, self.class_editor.class_names(), folder, csv_path,
-                                              FOLDER_TOP_K), f"Classifying the images in {folder.name}…")
+            self._start(
+                "folder",
+                folder_task(self.model.classifier, self.class_editor.class_names(), folder, csv_path, FOLDER_TOP_K),
+                f"Classifying the images in {folder.name}…",
+            )
             return
         if self._pending_image is not None or (self._pending_classify and self._image is not None):
             pending, self._pending_image = self._pending_image, None
@@ -742,8 +790,11 @@ class DemoPage(QWidget):
         previous = self.model
         # Names the user added to the previous adapter's classes stay: MMA scores any name, and
         # a new adapter is no reason to lose them (the status line says they were kept).
-        added = ([n for n in self.class_editor.class_names() if n not in set(previous.class_names)]
-                 if previous is not None else [])
+        added = (
+            [n for n in self.class_editor.class_names() if n not in set(previous.class_names)]
+            if previous is not None
+            else []
+        )
         self.model = model
         self.error_banner.hide()
         names, roles = model.class_names, model.roles
@@ -771,10 +822,18 @@ class DemoPage(QWidget):
             self._show_empty_results()
             return
         roles = self.class_editor.roles()
-        self.zero_shot_bars.set_rows([BarRow(label, p, roles.get(label, "added"))
-                                      for label, p in zip(prediction.zero_shot_labels, prediction.zero_shot_probabilities)])
-        self.adapter_bars.set_rows([BarRow(label, p, roles.get(label, "added"))
-                                    for label, p in zip(prediction.labels, prediction.probabilities)])
+        self.zero_shot_bars.set_rows(
+            [
+                BarRow(label, p, roles.get(label, "added"))
+                for label, p in zip(prediction.zero_shot_labels, prediction.zero_shot_probabilities)
+            ]
+        )
+        self.adapter_bars.set_rows(
+            [
+                BarRow(label, p, roles.get(label, "added"))
+                for label, p in zip(prediction.labels, prediction.probabilities)
+            ]
+        )
         top_zero = prediction.zero_shot_labels[0] if prediction.zero_shot_labels else ""
         top_adapted = prediction.labels[0] if prediction.labels else ""
         count = len(result.class_names)
@@ -785,8 +844,10 @@ class DemoPage(QWidget):
         truth = self._known_class(result.class_names)
         if truth is not None and top_zero == truth and top_adapted != truth:
             # The image's folder names its class: when the adapter loses it, say so.
-            hint = (f"Worse than zero-shot CLIP on this image: its folder says “{truth}”; zero-shot CLIP got it "
-                    f"right, the adapter says “{top_adapted}” (out of {count} classes).")
+            hint = (
+                f"Worse than zero-shot CLIP on this image: its folder says “{truth}”; zero-shot CLIP got it "
+                f"right, the adapter says “{top_adapted}” (out of {count} classes)."
+            )
         self.result_hint.setText(hint)
         self.classified.emit()
 
@@ -815,8 +876,9 @@ class DemoPage(QWidget):
         url = QUrl.fromLocalFile(str(result.csv_path)).toString()
         folder_url = QUrl.fromLocalFile(str(result.csv_path.parent)).toString()
         self.folder_result.setText(
-            f'{result.rows:,} image{"s" if result.rows != 1 else ""} classified into '
-            f'<a href="{url}">{_escape(result.csv_path.name)}</a> (<a href="{folder_url}">show folder</a>).')
+            f"{result.rows:,} image{'s' if result.rows != 1 else ''} classified into "
+            f'<a href="{url}">{_escape(result.csv_path.name)}</a> (<a href="{folder_url}">show folder</a>).'
+        )
         self.statusMessage.emit(f"Wrote {result.rows:,} predictions to {result.csv_path}", 8000)
         self.folderFinished.emit(True)
 
@@ -851,7 +913,9 @@ class DemoPage(QWidget):
             if self._task_kind in ("read", "file", "run"):
                 self.summary_label.setText(f"Loading {self._loading_label}…")
             else:
-                self.summary_label.setText("Train an adapter on the Train page, or load an adapter file, then drop an image.")
+                self.summary_label.setText(
+                    "Train an adapter on the Train page, or load an adapter file, then drop an image."
+                )
             if self.last_result is None:
                 self._show_empty_results()
         else:

@@ -147,8 +147,10 @@ class RunsDialog(QDialog):
         stored = self._has_stored_adapter(index)
         self.results_button.setEnabled(stored)
         self.results_button.setToolTip(
-            "Evaluate this run again and show it on the Evaluate and Demo pages" if stored or index is None
-            else "This run's adapter is no longer kept (only the newest runs are): its figures and curves remain")
+            "Evaluate this run again and show it on the Evaluate and Demo pages"
+            if stored or index is None
+            else "This run's adapter is no longer kept (only the newest runs are): its figures and curves remain"
+        )
         if path is None and index is not None and self._runs[index].adapter_file:
             self.demo_button.setToolTip("The exported adapter file is no longer there")
 

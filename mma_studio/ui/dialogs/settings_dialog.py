@@ -27,9 +27,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mma_studio.ui.workers.background_task import BackgroundTask
-from mma_studio.ui.theme import THEMES, saved_theme, save_theme
+from mma_studio.ui.theme import THEMES, save_theme, saved_theme
 from mma_studio.ui.widgets.naming import named
+from mma_studio.ui.workers.background_task import BackgroundTask
 
 DEVICE_KEY = "app/defaultDevice"
 CACHE_DIR_KEY = "app/cacheDir"

@@ -34,15 +34,17 @@ from mma_studio.ui.evaluate.comparison_tiles import ComparisonTiles
 from mma_studio.ui.evaluate.confusion_view import ConfusionMatrixView
 from mma_studio.ui.evaluate.image_gallery import GalleryImage, ImageGallery
 from mma_studio.ui.evaluate.per_class_table import PerClassTable
-from mma_studio.ui.widgets.page_style import CARD_STYLE, card, title_label
 from mma_studio.ui.widgets.fit_scroll_area import FitScrollArea
 from mma_studio.ui.widgets.naming import named
+from mma_studio.ui.widgets.page_style import CARD_STYLE, card, title_label
 
 ADAPTED = "adapted"
 ZERO_SHOT = "zero_shot"
 MODEL_TITLES = {ADAPTED: "CLIP + adapter", ZERO_SHOT: "Zero-shot CLIP"}
 
-PAGE_STYLE = CARD_STYLE + """
+PAGE_STYLE = (
+    CARD_STYLE
+    + """
 QLabel[role="tileCaption"] { color: palette(placeholder-text); font-size: 8.5pt; }
 QLabel[role="tileValue"] { font-size: 17pt; font-weight: 600; }
 QLabel[role="tileBaseline"] { font-size: 12pt; color: palette(placeholder-text); }
@@ -70,6 +72,7 @@ QLineEdit#perClassFilter {
 }
 QFrame#evaluateNotice { background: rgba(245, 158, 11, 0.14); border: 1px solid rgba(245, 158, 11, 0.55); border-radius: 8px; }
 """
+)
 
 
 STACK_BELOW_WIDTH = 1000  # page width under which the confusion matrix goes below the table
@@ -131,15 +134,27 @@ class EvaluatePage(QWidget):
         self.summary_label.setProperty("role", "hint")
         self.summary_label.setWordWrap(True)
         self.model_group, model_row = _segmented(
-            [("showAdaptedButton", MODEL_TITLES[ADAPTED], "Per-class figures, confusion matrix and images of CLIP + adapter"),
-             ("showZeroShotButton", MODEL_TITLES[ZERO_SHOT], "The same for zero-shot CLIP, the baseline without adapter")],
-            self)
+            [
+                (
+                    "showAdaptedButton",
+                    MODEL_TITLES[ADAPTED],
+                    "Per-class figures, confusion matrix and images of CLIP + adapter",
+                ),
+                (
+                    "showZeroShotButton",
+                    MODEL_TITLES[ZERO_SHOT],
+                    "The same for zero-shot CLIP, the baseline without adapter",
+                ),
+            ],
+            self,
+        )
         self.model_group.idToggled.connect(self._on_model_toggled)
         model_caption = QLabel("Show:")
         model_caption.setProperty("role", "hint")
         self.export_button = named(
             QPushButton(self.style().standardIcon(QStyle.StandardPixmap.SP_DialogSaveButton), "Export Adapter…"),
-            "evaluateExportButton")
+            "evaluateExportButton",
+        )
         self.export_button.setToolTip("Save the adapter file, and a model card and metrics beside it (Ctrl+E)")
         self.export_button.setCursor(Qt.CursorShape.PointingHandCursor)
         self.export_button.clicked.connect(self.export_adapter)
@@ -193,9 +208,12 @@ class EvaluatePage(QWidget):
         matrix_card, matrix_layout = _card("confusionCard")
         self.matrix_title = title_label("Confusion matrix")
         self.scale_group, scale_row = _segmented(
-            [("confusionCountsButton", "Counts", "Number of test images in each cell"),
-             ("confusionNormalizedButton", "Row %", "Share of each true class's test images (rows add up to 100%)")],
-            self)
+            [
+                ("confusionCountsButton", "Counts", "Number of test images in each cell"),
+                ("confusionNormalizedButton", "Row %", "Share of each true class's test images (rows add up to 100%)"),
+            ],
+            self,
+        )
         self.scale_group.idToggled.connect(lambda index, on: on and self.matrix.set_normalized(index == 1))
         matrix_header = QHBoxLayout()
         matrix_header.addWidget(self.matrix_title, 1)
@@ -219,8 +237,9 @@ class EvaluatePage(QWidget):
         # ---- gallery ------------------------------------------------------------------------------
         gallery_card, gallery_layout = _card("galleryCard")
         self.gallery = ImageGallery()
-        self.gallery.class_choices = lambda: [(n, state.display_name(n)) for n in
-                                              (state.data.scan.class_names if state.data.scan is not None else [])]
+        self.gallery.class_choices = lambda: [
+            (n, state.display_name(n)) for n in (state.data.scan.class_names if state.data.scan is not None else [])
+        ]
         self.gallery.dataFixRequested.connect(state.request_data_fix)
         gallery_layout.addWidget(self.gallery)
 
@@ -268,7 +287,8 @@ class EvaluatePage(QWidget):
         empty_text = QLabel(
             "<p style='font-size:13pt'><b>No results yet</b></p>"
             "<p>Train an adapter on the Train page. Its test figures, per-class table, confusion "
-            "matrix and the misclassified images appear here.</p>")
+            "matrix and the misclassified images appear here.</p>"
+        )
         empty_text.setAlignment(Qt.AlignmentFlag.AlignCenter)
         empty_text.setWordWrap(True)
         empty_text.setProperty("role", "hint")
@@ -332,9 +352,11 @@ class EvaluatePage(QWidget):
         if report is None:
             return []
         names = self._names(report)
-        images = [GalleryImage(path, names[t], names[p])
-                  for path, t, p in zip(report.paths, report.true_labels, report.predicted_labels)
-                  if t == true and p == predicted]
+        images = [
+            GalleryImage(path, names[t], names[p])
+            for path, t, p in zip(report.paths, report.true_labels, report.predicted_labels)
+            if t == true and p == predicted
+        ]
         self.matrix.set_selected_cell((true, predicted))
         count = len(images)
         plural = "image" if count == 1 else "images"
@@ -342,7 +364,9 @@ class EvaluatePage(QWidget):
             title = f"{names[true]}: correctly classified"
         else:
             title = f"{names[true]} predicted as {names[predicted]}"
-        self.gallery.show_images(title, images, f"{count} test {plural} · {MODEL_TITLES[self.model]}, all classes together")
+        self.gallery.show_images(
+            title, images, f"{count} test {plural} · {MODEL_TITLES[self.model]}, all classes together"
+        )
         return [image.path for image in images]
 
     def show_class(self, true: int) -> list[str]:
@@ -351,12 +375,15 @@ class EvaluatePage(QWidget):
         if report is None:
             return []
         names = self._names(report)
-        images = [GalleryImage(path, names[t], names[p])
-                  for path, t, p in zip(report.paths, report.true_labels, report.predicted_labels) if t == true]
+        images = [
+            GalleryImage(path, names[t], names[p])
+            for path, t, p in zip(report.paths, report.true_labels, report.predicted_labels)
+            if t == true
+        ]
         images.sort(key=lambda image: image.correct)  # stable: mistakes first, then file order
         wrong = sum(not image.correct for image in images)
         self.matrix.set_selected_cell(None)
-        detail = (f"{len(images)} test images, {wrong} misclassified · {MODEL_TITLES[self.model]}, all classes together")
+        detail = f"{len(images)} test images, {wrong} misclassified · {MODEL_TITLES[self.model]}, all classes together"
         self.gallery.show_images(f"All test images of {names[true]}", images, detail)
         return [image.path for image in images]
 
@@ -377,7 +404,8 @@ class EvaluatePage(QWidget):
         dialog.destroyed.connect(lambda *_: setattr(self, "export_dialog", None))
         dialog.setWindowModality(Qt.WindowModality.WindowModal)
         dialog.exportSucceeded.connect(
-            lambda result, run=self.run: result.written and self.adapterExported.emit(run, result.written[0]))
+            lambda result, run=self.run: result.written and self.adapterExported.emit(run, result.written[0])
+        )
         self.export_dialog = dialog
         dialog.open()
         return dialog
@@ -395,10 +423,11 @@ class EvaluatePage(QWidget):
         title = MODEL_TITLES[self.model]
         baseline = self.run.zero_shot.per_class if self.model == ADAPTED else None
         self.table.set_metrics(report.per_class, baseline)
-        self.table_note.setText(f"{title}. Accuracy in its group: among the classes of the same role (the protocol's "
-                                "figure); among all: every class at once. Hover a column's title for its definition."
-                                + (" vs zero-shot: accuracy in its group against zero-shot CLIP, in points (▼ worse)."
-                                   if baseline else ""))
+        self.table_note.setText(
+            f"{title}. Accuracy in its group: among the classes of the same role (the protocol's "
+            "figure); among all: every class at once. Hover a column's title for its definition."
+            + (" vs zero-shot: accuracy in its group against zero-shot CLIP, in points (▼ worse)." if baseline else "")
+        )
         if report.confusion is not None:
             self.matrix.set_matrix(report.confusion, self._names(report), report.roles)
         else:
@@ -412,10 +441,13 @@ class EvaluatePage(QWidget):
             return
         total = len(report.paths)
         correct = sum(1 for t, p in zip(report.true_labels, report.predicted_labels) if t == p)
-        hover = "" if self.matrix.labels_shown() else " Too many classes for names here: hover a cell, or widen the window."
+        hover = (
+            "" if self.matrix.labels_shown() else " Too many classes for names here: hover a cell, or widen the window."
+        )
         self.matrix_note.setText(
             f"{MODEL_TITLES[self.model]}, every test image classified among all {len(report.class_names)} classes: "
-            f"{correct} of {total} correct (the diagonal). Click a cell to see its images.{hover}")
+            f"{correct} of {total} correct (the diagonal). Click a cell to see its images.{hover}"
+        )
 
     def eventFilter(self, watched, event) -> bool:  # noqa: N802
         if watched is self.matrix and event.type() == QEvent.Type.Resize:
@@ -450,7 +482,9 @@ class EvaluatePage(QWidget):
         }
 
     def _summary_text(self, run) -> str:
-        backbone = (run.backbone_metadata or {}).get("description") or f"{run.settings.model} · {run.settings.pretrained}"
+        backbone = (run.backbone_metadata or {}).get(
+            "description"
+        ) or f"{run.settings.model} · {run.settings.pretrained}"
         epochs = len(run.history)
         kept = f", kept epoch {run.best_epoch}" if run.best_epoch else ""
         parts = ["Held-out test images", backbone, f"{epochs} epoch{'s' if epochs != 1 else ''}{kept}"]

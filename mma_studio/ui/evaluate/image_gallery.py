@@ -7,9 +7,9 @@ opened, or its folder shown in the system file manager; double-click opens the i
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, QUrl, Signal
 from PySide6.QtGui import QAction, QDesktopServices, QFontMetrics, QGuiApplication, QPalette
@@ -29,8 +29,8 @@ from PySide6.QtWidgets import (
 )
 
 from mma_studio.ui.evaluate.eval_colors import gain_color, loss_color
-from mma_studio.ui.widgets.thumbnails import ThumbnailLoader
 from mma_studio.ui.widgets.plain_text import plain_label
+from mma_studio.ui.widgets.thumbnails import ThumbnailLoader
 
 THUMBNAIL_SIZE = 88
 ITEM_WIDTH = 116
@@ -83,8 +83,10 @@ class GalleryModel(QAbstractListModel):
             return self._loader.thumbnail(image.path, THUMBNAIL_SIZE)  # None while it loads
         if role == Qt.ItemDataRole.ToolTipRole:
             verdict = "correct" if image.correct else "mistaken"
-            return (f"{image.path}\nTrue: {image.true_name}\nPredicted: {image.predicted_name} ({verdict})\n"
-                    "Double-click to open")
+            return (
+                f"{image.path}\nTrue: {image.true_name}\nPredicted: {image.predicted_name} ({verdict})\n"
+                "Double-click to open"
+            )
         if role == Qt.ItemDataRole.AccessibleTextRole:
             return f"{Path(image.path).name}: true {image.true_name}, predicted {image.predicted_name}"
         if role == PATH_ROLE:
@@ -117,7 +119,9 @@ class GalleryDelegate(QStyledItemDelegate):
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setRenderHint(painter.RenderHint.Antialiasing, True)
             painter.drawRoundedRect(rect, 6, 6)
-        thumb_rect = QRect(rect.left() + (rect.width() - THUMBNAIL_SIZE) // 2, rect.top() + 4, THUMBNAIL_SIZE, THUMBNAIL_SIZE)
+        thumb_rect = QRect(
+            rect.left() + (rect.width() - THUMBNAIL_SIZE) // 2, rect.top() + 4, THUMBNAIL_SIZE, THUMBNAIL_SIZE
+        )
         pixmap = index.data(Qt.ItemDataRole.DecorationRole)
         if pixmap is None:  # still loading
             painter.fillRect(thumb_rect, palette.color(QPalette.ColorRole.AlternateBase))
@@ -139,12 +143,18 @@ class GalleryDelegate(QStyledItemDelegate):
         top = thumb_rect.bottom() + 5
         text = palette.color(QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text)
         painter.setPen(text)
-        painter.drawText(QRect(rect.left() + 4, top, text_width, line), Qt.AlignmentFlag.AlignHCenter,
-                         metrics.elidedText(image.true_name, Qt.TextElideMode.ElideRight, text_width))
+        painter.drawText(
+            QRect(rect.left() + 4, top, text_width, line),
+            Qt.AlignmentFlag.AlignHCenter,
+            metrics.elidedText(image.true_name, Qt.TextElideMode.ElideRight, text_width),
+        )
         prediction = ("✓ " if image.correct else "✗ ") + image.predicted_name
         painter.setPen(text if selected else mark)
-        painter.drawText(QRect(rect.left() + 4, top + line, text_width, line), Qt.AlignmentFlag.AlignHCenter,
-                         metrics.elidedText(prediction, Qt.TextElideMode.ElideRight, text_width))
+        painter.drawText(
+            QRect(rect.left() + 4, top + line, text_width, line),
+            Qt.AlignmentFlag.AlignHCenter,
+            metrics.elidedText(prediction, Qt.TextElideMode.ElideRight, text_width),
+        )
         painter.restore()
 
 
@@ -175,10 +185,14 @@ class ImageGallery(QWidget):
         plain_label(self.detail)
         self.detail.setProperty("role", "hint")
         style = self.style()
-        self.open_folder_button = QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_DirOpenIcon), "Open Folder", self)
+        self.open_folder_button = QPushButton(
+            style.standardIcon(QStyle.StandardPixmap.SP_DirOpenIcon), "Open Folder", self
+        )
         self.open_folder_button.setObjectName("galleryOpenFolderButton")
         self.open_folder_button.setAccessibleName("galleryOpenFolderButton")
-        self.open_folder_button.setToolTip("Show the selected image's folder (or the first image's) in the file manager")
+        self.open_folder_button.setToolTip(
+            "Show the selected image's folder (or the first image's) in the file manager"
+        )
         self.open_folder_button.clicked.connect(lambda: self.open_containing_folder())
 
         self.model = GalleryModel(self.loader, self)
@@ -201,7 +215,9 @@ class ImageGallery(QWidget):
         self.view.doubleClicked.connect(lambda index: self.open_image(index.data(PATH_ROLE)))
         self.view.selectionModel().selectionChanged.connect(self._update_buttons)
 
-        self.placeholder = QLabel("Click a cell of the confusion matrix, or a class in the table, to see its test images here.", self)
+        self.placeholder = QLabel(
+            "Click a cell of the confusion matrix, or a class in the table, to see its test images here.", self
+        )
         self.placeholder.setObjectName("galleryPlaceholder")
         self.placeholder.setProperty("role", "hint")
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -249,7 +265,9 @@ class ImageGallery(QWidget):
         self.title.setText("Images")
         self.detail.setText("")
         self.model.set_images([])
-        self.placeholder.setText(message or "Click a cell of the confusion matrix, or a class in the table, to see its test images here.")
+        self.placeholder.setText(
+            message or "Click a cell of the confusion matrix, or a class in the table, to see its test images here."
+        )
         self._stack.setCurrentWidget(self.placeholder)
         self._update_buttons()
 
@@ -320,7 +338,9 @@ class ImageGallery(QWidget):
             if shown == getattr(image, "true_name", None):
                 continue
             action = move.addAction(f"{shown} (predicted)" if shown == predicted else shown)
-            action.triggered.connect(lambda _checked=False, c=class_id: self.dataFixRequested.emit("move", list(paths), c))
+            action.triggered.connect(
+                lambda _checked=False, c=class_id: self.dataFixRequested.emit("move", list(paths), c)
+            )
 
     def _update_buttons(self, *_args) -> None:
         has_images = self.model.rowCount() > 0

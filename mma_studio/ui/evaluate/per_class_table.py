@@ -9,12 +9,27 @@ was predicted as has no precision) always sort last, whichever the direction.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QRect, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QRect,
+    QSortFilterProxyModel,
+    Qt,
+    Signal,
+)
 from PySide6.QtGui import QPalette
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QStyledItemDelegate, QStyleOptionViewItem, QTableView, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QTableView,
+    QWidget,
+)
 
 from mma_studio.ui.evaluate.eval_colors import blend, change_color, role_color
 from mma_studio.ui.widgets.plain_text import plain_tooltip
@@ -39,19 +54,31 @@ COLUMNS = (
     Column("class", "Class", "The class name used in the prompts"),
     Column("role", "Role", "Base classes were trained on; new classes were never seen in training"),
     Column("count", "Images", "Held-out test images of this class"),
-    Column("accuracy", "Accuracy\nin its group",
-           "Share of this class's test images classified correctly when the model chooses among the classes "
-           "of the same role only (base images among base classes, new images among new classes): the "
-           "figure of the base/new protocol and of the tiles above"),
-    Column("recall", "Accuracy\namong all",
-           "Share of this class's test images classified correctly when the model chooses among all classes "
-           "at once (the confusion matrix's row; also called recall)"),
-    Column("precision", "Precision\namong all",
-           "Of the test images predicted as this class among all classes at once, the share that really are "
-           "this class (the confusion matrix's column)"),
-    Column("change", "vs zero-shot",
-           "Accuracy in its group minus zero-shot CLIP's, in percentage points: negative (red, ▼) where the "
-           "adapter does worse than zero-shot CLIP on this class"),
+    Column(
+        "accuracy",
+        "Accuracy\nin its group",
+        "Share of this class's test images classified correctly when the model chooses among the classes "
+        "of the same role only (base images among base classes, new images among new classes): the "
+        "figure of the base/new protocol and of the tiles above",
+    ),
+    Column(
+        "recall",
+        "Accuracy\namong all",
+        "Share of this class's test images classified correctly when the model chooses among all classes "
+        "at once (the confusion matrix's row; also called recall)",
+    ),
+    Column(
+        "precision",
+        "Precision\namong all",
+        "Of the test images predicted as this class among all classes at once, the share that really are "
+        "this class (the confusion matrix's column)",
+    ),
+    Column(
+        "change",
+        "vs zero-shot",
+        "Accuracy in its group minus zero-shot CLIP's, in percentage points: negative (red, ▼) where the "
+        "adapter does worse than zero-shot CLIP on this class",
+    ),
 )
 COLUMN_INDEX = {column.key: i for i, column in enumerate(COLUMNS)}
 PERCENT_COLUMNS = ("accuracy", "precision", "recall")
@@ -89,8 +116,18 @@ def rows_from_metrics(per_class: Sequence, baseline: Sequence | None = None) -> 
         accuracy = _number(metrics.accuracy)
         reference = before.get(metrics.name)
         change = accuracy - reference if accuracy is not None and reference is not None else None
-        rows.append(PerClassRow(index, metrics.display_name or metrics.name, metrics.role, int(metrics.count),
-                                accuracy, _number(metrics.precision), _number(metrics.recall), change))
+        rows.append(
+            PerClassRow(
+                index,
+                metrics.display_name or metrics.name,
+                metrics.role,
+                int(metrics.count),
+                accuracy,
+                _number(metrics.precision),
+                _number(metrics.recall),
+                change,
+            )
+        )
     return rows
 
 
@@ -127,8 +164,11 @@ class PerClassTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             return COLUMNS[section].tooltip
         if role == Qt.ItemDataRole.TextAlignmentRole:
-            return int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter) if section < 2 else int(
-                Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            return (
+                int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+                if section < 2
+                else int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            )
         return None
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
@@ -147,8 +187,11 @@ class PerClassTableModel(QAbstractTableModel):
         if role == CLASS_INDEX_ROLE:
             return row.index
         if role == Qt.ItemDataRole.TextAlignmentRole:
-            return int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter) if key in ("class", "role") else int(
-                Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            return (
+                int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+                if key in ("class", "role")
+                else int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            )
         if role == Qt.ItemDataRole.ForegroundRole:
             if key == "change":
                 color = change_color(row.change, self._palette)
@@ -288,4 +331,3 @@ class PerClassTable(QTableView):
     def _on_clicked(self, index: QModelIndex) -> None:
         if index.isValid():
             self.classChosen.emit(index.data(CLASS_INDEX_ROLE))
-

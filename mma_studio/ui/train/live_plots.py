@@ -129,16 +129,29 @@ class LivePlots(QWidget):
 
         loss_item = self.loss_plot.getPlotItem()
         self._loss_curve = loss_item.plot(
-            [], [], name="Training loss", pen=pg.mkPen(LOSS_COLOR, width=2.5),
-            symbol="o", symbolSize=5, symbolBrush=LOSS_COLOR, symbolPen=None,
+            [],
+            [],
+            name="Training loss",
+            pen=pg.mkPen(LOSS_COLOR, width=2.5),
+            symbol="o",
+            symbolSize=5,
+            symbolBrush=LOSS_COLOR,
+            symbolPen=None,
         )
         accuracy_item = self.accuracy_plot.getPlotItem()
         self._accuracy_curves: dict[str, pg.PlotDataItem] = {}
         self._zero_shot_lines: dict[str, pg.InfiniteLine] = {}
         for key, label, color in ACCURACY_SERIES:
             self._accuracy_curves[key] = accuracy_item.plot(
-                [], [], name=label, pen=pg.mkPen(color, width=2.5),
-                symbol="o", symbolSize=5, symbolBrush=color, symbolPen=None, connect="finite",
+                [],
+                [],
+                name=label,
+                pen=pg.mkPen(color, width=2.5),
+                symbol="o",
+                symbolSize=5,
+                symbolBrush=color,
+                symbolPen=None,
+                connect="finite",
             )
             line = pg.InfiniteLine(angle=0, movable=False, pen=pg.mkPen(color, width=1.5, style=Qt.PenStyle.DashLine))
             line.setZValue(-5)
@@ -147,17 +160,30 @@ class LivePlots(QWidget):
             self._zero_shot_lines[key] = line
 
         self._best_markers = pg.ScatterPlotItem(
-            size=14, symbol="star", pen=pg.mkPen("#111827", width=1), brush=pg.mkBrush(STAR_COLOR), name="Best epoch",
+            size=14,
+            symbol="star",
+            pen=pg.mkPen("#111827", width=1),
+            brush=pg.mkBrush(STAR_COLOR),
+            name="Best epoch",
         )
         accuracy_item.addItem(self._best_markers)
         self._best_lines = []
         for plot in (self.loss_plot, self.accuracy_plot):
             # The accuracy chart marks the best epoch with its star: a "best" label there would
             # sit on the star whenever the best epoch is the last one (the right edge).
-            label = {"label": "best", "labelOpts": {"position": 0.95, "color": BEST_COLOR, "movable": False,
-                                                    "anchors": [(1, 0), (1, 0)]}} if plot is self.loss_plot else {}
+            label = (
+                {
+                    "label": "best",
+                    "labelOpts": {"position": 0.95, "color": BEST_COLOR, "movable": False, "anchors": [(1, 0), (1, 0)]},
+                }
+                if plot is self.loss_plot
+                else {}
+            )
             line = pg.InfiniteLine(
-                angle=90, movable=False, pen=pg.mkPen(BEST_COLOR, width=1, style=Qt.PenStyle.DotLine), **label,
+                angle=90,
+                movable=False,
+                pen=pg.mkPen(BEST_COLOR, width=1, style=Qt.PenStyle.DotLine),
+                **label,
             )
             line.setZValue(-10)
             line.hide()
@@ -167,8 +193,11 @@ class LivePlots(QWidget):
         # Before a run the axes are empty: say what will appear there rather than show bare axes.
         self.empty_notes = []
         for plot in (self.loss_plot, self.accuracy_plot):
-            note = pg.TextItem("Curves appear here when training starts", anchor=(0.5, 0.5),
-                               color=plot.palette().color(QPalette.ColorRole.PlaceholderText))
+            note = pg.TextItem(
+                "Curves appear here when training starts",
+                anchor=(0.5, 0.5),
+                color=plot.palette().color(QPalette.ColorRole.PlaceholderText),
+            )
             note.setZValue(20)
             plot.getPlotItem().addItem(note, ignoreBounds=True)
             self.empty_notes.append(note)
@@ -206,8 +235,7 @@ class LivePlots(QWidget):
     def add_zero_shot(self, event) -> None:
         """A `ZeroShotEvent`: the dashed baselines."""
         self._zero_shot = {
-            key: _percent(value)
-            for key, value in (("val", event.val_acc), ("new", event.new_acc), ("hm", event.hm))
+            key: _percent(value) for key, value in (("val", event.val_acc), ("new", event.new_acc), ("hm", event.hm))
         }
         self._dirty = True
         self._schedule()

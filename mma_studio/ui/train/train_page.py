@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSizePolicy,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -33,12 +32,12 @@ from mma_studio.ui.train.metric_tiles import MetricTiles
 from mma_studio.ui.train.run_progress import RunProgress, format_duration
 from mma_studio.ui.train.run_summary import RunSummary
 from mma_studio.ui.train.settings_panel import SettingsPanel
-from mma_studio.ui.workers.training_worker import TrainingJob, TrainRequest
-from mma_studio.ui.widgets.page_style import CARD_STYLE, card, title_label
+from mma_studio.ui.weights_messages import MODEL_NOT_LOADED, weights_missing
 from mma_studio.ui.widgets.banner import Banner
 from mma_studio.ui.widgets.naming import named
-from mma_studio.ui.weights_messages import MODEL_NOT_LOADED, weights_missing
+from mma_studio.ui.widgets.page_style import CARD_STYLE, card, title_label
 from mma_studio.ui.widgets.plain_text import plain_label
+from mma_studio.ui.workers.training_worker import TrainingJob, TrainRequest
 
 ENGINE_MODULE = "mma_studio.core.pipeline"
 HOW_IT_WORKS = (
@@ -52,7 +51,9 @@ SETUP_COLUMN_WIDTH = 300  # the settings column; narrower in a small window, so 
 NARROW_SETUP_COLUMN_WIDTH = 260
 NARROW_PAGE_WIDTH = 900  # below it the settings column narrows, so both charts fit side by side
 
-PAGE_STYLE = CARD_STYLE + """
+PAGE_STYLE = (
+    CARD_STYLE
+    + """
 QLabel[role="tileCaption"] { color: palette(placeholder-text); font-size: 8.5pt; }
 QLabel[role="tileValue"] { font-size: 17pt; font-weight: 600; }
 QLabel[role="tileDetail"] { color: palette(placeholder-text); font-size: 8.5pt; }
@@ -87,6 +88,7 @@ QFrame#errorBanner QLabel { color: #991b1b; }
 QFrame#noticeBanner { background: #fffbeb; border: 1px solid #fde68a; border-radius: 8px; }
 QFrame#noticeBanner QLabel { color: #92400e; }
 """
+)
 
 
 class TrainPage(QWidget):
@@ -155,8 +157,10 @@ class TrainPage(QWidget):
         self.cancel_button.setToolTip("Stop the run; training keeps the best adapter so far (Esc)")
         self.cancel_button.clicked.connect(self.cancel_training)
         self.compare_button = named(QPushButton("Compare Methods…"), "compareMethodsButton")
-        self.compare_button.setToolTip("Train zero-shot CLIP, a linear probe, CLIP-Adapter, Tip-Adapter(-F) and MMA on "
-                                       "this split and compare them (evidence only: the export is MMA's)")
+        self.compare_button.setToolTip(
+            "Train zero-shot CLIP, a linear probe, CLIP-Adapter, Tip-Adapter(-F) and MMA on "
+            "this split and compare them (evidence only: the export is MMA's)"
+        )
         self.compare_button.clicked.connect(self.compare_methods)
         self.comparison_dialog = None  # ComparisonDialog, made on first use
         self.ready_label = plain_label(named(QLabel(), "trainReadyLabel"))  # names classes
@@ -431,8 +435,9 @@ class TrainPage(QWidget):
     def restore_settings_values(self, values: dict) -> None:
         self.settings.set_values(values)
 
-    def show_history(self, zero_shot: dict | None, history: list[dict], summary: dict | None = None, *,
-                     progress: bool = True) -> int:
+    def show_history(
+        self, zero_shot: dict | None, history: list[dict], summary: dict | None = None, *, progress: bool = True
+    ) -> int:
         """Draw a stored run's curves and figures (a reopened project's last run) without
         training: `ZeroShotEvent.to_dict()` and `EpochEvent.to_dict()` per epoch. Entries that
         do not make an event are skipped; returns the number of epochs drawn. With the run's
@@ -452,7 +457,7 @@ class TrainPage(QWidget):
             if event is not None:
                 self.plots.add_zero_shot(event)
                 self.tiles.show_zero_shot(event)
-        names = [name for name in EpochEvent.__dataclass_fields__]
+        names = list(EpochEvent.__dataclass_fields__)
         last, best_val, drawn = None, None, 0
         for entry in history or []:
             try:
@@ -485,17 +490,28 @@ class TrainPage(QWidget):
         epochs_run = summary.get("epochs_run") if isinstance(summary.get("epochs_run"), int) else 0
         best = summary.get("best_epoch") if isinstance(summary.get("best_epoch"), int) else 0
         cancelled = summary.get("cancelled") is True
-        finished = SimpleNamespace(epochs_run=epochs_run, best_epoch=best, cancelled=cancelled,
-                                   stopped_early=summary.get("stopped_early") is True)
-        stored = SimpleNamespace(zero_shot=summary.get("zero_shot") or {}, adapted=summary["adapted"],
-                                 history=[last] if last is not None else [], cancelled=cancelled)
+        finished = SimpleNamespace(
+            epochs_run=epochs_run,
+            best_epoch=best,
+            cancelled=cancelled,
+            stopped_early=summary.get("stopped_early") is True,
+        )
+        stored = SimpleNamespace(
+            zero_shot=summary.get("zero_shot") or {},
+            adapted=summary["adapted"],
+            history=[last] if last is not None else [],
+            cancelled=cancelled,
+        )
         self.summary.show_run(stored, finished)
         if not progress:
             return
         maximum = last.epochs if last is not None and last.epochs else epochs_run
-        self.progress.finish("Stopped: best adapter so far kept" if cancelled else "Training complete",
-                             complete=not cancelled, detail="the project's last run",
-                             fraction=epochs_run / maximum if maximum else 1.0)
+        self.progress.finish(
+            "Stopped: best adapter so far kept" if cancelled else "Training complete",
+            complete=not cancelled,
+            detail="the project's last run",
+            fraction=epochs_run / maximum if maximum else 1.0,
+        )
 
     def _restore_previous_results(self) -> None:
         """Show again what the page showed before a run that ended without a figure."""
@@ -612,7 +628,9 @@ class TrainPage(QWidget):
 
     def _on_cancelled(self) -> None:
         self.progress.finish("Cancelled before training started", complete=False)
-        self.notice_banner.show_text("Cancelled. No adapter was trained; the extracted features stay cached for the next run.")
+        self.notice_banner.show_text(
+            "Cancelled. No adapter was trained; the extracted features stay cached for the next run."
+        )
 
     def _on_job_finished(self) -> None:
         job, self._job = self._job, None
@@ -650,7 +668,9 @@ class TrainPage(QWidget):
     def _on_settings_changed(self) -> None:
         values = self.settings.values()
         if values:
-            self.state.set_sample_needs(values.get("shots", self.state.shots), values.get("val_per_class", self.state.val_per_class))
+            self.state.set_sample_needs(
+                values.get("shots", self.state.shots), values.get("val_per_class", self.state.val_per_class)
+            )
         self._update_controls()
 
     def _show_error(self, title: str, message: str, details: str) -> None:
@@ -690,8 +710,11 @@ class TrainPage(QWidget):
         shots = int(values.get("shots", self.state.shots))
         val = int(values.get("val_per_class", self.state.val_per_class))
         base = set(self.state.data.base_classes or [])
-        short = sorted((len(c.images), c.display_name or c.name) for c in self.state.data.scan.classes
-                       if c.name in base and len(c.images) < shots + val)
+        short = sorted(
+            (len(c.images), c.display_name or c.name)
+            for c in self.state.data.scan.classes
+            if c.name in base and len(c.images) < shots + val
+        )
         if not short:
             return None
         from mma_studio.core.split import fitting_sample_sizes
@@ -699,8 +722,7 @@ class TrainPage(QWidget):
         self._fitting_sizes = fitting_sample_sizes(short[0][0], shots, val)
         names = ", ".join(f"'{name}' has {count}" for count, name in short[:3])
         more = f" and {len(short) - 3} more" if len(short) > 3 else ""
-        reason = (f"Each base class needs {shots + val} images ({shots} shots + {val} for validation): "
-                  f"{names}{more}.")
+        reason = f"Each base class needs {shots + val} images ({shots} shots + {val} for validation): {names}{more}."
         if self._fitting_sizes is None:
             return reason + " Add images to these classes, or make them new classes on the Data page."
         return reason + " Add images, or train with fewer shots:"

@@ -13,7 +13,8 @@ import atexit
 import threading
 import time
 import traceback
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
@@ -91,7 +92,8 @@ class _ThreadKeeper(QObject):
 
     def adopt(self, thread: QThread, worker: _Worker, token: CancelToken) -> None:
         self._live[id(thread)] = (thread, worker, token)
-        thread.finished.connect(lambda key=id(thread): self._release(key), Qt.QueuedConnection)
+        key = id(thread)
+        thread.finished.connect(lambda: self._release(key), Qt.QueuedConnection)
 
     def _release(self, key: int) -> None:
         entry = self._live.pop(key, None)
@@ -102,7 +104,7 @@ class _ThreadKeeper(QObject):
         return sum(1 for thread, _, _ in self._live.values() if thread.isRunning())
 
     def cancel_and_wait_all(self) -> None:
-        for thread, _, token in list(self._live.values()):
+        for _thread, _, token in list(self._live.values()):
             token.cancel()
         for thread, _, _ in list(self._live.values()):
             thread.wait()
