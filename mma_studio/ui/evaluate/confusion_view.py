@@ -23,7 +23,7 @@ MIN_LABEL_CELL = 9  # px: smaller cells get no axis labels at all
 MAX_LABEL_SHARE = 0.32  # the row labels take at most this share of the width (then they are elided)
 DOT = 7  # the role dot before a class name
 PAD = 6
-LABELLED_CELL = 12  # px: the cell size the page keeps (scrolling the matrix) so names stay readable
+LABELLED_CELL = 10  # px: the cell size the page keeps (scrolling the matrix) so names stay readable
 
 
 class ConfusionMatrixView(QWidget):

@@ -76,6 +76,8 @@ QFrame#evaluateNotice { background: rgba(245, 158, 11, 0.14); border: 1px solid 
 
 
 STACK_BELOW_WIDTH = 1000  # page width under which the confusion matrix goes below the table
+MATRIX_CARD_CHROME = 44  # the matrix card's margins and its scroll area's frame
+MIN_TABLE_COLUMN_WIDTH = 560  # the per-class table's column never gets narrower for the matrix
 
 
 def worse_than_zero_shot(zero_shot: dict, adapted: dict) -> list[str]:
@@ -433,7 +435,21 @@ class EvaluatePage(QWidget):
         else:
             self.matrix.clear()
         self.matrix.setMinimumSize(self.matrix.readable_size())
+        QTimer.singleShot(0, self._fit_matrix_column)  # once the page has its size
         self._update_matrix_note()
+
+    def _fit_matrix_column(self) -> None:
+        """Side by side, give the matrix's card the width its names need (as far as the table
+        keeps a readable width), so it shows whole instead of scrolling."""
+        if self.columns.orientation() != Qt.Orientation.Horizontal:
+            return
+        total = sum(self.columns.sizes())
+        if total <= 0 or not self.isVisible():
+            return
+        wanted = self.matrix.readable_size().width() + MATRIX_CARD_CHROME
+        matrix = max(self.columns.sizes()[1], min(wanted, total - MIN_TABLE_COLUMN_WIDTH))
+        if total > 0 and matrix != self.columns.sizes()[1]:
+            self.columns.setSizes([total - matrix, matrix])
 
     def _update_matrix_note(self) -> None:
         report = self.report()
@@ -465,6 +481,7 @@ class EvaluatePage(QWidget):
         if self.columns.orientation() != orientation:
             self.columns.setOrientation(orientation)
             self.columns.setMinimumHeight(470 + 420 if stacked else 470)
+        QTimer.singleShot(0, self._fit_matrix_column)  # after the splitter has laid out
 
     @staticmethod
     def _names(report) -> list[str]:

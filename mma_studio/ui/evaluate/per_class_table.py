@@ -75,7 +75,7 @@ COLUMNS = (
     ),
     Column(
         "change",
-        "vs zero-shot",
+        "vs\nzero-shot",
         "Accuracy in its group minus zero-shot CLIP's, in percentage points: negative (red, ▼) where the "
         "adapter does worse than zero-shot CLIP on this class",
     ),
@@ -292,15 +292,33 @@ class PerClassTable(QTableView):
         self.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 12)
         header = self.horizontalHeader()
         header.setSectionResizeMode(COLUMN_INDEX["class"], QHeaderView.ResizeMode.Stretch)
+        # The figures' columns are as wide as their header's longest line or their widest value,
+        # not ResizeToContents (which reserved the sort arrow's room and more): the class names
+        # get the rest, instead of "blue …" at 1280 px.
         for column in range(1, len(COLUMNS)):
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
         header.setHighlightSections(False)
-        header.setMinimumSectionSize(48)
+        header.setMinimumSectionSize(40)
+        self._size_figure_columns()
         self._bars = PercentBarDelegate(self)
         for key in PERCENT_COLUMNS:
             self.setItemDelegateForColumn(COLUMN_INDEX[key], self._bars)
         self.clicked.connect(self._on_clicked)
         self.activated.connect(self._on_clicked)
+
+    def _size_figure_columns(self) -> None:
+        header_metrics = self.horizontalHeader().fontMetrics()
+        cell_metrics = self.fontMetrics()
+        widest_value = {"role": "Base", "count": "9,999", "change": "+100.0 ▼"}
+        for column, spec in enumerate(COLUMNS):
+            if spec.key == "class":
+                continue
+            lines = spec.title.split("\n")
+            width = max(
+                max(header_metrics.horizontalAdvance(line) for line in lines),
+                cell_metrics.horizontalAdvance(widest_value.get(spec.key, "100.0%")),
+            )
+            self.setColumnWidth(column, width + 16)
 
     def set_metrics(self, per_class: Sequence, baseline: Sequence | None = None) -> None:
         """Show `ClassMetrics` rows; with `baseline` the last column gives the accuracy change."""
