@@ -141,3 +141,16 @@ def test_console_script_and_module_entry_points_show_help():
         done = subprocess.run(command, capture_output=True, text=True, timeout=120, env={**os.environ})
         assert done.returncode == 0
         assert "--shots" in done.stdout and "--pretrained" in done.stdout and "--blend" in done.stdout
+
+
+def test_train_prints_the_runs_warnings(workspace, capsys):
+    """14 images a class (one broken in cat), 10 shots + 4 validation: no base test image is left,
+    so base accuracy reads "—" and the text output says why, beside the figures."""
+    output = workspace / "no-base-test.safetensors"
+    argv = ["train", str(workspace / "data"), "-o", str(output), *tiny(workspace), "--epochs", "2"]
+    code = main([*argv, "--shots", "10", "--val-per-class", "4", "--quiet"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    figures = [line for line in out.splitlines() if line.startswith(("zero-shot", "adapted"))]
+    assert len(figures) == 2 and all(line.split()[1] == "—" for line in figures)
+    assert "warning: No base-class image is left for testing" in out

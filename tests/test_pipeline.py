@@ -153,3 +153,18 @@ def test_predictor_refuses_a_different_backbone(dataset, backbone, tmp_path):
     assert classifier.class_names == ["zebra", "lion"]
     with pytest.raises(ValueError, match="unique"):
         classifier.set_classes(["a", "a"])
+
+
+def test_a_role_with_no_image_left_for_testing_is_said_in_the_warnings(dataset, backbone, tmp_path):
+    """12 images a class, 8 shots + 4 validation images: base accuracy reads "—", and the run says why."""
+    scan = scan_dataset(dataset / "data")
+    run = train_adapter(
+        scan,
+        settings(shots=8, val_per_class=4),
+        backbone=backbone,
+        cache=FeatureCache(tmp_path / "cache"),
+    )
+    assert run.split.counts()["test_base"] == 0 and run.summary()["adapted"]["base"] is None
+    assert any("No base-class image is left for testing" in warning for warning in run.warnings)
+    complete = train_adapter(scan, settings(), backbone=backbone, cache=FeatureCache(tmp_path / "cache"))
+    assert not any("left for testing" in warning for warning in complete.warnings)

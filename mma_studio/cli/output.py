@@ -106,7 +106,7 @@ def stdout_to_devnull() -> None:
 
 def percent(value) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "  —  "
+        return "     —"  # as wide as " 80.0%", right-aligned under the figures
     return f"{100 * value:5.1f}%"
 
 

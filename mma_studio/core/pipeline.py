@@ -290,6 +290,20 @@ def check_prompt_names(scan: ScanResult, split: DatasetSplit, settings: RunSetti
         raise DatasetError("; ".join(c.describe() for c in collisions), scan=scan)
 
 
+def untested_role_warnings(split: DatasetSplit) -> list[str]:
+    """Say why a figure will read "—": every image of a role went to training and validation,
+    so none is left to test on (the shots and validation images take a small class whole)."""
+    warnings = []
+    if split.base_names and not split.test_base:
+        warnings.append(
+            "No base-class image is left for testing: the training shots and validation images use every one, "
+            "so base accuracy cannot be measured. Add images, or lower the shots or validation images per class."
+        )
+    if split.new_names and not split.test_new:
+        warnings.append("No new-class image was found for testing, so new-class accuracy cannot be measured.")
+    return warnings
+
+
 def leak_warnings(scan: ScanResult, split: DatasetSplit) -> list[str]:
     """A line per picture that the split puts both among the images trained on and the test
     images (through a link or an identical copy): its test figures measure memory."""
@@ -404,6 +418,7 @@ def train_adapter(
     check(token)
     split, lost = without_unreadable(split, table.failed)
     run_warnings += lost
+    run_warnings += untested_role_warnings(split)
 
     train_features, train_samples = table.stack(split.train)
     if settings.augment_views:

@@ -143,6 +143,8 @@ def run(args, token) -> int:
     else:
         for line in figures_table(summary):
             out(line)
+        for line in run.warnings:  # leaks, unreadable files, a role with nothing left to test
+            out(f"warning: {line}")
         state = "cancelled at" if run.cancelled else ("stopped early at" if run.stopped_early else "ran")
         out(f"best epoch {run.best_epoch} ({state} {len(run.history)} epochs); adapter saved to {path}")
     return print_export_result(exported, args) if export is not None else EXIT_OK
