@@ -7,6 +7,7 @@ CLI, the app and the tests all call it. The epoch is chosen on base validation a
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import numbers
@@ -170,36 +171,23 @@ def fit_features(
     paused-then-cancelled token) ends training with the best weights so far.
     """
     config = config or TrainConfig()
-    if image_features.device.type == "cpu":
-        with torch_threads(adapter_training_threads()):
-            return _fit(
-                image_features,
-                labels,
-                text_features,
-                val_image_features,
-                val_labels,
-                config,
-                adapter_config,
-                on_event,
-                new_image_features,
-                new_labels,
-                new_text_features,
-                token,
-            )
-    return _fit(
-        image_features,
-        labels,
-        text_features,
-        val_image_features,
-        val_labels,
-        config,
-        adapter_config,
-        on_event,
-        new_image_features,
-        new_labels,
-        new_text_features,
-        token,
-    )
+    # On the CPU the adapter's small products run fastest on a few threads (cpu_threads.py).
+    on_cpu = image_features.device.type == "cpu"
+    with torch_threads(adapter_training_threads()) if on_cpu else contextlib.nullcontext():
+        return _fit(
+            image_features,
+            labels,
+            text_features,
+            val_image_features,
+            val_labels,
+            config,
+            adapter_config,
+            on_event,
+            new_image_features,
+            new_labels,
+            new_text_features,
+            token,
+        )
 
 
 def _fit(
