@@ -63,6 +63,10 @@ def sample_paths(images: list, count: int = THUMBNAILS_PER_ROW) -> list[str]:
     return [str(images[i * len(images) // count]) for i in range(count)]
 
 
+NAME_COLUMN_MIN = 140
+NAME_COLUMN_MAX = 260
+
+
 def short_folder(path: Path, root: Path | None) -> str:
     """`Pets/cat` for a class folder inside the dataset root, `~/...` or the full path otherwise."""
     path = Path(path)
@@ -446,6 +450,11 @@ class ClassTable(QTableView):
                 margins = self.sizeHintForIndex(index).width() - metrics.horizontalAdvance(str(index.data()))
                 width = max(width, margins + max(metrics.horizontalAdvance(text) for text in texts))
             self.setColumnWidth(column, width)
+        # The names' column as wide as the longest name (within bounds), so the Folder column
+        # gets the rest instead of "example/…e_circle" beside a half-empty names column.
+        names = [str(self._model.index(row, NAME).data() or "") for row in range(min(rows, 2000))]
+        widest = max((metrics.horizontalAdvance(name) for name in names), default=0) + 36  # icon, margins
+        self.setColumnWidth(NAME, max(NAME_COLUMN_MIN, min(NAME_COLUMN_MAX, widest)))
 
     def changeEvent(self, event) -> None:
         super().changeEvent(event)

@@ -34,6 +34,7 @@ from mma_studio.ui.train.run_summary import RunSummary
 from mma_studio.ui.train.settings_panel import SettingsPanel
 from mma_studio.ui.weights_messages import MODEL_NOT_LOADED, weights_missing
 from mma_studio.ui.widgets.banner import Banner
+from mma_studio.ui.widgets.fit_scroll_area import FitScrollArea
 from mma_studio.ui.widgets.naming import named
 from mma_studio.ui.widgets.page_style import CARD_STYLE, card, title_label
 from mma_studio.ui.widgets.plain_text import plain_label
@@ -236,12 +237,9 @@ class TrainPage(QWidget):
         right_widget.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         plots_card.setMinimumHeight(270)
         # In a small window the run column scrolls instead of squeezing the charts flat.
-        right_scroll = QScrollArea()
+        # (A resizable QScrollArea kept the charts at the height a larger window gave them.)
+        right_scroll = FitScrollArea(right_widget)
         right_scroll.setObjectName("trainRunScroll")
-        right_scroll.setWidgetResizable(True)
-        right_scroll.setFrameShape(QFrame.Shape.NoFrame)
-        right_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        right_scroll.setWidget(right_widget)
 
         # ---- header: the page title and what will train --------------------------------------
         page_title = named(title_label("Train", "pageTitle"), "trainPageTitle")
