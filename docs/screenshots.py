@@ -152,8 +152,6 @@ def main(argv: list[str] | None = None) -> int:
     settle()
 
     grab_pages(window, args.out, "", "_page")
-    dialog.grab().save(str(args.out / "export_dialog.png"))
-    print(f"saved {args.out / 'export_dialog.png'}")
     if args.matrix is not None:
         args.matrix.mkdir(parents=True, exist_ok=True)
         for theme in THEMES:
