@@ -32,7 +32,8 @@ from PySide6.QtWidgets import (
 from mma_studio import __version__
 from mma_studio.ui.app_identity import APP_NAME, application_icon
 from mma_studio.ui.app_state import AppState
-from mma_studio.ui.data.data_page import DataPage, clear_recent_folders, recent_folders
+from mma_studio.ui.data.data_page import DataPage
+from mma_studio.ui.data.recent_folders import clear_recent_folders, recent_folders
 from mma_studio.ui.project_controller import ProjectController
 from mma_studio.ui.theme import apply_saved_theme, apply_theme
 from mma_studio.ui.widgets.adapter_drop import AdapterDropFilter

@@ -32,6 +32,7 @@ from mma_studio.ui.app_state import AppState
 from mma_studio.ui.data.backbone_chooser import BackboneChooser, format_duration
 from mma_studio.ui.data.drop_request import CLASS_FOLDERS, IMAGES, ROOT, DropRefused, DropRequest, classify_drop
 from mma_studio.ui.data.drop_zone import DropZone
+from mma_studio.ui.data.recent_folders import LAST_FOLDER_KEY, remember_recent_folder
 from mma_studio.ui.dialogs.replace_data_question import OPEN_AS_NEW, REPLACE, ask_replace_or_new
 from mma_studio.ui.widgets.page_style import CARD_STYLE, card, title_label
 from mma_studio.ui.widgets.plain_text import plain_label, plain_tooltip
@@ -45,26 +46,6 @@ from mma_studio.ui.workers.scan_worker import (
 
 EXAMPLE_PER_CLASS = 40  # the example dataset's size in the app (tests use fewer)
 EXAMPLE_SEED = 0
-LAST_FOLDER_KEY = "data/lastFolder"
-RECENT_KEY = "data/recentFolders"
-RECENT_MAX = 8
-
-
-def recent_folders() -> list[Path]:
-    """Dataset folders opened before, newest first, that still exist."""
-    value = QSettings().value(RECENT_KEY, [])
-    if isinstance(value, str):  # QSettings returns a lone string for a one-item list
-        value = [value]
-    return [Path(v) for v in (value or []) if isinstance(v, str) and Path(v).is_dir()]
-
-
-def remember_recent_folder(folder: Path) -> None:
-    folders = [str(folder)] + [str(f) for f in recent_folders() if f != folder]
-    QSettings().setValue(RECENT_KEY, folders[:RECENT_MAX])
-
-
-def clear_recent_folders() -> None:
-    QSettings().remove(RECENT_KEY)
 
 
 DATA_PAGE_STYLE = (
