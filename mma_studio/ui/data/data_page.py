@@ -8,7 +8,7 @@ images add classes to it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, Signal
@@ -39,6 +39,9 @@ from mma_studio.ui.widgets.plain_text import plain_label, plain_tooltip
 from mma_studio.ui.widgets.progress_row import ProgressRow
 from mma_studio.ui.workers.background_task import BackgroundTask
 from mma_studio.ui.workers.scan_worker import (
+    ScanFailure,
+    catching_dataset_errors,
+    example_dataset_task,
     scan_folders_task,
     scan_images_task,
     scan_root_task,
@@ -86,39 +89,6 @@ def default_example_dir() -> Path:
     from platformdirs import user_data_path
 
     return user_data_path("MMA Studio", "MMA Studio") / "examples" / "shapes"
-
-
-@dataclass
-class ScanFailure:
-    """A scan that found nothing usable: the message, and the partial scan if any (for its report)."""
-
-    message: str
-    scan: object | None = None
-
-
-def _catching_dataset_errors(fn):
-    def run(on_progress, token):
-        from mma_studio.core.dataset import DatasetError
-
-        try:
-            return fn(on_progress, token)
-        except DatasetError as exc:
-            return ScanFailure(str(exc), exc.scan)
-
-    return run
-
-
-def _example_task(destination: Path, per_class: int):
-    def run(on_progress, token):
-        from mma_studio.core.dataset import scan_dataset
-        from mma_studio.toy.example_dataset import ensure_example_dataset
-
-        ensure_example_dataset(
-            destination, per_class=per_class, seed=EXAMPLE_SEED, on_progress=on_progress, token=token
-        )
-        return scan_dataset(destination, on_progress=on_progress, token=token)
-
-    return run
 
 
 class DataPage(QWidget):
@@ -453,7 +423,7 @@ class DataPage(QWidget):
         self.error_banner.hide()
         destination = Path(self.example_dir) if self.example_dir is not None else default_example_dir()
         self._start_scan(
-            _example_task(destination, self.example_per_class),
+            example_dataset_task(destination, self.example_per_class, EXAMPLE_SEED),
             "Writing the example dataset",
             replace=True,
             extend=False,
@@ -506,7 +476,7 @@ class DataPage(QWidget):
     # --- running a scan --------------------------------------------------------------------
 
     def _start_scan(self, fn, label: str, *, replace: bool, extend: bool, kind: str = "scan") -> None:
-        task = BackgroundTask(_catching_dataset_errors(fn), self)
+        task = BackgroundTask(catching_dataset_errors(fn), self)
         task.progress.connect(self._on_progress)
         task.succeeded.connect(self._on_scanned)
         task.failed.connect(self._on_failed)
