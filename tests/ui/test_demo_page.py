@@ -78,7 +78,7 @@ def test_a_dropped_image_shows_zero_shot_and_adapter_bars_as_the_engine_predicts
     with qtbot.waitSignal(page.classified, timeout=WAIT_MS):
         drop(page, [image])
     expected = reference_prediction(run, image, list(run.prompt_names), 5)
-    adapter, zero = page.adapter_bars.rows(), page.zero_shot_bars.rows()
+    adapter, zero = page.results.adapter_bars.rows(), page.results.zero_shot_bars.rows()
     assert [r.label for r in adapter] == expected.labels and [r.label for r in zero] == expected.zero_shot_labels
     assert [r.probability for r in adapter] == pytest.approx(expected.probabilities, abs=1e-5)
     assert [r.probability for r in zero] == pytest.approx(expected.zero_shot_probabilities, abs=1e-5)
@@ -95,17 +95,17 @@ def test_editing_the_class_list_updates_the_results(qtbot, page, trained):
     image = sorted((root / "red apple").iterdir())[0]
     with qtbot.waitSignal(page.classified, timeout=WAIT_MS):
         page.classify_path(image)
-    before = {r.label: r.probability for r in page.adapter_bars.rows()}
+    before = {r.label: r.probability for r in page.results.adapter_bars.rows()}
 
-    page.top_k_spin.setValue(10)  # every class on screen
-    qtbot.waitUntil(lambda: len(page.adapter_bars.rows()) == len(run.prompt_names), timeout=WAIT_MS)
+    page.results.top_k_spin.setValue(10)  # every class on screen
+    qtbot.waitUntil(lambda: len(page.results.adapter_bars.rows()) == len(run.prompt_names), timeout=WAIT_MS)
     page.class_editor.name_edit.setText("crimson cherry, a photo of a dog")
     with qtbot.waitSignal(page.classified, timeout=WAIT_MS):
         qtbot.mouseClick(page.class_editor.add_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not page.is_busy(), timeout=WAIT_MS)
     names = list(run.prompt_names) + ["crimson cherry", "a photo of a dog"]
     assert page.last_result.class_names == names
-    rows = page.adapter_bars.rows()
+    rows = page.results.adapter_bars.rows()
     assert {r.label for r in rows} == set(names) and {r.label: r.role for r in rows}["crimson cherry"] == "added"
     expected = reference_prediction(run, image, names, 10)
     assert [r.probability for r in rows] == pytest.approx(expected.probabilities, abs=1e-5)
@@ -116,8 +116,8 @@ def test_editing_the_class_list_updates_the_results(qtbot, page, trained):
     with qtbot.waitSignal(page.classified, timeout=WAIT_MS):
         qtbot.mouseClick(page.class_editor.remove_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not page.is_busy(), timeout=WAIT_MS)
-    assert removed not in page.adapter_bars.labels() and removed not in page.last_result.class_names
-    assert sum(r.probability for r in page.adapter_bars.rows()) == pytest.approx(1.0, abs=1e-4)
+    assert removed not in page.results.adapter_bars.labels() and removed not in page.last_result.class_names
+    assert sum(r.probability for r in page.results.adapter_bars.rows()) == pytest.approx(1.0, abs=1e-4)
 
     assert page.class_editor.rename("crimson cherry", "red apple") is False  # a duplicate is refused
     assert "already" in page.class_editor.note.text()
@@ -178,7 +178,7 @@ def test_a_broken_adapter_file_is_refused_in_one_line_and_the_page_stays_usable(
     image = sorted((root / "yellow sun").iterdir())[0]
     with qtbot.waitSignal(page.classified, timeout=WAIT_MS):
         page.classify_path(image)  # still classifies
-    assert page.adapter_bars.rows()
+    assert page.results.adapter_bars.rows()
 
 
 def test_an_unreadable_image_is_reported_and_the_previous_result_stays(qtbot, page, trained, tmp_path):
@@ -191,7 +191,7 @@ def test_an_unreadable_image_is_reported_and_the_previous_result_stays(qtbot, pa
     broken.write_bytes(b"\x89PNG\r\n\x1a\n not really")
     page.classify_path(broken)
     qtbot.waitUntil(lambda: bool(page.error_text()) and not page.is_busy(), timeout=WAIT_MS)
-    assert page.last_result.source_name == good.name and page.adapter_bars.rows()
+    assert page.last_result.source_name == good.name and page.results.adapter_bars.rows()
 
 
 def test_folder_to_csv_writes_one_row_per_image(qtbot, page, trained, tmp_path):
@@ -249,7 +249,7 @@ def test_paste_classifies_the_clipboard_image(qtbot, page, trained):
     with qtbot.waitSignal(page.classified, timeout=WAIT_MS):
         qtbot.mouseClick(page.paste_button, Qt.MouseButton.LeftButton)
     assert page.last_result.image.size == (40, 30) and page.last_result.image.getpixel((0, 0)) == (30, 90, 220)
-    assert page.last_result.source_name == "Pasted image" and page.adapter_bars.rows()
+    assert page.last_result.source_name == "Pasted image" and page.results.adapter_bars.rows()
 
 
 def test_an_adapter_file_dropped_anywhere_on_the_window_opens_in_the_demo(qtbot, trained, tmp_path):

@@ -88,11 +88,11 @@ def test_a_reopened_project_s_exported_run_is_named_as_saved(qtbot, demo, traine
 
 def test_with_an_adapter_and_no_image_the_demo_never_says_train_an_adapter(qtbot, demo, trained):
     _scan, run = trained
-    assert demo.result_hint.text().startswith("Train an adapter")  # true before: no adapter
+    assert demo.results.hint.text().startswith("Train an adapter")  # true before: no adapter
     use_run(qtbot, demo, run)
     assert demo.summary_label.text().startswith("Classifying with")
-    assert "Train an adapter" not in demo.result_hint.text()
-    assert "Drop, open or paste" in demo.result_hint.text()
+    assert "Train an adapter" not in demo.results.hint.text()
+    assert "Drop, open or paste" in demo.results.hint.text()
 
 
 def test_loading_an_adapter_file_keeps_the_class_names_the_user_added(qtbot, demo, trained, tmp_path):
@@ -130,7 +130,7 @@ def test_the_demo_says_when_the_adapter_loses_an_image_zero_shot_got_right(qtbot
     demo._show_result(
         SimpleNamespace(image=None, preview=None, source_name=image.name, prediction=prediction, class_names=names)
     )
-    assert demo.result_hint.text().startswith("Worse than zero-shot CLIP on this image")
+    assert demo.results.hint.text().startswith("Worse than zero-shot CLIP on this image")
     agreeing = Prediction(
         path=str(image),
         labels=[names[0]],
@@ -141,7 +141,7 @@ def test_the_demo_says_when_the_adapter_loses_an_image_zero_shot_got_right(qtbot
     demo._show_result(
         SimpleNamespace(image=None, preview=None, source_name=image.name, prediction=agreeing, class_names=names)
     )
-    assert "Worse" not in demo.result_hint.text()
+    assert "Worse" not in demo.results.hint.text()
 
 
 def test_the_adapter_card_says_worse_than_zero_shot_beside_its_figures(qtbot, demo, trained):

@@ -32,7 +32,6 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QScrollArea,
-    QSpinBox,
     QStyle,
     QVBoxLayout,
     QWidget,
@@ -41,6 +40,7 @@ from PySide6.QtWidgets import (
 from mma_studio.ui.app_state import AppState
 from mma_studio.ui.demo.class_list_editor import ClassListEditor
 from mma_studio.ui.demo.image_view import ImageView
+from mma_studio.ui.demo.results_panel import ResultsPanel
 from mma_studio.ui.widgets.adapter_drop import is_adapter_path, local_paths
 from mma_studio.ui.widgets.adapter_info import AdapterInfo
 from mma_studio.ui.widgets.banner import Banner
@@ -48,7 +48,6 @@ from mma_studio.ui.widgets.fit_scroll_area import FitScrollArea
 from mma_studio.ui.widgets.naming import named
 from mma_studio.ui.widgets.page_style import CARD_STYLE, card, title_label
 from mma_studio.ui.widgets.plain_text import plain_label
-from mma_studio.ui.widgets.topk_bars import BarRow, TopKBars
 from mma_studio.ui.workers.background_task import BackgroundTask
 from mma_studio.ui.workers.demo_worker import (
     BackboneCache,
@@ -68,12 +67,9 @@ ADAPTER_FILTER = "Adapter files (*.safetensors);;All files (*)"
 LAST_ADAPTER_DIR_KEY = "demo/lastAdapterFolder"
 LAST_IMAGE_DIR_KEY = "demo/lastImageFolder"
 LAST_CSV_DIR_KEY = "demo/lastCsvFolder"
-DEFAULT_TOP_K = 5
 FOLDER_TOP_K = 3
 SIDE_PANEL_WIDTH = 392
 NARROW_SIDE_PANEL_WIDTH = 280
-ZERO_SHOT_COLOR = "#6b7280"
-ADAPTER_COLOR = "#2563eb"
 
 DEMO_PAGE_STYLE = (
     CARD_STYLE
@@ -196,33 +192,10 @@ class DemoPage(QWidget):
         image_layout.addLayout(image_buttons)
         image_card = _card("demoImageCard", "Image", image_layout)
 
-        self.zero_shot_bars = named(
-            TopKBars("Zero-shot CLIP", "frozen CLIP, no adapter", ZERO_SHOT_COLOR), "zeroShotBars"
-        )
-        self.adapter_bars = named(
-            TopKBars("CLIP + adapter", "with the Multi-Modal Adapter", ADAPTER_COLOR), "adapterBars"
-        )
-        self.top_k_spin = named(QSpinBox(), "topKSpin")
-        self.top_k_spin.setRange(1, 10)
-        self.top_k_spin.setValue(DEFAULT_TOP_K)
-        self.top_k_spin.setPrefix("Top ")
-        self.top_k_spin.setToolTip("How many classes each column lists")
-        self.top_k_spin.valueChanged.connect(self._request_classify)
-        bars = QHBoxLayout()
-        bars.setSpacing(24)
-        bars.addWidget(self.zero_shot_bars, 1, Qt.AlignmentFlag.AlignTop)
-        bars.addWidget(self.adapter_bars, 1, Qt.AlignmentFlag.AlignTop)
-        results_top = QHBoxLayout()
-        self.result_hint = plain_label(named(QLabel(), "demoResultHint"))  # names classes
-        self.result_hint.setProperty("role", "hint")
-        self.result_hint.setWordWrap(True)
-        results_top.addWidget(self.result_hint, 1)
-        results_top.addWidget(self.top_k_spin)
+        self.results = ResultsPanel()
+        self.results.top_k_spin.valueChanged.connect(self._request_classify)
         results_layout = QVBoxLayout()
-        results_layout.setSpacing(10)
-        results_layout.addLayout(results_top)
-        results_layout.addLayout(bars)
-        results_layout.addStretch(1)
+        results_layout.addWidget(self.results)
         results_card = _card("demoResultsCard", "Results", results_layout)
 
         left = QVBoxLayout()
@@ -605,7 +578,7 @@ class DemoPage(QWidget):
             self._pending_classify = False
             classifier = self.model.classifier if self.model is not None else None
             names = self.class_editor.class_names() if self.model is not None else []
-            top_k = self.top_k_spin.value()
+            top_k = self.results.top_k()
             if pending is None:
                 fn = classify_task(classifier, names, image=self._image, top_k=top_k, source_name=self._image_name)
             elif pending[0] == "path":
@@ -631,7 +604,7 @@ class DemoPage(QWidget):
             self._activity.show()
             self.statusMessage.emit(label, 0)
         else:
-            self.result_hint.setText("Classifying…")
+            self.results.set_hint("Classifying…")
         self._refresh()
         task.start()
 
@@ -736,34 +709,9 @@ class DemoPage(QWidget):
         if prediction is None:
             self._show_empty_results()
             return
-        roles = self.class_editor.roles()
-        self.zero_shot_bars.set_rows(
-            [
-                BarRow(label, p, roles.get(label, "added"))
-                for label, p in zip(prediction.zero_shot_labels, prediction.zero_shot_probabilities)
-            ]
+        self.results.show_prediction(
+            prediction, self.class_editor.roles(), len(result.class_names), self._known_class(result.class_names)
         )
-        self.adapter_bars.set_rows(
-            [
-                BarRow(label, p, roles.get(label, "added"))
-                for label, p in zip(prediction.labels, prediction.probabilities)
-            ]
-        )
-        top_zero = prediction.zero_shot_labels[0] if prediction.zero_shot_labels else ""
-        top_adapted = prediction.labels[0] if prediction.labels else ""
-        count = len(result.class_names)
-        if top_zero == top_adapted:
-            hint = f"Both agree: “{top_adapted}” (out of {count} classes)."
-        else:
-            hint = f"The adapter says “{top_adapted}”, zero-shot CLIP “{top_zero}” (out of {count} classes)."
-        truth = self._known_class(result.class_names)
-        if truth is not None and top_zero == truth and top_adapted != truth:
-            # The image's folder names its class: when the adapter loses it, say so.
-            hint = (
-                f"Worse than zero-shot CLIP on this image: its folder says “{truth}”; zero-shot CLIP got it "
-                f"right, the adapter says “{top_adapted}” (out of {count} classes)."
-            )
-        self.result_hint.setText(hint)
         self.classified.emit()
 
     def _known_class(self, class_names: list[str]) -> str | None:
@@ -778,14 +726,12 @@ class DemoPage(QWidget):
         return matches[0] if len(matches) == 1 else None
 
     def _show_empty_results(self) -> None:
-        self.zero_shot_bars.show_message("Nothing classified yet.")
-        self.adapter_bars.show_message("Nothing classified yet.")
         if self.model is None:
-            self.result_hint.setText("Train an adapter, or load an adapter file, to classify images.")
+            self.results.show_message("Train an adapter, or load an adapter file, to classify images.")
         elif self._image is not None or self._pending_image is not None or self._task_kind == "classify":
-            self.result_hint.setText("Classifying…")
+            self.results.show_message("Classifying…")
         else:
-            self.result_hint.setText("Drop, open or paste an image to see the top classes.")
+            self.results.show_message("Drop, open or paste an image to see the top classes.")
 
     def _show_folder_result(self, result: FolderResult) -> None:
         url = QUrl.fromLocalFile(str(result.csv_path)).toString()
