@@ -140,9 +140,7 @@ def absolute_record(record: RunRecord, project_file: Path) -> RunRecord:
 
 def record_finished_run(run, run_id: str | None) -> RunRecord:
     """A finished `TrainingRun` as the open project keeps it in memory: every path absolute."""
-    record = project_format.record_run(run, Path.cwd() / "project.mmaproj", run_id=run_id)
-    record.split = run.split.to_dict(None)  # absolute in memory; relative when written
-    return record
+    return project_format.record_run(run, None, run_id=run_id)  # absolute in memory; relative when written
 
 
 def note_exported_adapter(runs: list[RunRecord], finished_at: str | None, adapter_path: Path | str) -> RunRecord | None:

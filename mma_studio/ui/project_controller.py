@@ -195,8 +195,8 @@ class ProjectController(QObject):
         health = getattr(getattr(self.window, "data_page", None), "health", None)
         if health is not None:  # the run extracted every image: the check reads the cache
             health.check_after_run(run, getattr(getattr(self.window, "train_page", None), "cache_dir", None))
-        store = RunStore()
-        task = self._start_run_task(lambda on_progress, token: store.save(run, run_id))
+        # The store is made in the worker too: finding its folder imports platformdirs.
+        task = self._start_run_task(lambda on_progress, token: RunStore().save(run, run_id))
         task.failed.connect(
             lambda message: self.statusMessage.emit(
                 f"The run is in the project, but its adapter could not be kept for reopening: {message}", 10000
