@@ -47,3 +47,80 @@ def test_the_timer_s_autosave_writes_in_a_worker_and_keeps_later_edits(qtbot, da
     assert json.loads(path.read_text())["runs"][-1]["split"] == background_split
     assert not background_split["train"][0][0].startswith("/")
     assert window.projects.stop_and_wait(5000)
+
+
+def test_a_run_s_end_records_it_without_converting_its_paths_and_keeps_its_adapter_in_a_worker(
+    qtbot,
+    dataset,  # noqa: F811
+    monkeypatch,
+):
+    """The end-of-run slot once converted every split path to a relative one only to throw it
+    away (0.6 s at 20,000 images); the run store finds its folder and writes in a worker."""
+    from mma_studio.core import run_store, split
+    from mma_studio.core.project_store import record_finished_run
+
+    _home, _scan, run = dataset
+    conversions = [0]
+    real_relative = split._relative
+
+    def counting(path, root):
+        conversions[0] += 1
+        return real_relative(path, root)
+
+    monkeypatch.setattr(split, "_relative", counting)
+    record = record_finished_run(run, "0" * 32)
+    assert conversions[0] == 0
+    assert record.split == run.split.to_dict(None)  # every path absolute, as before
+    assert record.split["train"][0][0] == str(run.split.train[0].path)
+
+    store_threads: list[str] = []
+    real_init = run_store.RunStore.__init__
+
+    def recording_init(self, *args, **kwargs):
+        store_threads.append(threading.current_thread().name)
+        real_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(run_store.RunStore, "__init__", recording_init)
+    window = MainWindow()
+    qtbot.addWidget(window)
+    fill(window, dataset)  # announces the run, as the Train page does at its end
+    assert window.projects.runs[-1].split == record.split
+    qtbot.waitUntil(lambda: store_threads != [] and window.projects._run_tasks == [], timeout=10_000)
+    assert threading.main_thread().name not in store_threads  # made (and written) off the GUI thread
+    assert window.projects.stop_and_wait(5000)
+
+
+def test_the_train_page_freezes_the_long_lived_heap_before_its_end_of_run_work(
+    qtbot,
+    dataset,  # noqa: F811
+    monkeypatch,
+):
+    """A full garbage collection over the loaded model and data (~0.35 s) fell into the
+    end-of-run slot: the page moves what is alive out of the collector's walk first."""
+    from mma_studio.ui.train import train_page as train_page_module
+
+    _home, _scan, run = dataset
+    order: list[str] = []
+    monkeypatch.setattr(train_page_module, "freeze_long_lived_objects", lambda: order.append("freeze"))
+    window = MainWindow()
+    qtbot.addWidget(window)
+    page = window.ensure_train_page()
+    page.runFinished.connect(lambda _run: order.append("announced"))
+    page._on_succeeded(run)
+    assert order == ["freeze", "announced"]
+    assert page.last_run is run and window.projects.runs[-1].finished_at == run.finished_at
+    assert window.projects.stop_and_wait(5000)
+
+
+def test_freezing_takes_the_objects_alive_now_out_of_the_collector_s_walk():
+    import gc
+
+    from mma_studio.ui.long_lived_objects import freeze_long_lived_objects
+
+    before = gc.get_freeze_count()
+    kept = [[index] for index in range(1000)]  # tracked containers that live on
+    freeze_long_lived_objects()
+    try:
+        assert gc.get_freeze_count() >= before + len(kept)
+    finally:
+        gc.unfreeze()  # the test process's other objects go back to the collector

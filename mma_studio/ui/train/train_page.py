@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from mma_studio.ui.app_state import AppState
+from mma_studio.ui.long_lived_objects import freeze_long_lived_objects
 from mma_studio.ui.train.live_plots import LivePlots
 from mma_studio.ui.train.metric_tiles import MetricTiles
 from mma_studio.ui.train.run_progress import RunProgress, format_duration
@@ -587,6 +588,8 @@ class TrainPage(QWidget):
         self.plots.set_best_epoch(event.best_epoch)
 
     def _on_succeeded(self, run) -> None:
+        # Before the end-of-run work allocates: a full collection would walk the whole heap here.
+        freeze_long_lived_objects()
         self._before_run = None
         self.last_run = run
         self._shown_history = (run.zero_shot_event.to_dict(), [event.to_dict() for event in run.history], None)
