@@ -191,3 +191,16 @@ def test_kept_runs_are_counted_and_can_be_removed(qtbot, monkeypatch):
     dialog.clear_runs_button.click()
     assert not any(store.has(run_id) for run_id in ids) and (store.folder / "notes.txt").is_file()
     assert dialog.runs_size.text() == "None" and not dialog.clear_runs_button.isEnabled()
+
+
+def test_a_measurement_replaced_by_a_newer_one_never_drops_the_newer_result(qtbot, tmp_path):
+    """Choosing a folder while the last measurement is still ending: the old task's queued
+    `finished` must not clear (and delete) the new task, whose size would then never arrive."""
+    dialog = open_dialog(qtbot)
+    cache = filled_cache(tmp_path / "features")
+    dialog.refresh_cache_size()  # a task in flight; its signals are queued for the event loop
+    with qtbot.waitSignal(dialog.cacheSizeKnown, timeout=WAIT_MS) as measured:
+        dialog.set_cache_dir(tmp_path / "features")  # replaces it before its `finished` is handled
+    assert measured.args == [cache.size_bytes()]
+    qtbot.waitUntil(lambda: not dialog.is_working(), timeout=WAIT_MS)
+    assert dialog.cache_location.text() == str(tmp_path / "features")

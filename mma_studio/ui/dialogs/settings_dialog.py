@@ -300,9 +300,13 @@ class SettingsDialog(QDialog):
         if self._task is not None:
             self._task.cancel_and_wait(2000)
         task = BackgroundTask(fn, self)
-        task.succeeded.connect(self._on_size)
-        task.failed.connect(lambda message: self.cache_size.setText(f"Unknown ({message})"))
-        task.finished.connect(self._on_task_finished)
+        # A task replaced by a newer one may still report (its signals are queued): only the
+        # current task's result is shown, and a finished task never clears its successor.
+        task.succeeded.connect(lambda result: self._on_size(result) if self._task is task else None)
+        task.failed.connect(
+            lambda message: self.cache_size.setText(f"Unknown ({message})") if self._task is task else None
+        )
+        task.finished.connect(lambda: self._on_task_finished(task))
         self._task = task
         self.cache_size.setText(label)
         self._update_enabled()
@@ -318,10 +322,10 @@ class SettingsDialog(QDialog):
         self.cache_size.setText(format_bytes(size) if size else "Empty")
         self.cacheSizeKnown.emit(int(size))
 
-    def _on_task_finished(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.deleteLater()
+    def _on_task_finished(self, task: BackgroundTask) -> None:
+        if self._task is task:
+            self._task = None
+        task.deleteLater()
         self._update_enabled()
 
     def _open_cache_folder(self) -> None:
