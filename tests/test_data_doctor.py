@@ -22,6 +22,21 @@ def example(tmp_path_factory) -> Path:
     return write_example_dataset(tmp_path_factory.mktemp("doctor") / "example", per_class=12, seed=0)
 
 
+def check_deep_json(data: Path, tmp_path: Path) -> dict:
+    """`mma-studio check DATA --deep --json` with the shapes backbone, as a user runs it."""
+    options = ["--model", "mma-tiny", "--pretrained", "shapes", "--device", "cpu"]
+    options += ["--cache-dir", str(tmp_path / "cache"), "--shots", "4", "--val-per-class", "2"]
+    result = subprocess.run(
+        [sys.executable, "-m", "mma_studio", "check", str(data), "--deep", "--json", "-q", *options],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
 def test_similar_pairs_blockwise_equal_the_full_matrix():
     from mma_studio.core.doctor.similar_pairs import similar_pairs
 
@@ -42,36 +57,8 @@ def test_confident_learning_flags_the_confidently_misfiled_image():
 
 
 def test_check_deep_json_on_the_example_lists_no_false_alarms(example, tmp_path):
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mma_studio",
-            "check",
-            str(example),
-            "--deep",
-            "--json",
-            "-q",
-            "--model",
-            "mma-tiny",
-            "--pretrained",
-            "shapes",
-            "--device",
-            "cpu",
-            "--cache-dir",
-            str(tmp_path / "cache"),
-            "--shots",
-            "4",
-            "--val-per-class",
-            "2",
-        ],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr
-    health = json.loads(result.stdout)["health"]
+    report = check_deep_json(example, tmp_path)
+    health = report["health"]
     assert health["image_count"] == 360
     counts = health["counts"]
     assert counts["conflict"] == counts["label"] == counts["outlier"] == 0, health["findings"]
@@ -85,36 +72,8 @@ def test_check_deep_json_lists_a_planted_conflict_with_paths_and_score(example, 
     shutil.copytree(example, data)
     copy = data / "yellow_ring" / "copied.png"
     shutil.copy(data / "orange_cross" / "orange_cross_004.png", copy)
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mma_studio",
-            "check",
-            str(data),
-            "--deep",
-            "--json",
-            "-q",
-            "--model",
-            "mma-tiny",
-            "--pretrained",
-            "shapes",
-            "--device",
-            "cpu",
-            "--cache-dir",
-            str(tmp_path / "cache"),
-            "--shots",
-            "4",
-            "--val-per-class",
-            "2",
-        ],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr
-    conflicts = [f for f in json.loads(result.stdout)["health"]["findings"] if f["kind"] == "conflict"]
+    report = check_deep_json(data, tmp_path)
+    conflicts = [f for f in report["health"]["findings"] if f["kind"] == "conflict"]
     assert len(conflicts) == 1
     assert set(conflicts[0]["paths"]) == {str(copy), str(data / "orange_cross" / "orange_cross_004.png")}
     assert set(conflicts[0]["classes"]) == {"orange_cross", "yellow_ring"} and conflicts[0]["score"] > 0.9
