@@ -13,6 +13,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
 
+from mma_studio.core.quiet_heavy_imports import install_quiet_heavy_imports
+
 # The identity lives below this module and main_window.py; re-exported for callers of app.py.
 from mma_studio.ui.app_identity import APP_NAME as APP_NAME
 from mma_studio.ui.app_identity import application_icon as application_icon
@@ -54,6 +56,9 @@ def create_application(argv: list[str] | None = None) -> QApplication:
         # the GUI thread waits for the GIL; a 1 ms turn instead of 5 ms made the window's worst
         # wait with three busy workers 40 ms instead of 70 ms (benchmarks/gui_responsiveness.py).
         sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
+        # The first import of torch and open_clip (in a worker, as a run starts) held the GIL
+        # for up to 0.3 s at a stretch; this keeps each stretch short (core/quiet_heavy_imports).
+        install_quiet_heavy_imports()
     app.setWindowIcon(application_icon())
     return app
 
