@@ -143,10 +143,12 @@ class StallWatchdog:
         self.threshold_s = threshold_s
         self.gui_thread = threading.get_ident()
         self.stalls: list[tuple[float, str]] = []  # (stall length so far, innermost frames)
+        self.others: list[tuple[float, str]] = []  # the same for the other threads
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="stall-watchdog", daemon=True)
 
     def _run(self) -> None:
+        import threading
         import traceback
 
         while not self._stop.wait(0.005):
@@ -155,11 +157,20 @@ class StallWatchdog:
                 continue
             late = time.perf_counter() - ticks[-1]
             if late > self.threshold_s:
-                frame = sys._current_frames().get(self.gui_thread)
+                frames = sys._current_frames()
+                frame = frames.get(self.gui_thread)
                 if frame is not None:
                     stack = traceback.extract_stack(frame)[-6:]
                     where = " < ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(stack))
                     self.stalls.append((late, where))
+                # This thread runs only once the GIL is free: the other threads' stacks show
+                # where a thread that held it let it go.
+                for ident, other in frames.items():
+                    if ident in (self.gui_thread, threading.get_ident()):
+                        continue
+                    stack = traceback.extract_stack(other)[-5:]
+                    where = " < ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(stack))
+                    self.others.append((late, where))
 
     def start(self) -> None:
         self._thread.start()
@@ -183,6 +194,7 @@ class SlowSlots:
     def __init__(self, threshold_s: float = 0.02) -> None:
         self.threshold_s = threshold_s
         self.slow: list[tuple[float, str]] = []
+        self.timeline: list[tuple[float, float, str]] = []  # (began, seconds, where), every slow one
         self._open: dict[int, float] = {}
 
     def _profile(self, frame, event, _arg) -> None:
@@ -195,14 +207,23 @@ class SlowSlots:
             self._open[id(frame)] = time.perf_counter()
         else:
             began = self._open.pop(id(frame), None)
-            if began is not None and time.perf_counter() - began > self.threshold_s:
+            if began is None:
+                return
+            seconds = time.perf_counter() - began
+            if seconds > min(self.threshold_s, 0.005):
                 code = frame.f_code
-                self.slow.append(
-                    (
-                        time.perf_counter() - began,
-                        f"{code.co_qualname} ({Path(code.co_filename).name}:{code.co_firstlineno})",
-                    )
-                )
+                where = f"{code.co_qualname} ({Path(code.co_filename).name}:{code.co_firstlineno})"
+                self.timeline.append((began, seconds, where))
+                if seconds > self.threshold_s:
+                    self.slow.append((seconds, where))
+
+    def within(self, start: float, end: float) -> list[str]:
+        """The callbacks over 5 ms that ran between `start` and `end` (perf_counter), in order."""
+        return [
+            f"+{(began - start) * 1000:.0f} ms: {seconds * 1000:.0f} ms {where}"
+            for began, seconds, where in self.timeline
+            if began < end and began + seconds > start
+        ]
 
     def start(self) -> None:
         sys.setprofile(self._profile)
@@ -212,6 +233,45 @@ class SlowSlots:
 
     def summary(self, top: int = 6) -> list[str]:
         return [f"{seconds * 1000:.0f} ms {where}" for seconds, where in sorted(self.slow, reverse=True)[:top]]
+
+
+class SlowCollections:
+    """Records Python's garbage collections over `threshold_s` (a full collection walks every
+    object in the process holding the GIL): which thread triggered it, which generation, when."""
+
+    def __init__(self, threshold_s: float = 0.01) -> None:
+        self.threshold_s = threshold_s
+        self.slow: list[tuple[float, float, int, str]] = []  # (began, seconds, generation, thread)
+        self._began: dict[int, float] = {}
+
+    def _callback(self, phase: str, info: dict) -> None:
+        import threading
+
+        now = time.perf_counter()
+        if phase == "start":
+            self._began[threading.get_ident()] = now
+            return
+        began = self._began.pop(threading.get_ident(), None)
+        if began is not None and now - began > self.threshold_s:
+            self.slow.append((began, now - began, info.get("generation", -1), threading.current_thread().name))
+
+    def start(self) -> None:
+        import gc
+
+        gc.callbacks.append(self._callback)
+
+    def stop(self) -> None:
+        import gc
+
+        if self._callback in gc.callbacks:
+            gc.callbacks.remove(self._callback)
+
+    def summary(self, origin: float, top: int = 8) -> list[str]:
+        worst = sorted(self.slow, key=lambda item: item[1], reverse=True)[:top]
+        return [
+            f"{seconds * 1000:.0f} ms, generation {generation}, thread {thread}, at {began - origin:.2f} s"
+            for began, seconds, generation, thread in worst
+        ]
 
 
 def run_event_loop(until, timeout_s: float, what: str) -> None:
@@ -264,8 +324,11 @@ def measure_end_to_end(home: Path, example_per_class: int, scale_images: int = 0
     first_frame = FirstFrame()
     app.installEventFilter(first_frame)
     slots = SlowSlots(0.05) if diagnose else None
+    collections = SlowCollections() if diagnose else None
     if slots:
         slots.start()
+    if collections:
+        collections.start()
     ticks.start()
     window = MainWindow(defer_pages=True)  # as `run_app` builds it
     window.resize(1280, 800)
@@ -299,7 +362,11 @@ def measure_end_to_end(home: Path, example_per_class: int, scale_images: int = 0
                 note=(note + "; " if note else "") + f"largest: {describe_gap(worst)}",
             )
         )
-        log(f"  {what}: largest gap {gap * 1000:.0f} ms ({describe_gap(worst)})")
+        when = f", {start - marks['first_frame']:.2f}-{end - marks['first_frame']:.2f} s after the first frame"
+        log(f"  {what}: largest gap {gap * 1000:.0f} ms ({describe_gap(worst)}){when if diagnose else ''}")
+        if slots and gap > 0.08:
+            for line in slots.within(worst["start"], worst["start"] + gap):
+                log(f"    in that gap: {line}")
 
     row(
         "start-up: first frame until the model list is ready",
@@ -342,10 +409,16 @@ def measure_end_to_end(home: Path, example_per_class: int, scale_images: int = 0
         watchdog.stop()
         for line in watchdog.summary(8):
             log(f"  GUI thread stalled (>50 ms late): {line}")
+        for late, where in sorted(watchdog.others, reverse=True)[:16]:
+            log(f"  meanwhile ({late * 1000:.0f} ms late): {where}")
     if slots:
         slots.stop()
         for line in slots.summary(12):
             log(f"  slow GUI-thread callback: {line}")
+    if collections:
+        collections.stop()
+        for line in collections.summary(marks["first_frame"], 12):
+            log(f"  slow garbage collection: {line}")
     window.train_page.request_stop_and_wait(10_000)
     window.close()
     app.processEvents()
@@ -361,7 +434,13 @@ def phase_worst_gap(recorder, start: float, end: float) -> dict:
         return {"gap": float("nan"), "working": float("nan"), "waiting_for_cpu": float("nan"), "blocked": float("nan")}
     a, b = max(pairs, key=lambda pair: pair[1][0] - pair[0][0])
     gap, working, waiting = b[0] - a[0], b[1] - a[1], b[2] - a[2]
-    return {"gap": gap, "working": working, "waiting_for_cpu": waiting, "blocked": max(0.0, gap - working - waiting)}
+    return {
+        "gap": gap,
+        "working": working,
+        "waiting_for_cpu": waiting,
+        "blocked": max(0.0, gap - working - waiting),
+        "start": a[0],
+    }
 
 
 class _Ticks:

@@ -193,3 +193,33 @@ def test_the_same_shape_on_another_background_is_not_a_copy(tmp_path):
     features = torch.nn.functional.normalize(torch.ones(3, 4), dim=1)  # the embedding cannot tell them apart
     findings = duplicate_findings(features, paths, ["red_circle"] * 3)
     assert [set(f.paths) for f in findings] == [{paths[0], paths[2]}]
+
+
+def test_the_pair_confirmation_loop_stops_when_cancelled(monkeypatch, tmp_path):
+    """A weak model finds many candidate pairs; confirming them must stay cancellable (the app
+    cancels the check after a run when other data is opened: issue 12 §6)."""
+    import numpy as np
+
+    from mma_studio.core.cancellation import Cancelled, CancelToken
+    from mma_studio.core.doctor import duplicates
+
+    n = 3000
+    first = np.arange(n - 1)
+    second = first + 1
+    monkeypatch.setattr(duplicates, "similar_pairs", lambda *a, **k: (first, second, np.full(n - 1, 0.99)))
+    monkeypatch.setattr(duplicates, "image_signatures", lambda paths, token=None: [None] * len(paths))
+    token = CancelToken()
+    seen = []
+    real = duplicates.signature_similarity
+
+    def cancel_midway(a, b):
+        seen.append(1)
+        if len(seen) == 600:
+            token.cancel()
+        return real(a, b)
+
+    monkeypatch.setattr(duplicates, "signature_similarity", cancel_midway)
+    paths = [tmp_path / f"{i}.png" for i in range(n)]
+    with pytest.raises(Cancelled):
+        duplicates.duplicate_findings(torch.zeros(n, 4), paths, ["a"] * n, token=token)
+    assert len(seen) < 1100  # stopped within one check interval, not after all 2,999 pairs

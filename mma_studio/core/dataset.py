@@ -10,6 +10,7 @@ scan only lists files (no image is opened), which keeps a 20,000-image folder in
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import stat
@@ -178,6 +179,7 @@ def printable_name(name: str) -> str:
     return raw.decode("utf-8", "replace")
 
 
+@functools.lru_cache(maxsize=8192)  # pure; the Data page asks for every class on each change
 def readable_class_name(folder_name: str) -> str:
     """Turn a folder name into words CLIP reads well: `001.Black_footed_Albatross` -> `black footed albatross`.
 
@@ -195,6 +197,7 @@ def readable_class_name(folder_name: str) -> str:
     return name or folder_name.strip() or folder_name
 
 
+@functools.lru_cache(maxsize=8192)  # pure; asked per class by the table, the advice and the tooltips
 def looks_unreadable_name(folder_name: str) -> bool:
     """True for names that carry no words CLIP can use: `n01440764`, `class_03`, `12`, hashes."""
     raw = unicodedata.normalize("NFC", folder_name).strip().lower()

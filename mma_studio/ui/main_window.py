@@ -36,7 +36,7 @@ from mma_studio.ui.data.data_page import DataPage
 from mma_studio.ui.data.recent_folders import clear_recent_folders, recent_folders
 from mma_studio.ui.project_controller import ProjectController
 from mma_studio.ui.theme import apply_saved_theme, apply_theme
-from mma_studio.ui.widgets.adapter_drop import AdapterDropFilter
+from mma_studio.ui.widgets.adapter_drop import dropped_adapter_path
 from mma_studio.ui.widgets.plain_text import plain_tooltip
 
 STOP_TIMEOUT_MS = 5000
@@ -144,12 +144,8 @@ class MainWindow(QMainWindow):
         self.projects = ProjectController(self)
         self.data_page.project_guard = self.projects  # asked before new data replaces the project's
         # An adapter file dropped anywhere on the window opens in the Demo page (the Data
-        # page's drop zone would refuse it; other widgets ignore drops).
-        self._adapter_drop = AdapterDropFilter(self)
-        self._adapter_drop.adapterDropped.connect(self.open_adapter_in_demo)
+        # page's drop zone passes it on; other widgets ignore drops): see the drag handlers.
         self.setAcceptDrops(True)
-        self.installEventFilter(self._adapter_drop)
-        self.data_page.drop_zone.installEventFilter(self._adapter_drop)
 
         self._build_status_bar()
         self._build_menus()
@@ -277,6 +273,24 @@ class MainWindow(QMainWindow):
     def show_train_page(self) -> None:
         self.ensure_train_page()
         self.show_page(TRAIN_ROW)
+
+    # An adapter file dropped anywhere on the window (a child that takes drops passes it on).
+    def dragEnterEvent(self, event) -> None:  # noqa: N802
+        if dropped_adapter_path(event.mimeData()) is not None:
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:  # noqa: N802
+        self.dragEnterEvent(event)
+
+    def dropEvent(self, event) -> None:  # noqa: N802
+        path = dropped_adapter_path(event.mimeData())
+        if path is None:
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        self.open_adapter_in_demo(path)
 
     def open_adapter_in_demo(self, path) -> None:
         """Load an adapter file in the Demo page and show it (File, or a drop on the window)."""

@@ -364,3 +364,24 @@ def test_closing_the_window_during_the_check_after_a_run_does_not_wait_for_it(qt
     task = health._task
     assert window.close()
     assert task.token.cancelled and task.wait(0)  # cancelled and already stopped when close returns
+
+
+def test_opening_other_data_cancels_the_automatic_check_but_not_one_the_user_asked_for(page, qtbot, messy_dataset):
+    """The check after a run gives way as soon as a scan starts (its data is about to change,
+    and it competed with the scan for the GIL: issue 12 §6); a check the user started goes on
+    until the new data arrives."""
+
+    class RunningCheck:
+        cancelled = False
+
+        def cancel(self) -> None:
+            self.cancelled = True
+
+    health = page.health
+    for automatic in (False, True):
+        check = RunningCheck()
+        health._task, health._automatic = check, automatic
+        page.open_folder(messy_dataset)
+        assert check.cancelled is automatic  # at the start of the scan, before any result
+        qtbot.waitUntil(lambda: not page.is_busy(), timeout=TIMEOUT_MS)
+        health._task = None

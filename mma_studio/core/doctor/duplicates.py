@@ -39,7 +39,7 @@ from pathlib import Path
 
 import torch
 
-from mma_studio.core.cancellation import CancelToken
+from mma_studio.core.cancellation import CancelToken, check
 from mma_studio.core.doctor.findings import CONFLICT, DUPLICATE, LEAK, Finding
 from mma_studio.core.doctor.image_signature import (
     crop_similarity,
@@ -81,7 +81,9 @@ def duplicate_findings(
 
     groups = UnionFind(n)
     best: dict[tuple[int, int], float] = {}
-    for i, j, sim in zip(first.tolist(), second.tolist(), embedding_sims.tolist()):
+    for count, (i, j, sim) in enumerate(zip(first.tolist(), second.tolist(), embedding_sims.tolist())):
+        if count % 512 == 0:
+            check(token)  # a weak model finds many candidate pairs: stay cancellable
         shown = signature_similarity(signatures[i], signatures[j])
         if shown < signature_threshold and crop_similarity(signatures[i], signatures[j]) >= CROP_THRESHOLD:
             shown = crop_similarity(signatures[i], signatures[j])  # one is a crop of the other

@@ -299,6 +299,11 @@ class ClassTableModel(QAbstractTableModel):
     def image_count(self, row: int) -> int:
         return len(self._rows[row].images)
 
+    def display_names(self, limit: int) -> list[str]:
+        """The first `limit` rows' prompt names, as the name column shows them (read directly:
+        a view asking `data()` per row costs a Python round trip through Qt for each)."""
+        return [self._state.display_name(folder.name) for folder in self._rows[:limit]]
+
     def folder_path(self, row: int) -> Path:
         return self._rows[row].path
 
@@ -452,7 +457,7 @@ class ClassTable(QTableView):
             self.setColumnWidth(column, width)
         # The names' column as wide as the longest name (within bounds), so the Folder column
         # gets the rest instead of "example/…e_circle" beside a half-empty names column.
-        names = [str(self._model.index(row, NAME).data() or "") for row in range(min(rows, 2000))]
+        names = self._model.display_names(limit=2000)
         widest = max((metrics.horizontalAdvance(name) for name in names), default=0) + 36  # icon, margins
         self.setColumnWidth(NAME, max(NAME_COLUMN_MIN, min(NAME_COLUMN_MAX, widest)))
 

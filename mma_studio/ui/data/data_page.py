@@ -476,6 +476,10 @@ class DataPage(QWidget):
     # --- running a scan --------------------------------------------------------------------
 
     def _start_scan(self, fn, label: str, *, replace: bool, extend: bool, kind: str = "scan") -> None:
+        if self.health is not None:
+            # The check after the last run gives way: the data it checks is about to change, and
+            # two Python workers beside the GUI thread made it wait for the GIL (issue 12 §6).
+            self.health.cancel_automatic()
         task = BackgroundTask(catching_dataset_errors(fn), self)
         task.progress.connect(self._on_progress)
         task.succeeded.connect(self._on_scanned)

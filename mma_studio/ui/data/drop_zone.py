@@ -14,6 +14,7 @@ from PySide6.QtGui import QColor, QDragEnterEvent, QDragLeaveEvent, QDropEvent, 
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QStyle, QVBoxLayout, QWidget
 
 from mma_studio.ui.data.drop_request import DropRefused, DropRequest, classify_drop
+from mma_studio.ui.widgets.adapter_drop import dropped_adapter_path
 
 
 def local_paths_of(event: QDropEvent | QDragEnterEvent) -> list[Path]:
@@ -131,20 +132,26 @@ class DropZone(QFrame):
     # --- drag and drop -------------------------------------------------------------------
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if local_paths_of(event):
+        if local_paths_of(event) and dropped_adapter_path(event.mimeData()) is None:
             event.acceptProposedAction()
             self._set_hovering(True)
         else:
-            event.ignore()
+            event.ignore()  # nothing local, or an adapter file: the window opens it in the Demo
 
     def dragMoveEvent(self, event) -> None:
-        event.acceptProposedAction()
+        if dropped_adapter_path(event.mimeData()) is None:
+            event.acceptProposedAction()
+        else:
+            event.ignore()
 
     def dragLeaveEvent(self, event: QDragLeaveEvent) -> None:
         self._set_hovering(False)
 
     def dropEvent(self, event: QDropEvent) -> None:
         self._set_hovering(False)
+        if dropped_adapter_path(event.mimeData()) is not None:
+            event.ignore()  # the main window's drop handler opens it in the Demo
+            return
         paths = local_paths_of(event)
         if not paths:
             event.ignore()

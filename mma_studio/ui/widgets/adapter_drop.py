@@ -1,14 +1,17 @@
 """Dropping an adapter file anywhere on the window opens it in the Demo page.
 
 Its own module (not the Demo page's) so the main window can take drops before the Demo page
-is built: that page is built just after the first frame, to keep start-up short.
+is built: that page is built just after the first frame, to keep start-up short. The Data
+page's drop zone ignores an adapter drag, so it reaches the main window's own drag handlers
+(Qt offers an ignored drag to the parents). An event filter did this before, but a Python
+filter on the main window is entered for every event the window gets (each paint of it),
+and each entry waits for the GIL while a worker runs: tens of milliseconds per frame during
+a scan (issue 12 §6).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-
-from PySide6.QtCore import QEvent, QObject, Signal
 
 ADAPTER_SUFFIX = ".safetensors"
 
@@ -23,19 +26,7 @@ def local_paths(mime) -> list[Path]:
     return [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()]
 
 
-class AdapterDropFilter(QObject):
-    """An event filter that takes drops of one adapter file away from whatever widget is under
-    the cursor (the Data page's drop zone would otherwise refuse it) and reports the path."""
-
-    adapterDropped = Signal(object)  # Path
-
-    def eventFilter(self, watched, event) -> bool:  # noqa: N802
-        kind = event.type()
-        if kind in (QEvent.Type.DragEnter, QEvent.Type.DragMove, QEvent.Type.Drop):
-            paths = local_paths(event.mimeData())
-            if len(paths) == 1 and is_adapter_path(paths[0]):
-                event.acceptProposedAction()
-                if kind == QEvent.Type.Drop:
-                    self.adapterDropped.emit(paths[0])
-                return True
-        return False
+def dropped_adapter_path(mime) -> Path | None:
+    """The adapter file being dragged, if the drag holds exactly one (else None)."""
+    paths = local_paths(mime)
+    return paths[0] if len(paths) == 1 and is_adapter_path(paths[0]) else None
