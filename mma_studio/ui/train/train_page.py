@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from mma_studio.ui.app_state import AppState
+from mma_studio.ui.later_turn import run_in_a_later_turn
 from mma_studio.ui.long_lived_objects import freeze_long_lived_objects
 from mma_studio.ui.train.live_plots import LivePlots
 from mma_studio.ui.train.metric_tiles import MetricTiles
@@ -622,7 +623,7 @@ class TrainPage(QWidget):
         # and the others' work (Evaluate's tables, the run's record) were one ~100 ms stall at
         # 20,000 images; split, the window paints and handles input in between (issue 12 §6).
         self._announcing = run
-        QTimer.singleShot(0, self, self._announce_run)
+        run_in_a_later_turn(self, self._announce_run)
 
     def _announce_run(self) -> None:
         run, self._announcing = self._announcing, None
