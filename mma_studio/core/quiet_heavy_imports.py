@@ -26,15 +26,15 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import importlib.abc
-import importlib.machinery
 import os
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
-from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # importlib.abc and pathlib cost ~6 ms of the app's start-up; only types here
+    import importlib.machinery
+    from types import ModuleType
 
 HEAVY_PACKAGES = frozenset({"torch", "torchvision", "open_clip", "timm", "onnx", "onnxruntime"})
 
@@ -54,9 +54,10 @@ def install_quiet_heavy_imports() -> None:
         sys.meta_path.insert(0, QuietHeavyImportFinder())
 
 
-class QuietHeavyImportFinder(importlib.abc.MetaPathFinder):
-    """Finds nothing itself: it asks the finders after it, then wraps the found module's
-    execution so the import does not hold the GIL for long stretches."""
+class QuietHeavyImportFinder:
+    """A meta path finder (`find_spec` is all the import system asks of one) that finds nothing
+    itself: it asks the finders after it, then wraps the found module's execution so the
+    import does not hold the GIL for long stretches."""
 
     def __init__(self, packages: frozenset[str] = HEAVY_PACKAGES) -> None:
         self.packages = packages
@@ -128,11 +129,11 @@ def preload_torch_libraries(package_folders: Sequence[str]) -> int:
     if dlopen is None or not package_folders:
         return 0
     suffix = ".dylib" if sys.platform == "darwin" else ".so"
-    library_folder = Path(package_folders[0]) / "lib"
+    library_folder = os.path.join(package_folders[0], "lib")
     loaded = 0
     for name, process_wide in _TORCH_LIBRARIES:
-        library = library_folder / f"{name}{suffix}"
-        if not library.is_file():
+        library = os.path.join(library_folder, f"{name}{suffix}")
+        if not os.path.isfile(library):
             continue
         mode = os.RTLD_NOW | (os.RTLD_GLOBAL if process_wide else os.RTLD_LOCAL)
         if not dlopen(os.fsencode(library), mode):
