@@ -132,3 +132,40 @@ def test_in_a_fresh_process_torch_libraries_are_loaded_before_torch_runs_and_tor
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip().endswith("ok")
+
+
+def test_a_loader_shared_by_many_modules_is_left_as_it_was(tmp_path, monkeypatch):
+    """PyInstaller's frozen importer is one loader for every module: the wrapper must touch
+    only the heavy module's execution and be gone afterwards."""
+    import importlib.machinery
+
+    for name in ("shared_heavy_pkg", "shared_light_mod"):
+        (tmp_path / f"{name}.py").write_text("import gc\nCOLLECTING = gc.isenabled()\n")
+
+    class SharedLoader:
+        def create_module(self, spec):
+            return None
+
+        def exec_module(self, module):
+            source = (tmp_path / f"{module.__name__}.py").read_text()
+            exec(compile(source, module.__name__, "exec"), module.__dict__)
+
+    shared = SharedLoader()
+
+    class SharedFinder:
+        def find_spec(self, fullname, path, target=None):
+            if fullname in ("shared_heavy_pkg", "shared_light_mod"):
+                return importlib.machinery.ModuleSpec(fullname, shared)
+            return None
+
+    monkeypatch.setattr(
+        sys, "meta_path", [QuietHeavyImportFinder(frozenset({"shared_heavy_pkg"})), SharedFinder(), *sys.meta_path]
+    )
+    try:
+        assert importlib.import_module("shared_heavy_pkg").COLLECTING is False
+        assert "exec_module" not in vars(shared)  # the wrapper is gone
+        assert importlib.import_module("shared_light_mod").COLLECTING is True
+    finally:
+        sys.modules.pop("shared_heavy_pkg", None)
+        sys.modules.pop("shared_light_mod", None)
+        gc.unfreeze()

@@ -74,13 +74,21 @@ class QuietHeavyImportFinder:
         execute = loader.exec_module
 
         def exec_module_quietly(module: ModuleType) -> None:
+            if module.__name__ != fullname:  # a loader shared by many modules (PyInstaller's)
+                execute(module)
+                return
+            with contextlib.suppress(AttributeError):
+                del loader.exec_module  # once: the class's own method again
             with collection_paused():
                 if fullname == "torch":
                     preload_torch_libraries(spec.submodule_search_locations or ())
                 execute(module)
 
-        # The loader was made for this one spec, so the instance attribute touches nothing else.
-        loader.exec_module = exec_module_quietly
+        # An instance attribute, removed when the module runs: the loader is left as it was.
+        try:
+            loader.exec_module = exec_module_quietly
+        except (AttributeError, TypeError):  # a loader without instance attributes: import as is
+            pass
         return spec
 
 
