@@ -55,11 +55,6 @@ class FeatureTask:
         return self.class_text[self.base]
 
     @property
-    def first_view(self) -> torch.Tensor:
-        """(n, D): the un-augmented training features (view 0)."""
-        return self.train_features[0] if self.train_features.dim() == 3 else self.train_features
-
-    @property
     def embed_dim(self) -> int:
         return self.class_text.shape[-1]
 
@@ -122,13 +117,3 @@ def seen_class_index(class_text: torch.Tensor, trained_text: torch.Tensor) -> to
     similarity = F.normalize(class_text.float(), dim=-1) @ F.normalize(trained_text.float(), dim=-1).t()
     best, index = similarity.max(dim=1)
     return torch.where(best >= SAME_CLASS_COSINE, index, torch.full_like(index, -1)).cpu()
-
-
-def count_parameters(*tensors_or_modules) -> int:
-    total = 0
-    for item in tensors_or_modules:
-        if isinstance(item, torch.nn.Module):
-            total += sum(p.numel() for p in item.parameters())
-        elif isinstance(item, torch.Tensor):
-            total += item.numel()
-    return total

@@ -8,6 +8,8 @@ classes use their prompts exactly as zero-shot does, with the adapted image feat
 
 from __future__ import annotations
 
+import dataclasses
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -60,14 +62,11 @@ class ClipAdapter:
             adapter = ResidualImageAdapter(task.embed_dim, task.logit_scale, self.ratio, self.reduction)
         adapter.to(task.class_text.device)
         adapter.class_text = task.base_text
-        config = TrainConfig.from_dict({**self.config.to_dict(), "seed": seed})
+        config = dataclasses.replace(self.config, seed=seed)
         epoch, val_acc, cancelled = train_on_base(
             adapter,
             adapter,
-            task.train_features,
-            task.train_labels,
-            task.val_features,
-            task.val_labels,
+            task,
             config,
             label=self.info.label,
             on_progress=on_progress,

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 
 from mma_studio.core.cancellation import Cancelled, CancelToken
 from mma_studio.core.events import Progress, ProgressCallback
+from mma_studio.core.methods.base import FeatureTask
 from mma_studio.core.training import TrainConfig
 
 Logits = Callable[[torch.Tensor], torch.Tensor]  # (B, D) image features -> (B, C) base-class logits
@@ -32,10 +33,7 @@ def validation_accuracy(logits: Logits, features: torch.Tensor, labels: torch.Te
 def train_on_base(
     module: torch.nn.Module,
     logits: Logits,
-    train_features: torch.Tensor,
-    train_labels: torch.Tensor,
-    val_features: torch.Tensor,
-    val_labels: torch.Tensor,
+    task: FeatureTask,
     config: TrainConfig,
     *,
     label: str,
@@ -44,17 +42,19 @@ def train_on_base(
     on_progress: ProgressCallback | None = None,
     token: CancelToken | None = None,
 ) -> tuple[int, float | None, bool]:
-    """Train `module`'s parameters through `logits`; returns (best epoch, its val accuracy, cancelled).
+    """Train `module`'s parameters through `logits` on `task`'s base training images, choosing the
+    epoch on its base validation images; returns (best epoch, its val accuracy, cancelled).
 
     `optimizer` defaults to Adam(lr, weight_decay) of `config`; with `scheduler_per_epoch` a
     cosine schedule over `config.epochs` is stepped after each epoch (Tip-Adapter-F's recipe).
     """
+    train_features, val_features, val_labels = task.train_features, task.val_features, task.val_labels
     views = train_features if train_features.dim() == 3 else train_features.unsqueeze(0)
     views = F.normalize(views.float(), dim=-1)
     num_views, num_train, _ = views.shape
     if num_train == 0:
         raise ValueError("no training images: at least one shot per base class is needed to train")
-    labels = train_labels.long().to(views.device)
+    labels = task.train_labels.long().to(views.device)
     has_val = val_labels is not None and val_labels.numel() > 0
     val = F.normalize(val_features.float(), dim=-1) if has_val else val_features
     val_targets = val_labels.long().to(views.device) if has_val else val_labels

@@ -8,6 +8,8 @@ with its text embedding as a row, i.e. zero-shot: new-class accuracy is CLIP's.
 
 from __future__ import annotations
 
+import dataclasses
+
 import torch
 import torch.nn.functional as F
 
@@ -62,14 +64,11 @@ class LinearProbe:
 
     def fit(self, task: FeatureTask, *, seed: int, on_progress=None, token=None) -> FittedMethod:
         probe = TextInitialisedProbe(task.base_text, task.logit_scale)
-        config = TrainConfig.from_dict({**self.config.to_dict(), "seed": seed})
+        config = dataclasses.replace(self.config, seed=seed)
         epoch, val_acc, cancelled = train_on_base(
             probe,
             probe,
-            task.train_features,
-            task.train_labels,
-            task.val_features,
-            task.val_labels,
+            task,
             config,
             label=self.info.label,
             on_progress=on_progress,

@@ -23,7 +23,7 @@ each image's cache votes to sum to one changes the base figure itself (71% -> 54
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 import torch.nn.functional as F
@@ -129,12 +129,16 @@ class TipScorer(nn.Module):
         return logits
 
 
-def _cache_of(task: FeatureTask) -> tuple[torch.Tensor, torch.Tensor]:
-    """Keys (the mean of each image's cached views, as the authors average augmented epochs) and one-hot values."""
+def _cache_of(task: FeatureTask, grid: SearchGrid, trainable_keys: bool = False) -> TipScorer:
+    """The cache of `task`'s shots at the grid's default α, β: keys the mean of each image's cached
+    views (as the authors average augmented epochs), values their one-hot labels."""
     features = F.normalize(task.train_features.float(), dim=-1)
     keys = F.normalize(features.mean(dim=0), dim=-1) if features.dim() == 3 else features
     values = F.one_hot(task.train_labels.long().to(keys.device), len(task.base)).float()
-    return keys, values
+    base_text = F.normalize(task.base_text.float(), dim=-1)
+    return TipScorer(
+        keys, values, base_text, task.logit_scale, grid.default_alpha, grid.default_beta, trainable_keys=trainable_keys
+    )
 
 
 def _search(scorer: TipScorer, task: FeatureTask, grid: SearchGrid, token) -> float | None:
@@ -160,15 +164,7 @@ class TipAdapter:
         self.grid = grid
 
     def fit(self, task: FeatureTask, *, seed: int, on_progress=None, token=None) -> FittedMethod:
-        keys, values = _cache_of(task)
-        scorer = TipScorer(
-            keys,
-            values,
-            F.normalize(task.base_text.float(), dim=-1),
-            task.logit_scale,
-            self.grid.default_alpha,
-            self.grid.default_beta,
-        )
+        scorer = _cache_of(task, self.grid)
         accuracy = _search(scorer, task, self.grid, token)
         if on_progress is not None:
             on_progress(Progress("train", 1, 1, message=f"{self.info.label} · α, β searched"))
@@ -193,26 +189,14 @@ class TipAdapterF:
         self.config, self.grid = config, grid
 
     def fit(self, task: FeatureTask, *, seed: int, on_progress=None, token=None) -> FittedMethod:
-        keys, values = _cache_of(task)
-        scorer = TipScorer(
-            keys,
-            values,
-            F.normalize(task.base_text.float(), dim=-1),
-            task.logit_scale,
-            self.grid.default_alpha,
-            self.grid.default_beta,
-            trainable_keys=True,
-        )
+        scorer = _cache_of(task, self.grid, trainable_keys=True)
         _search(scorer, task, self.grid, token)  # start from the training-free optimum
-        config = TrainConfig.from_dict({**self.config.to_dict(), "seed": seed})
+        config = replace(self.config, seed=seed)
         optimizer = torch.optim.AdamW([scorer.keys], lr=config.lr, eps=1e-4, weight_decay=config.weight_decay)
         epoch, _, cancelled = train_on_base(
             scorer,
             scorer.base_logits,
-            task.train_features,
-            task.train_labels,
-            task.val_features,
-            task.val_labels,
+            task,
             config,
             label=self.info.label,
             optimizer=optimizer,
