@@ -85,8 +85,10 @@ def duplicate_findings(
         if count % 512 == 0:
             check(token)  # a weak model finds many candidate pairs: stay cancellable
         shown = signature_similarity(signatures[i], signatures[j])
-        if shown < signature_threshold and crop_similarity(signatures[i], signatures[j]) >= CROP_THRESHOLD:
-            shown = crop_similarity(signatures[i], signatures[j])  # one is a crop of the other
+        if shown < signature_threshold:
+            crop = crop_similarity(signatures[i], signatures[j])
+            if crop >= CROP_THRESHOLD:
+                shown = crop  # one is a crop of the other
         if shown >= signature_threshold:
             groups.union(i, j)
             best[(i, j)] = min(sim, shown)
