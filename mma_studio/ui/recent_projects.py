@@ -9,6 +9,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings
 
+from mma_studio.ui.settings_lists import stored_strings
+
 RECENT_PROJECTS_KEY = "projects/recent"
 LAST_PROJECT_DIR_KEY = "projects/lastFolder"
 RECENT_MAX = 10
@@ -16,10 +18,7 @@ RECENT_MAX = 10
 
 def recent_projects() -> list[Path]:
     """Project files opened or saved before, newest first, that still exist."""
-    value = QSettings().value(RECENT_PROJECTS_KEY, [])
-    if isinstance(value, str):  # QSettings returns a lone string for a one-item list
-        value = [value]
-    return [Path(v) for v in (value or []) if isinstance(v, str) and Path(v).is_file()]
+    return [Path(v) for v in stored_strings(RECENT_PROJECTS_KEY) if Path(v).is_file()]
 
 
 def remember_recent_project(path: Path) -> None:

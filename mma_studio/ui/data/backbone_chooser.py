@@ -37,6 +37,7 @@ from mma_studio.core.backbone_catalogue import (
     weights_present,
 )
 from mma_studio.ui.app_state import AppState, BackboneSelection
+from mma_studio.ui.settings_lists import stored_strings
 from mma_studio.ui.weights_messages import weights_failure
 from mma_studio.ui.widgets.progress_row import ProgressRow
 from mma_studio.ui.workers.background_task import BackgroundTask
@@ -141,12 +142,9 @@ def _list_choices_task(local_files: list[tuple[str, str]]):
 
 def remembered_local_files() -> list[tuple[str, str]]:
     """The weights files chosen before, newest first: (architecture, path) pairs."""
-    value = QSettings().value(LOCAL_FILES_KEY)
-    if isinstance(value, str):  # QSettings gives a one-item list back as a plain string
-        value = [value]
     pairs = []
-    for item in value if isinstance(value, (list, tuple)) else []:
-        model, _, path = str(item).partition("\t")
+    for item in stored_strings(LOCAL_FILES_KEY):
+        model, _, path = item.partition("\t")
         if model and path:
             pairs.append((model, path))
     return pairs

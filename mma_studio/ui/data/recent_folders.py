@@ -11,6 +11,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings
 
+from mma_studio.ui.settings_lists import stored_strings
+
 LAST_FOLDER_KEY = "data/lastFolder"
 RECENT_KEY = "data/recentFolders"
 RECENT_MAX = 8
@@ -18,10 +20,7 @@ RECENT_MAX = 8
 
 def recent_folders() -> list[Path]:
     """Dataset folders opened before, newest first, that still exist."""
-    value = QSettings().value(RECENT_KEY, [])
-    if isinstance(value, str):  # QSettings returns a lone string for a one-item list
-        value = [value]
-    return [Path(v) for v in (value or []) if isinstance(v, str) and Path(v).is_dir()]
+    return [Path(v) for v in stored_strings(RECENT_KEY) if Path(v).is_dir()]
 
 
 def remember_recent_folder(folder: Path) -> None:
