@@ -318,22 +318,9 @@ class PreparedDataset:
 
     def __init__(self, scan, settings, *, backbone=None, cache=None, on_progress=None, token=None, fixes=None) -> None:
         from mma_studio.core.features import encode_class_texts
-        from mma_studio.core.pipeline import FeatureTable, build_split, prompt_names_for
+        from mma_studio.core.pipeline import FeatureTable, backbone_and_cache, build_split, prompt_names_for
 
-        if backbone is None:
-            from mma_studio.core.backbone import load_backbone
-
-            if on_progress:
-                on_progress(
-                    Progress("load_model", 0, None, message=f"Loading {settings.model} · {settings.pretrained}")
-                )
-            backbone = load_backbone(
-                settings.model, settings.pretrained, device=settings.device, on_progress=on_progress, token=token
-            )
-        if cache is None:
-            from mma_studio.core.feature_cache import FeatureCache
-
-            cache = FeatureCache()
+        backbone, cache = backbone_and_cache(settings, backbone, cache, on_progress, token)
         self.scan, self.settings, self.backbone, self.cache = scan, settings, backbone, cache
         self.on_progress, self.token = on_progress, token
         self.fixes = fixes  # the project's exclusions and class moves (`DataFixes`), as training applies them

@@ -357,6 +357,30 @@ def without_unreadable(split: DatasetSplit, failed: dict[Path, str]) -> tuple[Da
     return kept, [warning]
 
 
+def backbone_and_cache(
+    settings: RunSettings,
+    backbone=None,
+    cache=None,
+    on_progress: ProgressCallback | None = None,
+    token: CancelToken | None = None,
+):
+    """The backbone and feature cache an operation on `settings` uses: the ones given, else the
+    settings' model loaded (reported as the "load_model" stage) and the default cache."""
+    if backbone is None:
+        from mma_studio.core.backbone import load_backbone
+
+        if on_progress:
+            on_progress(Progress("load_model", 0, None, message=f"Loading {settings.model} · {settings.pretrained}"))
+        backbone = load_backbone(
+            settings.model, settings.pretrained, device=settings.device, on_progress=on_progress, token=token
+        )
+    if cache is None:
+        from mma_studio.core.feature_cache import FeatureCache
+
+        cache = FeatureCache()
+    return backbone, cache
+
+
 def check_trainable(split: DatasetSplit) -> None:
     """Raise `SplitError` when this split cannot train an adapter (what `check` reports, too)."""
     if not split.train:
@@ -392,18 +416,7 @@ def train_adapter(
     check_trainable(split)
     check_prompt_names(scan, split, settings)  # before any model is loaded or image encoded
     run_warnings = leak_warnings(scan, split)
-    if backbone is None:
-        from mma_studio.core.backbone import load_backbone
-
-        if on_progress:
-            on_progress(Progress("load_model", 0, None, message=f"Loading {settings.model} · {settings.pretrained}"))
-        backbone = load_backbone(
-            settings.model, settings.pretrained, device=settings.device, on_progress=on_progress, token=token
-        )
-    if cache is None:
-        from mma_studio.core.feature_cache import FeatureCache
-
-        cache = FeatureCache()
+    backbone, cache = backbone_and_cache(settings, backbone, cache, on_progress, token)
     check(token)
 
     from mma_studio.core.features import encode_class_texts
