@@ -7,6 +7,7 @@ starts its own tiny hub on 127.0.0.1, and the Hugging Face cache is a temporary 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import http.server
 import json
@@ -70,26 +71,28 @@ def put_in_hub_cache(filename: str, data: bytes, repo: str = FAKE_REPO) -> Path:
     return target
 
 
+def register_fake_tag(monkeypatch, tag: str, **extra) -> dict:
+    """Register a pretrained tag for mma-tiny that points at FAKE_REPO, as open_clip's registry
+    does (undone with `monkeypatch`); the fault tests of the CLI and the app use it too."""
+    cfg = {
+        "url": "",
+        "hf_hub": f"{FAKE_REPO}/",
+        "mean": (0.5, 0.5, 0.5),
+        "std": (0.5, 0.5, 0.5),
+        "interpolation": "bilinear",
+        "resize_mode": "shortest",
+        **extra,
+    }
+    tags = dict(open_clip.pretrained._PRETRAINED.get("mma-tiny", {}))
+    tags[tag] = cfg
+    monkeypatch.setitem(open_clip.pretrained._PRETRAINED, "mma-tiny", tags)
+    return cfg
+
+
 @pytest.fixture
 def fake_tag(monkeypatch):
-    """Register pretrained tags for mma-tiny that point at FAKE_REPO, as open_clip's registry does."""
-
-    def register(tag: str, **extra) -> dict:
-        cfg = {
-            "url": "",
-            "hf_hub": f"{FAKE_REPO}/",
-            "mean": (0.5, 0.5, 0.5),
-            "std": (0.5, 0.5, 0.5),
-            "interpolation": "bilinear",
-            "resize_mode": "shortest",
-            **extra,
-        }
-        tags = dict(open_clip.pretrained._PRETRAINED.get("mma-tiny", {}))
-        tags[tag] = cfg
-        monkeypatch.setitem(open_clip.pretrained._PRETRAINED, "mma-tiny", tags)
-        return cfg
-
-    return register
+    """`register_fake_tag` bound to this test's monkeypatch."""
+    return functools.partial(register_fake_tag, monkeypatch)
 
 
 def assert_same_weights(backbone: Backbone, state_dict: dict[str, torch.Tensor], atol: float = 0.0) -> None:

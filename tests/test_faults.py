@@ -601,20 +601,9 @@ def test_no_network_fails_fast_with_the_local_file_route_then_local_weights_work
 @pytest.fixture
 def fake_tag(monkeypatch):
     """An mma-tiny pretrained tag that open_clip resolves to a (fake, loopback) hub repo."""
-    import open_clip
+    from tests.test_backbone import register_fake_tag
 
-    from tests.test_backbone import FAKE_REPO
-
-    tags = dict(open_clip.pretrained._PRETRAINED.get("mma-tiny", {}))
-    tags["faulttest"] = {
-        "url": "",
-        "hf_hub": f"{FAKE_REPO}/",
-        "mean": (0.5, 0.5, 0.5),
-        "std": (0.5, 0.5, 0.5),
-        "interpolation": "bilinear",
-        "resize_mode": "shortest",
-    }
-    monkeypatch.setitem(open_clip.pretrained._PRETRAINED, "mma-tiny", tags)
+    register_fake_tag(monkeypatch, "faulttest")
     return "faulttest"
 
 

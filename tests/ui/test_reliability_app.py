@@ -408,20 +408,9 @@ def test_a_backbone_that_cannot_load_is_a_message_and_local_weights_then_train(
         selection = BackboneSelection("ViT-B-16", "openai", "ViT-B-16 · OpenAI")
         expect = "cannot reach the download site"
     else:
-        import open_clip
+        from tests.test_backbone import put_in_hub_cache, register_fake_tag
 
-        from tests.test_backbone import FAKE_REPO, put_in_hub_cache
-
-        tags = dict(open_clip.pretrained._PRETRAINED.get("mma-tiny", {}))
-        tags["apptest"] = {
-            "url": "",
-            "hf_hub": f"{FAKE_REPO}/",
-            "mean": (0.5,) * 3,
-            "std": (0.5,) * 3,
-            "interpolation": "bilinear",
-            "resize_mode": "shortest",
-        }
-        monkeypatch.setitem(open_clip.pretrained._PRETRAINED, "mma-tiny", tags)
+        register_fake_tag(monkeypatch, "apptest")
         damaged = put_in_hub_cache("open_clip_model.safetensors", b"\x13\x00\x00\x00\x00\x00\x00\x00{broken")
         selection = BackboneSelection("mma-tiny", "apptest", "mma-tiny · apptest")
         expect = f"{damaged} is damaged"
@@ -490,20 +479,9 @@ def test_scaled_down_load_in_the_app_keeps_the_window_responsive(qtbot, tmp_path
 def test_cached_weights_train_in_the_app_without_any_network(qtbot, window, tmp_path, monkeypatch, messages):
     """Offline (HF_HUB_OFFLINE, and the hub a closed port): weights already in the Hugging Face
     cache load and train; nothing is downloaded."""
-    import open_clip
+    from tests.test_backbone import fp16_bytes, put_in_hub_cache, random_state_dict, register_fake_tag
 
-    from tests.test_backbone import FAKE_REPO, fp16_bytes, put_in_hub_cache, random_state_dict
-
-    tags = dict(open_clip.pretrained._PRETRAINED.get("mma-tiny", {}))
-    tags["appcached"] = {
-        "url": "",
-        "hf_hub": f"{FAKE_REPO}/",
-        "mean": (0.5,) * 3,
-        "std": (0.5,) * 3,
-        "interpolation": "bilinear",
-        "resize_mode": "shortest",
-    }
-    monkeypatch.setitem(open_clip.pretrained._PRETRAINED, "mma-tiny", tags)
+    register_fake_tag(monkeypatch, "appcached")
     put_in_hub_cache("open_clip_model.safetensors", fp16_bytes(random_state_dict(6)))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     make_class_dataset(tmp_path / "data", [f"colour {i}" for i in range(4)], per_class=8)
