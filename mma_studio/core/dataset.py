@@ -215,6 +215,14 @@ def looks_unreadable_name(folder_name: str) -> bool:
 
 # --------------------------------------------------------------------------- scanning
 
+ONE_CLASS_WARNING = "Only one class"  # how `one_class_warning` starts
+
+
+def one_class_warning(name: str) -> str:
+    """A scan's warning when it holds one class; `scan_merge` finds it by its start and
+    recomputes it when classes are added or removed."""
+    return f"{ONE_CLASS_WARNING} ({name!r}): classification needs at least two classes."
+
 
 def scan_dataset(
     root: Path | str,
@@ -390,7 +398,7 @@ def _scan_folders(
             empty.append(folder)
             warnings_out.append(f"Class folder {name!r} has no usable images and is left out ({folder}).")
     if len(classes) == 1:
-        warnings_out.append(f"Only one class ({classes[0].name!r}): classification needs at least two classes.")
+        warnings_out.append(one_class_warning(classes[0].name))
     # Identity is one stat per file; contents are compared only when the scan reads the files anyway.
     duplicates = find_duplicate_files(
         ((p, c.name) for c in classes for p in c.images), compare_contents=validate, token=token

@@ -10,13 +10,7 @@ from __future__ import annotations
 import dataclasses
 import os
 
-from mma_studio.core.dataset import ScanResult
-
-ONE_CLASS_WARNING = "Only one class"  # start of the engine's warning for single-class scans
-
-
-def _one_class_warning(name: str) -> str:
-    return f"Only one class ({name!r}): classification needs at least two classes."
+from mma_studio.core.dataset import ONE_CLASS_WARNING, ScanResult, one_class_warning
 
 
 def merge_scans(current: ScanResult, added: ScanResult, *, extend_same_name: bool = False) -> ScanResult:
@@ -53,7 +47,7 @@ def merge_scans(current: ScanResult, added: ScanResult, *, extend_same_name: boo
         classes[name] = dataclasses.replace(folder, name=name, images=list(folder.images))
     merged = sorted(classes.values(), key=lambda c: c.name)
     if len(merged) == 1:
-        warnings.append(_one_class_warning(merged[0].name))
+        warnings.append(one_class_warning(merged[0].name))
     parents = {c.path.parent for c in merged}
     root = (
         current.root
@@ -83,7 +77,7 @@ def without_classes(scan: ScanResult, names: set[str]) -> ScanResult:
     classes = [c for c in scan.classes if c.name not in names]
     warnings = [w for w in scan.warnings if not w.startswith(ONE_CLASS_WARNING)]
     if len(classes) == 1:
-        warnings.append(_one_class_warning(classes[0].name))
+        warnings.append(one_class_warning(classes[0].name))
     removed = [str(c.path) + os.sep for c in scan.classes if c.name in names]
     skipped = [s for s in scan.skipped if not any(str(s.path).startswith(prefix) for prefix in removed)]
     return ScanResult(
