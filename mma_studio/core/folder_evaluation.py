@@ -8,13 +8,10 @@ of the test set. Folders the adapter never saw are "new" classes, scored among t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from mma_studio.core.adapter import zero_shot_logits
 from mma_studio.core.adapter_file import AdapterFile
 from mma_studio.core.cancellation import CancelToken, check
 from mma_studio.core.dataset import ScanResult
-from mma_studio.core.evaluation import evaluate_features
 from mma_studio.core.events import Progress, ProgressCallback
 from mma_studio.core.metrics import EvaluationReport
 from mma_studio.core.split import DatasetSplit, make_split
@@ -106,6 +103,7 @@ def evaluate_adapter_on_folder(
     token: CancelToken | None = None,
 ) -> FolderEvaluation:
     from mma_studio.core.features import encode_class_texts, extract_image_features
+    from mma_studio.core.pipeline import zero_shot_and_adapted
 
     split, prompt_names, held_out = evaluation_split(adapter_file, scan)
     samples = split.test_base + split.test_new
@@ -117,16 +115,7 @@ def evaluate_adapter_on_folder(
     kept = [samples[i] for i in result.kept]
     if on_progress:
         on_progress(Progress("evaluate", 0, None, message="Scoring test images"))
-    adapter = adapter_file.build_adapter()
-    common: dict[str, Any] = {
-        "labels": [s.class_index for s in kept],
-        "text_features": text_features,
-        "base": split.base,
-        "new": split.new,
-        "class_names": split.classes,
-        "display_names": prompt_names,
-        "paths": [str(s.path) for s in kept],
-    }
-    zero = evaluate_features(lambda x, t: zero_shot_logits(x, t, backbone.logit_scale), result.features, **common)
-    adapted = evaluate_features(adapter, result.features, **common)
+    zero, adapted = zero_shot_and_adapted(
+        backbone.logit_scale, adapter_file.build_adapter(), result.features, kept, split, text_features, prompt_names
+    )
     return FolderEvaluation(zero, adapted, split, prompt_names, held_out, [(str(p), r) for p, r in result.failed])

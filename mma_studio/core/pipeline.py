@@ -192,20 +192,35 @@ def evaluate_on_test_images(
         on_progress(Progress("evaluate", 0, None, message="Evaluating on the test images"))
     table.extract([s.path for s in split.test_base + split.test_new], 0, "test images")
     test_features, test_samples = table.stack(split.test_base + split.test_new)
+    reports = zero_shot_and_adapted(
+        backbone.logit_scale, adapter, test_features, test_samples, split, text_features, prompt_names
+    )
+    if on_progress:
+        on_progress(Progress("evaluate", 1, 1, message="Done"))
+    return reports
+
+
+def zero_shot_and_adapted(
+    logit_scale: float,
+    adapter,
+    features: torch.Tensor,
+    samples: list[Sample],
+    split: DatasetSplit,
+    text_features: torch.Tensor,
+    prompt_names: list[str],
+) -> tuple[EvaluationReport, EvaluationReport]:
+    """Zero-shot CLIP's and CLIP + `adapter`'s reports on `samples` (one row of `features` each)."""
     common: dict[str, Any] = {
-        "labels": [s.class_index for s in test_samples],
+        "labels": [s.class_index for s in samples],
         "text_features": text_features,
         "base": split.base,
         "new": split.new,
         "class_names": split.classes,
         "display_names": prompt_names,
-        "paths": [str(s.path) for s in test_samples],
+        "paths": [str(s.path) for s in samples],
     }
-    zero_shot = evaluate_features(lambda x, t: zero_shot_logits(x, t, backbone.logit_scale), test_features, **common)
-    adapted = evaluate_features(adapter, test_features, **common)
-    if on_progress:
-        on_progress(Progress("evaluate", 1, 1, message="Done"))
-    return zero_shot, adapted
+    zero_shot = evaluate_features(lambda x, t: zero_shot_logits(x, t, logit_scale), features, **common)
+    return zero_shot, evaluate_features(adapter, features, **common)
 
 
 class FeatureTable:
