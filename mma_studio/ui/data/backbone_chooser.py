@@ -513,9 +513,7 @@ class BackboneChooser(QWidget):
         self._download_failure = ""
         task.finished.connect(self._on_download_finished)
         self._download_task = task
-        self.progress.setRange(0, 0)
-        self.progress.setFormat(f"Connecting for {entry.label}…")
-        self._progress_row.setVisible(True)
+        self._progress_row.start(f"Connecting for {entry.label}…")
         self._update_enabled()
         task.start()
 
@@ -579,7 +577,6 @@ class BackboneChooser(QWidget):
             self._download_task.deleteLater()
         self._download_task = None
         self._progress_row.setVisible(False)
-        self.cancel_button.setEnabled(True)
         self._update_enabled()
         self._update_status()
 

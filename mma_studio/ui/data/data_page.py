@@ -433,8 +433,7 @@ class DataPage(QWidget):
     def cancel(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            self.cancel_button.setEnabled(False)
-            self.progress.setFormat("Cancelling…")
+            self._progress_row.cancelling()
 
     def is_busy(self) -> bool:
         return self._task is not None
@@ -491,20 +490,13 @@ class DataPage(QWidget):
         self._pending_replace = replace
         self._pending_extend = extend
         self._pending_root = None
-        self.progress.setRange(0, 0)
-        self.progress.setFormat(label + "…")
-        self.cancel_button.setEnabled(True)
-        self._progress_row.setVisible(True)
+        self._progress_row.start(label + "…")
         self._state.set_busy(True)
         self.statusMessage.emit(label + "…", 0)
         task.start()
 
     def _on_progress(self, progress) -> None:
-        if progress.total:
-            self.progress.setRange(0, progress.total)
-            self.progress.setValue(min(progress.done, progress.total))
-        else:
-            self.progress.setRange(0, 0)
+        self._progress_row.show_count(progress.done, progress.total)
         stage = {"scan": "Scanning", "example": "Writing the example"}.get(progress.stage, progress.stage.capitalize())
         message = progress.message[:1].upper() + progress.message[1:] if progress.message else stage
         text = message

@@ -343,17 +343,13 @@ class HealthView(QWidget):
         self._task = task
         self._automatic = automatic
         self.check_button.setEnabled(False)
-        self.progress_row.progress.setRange(0, 0)
-        self.progress_row.progress.setFormat("Checking the data…")
-        self.progress_row.cancel_button.setEnabled(True)
-        self.progress_row.setVisible(True)
+        self.progress_row.start("Checking the data…")
         task.start()
 
     def cancel(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            self.progress_row.cancel_button.setEnabled(False)
-            self.progress_row.progress.setFormat("Cancelling…")
+            self.progress_row.cancelling()
 
     def is_busy(self) -> bool:
         return self._task is not None
@@ -362,17 +358,12 @@ class HealthView(QWidget):
         return self._task.cancel_and_wait(timeout_ms) if self._task is not None else True
 
     def _on_progress(self, progress) -> None:
-        bar = self.progress_row.progress
-        if progress.total:
-            bar.setRange(0, progress.total)
-            bar.setValue(min(progress.done, progress.total))
-        else:
-            bar.setRange(0, 0)
+        self.progress_row.show_count(progress.done, progress.total)
         what = {"extract": "Reading image features", "load_model": "Loading the model"}.get(progress.stage)
         text = what or (progress.message[:1].upper() + progress.message[1:] if progress.message else "Checking")
         if progress.stage == "extract" and progress.total:
             text += f": {progress.done:,} of {progress.total:,}"
-        bar.setFormat(text)
+        self.progress_row.progress.setFormat(text)
 
     def _on_report(self, report) -> None:
         self.report = report

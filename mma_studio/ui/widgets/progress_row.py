@@ -25,3 +25,23 @@ class ProgressRow(QWidget):
         layout.addWidget(self.progress, 1)
         layout.addWidget(self.cancel_button)
         self.setVisible(False)
+
+    def start(self, text: str) -> None:
+        """Show the row for new work: a busy bar saying `text`, Cancel enabled."""
+        self.progress.setRange(0, 0)
+        self.progress.setFormat(text)
+        self.cancel_button.setEnabled(True)
+        self.setVisible(True)
+
+    def cancelling(self) -> None:
+        """Cancel was asked for: the work stops at its next check."""
+        self.cancel_button.setEnabled(False)
+        self.progress.setFormat("Cancelling…")
+
+    def show_count(self, done: int, total: int | None) -> None:
+        """`done` of `total` on the bar; a busy bar when the total is unknown."""
+        if total:
+            self.progress.setRange(0, total)
+            self.progress.setValue(min(done, total))
+        else:
+            self.progress.setRange(0, 0)
