@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from mma_studio.cli.errors import UserError
+from mma_studio.cli.output import eprint
 from mma_studio.cli.progress import ProgressPrinter
 
 
@@ -27,6 +29,21 @@ def scan(data_dir: Path, printer: ProgressPrinter, token):
     result = scan_dataset(data_dir, on_progress=printer, token=token)
     printer.close()
     return result
+
+
+def list_images(items: list[Path], command: str, error_prefix: str = "") -> list[Path]:
+    """The files named and the images below the folders named (`core.images_to_classify`), for
+    `predict` and `--check-images`: a sub-folder that cannot be listed is a warning, a named one
+    an error."""
+    from mma_studio.core import images_to_classify as listing
+
+    images: list[Path] = []
+    try:
+        for item in items:
+            images += listing.images_to_classify(item, lambda line: eprint(f"mma-studio {command}: warning: {line}"))
+    except listing.ImageListingError as exc:
+        raise UserError(f"{error_prefix}{exc}") from None
+    return images
 
 
 def load_classifier_backbone(adapter_file, args, printer: ProgressPrinter, token):

@@ -83,7 +83,9 @@ def export_options(args) -> dict:
     classes = [c.strip() for c in args.onnx_classes.split(",") if c.strip()] if args.onnx_classes else None
     if args.onnx_classes is not None and not classes:
         raise UserError("--classes needs at least one class name")
-    images = check_images(args.check_images or [], args.command)
+    from mma_studio.cli.engine_steps import list_images
+
+    images = list_images(args.check_images or [], args.command, "--check-images: ")
     if args.check_images and not images:
         raise UserError("--check-images: no images found")
     return {
@@ -93,21 +95,6 @@ def export_options(args) -> dict:
         "onnx_classes": classes,
         "check_images": images,
     }
-
-
-def check_images(items: list[Path], command: str) -> list[Path]:
-    """The --check-images files, and the images below the folders, listed as `predict` lists them
-    (`core.images_to_classify`); a sub-folder that cannot be listed is a warning, a named one an error."""
-    from mma_studio.cli.output import eprint
-    from mma_studio.core import images_to_classify as listing
-
-    images: list[Path] = []
-    try:
-        for item in items:
-            images += listing.images_to_classify(item, lambda line: eprint(f"mma-studio {command}: warning: {line}"))
-    except listing.ImageListingError as exc:
-        raise UserError(f"--check-images: {exc}") from None
-    return images
 
 
 def print_export_result(result, args) -> int:

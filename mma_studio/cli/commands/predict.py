@@ -38,16 +38,14 @@ def register(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args, token) -> int:
-    from mma_studio.cli.engine_steps import check_device, load_classifier_backbone
+    from mma_studio.cli.engine_steps import check_device, list_images, load_classifier_backbone
     from mma_studio.cli.output import eprint, out, print_json
     from mma_studio.cli.progress import ProgressPrinter
     from mma_studio.core.adapter_file import load_adapter_file
     from mma_studio.core.predict import Classifier
 
     check_device(args)
-    paths: list[Path] = []
-    for item in args.images:
-        paths.extend(images_to_classify(item, eprint))
+    paths = list_images(args.images, NAME)
     if not paths:
         raise UserError("no images to classify in " + ", ".join(str(item) for item in args.images))
     adapter_file = load_adapter_file(args.adapter_file)
@@ -74,14 +72,3 @@ def run(args, token) -> int:
         )
         return EXIT_USER_ERROR
     return EXIT_OK
-
-
-def images_to_classify(item: Path, eprint) -> list[Path]:
-    """`item` itself, or the image files below it (`core.images_to_classify`); a sub-folder that
-    cannot be listed is a warning, the named one an error."""
-    from mma_studio.core import images_to_classify as listing
-
-    try:
-        return listing.images_to_classify(item, lambda line: eprint(f"mma-studio {NAME}: warning: {line}"))
-    except listing.ImageListingError as exc:
-        raise UserError(str(exc)) from None
