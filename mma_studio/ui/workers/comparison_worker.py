@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from mma_studio.ui.workers.background_task import BackgroundTask
-from mma_studio.ui.workers.training_worker import TrainRequest, build_run_settings
+from mma_studio.ui.workers.training_worker import TrainRequest, build_run_settings, request_cache
 
 
 def comparison_task(request: TrainRequest, methods: Sequence[str], seeds: Sequence[int], parent=None) -> BackgroundTask:
@@ -20,17 +20,12 @@ def comparison_task(request: TrainRequest, methods: Sequence[str], seeds: Sequen
     def run(on_progress, token):
         from mma_studio.core.comparison import compare_methods
 
-        cache = None
-        if request.cache_dir is not None:
-            from mma_studio.core.feature_cache import FeatureCache
-
-            cache = FeatureCache(request.cache_dir)
         return compare_methods(
             request.scan,
             build_run_settings(request),
             methods,
             seeds,
-            cache=cache,
+            cache=request_cache(request),
             on_progress=on_progress,
             token=token,
             fixes=request.fixes,

@@ -68,6 +68,16 @@ def build_run_settings(request: TrainRequest):
     )
 
 
+def request_cache(request: TrainRequest):
+    """The request's feature cache folder as a `FeatureCache`; None: the engine's default
+    (imports the engine)."""
+    if request.cache_dir is None:
+        return None
+    from mma_studio.core.feature_cache import FeatureCache
+
+    return FeatureCache(request.cache_dir)
+
+
 def _class_names(exc: BaseException) -> set[str]:
     return {cls.__name__ for cls in type(exc).__mro__}
 
@@ -149,16 +159,10 @@ class TrainingWorker(QObject):
         try:
             from mma_studio.core.pipeline import train_adapter
 
-            settings = build_run_settings(self._request)
-            cache = None
-            if self._request.cache_dir is not None:
-                from mma_studio.core.feature_cache import FeatureCache
-
-                cache = FeatureCache(self._request.cache_dir)
             run = train_adapter(
                 self._request.scan,
-                settings,
-                cache=cache,
+                build_run_settings(self._request),
+                cache=request_cache(self._request),
                 on_progress=self._on_progress,
                 on_event=self._on_event,
                 token=self._token,
