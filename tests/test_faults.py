@@ -108,30 +108,32 @@ def reference(dataset, tmp_path_factory) -> dict:
     return _train_in_process(dataset, folder / "a.safetensors", folder / "cache", epochs=3)
 
 
-def _train_in_process(data: Path, output: Path, cache: Path, epochs: int = 3, extra=()) -> dict:
+def _train_argv(data: Path, output: Path, cache: Path, epochs: int) -> list:
+    """The `train` command line every run here uses, in process or in a child (`--json -q`)."""
+    return [
+        "train",
+        data,
+        "-o",
+        output,
+        *TRAIN,
+        "--epochs",
+        str(epochs),
+        "--patience",
+        "0",
+        "--cache-dir",
+        cache,
+        "--json",
+        "-q",
+    ]
+
+
+def _train_in_process(data: Path, output: Path, cache: Path, epochs: int = 3) -> dict:
     import io
     from contextlib import redirect_stderr, redirect_stdout
 
     out, err = io.StringIO(), io.StringIO()
     with redirect_stdout(out), redirect_stderr(err):
-        code = main(
-            [
-                "train",
-                str(data),
-                "-o",
-                str(output),
-                *TRAIN,
-                "--epochs",
-                str(epochs),
-                "--patience",
-                "0",
-                "--cache-dir",
-                str(cache),
-                "--json",
-                "-q",
-                *extra,
-            ]
-        )
+        code = main([str(a) for a in _train_argv(data, output, cache, epochs)])
     assert code == 0, err.getvalue()
     assert "damaged" not in err.getvalue() and "Traceback" not in err.getvalue(), err.getvalue()
     return json.loads(out.getvalue().splitlines()[-1])
@@ -232,24 +234,7 @@ def temp_files(folder: Path) -> list[Path]:
 
 def test_sigkill_during_extraction_then_the_rerun_resumes_and_matches(dataset, reference, tmp_path):
     output, cache = tmp_path / "a.safetensors", tmp_path / "cache"
-    child = Child(
-        [
-            "train",
-            dataset,
-            "-o",
-            output,
-            *TRAIN,
-            "--epochs",
-            "3",
-            "--patience",
-            "0",
-            "--cache-dir",
-            cache,
-            "--json",
-            "-q",
-        ],
-        batch_pause=0.05,
-    )
+    child = Child(_train_argv(dataset, output, cache, 3), batch_pause=0.05)
     child.wait_for(encoded_batches(4))
     child.kill()
     assert child.process.returncode == -signal.SIGKILL
@@ -264,23 +249,7 @@ def test_sigkill_during_extraction_then_the_rerun_resumes_and_matches(dataset, r
 
 def test_sigkill_during_training_leaves_no_adapter_and_the_rerun_works(dataset, reference, tmp_path):
     output, cache = tmp_path / "a.safetensors", tmp_path / "cache"
-    child = Child(
-        [
-            "train",
-            dataset,
-            "-o",
-            output,
-            *TRAIN,
-            "--epochs",
-            "100000",
-            "--patience",
-            "0",
-            "--cache-dir",
-            cache,
-            "--json",
-            "-q",
-        ]
-    )
+    child = Child(_train_argv(dataset, output, cache, 100000))
     child.wait_for(epoch_lines(3))
     child.kill()
     assert not output.exists() and temp_files(tmp_path) == []
@@ -293,24 +262,7 @@ def test_sigkill_while_the_adapter_is_written_keeps_the_previous_file(dataset, r
     output, cache = tmp_path / "a.safetensors", tmp_path / "cache"
     _train_in_process(dataset, output, cache, epochs=1)
     previous = output.read_bytes()
-    child = Child(
-        [
-            "train",
-            dataset,
-            "-o",
-            output,
-            *TRAIN,
-            "--epochs",
-            "3",
-            "--patience",
-            "0",
-            "--cache-dir",
-            cache,
-            "--json",
-            "-q",
-        ],
-        slow_write=True,
-    )
+    child = Child(_train_argv(dataset, output, cache, 3), slow_write=True)
     child.wait_for(lambda lines: lines[-1] == "writing")  # temp file complete, not yet renamed
     leftovers = temp_files(tmp_path)
     assert len(leftovers) == 1 and leftovers[0].name.startswith(f".{output.name}.")
@@ -381,25 +333,8 @@ def test_abandoned_temp_files_are_removed_only_when_their_writer_is_gone(tmp_pat
 @pytest.mark.parametrize("moment", ["extraction", "training"])
 def test_ctrl_c_cancels_cleanly_and_the_rerun_works(moment, dataset, reference, tmp_path):
     output, cache = tmp_path / "a.safetensors", tmp_path / "cache"
-    epochs = "100000" if moment == "training" else "3"
-    child = Child(
-        [
-            "train",
-            dataset,
-            "-o",
-            output,
-            *TRAIN,
-            "--epochs",
-            epochs,
-            "--patience",
-            "0",
-            "--cache-dir",
-            cache,
-            "--json",
-            "-q",
-        ],
-        batch_pause=0.05,
-    )
+    epochs = 100000 if moment == "training" else 3
+    child = Child(_train_argv(dataset, output, cache, epochs), batch_pause=0.05)
     child.wait_for(encoded_batches(3) if moment == "extraction" else epoch_lines(2))
     code, err = child.interrupt()
     assert code == 130, err
@@ -655,42 +590,23 @@ def test_a_corrupted_cached_weights_file_names_the_file_and_a_local_file_still_w
     from tests.test_backbone import put_in_hub_cache
 
     damaged = put_in_hub_cache("open_clip_model.safetensors", b"\x13\x00\x00\x00\x00\x00\x00\x00{broken")
-    code, line, _ = _cli_error(
-        capsys,
-        [
-            "train",
-            dataset,
-            "-o",
-            tmp_path / "a.safetensors",
-            "--model",
-            "mma-tiny",
-            "--pretrained",
-            fake_tag,
-            "--shots",
-            "3",
-            "--val-per-class",
-            "2",
-            "-q",
-        ],
-    )
+    argv = [
+        "train",
+        dataset,
+        "-o",
+        tmp_path / "a.safetensors",
+        "--model",
+        "mma-tiny",
+        "--pretrained",
+        fake_tag,
+        "--shots",
+        "3",
+        "--val-per-class",
+        "2",
+        "-q",
+    ]
+    code, line, _ = _cli_error(capsys, argv)
     assert code == 2 and "damaged" in line and f"delete {damaged}" in line
     damaged.unlink()  # what the message says to do; offline, the tag now fails fast, clearly
-    code, line, _ = _cli_error(
-        capsys,
-        [
-            "train",
-            dataset,
-            "-o",
-            tmp_path / "a.safetensors",
-            "--model",
-            "mma-tiny",
-            "--pretrained",
-            fake_tag,
-            "--shots",
-            "3",
-            "--val-per-class",
-            "2",
-            "-q",
-        ],
-    )
+    code, line, _ = _cli_error(capsys, argv)
     assert code == 2 and "unreachable" in line
