@@ -597,6 +597,9 @@ def load_backbone(
     only), a path or `file:<path>` to a .safetensors/.pt/.bin state dict, or `local-dir:<path>`
     for a folder holding `open_clip_config.json` and weights.
     """
+    label = f"{model_name} · {pretrained}"
+    if on_progress is not None:  # before open_clip's import, which takes seconds the first time
+        on_progress(Progress("load_model", 0, None, message=f"Loading {label}"))
     register_shipped_model_configs()
     import open_clip
     from open_clip.pretrained import get_pretrained_cfg, list_pretrained_tags_by_model
@@ -604,9 +607,6 @@ def load_backbone(
     check(token)
     torch_device = choose_device(device)
     kind, value = _classify(model_name, pretrained)
-    label = f"{model_name} · {pretrained}"
-    if on_progress is not None:
-        on_progress(Progress("load_model", 0, None, message=f"Loading {label}"))
 
     if kind == "local-dir":
         return _load_local_dir(model_name, value, torch_device, on_progress)

@@ -73,8 +73,6 @@ def examine_dataset(
     if backbone is None:
         from mma_studio.core.backbone import load_backbone
 
-        if on_progress:
-            on_progress(Progress("load_model", 0, None, message=f"Loading {settings.model} · {settings.pretrained}"))
         backbone = load_backbone(
             settings.model, settings.pretrained, device=settings.device, on_progress=on_progress, token=token
         )
