@@ -305,16 +305,7 @@ class TrainPage(QWidget):
 
     def start_training(self) -> bool:
         """Start a run with the current data, backbone and settings; False if it cannot start."""
-        if self.is_training():
-            return False
-        problem = self._not_ready_reason()
-        if problem:
-            self._show_error("Cannot train yet", problem, "")
-            return False
-        self.settings.ensure_loaded()
-        problem = self.settings.check_values()
-        if problem:
-            self._show_error("These settings cannot train", problem, "")
+        if self.is_training() or not self._ready_or_explain("Cannot train yet"):
             return False
         request = self.train_request()
         self.error_banner.hide()
@@ -374,16 +365,7 @@ class TrainPage(QWidget):
 
     def compare_methods(self) -> bool:
         """Open the Compare Methods window and run the comparison on this page's split and settings."""
-        if self.is_training() or self.is_comparing():
-            return False
-        problem = self._not_ready_reason()
-        if problem:
-            self._show_error("Cannot compare yet", problem, "")
-            return False
-        self.settings.ensure_loaded()
-        problem = self.settings.check_values()
-        if problem:
-            self._show_error("These settings cannot train", problem, "")
+        if self.is_training() or self.is_comparing() or not self._ready_or_explain("Cannot compare yet"):
             return False
         if self.comparison_dialog is None:
             from mma_studio.ui.dialogs.comparison_dialog import ComparisonDialog
@@ -391,6 +373,19 @@ class TrainPage(QWidget):
             self.comparison_dialog = ComparisonDialog(self)
             self.comparison_dialog.view.runningChanged.connect(self._on_comparison_running)
         return self.comparison_dialog.start(self.train_request())
+
+    def _ready_or_explain(self, not_ready_title: str) -> bool:
+        """Whether the data, the page and the settings allow a run; if not, a message box says why."""
+        problem = self._not_ready_reason()
+        if problem:
+            self._show_error(not_ready_title, problem, "")
+            return False
+        self.settings.ensure_loaded()
+        problem = self.settings.check_values()
+        if problem:
+            self._show_error("These settings cannot train", problem, "")
+            return False
+        return True
 
     def is_comparing(self) -> bool:
         return self.comparison_dialog is not None and self.comparison_dialog.view.is_running()
