@@ -149,7 +149,6 @@ class StallWatchdog:
 
     def _run(self) -> None:
         import threading
-        import traceback
 
         while not self._stop.wait(0.005):
             ticks = self.recorder.ticks
@@ -160,17 +159,13 @@ class StallWatchdog:
                 frames = sys._current_frames()
                 frame = frames.get(self.gui_thread)
                 if frame is not None:
-                    stack = traceback.extract_stack(frame)[-6:]
-                    where = " < ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(stack))
-                    self.stalls.append((late, where))
+                    self.stalls.append((late, _innermost(frame, 6)))
                 # This thread runs only once the GIL is free: the other threads' stacks show
                 # where a thread that held it let it go.
                 for ident, other in frames.items():
                     if ident in (self.gui_thread, threading.get_ident()):
                         continue
-                    stack = traceback.extract_stack(other)[-5:]
-                    where = " < ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(stack))
-                    self.others.append((late, where))
+                    self.others.append((late, _innermost(other, 5)))
 
     def start(self) -> None:
         self._thread.start()
@@ -187,14 +182,21 @@ class StallWatchdog:
         return [f"{count * 5} ms in {where}" for where, count in counts.most_common(top)]
 
 
+def _innermost(frame, depth: int) -> str:
+    """A thread's `depth` innermost frames, innermost first: "file.py:line function < ..."."""
+    import traceback
+
+    stack = traceback.extract_stack(frame)[-depth:]
+    return " < ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(stack))
+
+
 class SlowSlots:
     """Times every Python callback the Qt event loop makes on the GUI thread (slots, event
     handlers, timers) with `sys.setprofile`, and keeps those over `threshold_s`."""
 
     def __init__(self, threshold_s: float = 0.02) -> None:
         self.threshold_s = threshold_s
-        self.slow: list[tuple[float, str]] = []
-        self.timeline: list[tuple[float, float, str]] = []  # (began, seconds, where), every slow one
+        self.timeline: list[tuple[float, float, str]] = []  # (began, seconds, where): over 5 ms, or threshold_s if less
         self._open: dict[int, float] = {}
 
     def _profile(self, frame, event, _arg) -> None:
@@ -214,8 +216,6 @@ class SlowSlots:
                 code = frame.f_code
                 where = f"{code.co_qualname} ({Path(code.co_filename).name}:{code.co_firstlineno})"
                 self.timeline.append((began, seconds, where))
-                if seconds > self.threshold_s:
-                    self.slow.append((seconds, where))
 
     def within(self, start: float, end: float) -> list[str]:
         """The callbacks over 5 ms that ran between `start` and `end` (perf_counter), in order."""
@@ -232,7 +232,11 @@ class SlowSlots:
         sys.setprofile(None)
 
     def summary(self, top: int = 6) -> list[str]:
-        return [f"{seconds * 1000:.0f} ms {where}" for seconds, where in sorted(self.slow, reverse=True)[:top]]
+        """The slowest callbacks over `threshold_s`."""
+        slow = sorted(
+            ((seconds, where) for _, seconds, where in self.timeline if seconds > self.threshold_s), reverse=True
+        )
+        return [f"{seconds * 1000:.0f} ms {where}" for seconds, where in slow[:top]]
 
 
 class SlowCollections:
@@ -382,7 +386,7 @@ def measure_end_to_end(home: Path, example_per_class: int, scale_images: int = 0
     example_done = time.perf_counter()
     images = window.state.data.scan.image_count
     row(f"Try an Example: {images:,} images written and scanned", example_started, example_done)
-    rows += _default_run_rows(window, ticks, home / "features-example", f"example dataset, {images:,} images", row)
+    _default_run(window, home / "features-example", f"example dataset, {images:,} images", row)
 
     if scale_images:
         folder = scale_folder
@@ -402,7 +406,7 @@ def measure_end_to_end(home: Path, example_per_class: int, scale_images: int = 0
         )
         scanned = time.perf_counter()
         row(f"{scale_images:,} images: folder opened and scanned", opened, scanned)
-        rows += _default_run_rows(window, ticks, home / "features-scale", f"{scale_images:,} images", row)
+        _default_run(window, home / "features-scale", f"{scale_images:,} images", row)
 
     ticks.stop()
     if watchdog:
@@ -427,20 +431,15 @@ def measure_end_to_end(home: Path, example_per_class: int, scale_images: int = 0
 
 def phase_worst_gap(recorder, start: float, end: float) -> dict:
     """The longest gap between two consecutive ticks that overlaps [start, end] (a phase
-    shorter than a tick still has the gap it fell into), split as `load_20k.TickRecorder` does."""
+    shorter than a tick still has the gap it fell into), split by `load_20k.split_gap`."""
+    from load_20k import split_gap
+
     ticks = recorder.ticks
     pairs = [(a, b) for a, b in zip(ticks, ticks[1:]) if b[0] > start and a[0] < end]
     if not pairs:
-        return {"gap": float("nan"), "working": float("nan"), "waiting_for_cpu": float("nan"), "blocked": float("nan")}
+        return dict.fromkeys(("gap", "working", "waiting_for_cpu", "blocked"), float("nan"))
     a, b = max(pairs, key=lambda pair: pair[1][0] - pair[0][0])
-    gap, working, waiting = b[0] - a[0], b[1] - a[1], b[2] - a[2]
-    return {
-        "gap": gap,
-        "working": working,
-        "waiting_for_cpu": waiting,
-        "blocked": max(0.0, gap - working - waiting),
-        "start": a[0],
-    }
+    return {**split_gap(a, b), "start": a[0]}
 
 
 class _Ticks:
@@ -454,7 +453,7 @@ class _Ticks:
         return [tick[0] for tick in self._recorder.ticks[-2:]]
 
 
-def _default_run_rows(window, ticks, cache_dir: Path, what: str, row) -> list[Row]:
+def _default_run(window, cache_dir: Path, what: str, row) -> None:
     """Train with the page's default settings; a row per phase of the run (via `row`)."""
     from PySide6.QtCore import Qt
 
@@ -524,7 +523,6 @@ def _default_run_rows(window, ticks, cache_dir: Path, what: str, row) -> list[Ro
         f"run took {finished - started:.1f}s; results settled {settle - finished:.2f}s after evaluation",
     )
     window.show_page(0)
-    return []
 
 
 def measure(

@@ -202,20 +202,19 @@ class TickRecorder:
         """The longest gap, split into working / waiting for a CPU / blocked (seconds)."""
         pairs = self._pairs(start, end)
         if not pairs:
-            return {
-                "gap": float("nan"),
-                "working": float("nan"),
-                "waiting_for_cpu": float("nan"),
-                "blocked": float("nan"),
-            }
-        a, b = max(pairs, key=lambda pair: pair[1][0] - pair[0][0])
-        gap, working, waiting = b[0] - a[0], b[1] - a[1], b[2] - a[2]
-        return {
-            "gap": gap,
-            "working": working,
-            "waiting_for_cpu": waiting,
-            "blocked": max(0.0, gap - working - waiting),
-        }
+            return dict.fromkeys(("gap", "working", "waiting_for_cpu", "blocked"), float("nan"))
+        return split_gap(*max(pairs, key=lambda pair: pair[1][0] - pair[0][0]))
+
+
+def split_gap(a: tuple[float, float, float], b: tuple[float, float, float]) -> dict:
+    """The gap between ticks `a` and `b`, split into working / waiting for a CPU / blocked (seconds)."""
+    gap, working, waiting = b[0] - a[0], b[1] - a[1], b[2] - a[2]
+    return {
+        "gap": gap,
+        "working": working,
+        "waiting_for_cpu": waiting,
+        "blocked": max(0.0, gap - working - waiting),
+    }
 
 
 def run_event_loop(until, timeout_s: float, what: str) -> None:
