@@ -117,6 +117,11 @@ def check(root: Path, cache_dir: Path, backbone, shots: int, val: int):
     return scan, settings, report, time.perf_counter() - started
 
 
+def reported(figure: str, value: float, note: str, unit: str = "") -> Row:
+    """A figure on its own: no baseline, no target (module doc)."""
+    return Row(figure, value, None, unit, None, "", None, note)
+
+
 def ratio(hits: int, total: int) -> float:
     return hits / total if total else float("nan")
 
@@ -166,14 +171,9 @@ def scale_rows(quick: bool) -> list[Row]:
             )
         )
         rows.append(
-            Row(
+            reported(
                 f"similar pairs {n:,} x 512: recall of the cells (exact pairs found)",
                 ratio(both, len(found["exact"])),
-                None,
-                "",
-                None,
-                "",
-                None,
                 f"{both} of {len(found['exact'])} pairs at cosine >= 0.9; "
                 f"{len(found['cells'] - found['exact'])} not in the exact set",
             )
@@ -212,28 +212,18 @@ def main(argv: list[str] | None = None) -> int:
         for kind in COPY_KINDS:
             hits = [ok for ok, (_, _, k) in zip(found, planted) if k == kind]
             rows.append(
-                Row(
+                reported(
                     f"duplicates: recall, {kind} copies",
                     ratio(sum(hits), len(hits)),
-                    None,
-                    "",
-                    None,
-                    "",
-                    None,
                     f"{sum(hits)} of {len(hits)}",
                 )
             )
         pairs = [{source, copy} for source, copy, _ in planted]
         right = sum(any(p <= g for p in pairs) for g in groups)
         rows.append(
-            Row(
+            reported(
                 "duplicates: precision (groups holding a planted pair)",
                 ratio(right, len(groups)),
-                None,
-                "",
-                None,
-                "",
-                None,
                 f"{right} of {len(groups)} groups; the rest are near-identical renders",
             )
         )
@@ -252,39 +242,25 @@ def main(argv: list[str] | None = None) -> int:
         leak_hits = sum(any(p <= g for g in leak_groups) for p in leaking)
         leak_right = sum(any(p <= g for p in leaking) for g in leak_groups)
         rows.append(
-            Row(
+            reported(
                 "leaks: recall (planted copies split across sets)",
                 ratio(leak_hits, len(leaking)),
-                None,
-                "",
-                None,
-                "",
-                None,
                 f"{leak_hits} of {len(leaking)}",
             )
         )
         rows.append(
-            Row(
+            reported(
                 "leaks: precision",
                 ratio(leak_right, len(leak_groups)),
-                None,
-                "",
-                None,
-                "",
-                None,
                 f"{leak_right} of {len(leak_groups)}",
             )
         )
         rows.append(
-            Row(
+            reported(
                 "check time, features cached (copies dataset)",
                 seconds,
-                None,
-                "s",
-                None,
-                "",
-                None,
                 f"{report.image_count} images, 2-core CPU",
+                unit="s",
             )
         )
 
@@ -296,26 +272,16 @@ def main(argv: list[str] | None = None) -> int:
             flagged = {f.paths[0] for f in report.findings if f.kind == LABEL}
             hits = len(flagged & moved)
             rows.append(
-                Row(
+                reported(
                     f"label errors {round(100 * rate)} %: precision",
                     ratio(hits, len(flagged)),
-                    None,
-                    "",
-                    None,
-                    "",
-                    None,
                     f"{hits} of {len(flagged)} flagged ({report.label_source})",
                 )
             )
             rows.append(
-                Row(
+                reported(
                     f"label errors {round(100 * rate)} %: recall",
                     ratio(hits, len(moved)),
-                    None,
-                    "",
-                    None,
-                    "",
-                    None,
                     f"{hits} of {len(moved)} moved; check {seconds:.1f} s",
                 )
             )
