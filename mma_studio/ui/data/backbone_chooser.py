@@ -39,6 +39,7 @@ from mma_studio.core.backbone_catalogue import (
 from mma_studio.ui.app_state import AppState, BackboneSelection
 from mma_studio.ui.settings_lists import stored_strings
 from mma_studio.ui.weights_messages import weights_failure
+from mma_studio.ui.widgets.plain_text import escape_markup
 from mma_studio.ui.widgets.progress_row import ProgressRow
 from mma_studio.ui.workers.background_task import BackgroundTask
 
@@ -118,12 +119,6 @@ class ChoiceEntry:
         if self.kind == "file" and not self.downloaded:
             return f"{self.label}  —  file not found"
         return self.label
-
-
-def _escape(text: str) -> str:
-    """A user's text inside the rich-text status line, shown as typed (the `html` module would
-    cost ~6 ms of start-up: the chooser is built before the first frame)."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _default_label(selection: BackboneSelection) -> str:
@@ -606,7 +601,7 @@ class BackboneChooser(QWidget):
         elif entry.kind == "random":
             text = "<b>Random weights, for testing only.</b> Nothing is learnt from them: accuracy stays near chance."
         elif entry.kind == "file":
-            path, model = _escape(entry.pretrained[5:]), _escape(entry.model)
+            path, model = escape_markup(entry.pretrained[5:]), escape_markup(entry.model)
             text = f"Local weights file <code>{path}</code> as <b>{model}</b>."
             if not entry.downloaded:
                 text = f"<b>The weights file is not found.</b> {text} Choose the file again, or other weights."
@@ -625,7 +620,7 @@ class BackboneChooser(QWidget):
                     "<a href='demo'>use the demo model</a>."
                 )
         if entry.kind == "pretrained" and entry.note:
-            text = f"{_escape(entry.note)} {text}"
+            text = f"{escape_markup(entry.note)} {text}"
         if not self._loaded and self._choices_task is not None:
             text += " <i>Looking for other models…</i>"
         self.status.setText(text)

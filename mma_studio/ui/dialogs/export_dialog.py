@@ -44,6 +44,7 @@ from mma_studio.core.export import (
     with_adapter_suffix,
 )
 from mma_studio.ui.widgets.naming import named
+from mma_studio.ui.widgets.plain_text import escape_markup
 from mma_studio.ui.workers.export_worker import export_task
 
 SETTINGS_FOLDER = "export/folder"
@@ -119,7 +120,7 @@ class ExportDialog(QDialog):
         intro.setText(
             f"One <b>{ADAPTER_SUFFIX}</b> file with the adapter's weights and everything needed to use it: "
             f"classes and roles, prompts, settings and figures. It works together with the backbone it was "
-            f"trained on: <b>{_escape(described)}</b>."
+            f"trained on: <b>{escape_markup(described)}</b>."
         )
 
         self.path_edit = named(
@@ -284,11 +285,11 @@ class ExportDialog(QDialog):
     def _classes_text(self) -> str:
         adapter = len(self.onnx_classes) - len(self.added_classes)
         shown = ", ".join(self.onnx_classes[:12]) + (", …" if len(self.onnx_classes) > 12 else "")
-        text = f"Classes in the model ({len(self.onnx_classes)}, in this order): {_escape(shown)}"
+        text = f"Classes in the model ({len(self.onnx_classes)}, in this order): {escape_markup(shown)}"
         if self.added_classes:
             text += (
                 f" — the adapter's {adapter} and {len(self.added_classes)} added on the Demo page "
-                f"({_escape(', '.join(self.added_classes[:6]))}{', …' if len(self.added_classes) > 6 else ''})"
+                f"({escape_markup(', '.join(self.added_classes[:6]))}{', …' if len(self.added_classes) > 6 else ''})"
             )
         return text + "."
 
@@ -499,7 +500,3 @@ class ExportDialog(QDialog):
 
 def _bool(value) -> bool:
     return str(value).lower() not in ("false", "0", "")
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
