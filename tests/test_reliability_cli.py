@@ -66,11 +66,9 @@ def error_lines(err: str) -> list[str]:
     return [line for line in err.splitlines() if line.strip() and not line.startswith("skipped ")]
 
 
-@pytest.fixture(scope="module")
-def corpus_adapter(corpus, workspace):
-    """An adapter trained on the corpus, through the CLI (--json), with its summary."""
-    output = workspace / "corpus.safetensors"
-    argv = [
+def corpus_train_argv(corpus, workspace: Path, output: Path) -> list:
+    """`train` on the corpus with its base classes, through the shared feature cache (--json)."""
+    return [
         "train",
         corpus.root,
         "-o",
@@ -89,7 +87,13 @@ def corpus_adapter(corpus, workspace):
         "--json",
         "-q",
     ]
-    code = main([str(a) for a in argv])
+
+
+@pytest.fixture(scope="module")
+def corpus_adapter(corpus, workspace):
+    """An adapter trained on the corpus, through the CLI (--json), with its summary."""
+    output = workspace / "corpus.safetensors"
+    code = main([str(a) for a in corpus_train_argv(corpus, workspace, output)])
     assert code == 0
     return output
 
@@ -134,28 +138,7 @@ def test_check_text_names_every_skipped_file_with_its_reason(corpus, capsys):
 def test_train_on_the_corpus_uses_every_usable_image_and_loses_none(corpus, corpus_adapter, workspace, capsys):
     # A second run reads the cache; its JSON lines and summary are what a script would parse.
     output = workspace / "again.safetensors"
-    code, out, err = run(
-        capsys,
-        [
-            "train",
-            corpus.root,
-            "-o",
-            output,
-            *TINY,
-            "--cache-dir",
-            workspace / "cache",
-            "--shots",
-            "2",
-            "--val-per-class",
-            "1",
-            "--epochs",
-            "2",
-            "--base-classes",
-            CORPUS_BASE,
-            "--json",
-            "-q",
-        ],
-    )
+    code, out, err = run(capsys, corpus_train_argv(corpus, workspace, output))
     assert_no_traceback(out, err)
     assert code == 0 and error_lines(err) == []
     events = [json.loads(line) for line in out.splitlines()]
