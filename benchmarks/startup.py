@@ -34,7 +34,7 @@ import sys
 import tempfile
 import time
 
-from bench_common import ROOT, Row, base_parser, emit, log
+from bench_common import ROOT, Row, base_parser, emit, interleaved_medians, log
 
 MAX_SLOWDOWN = 1.5
 MAX_HELP_SLOWDOWN = 5.0  # "a few times a bare interpreter"
@@ -147,14 +147,11 @@ def launch_report(mode: str, env: dict, *, importtime: bool = False, timeout: fl
     return report, done.stderr
 
 
-def run_seconds(command: list[str], env: dict, timeout: float = 60.0) -> float:
-    """Wall-clock seconds of one process, from spawn to exit."""
-    started = time.monotonic()
+def run_to_exit(command: list[str], env: dict, timeout: float = 60.0) -> None:
+    """Run one process from spawn to exit; a failure is an error, not a fast time."""
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
-    seconds = time.monotonic() - started
     if done.returncode != 0:
         raise RuntimeError(f"{command} exited {done.returncode}: {done.stderr[-2000:]}")
-    return seconds
 
 
 HEAVY_AFTER_HELP = r"""
@@ -171,21 +168,18 @@ print(",".join(m for m in ("torch", "open_clip", "numpy") if m in sys.modules))
 
 def command_line_rows(env: dict, rounds: int) -> list[Row]:
     """`mma-studio --help` / `--version` against a bare `python -c pass`, interleaved medians."""
-    bare_command = [sys.executable, "-c", "pass"]
-    commands = {flag: [sys.executable, "-m", "mma_studio", flag] for flag in ("--help", "--version")}
-    for command in [bare_command, *commands.values()]:  # untimed warm-up (file cache)
-        run_seconds(command, env)
-    samples: dict[str, list[float]] = {"bare": [], **{flag: [] for flag in commands}}
-    for _ in range(max(rounds, 3)):
-        samples["bare"].append(run_seconds(bare_command, env))
-        for flag, command in commands.items():
-            samples[flag].append(run_seconds(command, env))
+    flags = ("--help", "--version")
+    commands = {"bare": [sys.executable, "-c", "pass"], **{f: [sys.executable, "-m", "mma_studio", f] for f in flags}}
+    seconds = interleaved_medians(  # one untimed warm-up each (file cache)
+        {name: lambda command=command: run_to_exit(command, env) for name, command in commands.items()},
+        rounds=max(rounds, 3),
+    )
     done = subprocess.run([sys.executable, "-c", HEAVY_AFTER_HELP], env=env, capture_output=True, text=True, timeout=60)
     heavy = done.stdout.strip() or "none"
-    bare = statistics.median(samples["bare"])
+    bare = seconds["bare"]
     rows = []
-    for flag in commands:
-        ours = statistics.median(samples[flag])
+    for flag in flags:
+        ours = seconds[flag]
         ratio = ours / bare if bare > 0 else float("inf")
         rows.append(
             Row(
