@@ -287,15 +287,8 @@ def task_from_split(
 ) -> FeatureTask:
     """A `FeatureTask` from a `DatasetSplit` whose images `table` (a pipeline `FeatureTable`) has
     extracted; `test_table` gives the test features from another table (e.g. noisy images)."""
-    from mma_studio.core.split import SplitError
-
     test_table = test_table or table
-    train_features, train_samples = table.stack(split.train)
-    if augment_views:
-        train_samples = [s for s in train_samples if all((v, s.path) in table.rows for v in range(augment_views + 1))]
-        train_features = torch.stack([table.stack(train_samples, v)[0] for v in range(augment_views + 1)])
-    if not train_samples:
-        raise SplitError("none of the training images could be read")
+    train_features, train_samples = table.training_features(split.train, augment_views)
     val_features, val_samples = table.stack(split.val)
     test_features, test_samples = test_table.stack(split.test_base + split.test_new)
     return FeatureTask(
@@ -338,15 +331,10 @@ class PreparedDataset:
     def task(self, split, test_table=None) -> FeatureTask:
         names = self._prompt_names_for(split, self.settings.display_names)
         text = self._encode(self.backbone, names, tuple(self.settings.templates), cache=self.cache)
-        self.table.extract([s.path for s in split.train + split.val + split.test_base + split.test_new], 0, "images")
-        for view in range(1, self.settings.augment_views + 1):
-            self.table.extract(
-                [s.path for s in split.train], view, f"augmented view {view} of {self.settings.augment_views}"
-            )
+        self.table.extract_split(split, self.settings.augment_views)
         if test_table is not None:
             test_table.extract([s.path for s in split.test_base + split.test_new], 0, "noisy test images")
         check(self.token)
-        device = self.backbone.device
         task = task_from_split(
             split,
             self.table,
@@ -355,21 +343,7 @@ class PreparedDataset:
             augment_views=self.settings.augment_views,
             test_table=test_table,
         )
-        return dataclasses.replace(
-            task,
-            **{
-                k: getattr(task, k).to(device)
-                for k in (
-                    "train_features",
-                    "train_labels",
-                    "val_features",
-                    "val_labels",
-                    "test_features",
-                    "test_labels",
-                    "class_text",
-                )
-            },
-        )
+        return task.to(self.backbone.device)
 
     def describe(self) -> dict:
         s = self.settings

@@ -263,6 +263,23 @@ class FeatureTable:
             return torch.zeros(0, self.backbone.embed_dim), kept
         return torch.stack([self.rows[(view, s.path)] for s in kept]), kept
 
+    def extract_split(self, split: DatasetSplit, augment_views: int) -> None:
+        """Every image of `split` (view 0), then `augment_views` augmented views of its training images."""
+        self.extract([s.path for s in split.train + split.val + split.test_base + split.test_new], 0, "images")
+        for view in range(1, augment_views + 1):
+            self.extract([s.path for s in split.train], view, f"augmented view {view} of {augment_views}")
+
+    def training_features(self, samples: list[Sample], augment_views: int) -> tuple[torch.Tensor, list[Sample]]:
+        """(n, D), or (V, n, D) with V = 1 + `augment_views` of the samples whose every view was
+        extracted; `SplitError` when none was."""
+        features, kept = self.stack(samples)
+        if augment_views:
+            kept = [s for s in kept if all((v, s.path) in self.rows for v in range(augment_views + 1))]
+            features = torch.stack([self.stack(kept, view)[0] for view in range(augment_views + 1)])
+        if not kept:
+            raise SplitError("none of the training images could be read")
+        return features, kept
+
 
 class SettingsError(ValueError):
     """A run setting no run can use; the message names it and the accepted range."""
@@ -440,25 +457,13 @@ def train_adapter(
     text_features = encode_class_texts(backbone, prompt_names, tuple(settings.templates), cache=cache)
 
     table = FeatureTable(backbone, cache, on_progress, token)
-    table.extract([s.path for s in split.train + split.val + split.test_base + split.test_new], 0, "images")
-    for view in range(1, settings.augment_views + 1):
-        table.extract([s.path for s in split.train], view, f"augmented view {view} of {settings.augment_views}")
+    table.extract_split(split, settings.augment_views)
     check(token)
     split, lost = without_unreadable(split, table.failed)
     run_warnings += lost
     run_warnings += untested_role_warnings(split)
 
-    train_features, train_samples = table.stack(split.train)
-    if settings.augment_views:
-        # keep images whose every view was extracted; stack as (V, n, D)
-        train_samples = [
-            s for s in train_samples if all((v, s.path) in table.rows for v in range(settings.augment_views + 1))
-        ]
-        train_features = torch.stack(
-            [table.stack(train_samples, view)[0] for view in range(settings.augment_views + 1)]
-        )
-    if not train_samples:
-        raise SplitError("none of the training images could be read")
+    train_features, train_samples = table.training_features(split.train, settings.augment_views)
     val_features, val_samples = table.stack(split.val)
     new_features, new_samples = table.stack(split.test_new)
     base_text = text_features[split.base]

@@ -17,8 +17,8 @@ reported for it (see `core/methods/tip_adapter.py`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Protocol
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, Protocol
 
 import torch
 import torch.nn.functional as F
@@ -57,6 +57,15 @@ class FeatureTask:
     @property
     def embed_dim(self) -> int:
         return self.class_text.shape[-1]
+
+    def to(self, device) -> FeatureTask:
+        """The same task with every tensor on `device` (the backbone's, where the methods train)."""
+        moved: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, torch.Tensor):
+                moved[f.name] = value.to(device)
+        return replace(self, **moved)
 
 
 class Scorer(Protocol):

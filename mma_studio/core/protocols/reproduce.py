@@ -17,8 +17,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import torch
-
 from mma_studio.core.atomic_write import write_text_atomically
 from mma_studio.core.cancellation import CancelToken, check
 from mma_studio.core.events import Progress, ProgressCallback
@@ -176,13 +174,13 @@ def run_reproduction(
                 continue
             where["now"] = f"{spec.name} · seed {seed}"
             split = protocol_split(contents, seed, settings.shots)
-            table.extract([s.path for s in split.train + split.val + split.test_base + split.test_new], 0, "images")
+            table.extract_split(split, 0)
             try:
                 task, left_out = feature_task(split, table, class_text, backbone.logit_scale)
             except SplitError as exc:  # e.g. not one training image could be read
                 skipped.append(SkippedDataset(spec.name, f"seed {seed}: {exc}"))
                 continue
-            task = _on_device(task, backbone.device)
+            task = task.to(backbone.device)
             for method in todo[seed]:
                 check(token)
                 if on_progress:
@@ -220,17 +218,6 @@ def run_reproduction(
     rows = summarise(wanted, in_table, methods)
     files = write_tables(out_dir, rows, methods, labels, settings, seeds, notes, skipped)
     return ReproduceResult(rows, wanted, skipped, computed, reused, files, notes, state["loaded"])
-
-
-def _on_device(task, device):
-    if device is None or torch.device(device).type == "cpu":
-        return task
-    moved = {
-        f.name: getattr(task, f.name).to(device)
-        for f in dataclasses.fields(task)
-        if isinstance(getattr(task, f.name), torch.Tensor)
-    }
-    return dataclasses.replace(task, **moved)
 
 
 def write_tables(
