@@ -17,6 +17,7 @@ from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QKeyEvent, QMouse
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 from mma_studio.ui.evaluate.eval_colors import blend, correct_ramp, error_ramp, readable_text_on, role_color
+from mma_studio.ui.widgets.plain_text import escape_markup
 
 MIN_VALUE_POINTS = 6.5  # cells too small for numbers this size show colour only (the tooltip gives the number)
 MIN_LABEL_CELL = 9  # px: smaller cells get no axis labels at all
@@ -133,8 +134,8 @@ class ConfusionMatrixView(QWidget):
         verdict = "correct" if true == predicted else "mistaken"
         images = "image" if count == 1 else "images"
         lines = [
-            f"<b>True:</b> {_escape(self._labels[true])}{role}",
-            f"<b>Predicted:</b> {_escape(self._labels[predicted])}",
+            f"<b>True:</b> {escape_markup(self._labels[true])}{role}",
+            f"<b>Predicted:</b> {escape_markup(self._labels[predicted])}",
             f"{count} {verdict} test {images}{share}",
         ]
         if count:
@@ -512,7 +513,3 @@ class ConfusionMatrixView(QWidget):
             if n
             else "No confusion matrix yet"
         )
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
