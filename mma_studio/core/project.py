@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from mma_studio.core.atomic_write import write_bytes_atomically
@@ -70,7 +70,12 @@ class RunRecord:
         )
 
 
-_RUN_KEYS = frozenset(("finished_at", "summary", "zero_shot", "history", "settings", "split", "adapter_file", "run_id"))
+def _field_names(cls) -> frozenset[str]:
+    """The keys a record's own fields write; every other key read is kept in its `extra`."""
+    return frozenset(f.name for f in fields(cls)) - {"extra"}
+
+
+_RUN_KEYS = _field_names(RunRecord)
 
 
 @dataclass
@@ -146,24 +151,7 @@ class Project:
         )
 
 
-_PROJECT_KEYS = frozenset(
-    (
-        "format",
-        "version",
-        "name",
-        "data_root",
-        "class_folders",
-        "class_files",
-        "display_names",
-        "base_classes",
-        "new_classes",
-        "backbone",
-        "settings",
-        "runs",
-        "ui_state",
-        "data_fixes",
-    )
-)
+_PROJECT_KEYS = _field_names(Project) | {"format", "version"}
 
 
 _NUMBER_OR_NONE = ("train_loss", "val_acc", "new_acc", "hm", "samples_per_s", "eta_s", "best_val_acc")
