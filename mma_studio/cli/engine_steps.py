@@ -23,11 +23,16 @@ def check_device(args) -> None:
     choose_device(args.device)
 
 
-def scan(data_dir: Path, printer: ProgressPrinter, token):
+def scan(data_dir: Path, printer: ProgressPrinter, token, *, note_skipped: bool = False):
+    """The scanned folder; with `note_skipped`, each skipped file is named on stderr (`check`
+    lists them in its report instead)."""
     from mma_studio.core.dataset import scan_dataset
 
     result = scan_dataset(data_dir, on_progress=printer, token=token)
     printer.close()
+    if note_skipped:
+        for skipped in result.skipped:
+            eprint(f"skipped {skipped.path}: {skipped.reason}")
     return result
 
 

@@ -97,7 +97,7 @@ class _OverallProgress:
 def run(args, token) -> int:
     from mma_studio.cli.commands.train import settings_from_args
     from mma_studio.cli.engine_steps import make_cache, scan
-    from mma_studio.cli.output import eprint, out, print_json
+    from mma_studio.cli.output import out, print_json
     from mma_studio.cli.progress import ProgressPrinter
 
     if args.plot is not None and args.plot.suffix.lower() != ".svg":
@@ -106,9 +106,7 @@ def run(args, token) -> int:
         raise UserError("--seeds lists a seed twice")
     settings = settings_from_args(args)
     printer = ProgressPrinter(not args.quiet)
-    result_scan = scan(args.data_dir, printer, token)
-    for skipped in result_scan.skipped:
-        eprint(f"skipped {skipped.path}: {skipped.reason}")
+    result_scan = scan(args.data_dir, printer, token, note_skipped=True)
     progress = _OverallProgress(printer)
     result: Any  # a StudyResult or a ComparisonResult: both have dataset, settings, seeds, to_json()
     try:

@@ -31,7 +31,7 @@ def run(args, token) -> int:
         make_cache,
         scan,
     )
-    from mma_studio.cli.output import eprint, figures_table, out, print_json
+    from mma_studio.cli.output import figures_table, out, print_json
     from mma_studio.cli.progress import ProgressPrinter
     from mma_studio.core.adapter_file import load_adapter_file
     from mma_studio.core.class_coverage import class_coverage
@@ -40,9 +40,7 @@ def run(args, token) -> int:
     check_device(args)
     adapter_file = load_adapter_file(args.adapter_file)
     printer = ProgressPrinter(not args.quiet)
-    result = scan(args.data_dir, printer, token)
-    for skipped in result.skipped:
-        eprint(f"skipped {skipped.path}: {skipped.reason}")
+    result = scan(args.data_dir, printer, token, note_skipped=True)
     backbone = load_classifier_backbone(adapter_file, args, printer, token)
     evaluation = evaluate_adapter_on_folder(
         adapter_file, result, backbone, cache=make_cache(args), on_progress=printer, token=token

@@ -99,7 +99,7 @@ def check_output(path: Path) -> None:
 
 def run(args, token) -> int:
     from mma_studio.cli.engine_steps import check_device, make_cache, scan
-    from mma_studio.cli.output import eprint, figures_table, out, print_json
+    from mma_studio.cli.output import figures_table, out, print_json
     from mma_studio.cli.progress import ProgressPrinter
     from mma_studio.core.backbone import BackboneLoadError
     from mma_studio.core.pipeline import train_adapter
@@ -111,9 +111,7 @@ def run(args, token) -> int:
     check_device(args)
     check_output(args.output)
     printer = ProgressPrinter(not args.quiet)
-    result = scan(args.data_dir, printer, token)
-    for skipped in result.skipped:
-        eprint(f"skipped {skipped.path}: {skipped.reason}")
+    result = scan(args.data_dir, printer, token, note_skipped=True)
 
     def on_event(event) -> None:
         if args.json:
