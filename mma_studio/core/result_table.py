@@ -7,6 +7,7 @@ table show the same cells and the same footnotes (e.g. "† new classes scored z
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -72,19 +73,20 @@ class ResultTable:
     def cell_text(self, row: int, column: Column, *, with_std: bool = True) -> str:
         return format_cell(self.rows[row].get(column.key), column.kind, with_std)
 
+    def _row_texts(self, row: int, winners: dict[str, set[int]], mark_best: Callable[[str], str]) -> list[str]:
+        """The row's cells: its footnote mark after the first, `mark_best` around each column's best."""
+        texts = []
+        for j, column in enumerate(self.columns):
+            text = self.cell_text(row, column)
+            if j == 0 and self.row_marks[row]:
+                text += f" {self.row_marks[row]}"
+            texts.append(mark_best(text) if row in winners.get(column.key, ()) else text)
+        return texts
+
     def to_text(self) -> str:
         winners = self.winners()
         grid = [[c.title for c in self.columns]]
-        for i in range(len(self.rows)):
-            line = []
-            for j, column in enumerate(self.columns):
-                text = self.cell_text(i, column)
-                if j == 0 and self.row_marks[i]:
-                    text += f" {self.row_marks[i]}"
-                if i in winners.get(column.key, ()):
-                    text += " *"
-                line.append(text)
-            grid.append(line)
+        grid += [self._row_texts(i, winners, lambda text: f"{text} *") for i in range(len(self.rows))]
         widths = [max(len(r[j]) for r in grid) for j in range(len(self.columns))]
         lines = [self.title, ""]
         for k, r in enumerate(grid):
@@ -106,15 +108,7 @@ class ResultTable:
         rule = "|" + "|".join(":---" if c.kind == "text" else "---:" for c in self.columns) + "|"
         lines = [header, rule]
         for i in range(len(self.rows)):
-            cells = []
-            for j, column in enumerate(self.columns):
-                text = self.cell_text(i, column)
-                if j == 0 and self.row_marks[i]:
-                    text += f" {self.row_marks[i]}"
-                if i in winners.get(column.key, ()):
-                    text = f"**{text}**"
-                cells.append(text)
-            lines.append("| " + " | ".join(cells) + " |")
+            lines.append("| " + " | ".join(self._row_texts(i, winners, lambda text: f"**{text}**")) + " |")
         notes = list(self.footnotes) + (["**bold**: best in its column (mean over seeds)"] if winners else [])
         return "\n".join(lines + ([""] + [f"{n}  " for n in notes] if notes else []))
 
