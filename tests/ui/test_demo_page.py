@@ -14,9 +14,9 @@ from PySide6.QtWidgets import QApplication, QPushButton
 
 from mma_studio.ui.app_state import AppState
 from mma_studio.ui.demo.demo_page import DemoPage
-from tests.image_factory import class_color, make_class_dataset, make_image
-from tests.training_helpers import limit_torch_threads
+from tests.image_factory import class_color, make_image
 from tests.ui.drag_and_drop import drop
+from tests.ui.trained_run import train_small_run
 
 CLASSES = ["red apple", "green leaf", "blue sky", "yellow sun", "violet grape", "orange fruit"]
 WAIT_MS = 30_000
@@ -25,24 +25,9 @@ WAIT_MS = 30_000
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """A finished TrainingRun of mma-tiny (random weights) on six colour classes, with its data."""
-    limit_torch_threads()
-    from mma_studio.core.dataset import scan_dataset
-    from mma_studio.core.feature_cache import FeatureCache
-    from mma_studio.core.pipeline import RunSettings, train_adapter
-    from mma_studio.core.training import TrainConfig
-
-    root = tmp_path_factory.mktemp("demo") / "data"
-    make_class_dataset(root, CLASSES, per_class=6)
-    settings = RunSettings(
-        model="mma-tiny",
-        pretrained="random:0",
-        device="cpu",
-        shots=2,
-        val_per_class=2,
-        training=TrainConfig(epochs=3, patience=0),
-    )
-    run = train_adapter(scan_dataset(root), settings, cache=FeatureCache(root.parent / "cache"))
-    return run, root
+    home = tmp_path_factory.mktemp("demo")
+    _scan, run = train_small_run(home, classes=CLASSES, per_class=6, epochs=3)
+    return run, home / "data"
 
 
 @pytest.fixture

@@ -17,8 +17,8 @@ from mma_studio.ui.app import APP_NAME
 from mma_studio.ui.app_state import BackboneSelection
 from mma_studio.ui.main_window import MainWindow
 from mma_studio.ui.project_controller import autosave_folder, recent_projects
-from tests.image_factory import make_class_dataset
-from tests.training_helpers import RANDOM_BACKBONE, fast_values, limit_torch_threads
+from tests.training_helpers import RANDOM_BACKBONE, fast_values
+from tests.ui.trained_run import train_small_run
 
 CLASSES = ["apple", "leaf", "sky", "sun", "grape"]
 WAIT_MS = 30_000
@@ -27,28 +27,17 @@ WAIT_MS = 30_000
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
     """A colour dataset and one finished mma-tiny run on it with 'sun' moved to the new classes."""
-    limit_torch_threads()
-    from mma_studio.core.dataset import scan_dataset
-    from mma_studio.core.feature_cache import FeatureCache
-    from mma_studio.core.pipeline import RunSettings, train_adapter
-    from mma_studio.core.training import TrainConfig
-
     home = tmp_path_factory.mktemp("project-home")
-    root = home / "data"
-    make_class_dataset(root, CLASSES, per_class=5)
-    scan = scan_dataset(root)
-    settings = RunSettings(
-        model="mma-tiny",
-        pretrained="random:0",
-        device="cpu",
-        shots=2,
+    scan, run = train_small_run(
+        home,
+        classes=CLASSES,
+        per_class=5,
+        epochs=4,
         val_per_class=1,
         base_classes=["apple", "grape", "leaf"],
         new_classes=["sky", "sun"],
         display_names={"leaf": "green leaf"},
-        training=TrainConfig(epochs=4, patience=0),
     )
-    run = train_adapter(scan, settings, cache=FeatureCache(home / "cache"))
     return home, scan, run
 
 

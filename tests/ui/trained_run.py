@@ -14,8 +14,11 @@ from tests.image_factory import make_class_dataset
 CLASSES = ["amber", "blue", "coral", "denim", "ebony", "fern"]
 
 
-def train_small_run(root: Path, *, classes=CLASSES, per_class: int = 8, epochs: int = 4):
-    """Write the dataset under `root/data`, train, and return (scan, run)."""
+def train_small_run(root: Path, *, classes=CLASSES, per_class: int = 8, epochs: int = 4, **changes):
+    """Write the dataset under `root/data`, train (cache in `root/cache`), and return (scan, run).
+    `changes` replace fields of the RunSettings (roles, display names, val_per_class...)."""
+    import dataclasses
+
     import torch
 
     from mma_studio.core.dataset import scan_dataset
@@ -34,5 +37,6 @@ def train_small_run(root: Path, *, classes=CLASSES, per_class: int = 8, epochs: 
         val_per_class=2,
         training=TrainConfig(epochs=epochs, patience=0),
     )
+    settings = dataclasses.replace(settings, **changes)
     run = train_adapter(scan, settings, cache=FeatureCache(root / "cache"))
     return scan, run
