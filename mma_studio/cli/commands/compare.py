@@ -83,17 +83,6 @@ def register(subparsers) -> argparse.ArgumentParser:
     return parser
 
 
-class _OverallProgress:
-    """Shows extraction and the per-(method, seed) progress; a method's epochs are too brief for a bar each."""
-
-    def __init__(self, printer) -> None:
-        self.printer = printer
-
-    def __call__(self, progress) -> None:
-        if progress.stage != "train":
-            self.printer(progress)
-
-
 def run(args, token) -> int:
     from mma_studio.cli.commands.train import settings_from_args
     from mma_studio.cli.engine_steps import make_cache, scan
@@ -107,7 +96,12 @@ def run(args, token) -> int:
     settings = settings_from_args(args)
     printer = ProgressPrinter(not args.quiet)
     result_scan = scan(args.data_dir, printer, token, note_skipped=True)
-    progress = _OverallProgress(printer)
+
+    def progress(event) -> None:
+        """Extraction and the per-(method, seed) progress; a method's epochs are too brief for a bar each."""
+        if event.stage != "train":
+            printer(event)
+
     result: Any  # a StudyResult or a ComparisonResult: both have dataset, settings, seeds, to_json()
     try:
         if args.study:
@@ -123,7 +117,7 @@ def run(args, token) -> int:
                 on_progress=progress,
                 token=token,
             )
-            table, chart, rows = result.table, result.chart, result.table.to_dict()["rows"]
+            table, chart, rows, notes = result.table, result.chart, result.table.to_dict()["rows"], result.notes
         else:
             from mma_studio.core.comparison import compare_methods, comparison_chart
 
@@ -141,6 +135,7 @@ def run(args, token) -> int:
             rows = [
                 {**s.to_dict(), "runs": [r.to_dict() for r in result.runs if r.method == s.method]} for s in summaries
             ]
+            notes = result.warnings
     except ValueError as exc:
         if type(exc) is not ValueError:
             raise
@@ -159,13 +154,13 @@ def run(args, token) -> int:
                 "settings": result.settings,
                 "seeds": result.seeds,
                 "footnotes": table.footnotes,
-                "warnings": getattr(result, "warnings", None) or getattr(result, "notes", []),
+                "warnings": notes,
             }
         )
     else:
         for line in (table.to_markdown() if args.markdown else table.to_text()).splitlines():
             out(line)
-        for line in getattr(result, "notes", []) or getattr(result, "warnings", []):
+        for line in notes:
             out(f"note: {line}")
         out(f"backbone: {result.settings.get('backbone', '')}; {result.settings['shots']} shots per base class")
     return EXIT_OK
