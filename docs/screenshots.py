@@ -2,11 +2,12 @@
 
 Drives the real main window offscreen: "Try an example" writes the example dataset and selects
 the demo model (`mma-tiny` · `shapes`), the Train page trains with the Fast preset, the Demo
-classifies one of the example's images with a class name added, and the adapter is exported
-(the Export dialog is grabbed after the export, with its checks). Then every page of the
-sidebar (Data, Train, Evaluate, Demo) and the Export dialog are grabbed at each window size
-and theme. Settings, the example images, the feature cache and the export go to a temporary
-folder, so the script leaves the user's own settings and caches alone.
+classifies one of the example's images with a class name added, and the adapter is exported.
+Then every page of the sidebar (Data, Train, Evaluate, Demo) is grabbed; with `--matrix`, also
+at each window size and theme, and the Export dialog, after the export with its checks, once
+per theme (DIR/<theme>-export-dialog.png). Settings, the example images, the feature cache
+and the export go to a temporary folder, so the script leaves the user's own settings and
+caches alone.
 
     python docs/screenshots.py                 # the README's: docs/<page>_page.png, 1280x800, light
     python docs/screenshots.py --matrix DIR    # also every page at 1024x640, 1280x800 and
@@ -58,18 +59,15 @@ def settle(seconds: float = 0.3) -> None:
     loop.exec()
 
 
-def grab_pages(window, out: Path, prefix: str, suffix: str) -> list[Path]:
+def grab_pages(window, out: Path, prefix: str, suffix: str) -> None:
     """Every sidebar page, shown in turn and grabbed once it has settled."""
-    saved = []
     for row in range(window.sidebar.count()):
         name = window.sidebar.item(row).text().split()[-1].lower()
         window.sidebar.setCurrentRow(row)
         settle(0.6)
         path = out / f"{prefix}{name}{suffix}.png"
         window.grab().save(str(path))
-        saved.append(path)
         print(f"saved {path}")
-    return saved
 
 
 def main(argv: list[str] | None = None) -> int:
