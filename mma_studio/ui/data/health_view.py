@@ -239,6 +239,7 @@ class HealthView(QWidget):
         self._task: BackgroundTask | None = None
         self._automatic = False  # the running check is the one after a training run
         self.report = None
+        self._open: list = []  # the report's findings not yet resolved (made by `_refresh_rows`)
         self.rows: list[FindingRow] = []
         self.cache_dir: Path | None = None  # None: the configured cache (tests point it elsewhere)
 
@@ -394,18 +395,21 @@ class HealthView(QWidget):
 
     # --- the list ------------------------------------------------------------------------------
     def open_findings(self) -> list:
-        if self.report is None:
-            return []
-        fixes = self._state.data.fixes
-        touched = touched_paths(fixes)
-        return [f for f in self.report.findings if not is_resolved(f, fixes, touched)]
+        """The report's findings not kept, excluded or moved yet."""
+        return list(self._open)
 
     def _refresh_rows(self) -> None:
+        """The report or the fixes changed (the only two things the open findings follow)."""
         for row in self.rows:
             row.setParent(None)
             row.deleteLater()
         self.rows = []
-        findings = self.open_findings()
+        fixes = self._state.data.fixes
+        touched = touched_paths(fixes)
+        findings = (
+            [f for f in self.report.findings if not is_resolved(f, fixes, touched)] if self.report is not None else []
+        )
+        self._open = findings
         for finding in findings[:SHOWN_FINDINGS]:
             row = FindingRow(finding, self._state, self._thumbnails, self._list)
             self._list_layout.insertWidget(self._list_layout.count() - 1, row)
@@ -427,7 +431,7 @@ class HealthView(QWidget):
                 "label errors and outliers (after each training run this happens by itself)." + fixed_text
             )
         else:
-            open_count = len(self.open_findings())
+            open_count = len(self._open)
             shown = f" (the first {SHOWN_FINDINGS} are listed)" if open_count > SHOWN_FINDINGS else ""
             verdict = (
                 f"<b>{open_count} finding{'s' if open_count != 1 else ''}</b>{shown}"
