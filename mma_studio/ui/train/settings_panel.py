@@ -363,7 +363,7 @@ class SettingsPanel(QWidget):
         self._preset = name
         self._carried = self._presets[name]
         self._show_values(self._presets[name])
-        self._sync_preset_buttons()
+        self._show_preset(self.current_preset())
         self.changed.emit()
 
     def current_preset(self) -> str:
@@ -416,7 +416,7 @@ class SettingsPanel(QWidget):
         self._carried = merged
         self._show_values(merged)
         self._preset = self.current_preset()
-        self._sync_preset_buttons()
+        self._show_preset(self._preset)
         self.changed.emit()
 
     def check_values(self) -> str | None:
@@ -451,28 +451,21 @@ class SettingsPanel(QWidget):
             _select(self.projection, adapter.get("projection", self.projection.currentData()))
         finally:
             self._updating = False
-        self._update_summary()
 
     def _on_field_changed(self, *_args) -> None:
         if self._updating or not self._loaded:
             return
         self._preset = self.current_preset()
-        self._sync_preset_buttons()
-        self._update_summary()
+        self._show_preset(self._preset)
         self.changed.emit()
 
-    def _sync_preset_buttons(self) -> None:
-        preset = self.current_preset()
+    def _show_preset(self, preset: str) -> None:
+        """Check the button of `preset` (the one the fields equal, or none for "Custom") and say
+        in one line what the values do."""
         self._preset_group.setExclusive(False)
         for name, button in self.preset_buttons.items():
             button.setChecked(name == preset)
         self._preset_group.setExclusive(True)
-        self._update_summary()
-
-    def _update_summary(self) -> None:
-        if not self._loaded:
-            return
-        preset = self.current_preset()
         prefix = "Custom settings: " if preset == CUSTOM else f"{preset}: "
         self.summary_label.setText(prefix + describe_values(self.values()))
 
