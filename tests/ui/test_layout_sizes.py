@@ -11,7 +11,6 @@ from PySide6.QtWidgets import QScrollArea
 
 from mma_studio.ui.evaluate.confusion_view import ConfusionMatrixView
 from mma_studio.ui.main_window import MainWindow
-from tests.training_helpers import limit_torch_threads
 from tests.ui.trained_run import train_small_run
 
 WAIT_MS = 30_000
@@ -19,7 +18,6 @@ WAIT_MS = 30_000
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    limit_torch_threads()
     return train_small_run(tmp_path_factory.mktemp("layout"))
 
 

@@ -17,7 +17,6 @@ from PySide6.QtWidgets import QAbstractItemView, QLabel, QMessageBox, QWidget
 
 from mma_studio.ui.main_window import MainWindow
 from tests.image_factory import write_truncated
-from tests.training_helpers import limit_torch_threads
 from tests.ui.trained_run import train_small_run
 
 # (name as typed / as the folder is named, the part a rich-text rendering would still show)
@@ -71,7 +70,6 @@ def walk(root: QWidget) -> list[str]:
 @pytest.fixture(scope="module")
 def tagged(tmp_path_factory):
     """A run on four classes whose folders (and so names) look like HTML, one unreadable file."""
-    limit_torch_threads()
     root = tmp_path_factory.mktemp("tags")
     scan, run = train_small_run(root, classes=[name for name, _ in NAMES], per_class=6, epochs=2)
     write_truncated(root / "data" / "<font color=red>yak" / "broken.jpg")

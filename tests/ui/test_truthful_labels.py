@@ -22,7 +22,6 @@ from mma_studio.ui.evaluate.per_class_table import COLUMN_INDEX, COLUMNS, PerCla
 from mma_studio.ui.train.run_progress import RunProgress
 from mma_studio.ui.train.settings_panel import describe_values, early_stopping_words
 from tests.image_factory import make_class_dataset
-from tests.training_helpers import limit_torch_threads
 from tests.ui.trained_run import train_small_run
 
 WAIT_MS = 30_000
@@ -30,7 +29,6 @@ WAIT_MS = 30_000
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    limit_torch_threads()
     return train_small_run(tmp_path_factory.mktemp("truthful"))
 
 

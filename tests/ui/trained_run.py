@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.image_factory import make_class_dataset
+from tests.training_helpers import limit_torch_threads
 
 CLASSES = ["amber", "blue", "coral", "denim", "ebony", "fern"]
 
@@ -19,14 +20,12 @@ def train_small_run(root: Path, *, classes=CLASSES, per_class: int = 8, epochs: 
     `changes` replace fields of the RunSettings (roles, display names, val_per_class...)."""
     import dataclasses
 
-    import torch
-
     from mma_studio.core.dataset import scan_dataset
     from mma_studio.core.feature_cache import FeatureCache
     from mma_studio.core.pipeline import RunSettings, train_adapter
     from mma_studio.core.training import TrainConfig
 
-    torch.set_num_threads(1)
+    limit_torch_threads()
     make_class_dataset(root / "data", list(classes), per_class=per_class)
     scan = scan_dataset(root / "data")
     settings = RunSettings(
