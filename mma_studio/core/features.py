@@ -239,13 +239,12 @@ def extract_image_features(
     result_warnings: list[str] = []
     cache_error: str | None = None
 
-    namespace = cache.image_namespace(backbone, view) if cache is not None else None
+    namespace: Path | None = None
     rows: dict[int, torch.Tensor] = {}
     if cache is not None:
+        namespace = cache.image_namespace(backbone, view)
         try:
-            rows.update(
-                cache.lookup(cache.image_namespace(backbone, view), keys, width=getattr(backbone, "embed_dim", None))
-            )
+            rows.update(cache.lookup(namespace, keys, width=getattr(backbone, "embed_dim", None)))
         except OSError as exc:
             result_warnings.append(f"feature cache unreadable, encoding everything ({exc})")
     from_cache = len(rows)
