@@ -293,13 +293,9 @@ class HealthView(QWidget):
         scan = self._state.data.scan
         if scan is None or self._task is not None:
             return False
-        cache_dir = self.cache_dir
-        if cache_dir is None:
-            from mma_studio.ui.dialogs.settings_dialog import configured_cache_dir
-
-            cache_dir = configured_cache_dir()
         self._start(
-            health_task(scan, run_settings_for(self._state), self._state.data.fixes, cache_dir), automatic=False
+            health_task(scan, run_settings_for(self._state), self._state.data.fixes, self._cache_folder()),
+            automatic=False,
         )
         return True
 
@@ -310,23 +306,27 @@ class HealthView(QWidget):
         if scan is None or self._task is not None:
             return False
         settings = getattr(run, "settings", None) or run_settings_for(self._state)
-        cache_dir = cache_dir if cache_dir is not None else self.cache_dir
-        if cache_dir is None:
-            from mma_studio.ui.dialogs.settings_dialog import configured_cache_dir
-
-            cache_dir = configured_cache_dir()
         self._start(
             health_task(
                 scan,
                 settings,
                 self._state.data.fixes,
-                cache_dir,
+                self._cache_folder(cache_dir),
                 backbone=getattr(run, "backbone", None),
                 label_source="zero-shot",
             ),
             automatic=True,
         )
         return True
+
+    def _cache_folder(self, given: Path | None = None) -> Path | None:
+        """`given`, else this view's folder, else the one chosen in Settings (None: the default)."""
+        folder = given if given is not None else self.cache_dir
+        if folder is None:
+            from mma_studio.ui.dialogs.settings_dialog import configured_cache_dir
+
+            folder = configured_cache_dir()
+        return folder
 
     def cancel_automatic(self) -> None:
         """A new run starts: the check after the last one gives way (a check the user asked
