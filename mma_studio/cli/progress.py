@@ -12,12 +12,17 @@ from __future__ import annotations
 import sys
 import weakref
 from contextlib import contextmanager
-from typing import ClassVar
 
 _OPEN: weakref.WeakSet = weakref.WeakSet()
 # What a stage's `Progress.rate` counts where it is not the bar's unit: training reports
 # training samples per second, not epochs per second.
 RATE_UNITS = {"train": "samples"}
+# (label, unit) of the stages `_describe` has no special wording for.
+_STAGES = {
+    "train": ("Training", "epochs"),
+    "predict": ("Classifying", "images"),
+    "example": ("Writing images", "images"),
+}
 
 
 class ProgressPrinter:
@@ -25,14 +30,6 @@ class ProgressPrinter:
 
     Silent when stderr is missing (a windowed build) or not wanted (--quiet).
     """
-
-    UNITS: ClassVar[dict[str, str]] = {
-        "scan": "images",
-        "extract": "images",
-        "train": "epochs",
-        "predict": "images",
-        "example": "images",
-    }
 
     def __init__(self, enabled: bool = True) -> None:
         self.enabled = enabled and sys.stderr is not None
@@ -106,8 +103,7 @@ def _describe(progress) -> tuple[str, str]:
         return f"Extracting features{suffix}", "images"
     if stage == "evaluate":
         return "Scoring the test images", ""
-    labels = {"train": "Training", "predict": "Classifying", "example": "Writing images"}
-    return labels.get(stage, stage.replace("_", " ").capitalize()), ProgressPrinter.UNITS.get(stage, "")
+    return _STAGES.get(stage, (stage.replace("_", " ").capitalize(), ""))
 
 
 def _open_bar(label: str, unit: str, total: int | None):
