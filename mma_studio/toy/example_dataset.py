@@ -124,7 +124,7 @@ def write_example_dataset(
         images = render_example_images(colour, shape, per_class, rng)
         wanted = set()
         for i, pixels in enumerate(images):
-            filename = f"{name}_{i:03d}.png"
+            filename = _image_name(name, i)
             wanted.add(filename)
             _write_png_atomically(folder / filename, pixels)
         for stale in folder.glob(f"{name}_*.png"):  # left over from an earlier, larger run
@@ -170,7 +170,7 @@ def example_is_complete(dest: Path, per_class: int, seed: int = 0) -> bool:
         return False
     for colour, shape in EXAMPLE_CLASSES:
         name = folder_name(colour, shape)
-        if not all((dest / name / f"{name}_{i:03d}.png").is_file() for i in range(per_class)):
+        if not all((dest / name / _image_name(name, i)).is_file() for i in range(per_class)):
             return False
     return True
 
@@ -188,6 +188,11 @@ def ensure_example_dataset(
     if not example_is_complete(dest, per_class, seed):
         write_example_dataset(dest, per_class=per_class, seed=seed, on_progress=on_progress, token=token)
     return Path(dest)
+
+
+def _image_name(folder: str, index: int) -> str:
+    """One file name for writing the example and for checking it is complete."""
+    return f"{folder}_{index:03d}.png"
 
 
 def _write_png_atomically(path: Path, pixels: np.ndarray) -> None:
