@@ -122,6 +122,12 @@ def save_adapter_file(path: Path | str, contents: AdapterFile) -> Path:
 
 
 def load_adapter_file(path: Path | str) -> AdapterFile:
+    return load_adapter_file_and_bytes(path)[0]
+
+
+def load_adapter_file_and_bytes(path: Path | str) -> tuple[AdapterFile, bytes]:
+    """The adapter file and the bytes it was read from, for an export that copies the file:
+    the copy is then the file that was checked, read once."""
     path = Path(path)
 
     def refuse(reason: str) -> AdapterFileError:
@@ -218,14 +224,15 @@ def load_adapter_file(path: Path | str) -> AdapterFile:
 
         # Read through the same checks as the header (the file could have been swapped for a
         # pipe since); the size is capped, so reading it whole is bounded.
-        tensors = load(read_regular_file(path, MAX_FILE_BYTES, what="an adapter file"))
+        data = read_regular_file(path, MAX_FILE_BYTES, what="an adapter file")
+        tensors = load(data)
     except Exception as exc:  # safetensors raises its own error types for damaged payloads
         raise refuse(f"damaged tensor data ({exc})") from None
     for name, tensor in tensors.items():
         if tensor.is_floating_point() and not torch.isfinite(tensor).all():
             raise refuse(f"tensor {name} contains NaN or infinite values")
     text_features = tensors.pop(TEXT_FEATURES_KEY, None)
-    return AdapterFile(
+    contents = AdapterFile(
         adapter_config=adapter_config,
         state_dict=tensors,
         class_names=class_names,
@@ -239,6 +246,7 @@ def load_adapter_file(path: Path | str) -> AdapterFile:
         app_version=str(metadata.get("app_version", "")),
         format_version=version,
     )
+    return contents, data
 
 
 MAX_DIM = 65_536  # far above any CLIP width (ViT-bigG: 1280); refuses absurd settings early

@@ -107,12 +107,11 @@ def load_adapter_for_export(
 
     The backbone is chosen as `predict` and `eval` choose it (`classifier_backbone_arguments`):
     another `model` alone gets that model's usual weights, never the adapter's weights tag."""
-    from mma_studio.core.adapter_file import load_adapter_file
+    from mma_studio.core.adapter_file import load_adapter_file_and_bytes
     from mma_studio.core.backbone import load_backbone
     from mma_studio.core.classifier_backbone import classifier_backbone_arguments
 
-    contents = load_adapter_file(path)
-    source_bytes = read_adapter_bytes(Path(path))  # before minutes of loading: a swapped file is found now
+    contents, source_bytes = load_adapter_file_and_bytes(path)  # what `save` copies: the file checked
     chosen_model, chosen_pretrained = classifier_backbone_arguments(contents, model, pretrained)
     backbone = load_backbone(chosen_model, chosen_pretrained, device=device, on_progress=on_progress, token=token)
     evaluation = None
