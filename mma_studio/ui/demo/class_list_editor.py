@@ -178,8 +178,9 @@ class ClassListEditor(QWidget):
             self.name_edit.clear()  # all duplicates: the text stays, with the note saying why
 
     def remove_names(self, names: list[str]) -> bool:
-        remaining = [name for name in self.class_names() if name not in set(names)]
-        if len(remaining) == len(self.class_names()):
+        removed = set(names)
+        remaining = [name for name in self.class_names() if name not in removed]
+        if len(remaining) == self.list.count():
             return False
         if not remaining:
             self.note.setText("Keep at least one class: the demo needs something to classify into.")
@@ -216,7 +217,7 @@ class ClassListEditor(QWidget):
         return True
 
     def reset(self) -> None:
-        if self.class_names() != self._original_order:
+        if self.is_modified():
             self._fill(list(self._original_order))
             self.note.setText("")
             self.classesChanged.emit(self.class_names())
@@ -253,4 +254,4 @@ class ClassListEditor(QWidget):
     def _update_buttons(self) -> None:
         self.add_button.setEnabled(bool(split_names(self.name_edit.text())))
         self.remove_button.setEnabled(bool(self.list.selectedItems()) and self.list.count() > 1)
-        self.reset_button.setEnabled(bool(self._original_order) and self.class_names() != self._original_order)
+        self.reset_button.setEnabled(bool(self._original_order) and self.is_modified())
