@@ -21,6 +21,7 @@ import pytest
 
 from mma_studio.cli import main
 from tests.image_factory import make_class_dataset, make_image, write_truncated
+from tests.test_reliability_cli import run
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = ["--model", "mma-tiny", "--pretrained", "random"]
@@ -28,12 +29,6 @@ CLASSES = ["ant", "bee", "cat", "dog", "eel", "fox"]
 SMALL = ["--shots", "2", "--val-per-class", "1", "--epochs", "1"]  # fits 6 images per class
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
-
-
-def run(capsys, argv) -> tuple[int, str, str]:
-    code = main([str(a) for a in argv])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def python(*args: str, **kwargs) -> subprocess.CompletedProcess:
