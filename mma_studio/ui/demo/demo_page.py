@@ -127,8 +127,7 @@ class DemoPage(QWidget):
         self.setStyleSheet(DEMO_PAGE_STYLE)
 
         # ---- header ------------------------------------------------------------------------
-        title = named(QLabel("Demo"), "demoPageTitle")
-        title.setProperty("role", "pageTitle")
+        title = named(title_label("Demo", "pageTitle"), "demoPageTitle")
         self.summary_label = plain_label(named(QLabel(), "demoSummaryLabel"))  # names the adapter file
         self.summary_label.setProperty("role", "hint")
         self.summary_label.setWordWrap(True)
