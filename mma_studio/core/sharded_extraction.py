@@ -199,7 +199,7 @@ def extract_sharded(
         else:
             gathered = [(summary, problems)]
         if info.rank == 0:
-            FeatureCache(shared_root).compact(cache.image_namespace(backbone), backbone.embed_dim)
+            cache.compact(cache.image_namespace(backbone), backbone.embed_dim)
         if info.distributed:
             dist.barrier()
         total = len({str(Path(p)) for p in paths})
