@@ -12,10 +12,7 @@ import pytest
 
 from mma_studio.cli import main
 from tests.image_factory import make_class_dataset, try_symlink
-
-
-def tiny(tmp_path) -> list[str]:
-    return ["--model", "mma-tiny", "--pretrained", "random", "--cache-dir", str(tmp_path / "cache")]
+from tests.test_cli import tiny
 
 
 def test_check_reports_colliding_names_as_errors_and_lists_duplicates(tmp_path, capsys):

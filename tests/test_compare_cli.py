@@ -1,11 +1,10 @@
 """`mma-studio compare` and its studies end to end with mma-tiny (random weights), as a user runs them."""
 
-import json
-
 import pytest
 
 from mma_studio.cli import main
 from tests.image_factory import make_class_dataset
+from tests.test_cli import run_json
 
 CLASSES = ["ant", "bee", "cat", "dog", "eel", "fox"]
 
@@ -34,12 +33,6 @@ def small(workspace) -> list[str]:
         "3",
         "-q",
     ]
-
-
-def run_json(capsys, argv) -> tuple[int, list[dict]]:
-    code = main(argv)
-    out = capsys.readouterr().out
-    return code, [json.loads(line) for line in out.splitlines() if line.strip()]
 
 
 def test_compare_json_gives_one_object_per_method_with_mean_std_and_each_seed(workspace, capsys):
