@@ -30,7 +30,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from mma_studio.core.doctor.outliers import MAD_TO_SD
+from mma_studio.core.doctor.outliers import MAD_TO_SD, class_means
 
 EVIDENCE_Z = 6.0
 WITHIN_Z = 11.0
@@ -43,9 +43,7 @@ def label_evidence(features: torch.Tensor, labels: torch.Tensor, class_count: in
     x = F.normalize(features.float(), dim=1)
     labels = labels.long()
     n = x.shape[0]
-    sums = torch.zeros(class_count, x.shape[1]).index_add_(0, labels, x)
-    means = F.normalize(sums, dim=1)
-    own = (F.normalize(sums[labels] - x, dim=1) * x).sum(dim=1)
+    means, own = class_means(x, labels, class_count)
     others = x @ means.T
     others[torch.arange(n), labels] = -2.0
     gaps = others.max(dim=1).values - own

@@ -33,14 +33,19 @@ def robust_z(values: torch.Tensor) -> torch.Tensor:
     return (values - median) / mad.clamp_min(1e-6)
 
 
+def class_means(unit: torch.Tensor, labels: torch.Tensor, class_count: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(K, D) unit class-mean embeddings of L2-normalised `unit` (n, D), and (n,) each image's
+    cosine to its own class's mean computed without it."""
+    sums = torch.zeros(class_count, unit.shape[1]).index_add_(0, labels, unit)
+    own = (F.normalize(sums[labels] - unit, dim=1) * unit).sum(dim=1)
+    return F.normalize(sums, dim=1), own
+
+
 def closest_class_similarity(features: torch.Tensor, labels: torch.Tensor, class_count: int) -> torch.Tensor:
     """(n,) max over classes of cos(x, class mean), the own class's mean without x itself."""
     features = F.normalize(features.float(), dim=1)
-    sums = torch.zeros(class_count, features.shape[1]).index_add_(0, labels, features)
-    means = F.normalize(sums, dim=1)
+    means, own = class_means(features, labels, class_count)
     similarity = features @ means.T  # (n, K): linear in n
-    own_sum = sums[labels] - features
-    own = (F.normalize(own_sum, dim=1) * features).sum(dim=1)
     counts = torch.bincount(labels, minlength=class_count)
     alone = counts[labels] <= 1  # a class of one image has no mean without it
     own[alone] = -1.0
