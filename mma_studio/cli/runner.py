@@ -65,12 +65,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     show_every_decoder_warning()
     try:
         return args.run(args, token)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Cancelled):
         token.cancel()
-        close_all_bars()
-        eprint("mma-studio: cancelled")
-        return EXIT_CANCELLED
-    except Cancelled:
         close_all_bars()
         eprint("mma-studio: cancelled")
         return EXIT_CANCELLED
