@@ -14,6 +14,7 @@ Two entry points:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import time
 from collections.abc import Sequence
@@ -196,31 +197,23 @@ def run_methods(
         elapsed = time.perf_counter() - started
         if fitted.cancelled:
             raise Cancelled()
-        report = evaluate_features(
+        score = functools.partial(
+            evaluate_features,
             fitted.scorer,
-            task.test_features,
-            labels,
-            task.class_text,
+            labels=labels,
+            text_features=task.class_text,
             base=task.base,
             new=task.new,
             class_names=task.class_names,
         )
+        report = score(task.test_features)
         # Trained and zero-shot scores on different scales: "all" would measure the imbalance.
         comparable = method.info.all_classes_comparable or not task.new
         others = {}
         for name, features in (other_tests or {}).items():
             if features.shape[0] != len(labels):
                 raise ValueError(f"test set {name!r} has {features.shape[0]} rows for {len(labels)} test labels")
-            other = evaluate_features(
-                fitted.scorer,
-                features,
-                labels,
-                task.class_text,
-                base=task.base,
-                new=task.new,
-                class_names=task.class_names,
-            )
-            others[name] = {**other.headline(), **({} if comparable else {"all": None})}
+            others[name] = {**score(features).headline(), **({} if comparable else {"all": None})}
         runs.append(
             MethodRun(
                 method=method.info.name,
