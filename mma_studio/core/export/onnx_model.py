@@ -34,7 +34,6 @@ from torch import nn
 
 from mma_studio import __version__
 
-ONNX_SUFFIX = ".onnx"
 OPSET = 17
 INPUT_NAME = "pixels"
 OUTPUT_NAMES = ("probabilities", "logits")
