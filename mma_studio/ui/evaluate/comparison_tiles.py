@@ -12,6 +12,7 @@ from PySide6.QtCore import QEvent, Qt
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from mma_studio.ui.evaluate.eval_colors import change_color
+from mma_studio.ui.evaluate.per_class_table import is_worse
 
 DASH = "—"
 FIGURES = (  # key, caption, accent colour (the live plots' colours), what it measures
@@ -100,7 +101,7 @@ class ComparisonTile(QFrame):
         self.adapted.setText(percent(adapted))
         self._delta = adapted - zero_shot if _is_number(zero_shot) and _is_number(adapted) else None
         # A loss is said in words too, not only in red: never hidden, readable without colour.
-        self.worse = self._delta is not None and self._delta <= -0.0005
+        self.worse = is_worse(self._delta)
         self.change.setText(points(self._delta) + (" ▼" if self.worse else ""))
         self.detail.setText(("Worse than zero-shot CLIP. " if self.worse else "") + detail)
         self._color_change()

@@ -33,7 +33,7 @@ from mma_studio.ui.app_state import AppState
 from mma_studio.ui.evaluate.comparison_tiles import ComparisonTiles
 from mma_studio.ui.evaluate.confusion_view import ConfusionMatrixView
 from mma_studio.ui.evaluate.image_gallery import GalleryImage, ImageGallery
-from mma_studio.ui.evaluate.per_class_table import PerClassTable
+from mma_studio.ui.evaluate.per_class_table import PerClassTable, is_worse
 from mma_studio.ui.widgets.fit_scroll_area import FitScrollArea
 from mma_studio.ui.widgets.naming import named
 from mma_studio.ui.widgets.page_style import CARD_STYLE, card, title_label
@@ -87,7 +87,7 @@ def worse_than_zero_shot(zero_shot: dict, adapted: dict) -> list[str]:
     worse = []
     for key, words in names.items():
         before, after = zero_shot.get(key), adapted.get(key)
-        if isinstance(before, float) and isinstance(after, float) and after - before <= -0.0005:
+        if isinstance(before, float) and isinstance(after, float) and is_worse(after - before):
             worse.append(f"{words} ({100 * (after - before):.1f} points)")
     return worse
 

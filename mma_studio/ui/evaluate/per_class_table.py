@@ -96,8 +96,9 @@ class PerClassRow:
     change: float | None  # accuracy minus the baseline's accuracy (None: no baseline shown)
 
 
-def _worse(change: float | None) -> bool:
-    """Worse than zero-shot by at least 0.05 points (what the one-decimal text can show)."""
+def is_worse(change: float | None) -> bool:
+    """Worse than zero-shot by at least 0.05 points (what the one-decimal text can show): the
+    rule for the table's ▼, the tiles' and the page's notice."""
     return change is not None and change <= -0.0005
 
 
@@ -206,7 +207,7 @@ class PerClassTableModel(QAbstractTableModel):
             if key == "precision" and row.precision is None:
                 return "No test image was predicted as this class, so precision is undefined"
             if key == "change" and row.change is not None:
-                if _worse(row.change):
+                if is_worse(row.change):
                     return f"Worse than zero-shot CLIP on this class, by {100 * -row.change:.1f} points"
                 return f"{100 * row.change:+.1f} points against zero-shot CLIP"
             return None
@@ -225,7 +226,7 @@ class PerClassTableModel(QAbstractTableModel):
         if key == "change":
             if row.change is None:
                 return DASH
-            return f"{100 * row.change:+.1f}" + (" ▼" if _worse(row.change) else "")
+            return f"{100 * row.change:+.1f}" + (" ▼" if is_worse(row.change) else "")
         value = getattr(row, key)
         return DASH if value is None else f"{100 * value:.1f}%"
 
