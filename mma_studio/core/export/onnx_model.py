@@ -26,7 +26,6 @@ import datetime
 import io
 import json
 import warnings
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -239,11 +238,6 @@ def store_weights_as_float16(model) -> int:
     del graph.node[:]
     graph.node.extend(nodes)
     return len(casts)
-
-
-def onnx_json_path(onnx_path: Path | str) -> Path:
-    """The metadata JSON beside the model: `model.onnx.json`."""
-    return Path(str(onnx_path) + ".json")
 
 
 def metadata_json(metadata: dict) -> str:
