@@ -56,7 +56,7 @@ def fast_values(
     }
 
 
-def warm_up_engine(root: Path) -> None:
+def warm_up_engine() -> None:
     """Load the engine, open_clip and the tiny model once, so the timed tests measure the
     run itself and not the first import of open_clip (several seconds on a busy machine)."""
     limit_torch_threads()

@@ -14,6 +14,7 @@ import pytest
 
 from mma_studio.ui.app import configure_application_identity
 from tests import user_folders
+from tests.training_helpers import warm_up_engine
 
 
 @pytest.fixture(autouse=True)
@@ -27,3 +28,9 @@ def isolated_user_folders(tmp_path, monkeypatch, test_run_user_folders):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
     yield settings_dir
     user_folders.point_qsettings_at(test_run_user_folders / "qsettings")
+
+
+@pytest.fixture(scope="module")
+def warm():
+    """The engine, open_clip and the tiny model loaded once per module that asks for it."""
+    warm_up_engine()

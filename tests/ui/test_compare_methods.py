@@ -6,17 +6,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from mma_studio.ui.train.train_page import TrainPage
-from tests.training_helpers import (
-    fast_values,
-    make_state,
-    scanned_dataset,
-    warm_up_engine,
-)
-
-
-@pytest.fixture(scope="module")
-def warm(tmp_path_factory):
-    warm_up_engine(tmp_path_factory.mktemp("warm"))
+from tests.training_helpers import fast_values, make_state, scanned_dataset
 
 
 @pytest.fixture

@@ -34,17 +34,12 @@ from PySide6.QtWidgets import QMessageBox, QTableView, QWidget
 from mma_studio.ui.app_state import BackboneSelection
 from mma_studio.ui.data.class_table import IMAGES, NAME
 from tests.image_factory import make_class_dataset, make_image, write_bad_input_corpus, write_truncated
-from tests.training_helpers import RANDOM_BACKBONE, fast_values, warm_up_engine
+from tests.training_helpers import RANDOM_BACKBONE, fast_values
 from tests.ui.drag_and_drop import drop
 
 SCAN_TIMEOUT_MS = 60_000
 RUN_TIMEOUT_MS = 120_000
 CLOSED_PORT_ENDPOINT = "http://127.0.0.1:9"
-
-
-@pytest.fixture(scope="module")
-def warm(tmp_path_factory):
-    warm_up_engine(tmp_path_factory.mktemp("warm"))
 
 
 @pytest.fixture(autouse=True)

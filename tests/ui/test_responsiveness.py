@@ -16,21 +16,14 @@ from __future__ import annotations
 
 import time
 
-import pytest
-
 from mma_studio.ui.train.live_plots import MAX_REDRAW_HZ
 from mma_studio.ui.train.train_page import TrainPage
-from tests.training_helpers import TickRecorder, fast_values, make_state, scanned_dataset, warm_up_engine
+from tests.training_helpers import TickRecorder, fast_values, make_state, scanned_dataset
 
 MAX_GUI_WORK_S = 0.25  # the GUI thread's own CPU time between two ticks
 # GUI-thread work + blocked (GIL, locks), without waiting for a CPU. Blocked includes the time
 # the worker holding the GIL sat preempted on a loaded machine, so this bound catches a hog only.
 MAX_OWN_STALL_S = 1.0
-
-
-@pytest.fixture(scope="module")
-def warm(tmp_path_factory):
-    warm_up_engine(tmp_path_factory.mktemp("warm"))
 
 
 def test_gui_ticks_and_plot_redraws_stay_bounded_through_extraction_and_training(qtbot, tmp_path, warm):

@@ -12,14 +12,9 @@ from PySide6.QtWidgets import QLabel, QMessageBox, QPushButton
 from mma_studio.ui.app_state import AppState
 from mma_studio.ui.train.train_page import TrainPage
 from tests.image_factory import make_image
-from tests.training_helpers import fast_values, make_state, scanned_dataset, warm_up_engine
+from tests.training_helpers import fast_values, make_state, scanned_dataset
 
 LONG_RUN = {"epochs": 5000, "patience": 0}  # far longer than any test waits: only cancel ends it
-
-
-@pytest.fixture(scope="module")
-def warm(tmp_path_factory):
-    warm_up_engine(tmp_path_factory.mktemp("warm"))
 
 
 @pytest.fixture

@@ -9,12 +9,7 @@ from PySide6.QtCore import QThread
 
 from mma_studio.core.events import EpochEvent, FinishedEvent, Progress, ZeroShotEvent
 from mma_studio.ui.workers.training_worker import TrainingJob, TrainRequest, build_run_settings, describe_error
-from tests.training_helpers import RANDOM_BACKBONE, fast_values, scanned_dataset, warm_up_engine
-
-
-@pytest.fixture(scope="module")
-def warm(tmp_path_factory):
-    warm_up_engine(tmp_path_factory.mktemp("warm"))
+from tests.training_helpers import RANDOM_BACKBONE, fast_values, scanned_dataset
 
 
 @pytest.fixture

@@ -11,12 +11,7 @@ from PySide6.QtCore import Qt
 
 from mma_studio.core.split import default_roles
 from mma_studio.ui import MainWindow
-from tests.training_helpers import fast_values, make_state, scanned_dataset, warm_up_engine
-
-
-@pytest.fixture(scope="module")
-def warm(tmp_path_factory):
-    warm_up_engine(tmp_path_factory.mktemp("warm"))
+from tests.training_helpers import fast_values, make_state, scanned_dataset
 
 
 def test_two_classes_are_both_base_by_default():
