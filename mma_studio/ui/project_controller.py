@@ -521,13 +521,7 @@ class ProjectController(QObject):
         def written(_result) -> None:
             if path != self.path:
                 return  # another project was opened meanwhile: its state is not this file's
-            if changes == self._changes:
-                self.dirty = False
-            self.last_error = ""
-            self._written_ui_state = (path, ui_state)
-            self._saved_snapshot = snapshot
-            self._changed_title()
-            self.projectSaved.emit(path)
+            self._note_written(path, ui_state, snapshot, clean=changes == self._changes)
             if self.is_autosaved_copy:
                 remember_recent_project(path)
 
@@ -683,15 +677,21 @@ class ProjectController(QObject):
             else:
                 self._show_error("The project could not be saved", message)
             return False
-        self.dirty = False
-        self.last_error = ""
-        self._written_ui_state = (path, ui_state)
-        self._saved_snapshot = self._snapshot() if path == self.path else ""
-        self._changed_title()
-        self.projectSaved.emit(path)
+        self._note_written(path, ui_state, self._snapshot() if path == self.path else "")
         if not quiet:
             self.statusMessage.emit(f"Saved {path.name}", 4000)
         return True
+
+    def _note_written(self, path: Path, ui_state: dict, snapshot: str, *, clean: bool = True) -> None:
+        """`path` now holds the project as `snapshot` and the window as `ui_state`; `clean`:
+        no edit came after what was written."""
+        if clean:
+            self.dirty = False
+        self.last_error = ""
+        self._written_ui_state = (path, ui_state)
+        self._saved_snapshot = snapshot
+        self._changed_title()
+        self.projectSaved.emit(path)
 
     def _finish_restore(self, scan) -> None:
         from mma_studio.core.project_data import fit_roles_to_scan
