@@ -397,12 +397,10 @@ def backbone_and_cache(
     token: CancelToken | None = None,
 ):
     """The backbone and feature cache an operation on `settings` uses: the ones given, else the
-    settings' model loaded (reported as the "load_model" stage) and the default cache."""
+    settings' model loaded (`load_backbone` reports the "load_model" stage) and the default cache."""
     if backbone is None:
         from mma_studio.core.backbone import load_backbone
 
-        if on_progress:
-            on_progress(Progress("load_model", 0, None, message=f"Loading {settings.model} · {settings.pretrained}"))
         backbone = load_backbone(
             settings.model, settings.pretrained, device=settings.device, on_progress=on_progress, token=token
         )

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from mma_studio.core.cancellation import CancelToken, check
-from mma_studio.core.events import EpochEvent, Progress, ProgressCallback, ZeroShotEvent
+from mma_studio.core.events import EpochEvent, ProgressCallback, ZeroShotEvent
 from mma_studio.core.split import DatasetSplit
 
 
@@ -72,8 +72,6 @@ def restore_training_run(
             model, pretrained = backbone_arguments(adapter_file)
         except BackboneMismatchError as exc:
             raise RunRestoreError(str(exc)) from exc
-        if on_progress:
-            on_progress(Progress("load_model", 0, None, message=f"Loading {model} · {pretrained}"))
         backbone = load_backbone(model, pretrained, device=settings.device, on_progress=on_progress, token=token)
     cache = cache if cache is not None else FeatureCache()
     prompt_names = list(adapter_file.class_names)
