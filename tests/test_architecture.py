@@ -20,16 +20,49 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def _import_cycles(graph) -> list[list[str]]:
-    """Strongly connected components of more than one module, each sorted (networkx: a
-    dependency of torch, so always installed)."""
-    import networkx
-
-    edges = networkx.DiGraph(
-        (module, imported) for module in graph.modules for imported in graph.find_modules_directly_imported_by(module)
-    )
-    return sorted(
-        sorted(component) for component in networkx.strongly_connected_components(edges) if len(component) > 1
-    )
+    """Strongly connected components of more than one module (Tarjan, iterative)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    cycles: list[list[str]] = []
+    counter = 0
+    for root in sorted(graph.modules):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph.find_modules_directly_imported_by(root))))]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            module, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = counter
+                    counter += 1
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(graph.find_modules_directly_imported_by(child)))))
+                elif child in on_stack:
+                    low[module] = min(low[module], index[child])
+                continue
+            work.pop()
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[module])
+            if low[module] == index[module]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == module:
+                        break
+                if len(component) > 1:
+                    cycles.append(sorted(component))
+    return cycles
 
 
 def test_the_cycle_finder_finds_a_cycle():
