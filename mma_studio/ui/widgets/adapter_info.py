@@ -16,6 +16,7 @@ from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+from mma_studio.ui.evaluate.per_class_table import is_worse
 from mma_studio.ui.widgets.topk_bars import ROLE_COLORS
 
 MAX_LISTED_CLASSES = 24
@@ -30,17 +31,16 @@ def _percent(value) -> str:
 
 
 def _worse_figures(metrics: dict) -> list[str]:
-    """The figure keys where the adapted value is below zero-shot's (by what one decimal shows)."""
+    """The figure keys where the adapted value is below zero-shot's (the Evaluate page's rule)."""
     before, after = metrics.get("zero_shot"), metrics.get("adapted")
     if not isinstance(before, dict) or not isinstance(after, dict):
         return []
     worse = []
     for key, _label in FIGURES:
         a, b = after.get(key), before.get(key)
-        if (
-            all(isinstance(v, (int, float)) and not isinstance(v, bool) and not math.isnan(v) for v in (a, b))
-            and a - b <= -0.0005
-        ):
+        if all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and not math.isnan(v) for v in (a, b)
+        ) and is_worse(a - b):
             worse.append(key)
     return worse
 
