@@ -12,7 +12,7 @@ from PySide6.QtCore import QEvent, Qt
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from mma_studio.ui.evaluate.eval_colors import change_color
-from mma_studio.ui.evaluate.per_class_table import is_worse
+from mma_studio.ui.widgets.worse_than_zero_shot import is_worse
 
 DASH = "—"
 FIGURES = (  # key, caption, accent colour (the live plots' colours), what it measures

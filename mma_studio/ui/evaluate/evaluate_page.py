@@ -33,10 +33,11 @@ from mma_studio.ui.app_state import AppState
 from mma_studio.ui.evaluate.comparison_tiles import ComparisonTiles
 from mma_studio.ui.evaluate.confusion_view import ConfusionMatrixView
 from mma_studio.ui.evaluate.image_gallery import GalleryImage, ImageGallery
-from mma_studio.ui.evaluate.per_class_table import PerClassTable, is_worse
+from mma_studio.ui.evaluate.per_class_table import PerClassTable
 from mma_studio.ui.widgets.fit_scroll_area import FitScrollArea
 from mma_studio.ui.widgets.naming import named
 from mma_studio.ui.widgets.page_style import CARD_STYLE, card, title_label
+from mma_studio.ui.widgets.worse_than_zero_shot import is_worse
 
 ADAPTED = "adapted"
 ZERO_SHOT = "zero_shot"

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from mma_studio.ui.evaluate.eval_colors import blend, change_color, role_color
 from mma_studio.ui.widgets.plain_text import plain_tooltip
+from mma_studio.ui.widgets.worse_than_zero_shot import is_worse
 
 DASH = "—"
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1  # the raw value a column sorts by
@@ -94,12 +95,6 @@ class PerClassRow:
     precision: float | None
     recall: float | None
     change: float | None  # accuracy minus the baseline's accuracy (None: no baseline shown)
-
-
-def is_worse(change: float | None) -> bool:
-    """Worse than zero-shot by at least 0.05 points (what the one-decimal text can show): the
-    rule for the table's ▼, the tiles' and the page's notice."""
-    return change is not None and change <= -0.0005
 
 
 def _number(value) -> float | None:

@@ -16,8 +16,8 @@ from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from mma_studio.ui.evaluate.per_class_table import is_worse
 from mma_studio.ui.widgets.topk_bars import ROLE_COLORS
+from mma_studio.ui.widgets.worse_than_zero_shot import is_worse
 
 MAX_LISTED_CLASSES = 24
 FIGURES = (("base", "Base"), ("new", "New"), ("hm", "HM"), ("all", "All"))
