@@ -57,10 +57,6 @@ class AppState(QObject):
         self.data = DataState()
         self.backbone = BackboneSelection("mma-tiny", "shapes", "mma-tiny · shapes (demo model)", is_demo=True)
         self._busy = False
-        # The last `fixed_scan()`: (scan, fixes, result), reused while neither is replaced (both
-        # are replaced, never changed in place). Applying fixes to 20,000 images takes ~0.1 s,
-        # and the class table and the advice ask on every role, sample-size or fixes change.
-        self._fixed: tuple | None = None
         # The chosen backbone's weights, as the backbone chooser found them (in its worker, from
         # the cache folders): missing weights keep Train disabled until downloaded or replaced.
         self.weights_missing = False
@@ -119,16 +115,11 @@ class AppState(QObject):
 
     def fixed_scan(self):
         """The scan as training will see it: the project's exclusions and moves applied."""
-        scan, fixes = self.data.scan, self.data.fixes
-        if scan is None or fixes is None:
-            return scan
-        if self._fixed is not None and self._fixed[0] is scan and self._fixed[1] is fixes:
-            return self._fixed[2]
+        if self.data.scan is None or self.data.fixes is None:
+            return self.data.scan
         from mma_studio.core.data_fixes import apply_data_fixes
 
-        fixed = apply_data_fixes(scan, fixes)
-        self._fixed = (scan, fixes, fixed)
-        return fixed
+        return apply_data_fixes(self.data.scan, self.data.fixes)
 
     def rename_class(self, folder_name: str, display_name: str) -> None:
         self.data.display_names[folder_name] = display_name
