@@ -7,21 +7,12 @@ has two looks: a large inviting area while there is no data, and a slim strip af
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QDragEnterEvent, QDragLeaveEvent, QDropEvent, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QStyle, QVBoxLayout, QWidget
 
 from mma_studio.ui.data.drop_request import DropRefused, DropRequest, classify_drop
-from mma_studio.ui.widgets.adapter_drop import dropped_adapter_path
-
-
-def local_paths_of(event: QDropEvent | QDragEnterEvent) -> list[Path]:
-    mime = event.mimeData()
-    if mime is None or not mime.hasUrls():
-        return []
-    return [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()]
+from mma_studio.ui.widgets.adapter_drop import dropped_adapter_path, local_paths
 
 
 class DropZone(QFrame):
@@ -132,7 +123,7 @@ class DropZone(QFrame):
     # --- drag and drop -------------------------------------------------------------------
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if local_paths_of(event) and dropped_adapter_path(event.mimeData()) is None:
+        if local_paths(event.mimeData()) and dropped_adapter_path(event.mimeData()) is None:
             event.acceptProposedAction()
             self._set_hovering(True)
         else:
@@ -152,7 +143,7 @@ class DropZone(QFrame):
         if dropped_adapter_path(event.mimeData()) is not None:
             event.ignore()  # the main window's drop handler opens it in the Demo
             return
-        paths = local_paths_of(event)
+        paths = local_paths(event.mimeData())
         if not paths:
             event.ignore()
             self.refused.emit("Only files and folders on this computer can be dropped here.")
