@@ -14,10 +14,10 @@ from PySide6.QtWidgets import QApplication, QPushButton, QToolTip
 
 from mma_studio.core.metrics import ClassMetrics
 from mma_studio.ui.app_state import AppState
-from mma_studio.ui.evaluate.comparison_tiles import percent, points
 from mma_studio.ui.evaluate.eval_colors import gain_color, is_dark, loss_color
 from mma_studio.ui.evaluate.evaluate_page import EvaluatePage
 from mma_studio.ui.evaluate.per_class_table import COLUMN_INDEX, PerClassTable
+from mma_studio.ui.widgets.figure_text import percent, points
 from tests.ui.trained_run import train_small_run
 
 

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QCheckBox
 from mma_studio.core.adapter_file import save_adapter_file
 from mma_studio.ui.app import reopen_after_first_frame
 from mma_studio.ui.recent_projects import REOPEN_LAST_KEY, reopen_last_project_enabled, set_reopen_last_project
-from mma_studio.ui.train.metric_tiles import percent
+from mma_studio.ui.widgets.figure_text import percent
 from tests.image_factory import make_image
 from tests.ui.test_projects import WAIT_MS, dataset, fill, open_and_wait, window_factory  # noqa: F401
 

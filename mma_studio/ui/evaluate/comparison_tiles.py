@@ -6,15 +6,13 @@ percentage points, green for a gain and red for a loss (lighter shades on a dark
 
 from __future__ import annotations
 
-import math
-
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from mma_studio.ui.evaluate.eval_colors import change_color
+from mma_studio.ui.widgets.figure_text import DASH, is_number, percent, points
 from mma_studio.ui.widgets.worse_than_zero_shot import is_worse
 
-DASH = "—"
 FIGURES = (  # key, caption, accent colour (the live plots' colours), what it measures
     ("base", "Base classes", "#2563eb", "Test images of the trained classes, classified among the base classes"),
     ("new", "New classes", "#ea580c", "Test images of classes never trained on, classified among the new classes"),
@@ -22,18 +20,6 @@ FIGURES = (  # key, caption, accent colour (the live plots' colours), what it me
     ("all", "All classes together", "#6b7280", "Every test image classified among all classes at once (the hardest)"),
 )
 WIDE_MIN_WIDTH = 720  # below this (or their natural width) the four tiles wrap into two rows of two
-
-
-def _is_number(value) -> bool:
-    return value is not None and not (isinstance(value, float) and math.isnan(value))
-
-
-def percent(value) -> str:
-    return f"{100 * value:.1f}%" if _is_number(value) else DASH
-
-
-def points(delta) -> str:
-    return f"{100 * delta:+.1f} pts" if _is_number(delta) else ""
 
 
 class ComparisonTile(QFrame):
@@ -99,7 +85,7 @@ class ComparisonTile(QFrame):
     def show_values(self, zero_shot, adapted, detail: str = "") -> None:
         self.zero_shot.setText(percent(zero_shot))
         self.adapted.setText(percent(adapted))
-        self._delta = adapted - zero_shot if _is_number(zero_shot) and _is_number(adapted) else None
+        self._delta = adapted - zero_shot if is_number(zero_shot) and is_number(adapted) else None
         # A loss is said in words too, not only in red: never hidden, readable without colour.
         self.worse = is_worse(self._delta)
         self.change.setText(points(self._delta) + (" ▼" if self.worse else ""))

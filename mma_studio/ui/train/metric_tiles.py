@@ -12,23 +12,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from mma_studio.ui.train.live_plots import BASE_COLOR, BEST_COLOR, HM_COLOR, LOSS_COLOR, NEW_COLOR
+from mma_studio.ui.widgets.figure_text import DASH, percent, points
 
-DASH = "—"
 WIDE_LAYOUT_MIN_WIDTH = 860  # below this, the six tiles wrap into two rows of three...
 MEDIUM_LAYOUT_MIN_WIDTH = 480  # ...and below this into three rows of two
-
-
-def percent(value: float | None) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return DASH
-    return f"{100 * value:.1f}%"
-
-
-def points(delta: float | None) -> str:
-    """An accuracy change in percentage points, signed: `+4.2 pts`."""
-    if delta is None or math.isnan(delta):
-        return ""
-    return f"{100 * delta:+.1f} pts"
 
 
 class MetricTile(QFrame):

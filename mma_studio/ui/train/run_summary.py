@@ -6,12 +6,10 @@ columns are zero-shot, adapted and the change in percentage points, coloured by 
 
 from __future__ import annotations
 
-import math
-
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QVBoxLayout, QWidget
 
-from mma_studio.ui.train.metric_tiles import DASH, percent, points
+from mma_studio.ui.widgets.figure_text import DASH, is_number, percent, points
 
 ROWS = (("base", "Base classes"), ("new", "New classes"), ("hm", "Harmonic mean"), ("all", "All together"))
 GAIN_COLOR = "#047857"
@@ -24,10 +22,6 @@ def _headline(report) -> dict:
     if hasattr(report, "headline"):
         return report.headline()
     return dict(report)
-
-
-def _is_number(value) -> bool:
-    return value is not None and not (isinstance(value, float) and math.isnan(value))
 
 
 class RunSummary(QFrame):
@@ -85,14 +79,14 @@ class RunSummary(QFrame):
         adapted = _headline(getattr(run, "adapted", None))
         for key, _caption in ROWS:
             before, after = zero.get(key), adapted.get(key)
-            shown = _is_number(before) or _is_number(after)
+            shown = is_number(before) or is_number(after)
             for part in ("zero_shot", "adapted", "change"):
                 self.cells[(key, part)].setVisible(shown)
             self._row_labels[key].setVisible(shown)
             self.cells[(key, "zero_shot")].setText(percent(before))
             self.cells[(key, "adapted")].setText(percent(after))
             change_cell = self.cells[(key, "change")]
-            if _is_number(before) and _is_number(after):
+            if is_number(before) and is_number(after):
                 delta = after - before
                 change_cell.setText(points(delta))
                 color = GAIN_COLOR if delta > 0 else LOSS_COLOR if delta < 0 else ""
