@@ -125,6 +125,8 @@ def leaking_groups(
 ) -> list[DuplicateGroup]:
     """The groups with a path among the images trained on (training and validation sets) and
     one among the test images: the same picture on both sides of a split."""
+    if not groups:  # the usual case: no need to look at the split's (maybe 20,000) paths at all
+        return []
     trained, tested = set(map(Path, trained_on)), set(map(Path, tested_on))
     return [g for g in groups if trained.intersection(g.paths) and tested.intersection(g.paths)]
 
