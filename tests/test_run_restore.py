@@ -119,3 +119,15 @@ def test_missing_test_images_are_left_out_and_other_weights_are_refused(trained,
     record.split = None
     with pytest.raises(RunRestoreError, match="split"):
         restore_training_run(record, store.path(run_id), backbone=backbone, cache=cache)
+
+
+def test_a_finished_run_brings_its_split_made_by_the_worker_and_the_record_uses_it(trained):
+    """The split of a run lists every image: the training worker encodes it once (`split_dict`),
+    so recording the run on the GUI thread does no per-image work; written, it is relative."""
+    from mma_studio.core.project_store import record_finished_run
+
+    root, _, _, run = trained
+    assert run.split_dict == run.split.to_dict(None)
+    assert record_finished_run(run, new_run_id()).split is run.split_dict
+    relative = record_run(run, root / "p.mmaproj")
+    assert relative.split == run.split.to_dict(root) and relative.split != run.split_dict

@@ -279,7 +279,7 @@ def record_run(
         zero_shot=run.zero_shot_event.to_dict(),
         history=[event.to_dict() for event in run.history],
         settings=run.settings.to_dict(),
-        split=run.split.to_dict(folder),
+        split=run.split.to_dict(folder) if folder is not None or getattr(run, "split_dict", None) is None else run.split_dict,
         adapter_file=stored_adapter,
         run_id=run_id,
     )
