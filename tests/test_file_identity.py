@@ -95,7 +95,6 @@ def test_a_picture_on_both_sides_of_a_split_is_named_as_a_leak(tmp_path):
     assert leaking_groups([group], trained_on=[a, b], tested_on=[c]) == []
 
 
-
 def test_a_leak_is_found_whatever_way_the_split_spells_its_paths(tmp_path):
     """The split's paths are sifted by file name and compared as `Path` spells them: text
     with doubled or `.` separators, or a `Path`, names the same file."""
@@ -105,6 +104,7 @@ def test_a_leak_is_found_whatever_way_the_split_spells_its_paths(tmp_path):
     assert leaking_groups([group], trained_on=[str(a)], tested_on=[spelled]) == [group]
     assert leaking_groups([group], trained_on=[a], tested_on=[tmp_path / "z" / "a.png"]) == []
     assert leaking_groups([group], trained_on=[a, b], tested_on=[]) == []
+
 
 def test_train_names_the_leak_in_its_warnings(tmp_path):
     import dataclasses

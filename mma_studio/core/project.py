@@ -256,6 +256,12 @@ def _brief(exc: BaseException) -> str:
     return text if len(text) <= 120 else text[:117] + "..."
 
 
+def _split_as_recorded(run, folder: Path | None) -> dict:
+    """Absolute (`folder` None): the one the training worker made (`TrainingRun.split_dict`)."""
+    made = getattr(run, "split_dict", None)
+    return made if folder is None and made is not None else run.split.to_dict(folder)
+
+
 def record_run(
     run,
     project_file: Path | str | None,
@@ -279,7 +285,7 @@ def record_run(
         zero_shot=run.zero_shot_event.to_dict(),
         history=[event.to_dict() for event in run.history],
         settings=run.settings.to_dict(),
-        split=run.split.to_dict(folder) if folder is not None or getattr(run, "split_dict", None) is None else run.split_dict,
+        split=_split_as_recorded(run, folder),
         adapter_file=stored_adapter,
         run_id=run_id,
     )
