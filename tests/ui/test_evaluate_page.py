@@ -331,3 +331,36 @@ def test_main_window_adds_evaluate_after_train_enabled_by_a_finished_run(qtbot, 
     assert noted == [(run, tmp_path / "out" / "window.safetensors")]
     dialog.reject()
     QApplication.processEvents()
+
+
+def test_a_hidden_page_fills_its_table_and_matrix_a_turn_later_or_when_shown(qtbot, trained):
+    """At a run's end the page is usually hidden: its per-class table and matrix (~50 ms at
+    200 classes) wait for a later event-loop turn, so the window paints in between; showing
+    the page, or reading a cell, fills them at once."""
+    scan, run = trained
+    state = AppState()
+    state.data.scan = scan
+    page = EvaluatePage(state)
+    qtbot.addWidget(page)
+    page.resize(1100, 800)
+    filled = []
+    set_metrics = page.table.set_metrics
+    page.table.set_metrics = lambda *args: filled.append(args) or set_metrics(*args)
+
+    page.set_run(run)
+    assert page.has_run() and not filled and page.table.proxy.rowCount() == 0  # not yet: a later turn
+    qtbot.waitUntil(lambda: page.table.proxy.rowCount() == len(run.split.classes), timeout=5000)
+    assert len(filled) == 1
+
+    page.set_run(dataclasses.replace(run, finished_at="later"))
+    page.show()  # shown before the turn came: filled on showing
+    assert len(filled) == 2
+    qtbot.wait(50)
+    assert len(filled) == 2  # and not again when the turn comes
+
+    page.hide()
+    page.set_run(run)
+    assert len(filled) == 2
+    true, predicted = run.adapted.true_labels[0], run.adapted.predicted_labels[0]
+    assert page.show_cell(true, predicted) == expected_cell_paths(run.adapted, true, predicted)
+    assert len(filled) == 3 and page.matrix.selected_cell() == (true, predicted)  # filled first

@@ -34,6 +34,7 @@ from mma_studio.ui.evaluate.comparison_tiles import ComparisonTiles
 from mma_studio.ui.evaluate.confusion_view import ConfusionMatrixView
 from mma_studio.ui.evaluate.image_gallery import GalleryImage, ImageGallery
 from mma_studio.ui.evaluate.per_class_table import PerClassTable
+from mma_studio.ui.later_turn import run_in_a_later_turn
 from mma_studio.ui.widgets.fit_scroll_area import FitScrollArea
 from mma_studio.ui.widgets.naming import named
 from mma_studio.ui.widgets.page_style import CARD_STYLE, card, title_label
@@ -129,6 +130,7 @@ class EvaluatePage(QWidget):
         self.run = None
         self.model = ADAPTED
         self.export_dialog = None
+        self._model_pending = False  # the table and matrix wait for a later turn (`set_run`)
         self.setStyleSheet(PAGE_STYLE)
 
         # ---- header ----------------------------------------------------------------------------
@@ -331,13 +333,29 @@ class EvaluatePage(QWidget):
             notice = self._notice_text(run)
             self.notice_label.setText(notice)
             self.notice.setVisible(bool(notice))
-            self._show_model()
+            if self.isVisible():
+                self._show_model()
+            else:  # a run's end: the per-class table and matrix (200 classes: ~50 ms) come a turn
+                self._model_pending = True  # later, so the window paints between the parts
+                run_in_a_later_turn(self, self.show_pending_figures)
             self.body.setCurrentWidget(self.content_scroll)
         self._update_enabled()
         self.runChanged.emit(run)
 
     def has_run(self) -> bool:
         return self.run is not None
+
+    def show_pending_figures(self) -> None:
+        """Fill the per-class table and matrix of the run on show, if `set_run` left them for
+        a later turn (the page was hidden); at once when the page is shown or read."""
+        if self._model_pending:
+            self._model_pending = False
+            if self.run is not None:
+                self._show_model()
+
+    def showEvent(self, event) -> None:  # noqa: N802
+        self.show_pending_figures()
+        super().showEvent(event)
 
     def set_model(self, model: str) -> None:
         """Show the per-class figures and matrix of `ADAPTED` or `ZERO_SHOT`."""
@@ -351,6 +369,7 @@ class EvaluatePage(QWidget):
 
     def show_cell(self, true: int, predicted: int) -> list[str]:
         """Fill the gallery with the test images of class `true` predicted as `predicted`."""
+        self.show_pending_figures()
         report = self.report()
         if report is None:
             return []
@@ -374,6 +393,7 @@ class EvaluatePage(QWidget):
 
     def show_class(self, true: int) -> list[str]:
         """Fill the gallery with every test image of class `true`, mistakes first."""
+        self.show_pending_figures()
         report = self.report()
         if report is None:
             return []
@@ -422,6 +442,7 @@ class EvaluatePage(QWidget):
                 self._show_model()
 
     def _show_model(self) -> None:
+        self._model_pending = False
         report = self.report()
         title = MODEL_TITLES[self.model]
         baseline = self.run.zero_shot.per_class if self.model == ADAPTED else None
