@@ -50,6 +50,23 @@ def test_round_trip_gives_identical_logits(tmp_path):
     assert not list(tmp_path.glob("*.tmp"))
 
 
+def test_building_the_adapter_draws_nothing_from_the_global_generator_and_copies_the_weights():
+    """Its random initialisation would be overwritten at once; drawing it shifted the numbers a
+    thread building seeded random backbone weights got meanwhile (their features then differed
+    from the ones cached under the same name)."""
+    contents = make_contents()
+    half = {name: t.half() for name, t in contents.state_dict.items()}
+    torch.manual_seed(7)
+    expected = torch.rand(4)
+    torch.manual_seed(7)
+    adapter = AdapterFile(**{**contents.__dict__, "state_dict": half}).build_adapter()
+    assert torch.equal(torch.rand(4), expected)
+    for name, tensor in adapter.state_dict().items():
+        assert tensor.dtype == torch.float32 and tensor.device.type == "cpu"  # the module's own dtype
+        assert torch.equal(tensor, half[name].float()) and tensor.data_ptr() != half[name].data_ptr()
+    assert not any(p.requires_grad for p in adapter.parameters()) and not adapter.training
+
+
 def test_failed_write_leaves_the_earlier_file_intact(tmp_path, monkeypatch):
     path = save_adapter_file(tmp_path / "a.safetensors", make_contents())
     before = path.read_bytes()

@@ -75,8 +75,14 @@ class AdapterFile:
         return [name for name, role in zip(self.class_names, self.roles) if role == "new"]
 
     def build_adapter(self) -> MultiModalAdapter:
-        adapter = MultiModalAdapter.from_config(self.adapter_config)
-        adapter.load_state_dict(self.state_dict, strict=True)
+        """The adapter with the file's weights, built on the meta device first: a random
+        initialisation would be thrown away, and it drew from torch's global generator, which
+        a thread building seeded random weights meanwhile shares (its weights then changed)."""
+        with torch.device("meta"):
+            adapter = MultiModalAdapter.from_config(self.adapter_config)
+        dtypes = {name: t.dtype for name, t in adapter.state_dict().items()}
+        weights = {name: t.to(dtype=dtypes.get(name, t.dtype), copy=True) for name, t in self.state_dict.items()}
+        adapter.load_state_dict(weights, strict=True, assign=True)
         adapter.eval()
         for parameter in adapter.parameters():
             parameter.requires_grad_(False)
