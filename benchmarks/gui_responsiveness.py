@@ -497,7 +497,12 @@ def _default_run(window, cache_dir: Path, what: str, row) -> None:
         "the results",
     )
     settle = time.perf_counter()
-    run_event_loop(lambda: time.perf_counter() - settle > 2.0, 10, "the end-of-run tail (autosave)")
+    health = window.data_page.health
+    run_event_loop(
+        lambda: time.perf_counter() - settle > 2.0 and not health.is_busy(),
+        600,
+        "the end-of-run tail (autosave, the data check after the run)",
+    )
     ended = time.perf_counter()
     page.progress.show_progress = show_progress
     at = {name: when for when, name in reversed(stages)}  # the first report of each stage
@@ -517,10 +522,11 @@ def _default_run(window, cache_dir: Path, what: str, row) -> None:
         note = f"{len(history)} epochs" if key == "train" else ""
         row(f"{what}: {words}", starts[index], end, note)
     row(
-        f"{what}: end of run (results shown, run stored, project saved)",
+        f"{what}: end of run (results shown, run stored, project saved, data checked)",
         finished,
         ended,
-        f"run took {finished - started:.1f}s; results settled {settle - finished:.2f}s after evaluation",
+        f"run took {finished - started:.1f}s; results settled {settle - finished:.2f}s after evaluation; "
+        f"the phase ended {ended - finished:.1f}s after evaluation",
     )
     window.show_page(0)
 

@@ -56,6 +56,8 @@ from mma_studio.ui.window_state import capture_window_state, restore_window_stat
 from mma_studio.ui.workers.background_task import BackgroundTask
 from mma_studio.ui.workers.project_scan import rescan_project_data_task
 
+# After a run: the automatic data check waits this long, for the pages to show the results.
+HEALTH_CHECK_AFTER_RUN_DELAY_MS = 1000
 AUTOSAVE_DELAY_MS = 1500
 PROJECT_FILTER = "MMA Studio projects (*.mmaproj);;All files (*)"
 __all__ = ["AUTOSAVED_KEEP", "RECENT_PROJECTS_KEY", "ProjectController", "autosave_folder", "recent_projects"]
@@ -103,6 +105,12 @@ class ProjectController(QObject):
         self._changes = 0  # counts edits, so a background write knows whether it saved the last one
         self._background_write: BackgroundTask | None = None
         self._write_again = False
+        # The data check after a run starts once the results are on screen (`add_run`).
+        self._health_after_run = QTimer(self)
+        self._health_after_run.setSingleShot(True)
+        self._health_after_run.setInterval(HEALTH_CHECK_AFTER_RUN_DELAY_MS)
+        self._health_after_run.timeout.connect(self._start_health_after_run)
+        self._health_after_run_args: tuple | None = None
 
         self.new_action = self._action(
             "&New Project",
@@ -192,9 +200,12 @@ class ProjectController(QObject):
         self.runs.append(record_finished_run(run, run_id))
         self.runsChanged.emit()
         self._on_changed()
-        health = getattr(getattr(self.window, "data_page", None), "health", None)
-        if health is not None:  # the run extracted every image: the check reads the cache
-            health.check_after_run(run, getattr(getattr(self.window, "train_page", None), "cache_dir", None))
+        # The run extracted every image: the data check reads the cache. It starts once the
+        # pages have shown the results: its torch work, beside the GUI thread's (the tables of
+        # 200 classes), left the GUI thread waiting for a CPU on two cores (issue 12 §6).
+        cache_dir = getattr(getattr(self.window, "train_page", None), "cache_dir", None)
+        self._health_after_run_args = (run, cache_dir, self.state.data.scan)
+        self._health_after_run.start()
         # The store is made in the worker too: finding its folder imports platformdirs.
         task = self._start_run_task(lambda on_progress, token: RunStore().save(run, run_id))
         task.failed.connect(
@@ -203,7 +214,17 @@ class ProjectController(QObject):
             )
         )
 
+    def _start_health_after_run(self) -> None:
+        run, cache_dir, scan = self._health_after_run_args or (None, None, None)
+        self._health_after_run_args = None
+        health = getattr(getattr(self.window, "data_page", None), "health", None)
+        if run is None or health is None or self.state.data.scan is not scan or self.state.busy:
+            return  # the data changed (another project, a rescan) or a new run began meanwhile
+        health.check_after_run(run, cache_dir)
+
     def _cancel_health_after_run(self) -> None:
+        self._health_after_run.stop()
+        self._health_after_run_args = None
         health = getattr(getattr(self.window, "data_page", None), "health", None)
         if health is not None:
             health.cancel_automatic()  # a new run starts: the last run's data check gives way

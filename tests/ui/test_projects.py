@@ -4,6 +4,7 @@ recent list, the title, and files that cannot be opened."""
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import shutil
@@ -422,3 +423,31 @@ def test_a_fifo_project_is_refused_by_a_worker_and_the_window_stays_responsive(
     assert readers and readers[0] is not gui_thread  # the file is read off the GUI thread
     assert "named pipe" in failed.args[0] and str(pipe) in failed.args[0]
     assert window.state.data.scan is scan and window.projects.path is None
+
+
+def test_the_data_check_after_a_run_starts_once_the_results_are_shown_and_only_on_the_same_data(
+    qtbot, window_factory, dataset, monkeypatch
+):
+    """Its torch work beside the pages' own end-of-run work kept the GUI thread from a CPU:
+    it starts a moment later, and not at all when the data changed or a new run began."""
+    from mma_studio.ui.data.health_view import HealthView
+
+    monkeypatch.setattr(controller_module, "HEALTH_CHECK_AFTER_RUN_DELAY_MS", 200)
+    checked = []
+    monkeypatch.setattr(HealthView, "check_after_run", lambda self, run, cache_dir=None: checked.append(run) or True)
+    _home, scan, run = dataset
+    window = window_factory()
+    fill(window, dataset)  # the run finishes
+    assert checked == []  # not with the results
+    qtbot.waitUntil(lambda: checked == [run], timeout=WAIT_MS)
+
+    window.train_page.runFinished.emit(run)
+    rescanned = copy.copy(scan)  # the folder scanned again before the check would start
+    window.state.set_scan(rescanned, ["apple", "grape", "leaf"], ["sky", "sun"])
+    qtbot.wait(600)
+    assert checked == [run]
+
+    window.train_page.runFinished.emit(run)
+    window.train_page.trainingStarted.emit()  # a new run begins before the check would start
+    qtbot.wait(600)
+    assert checked == [run]
