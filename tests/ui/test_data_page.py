@@ -350,7 +350,7 @@ def test_cancel_stops_the_scan_and_leaves_the_dataset_unchanged(qtbot, page):
     assert not page._progress_row.isVisibleTo(page)
 
 
-def test_thumbnails_load_off_the_gui_thread(qtbot, tmp_path):
+def test_thumbnails_load_off_the_gui_thread(qtbot, tmp_path, monkeypatch):
     path = make_image(tmp_path / "wide.png", size=(120, 60), color=(10, 200, 30))
     image = read_square_thumbnail(str(path), 40)
     assert (image.width(), image.height()) == (40, 40)
@@ -367,6 +367,10 @@ def test_thumbnails_load_off_the_gui_thread(qtbot, tmp_path):
     assert loader.thumbnail(tmp_path / "bad.png", 40).isNull()
     assert sample_paths(list(range(10)), 4) == ["0", "2", "5", "7"]
     assert short_folder(tmp_path / "d" / "cat", tmp_path / "d") == str(Path("d") / "cat")
+    outside = tmp_path / "elsewhere" / "cat"
+    assert short_folder(outside, tmp_path / "d") == str(outside)
+    monkeypatch.setenv("HOME", str(tmp_path))  # asked again with another home: not a stale answer
+    assert short_folder(outside, tmp_path / "d") == str(Path("~") / "elsewhere" / "cat")
 
 
 def test_table_rows_request_thumbnails(qtbot, page, tmp_path):

@@ -7,6 +7,7 @@ new), so the split editor and the Train page see the same thing at once.
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -69,14 +70,21 @@ NAME_COLUMN_MAX = 260
 
 def short_folder(path: Path, root: Path | None) -> str:
     """`Pets/cat` for a class folder inside the dataset root, `~/...` or the full path otherwise."""
-    path = Path(path)
-    if root is not None:
+    # Asked for every visible row at each paint: the path arithmetic is done once per folder.
+    return _short_folder(str(path), str(root) if root is not None else None, os.path.expanduser("~"))
+
+
+@lru_cache(maxsize=4096)
+def _short_folder(path_text: str, root_text: str | None, home: str) -> str:
+    path = Path(path_text)
+    if root_text is not None:
+        root = Path(root_text)
         try:
             return str(Path(root.name) / path.relative_to(root))
         except ValueError:
             pass
     try:
-        return str(Path("~") / path.relative_to(Path.home()))
+        return str(Path("~") / path.relative_to(home))
     except ValueError:
         return str(path)
 
