@@ -163,6 +163,16 @@ def test_per_class_table_sorts_by_value_not_text_and_keeps_missing_values_last(q
     assert table.shown_column("change") == ["+50.0", "+35.7", "+0.0", "-45.0 ▼"]  # worse than zero-shot: marked
     table.set_filter_text("ALP")
     assert table.shown_column("class") == ["alpha"]
+    table.set_filter_text("")
+
+    # The selected class stays selected through a sort; a new run's rows come in the chosen order.
+    table.select_class(2)  # charlie
+    table.sortByColumn(COLUMN_INDEX["class"], Qt.SortOrder.DescendingOrder)
+    assert table.shown_column("class") == ["delta", "charlie", "bravo", "alpha"]
+    assert [index.row() for index in table.selectionModel().selectedRows()] == [1]
+    table.set_metrics(list(reversed(metrics)), baseline)
+    assert table.shown_column("class") == ["delta", "charlie", "bravo", "alpha"]
+    assert table.horizontalHeader().sortIndicatorSection() == COLUMN_INDEX["class"]
 
 
 def test_page_table_sorts_the_runs_classes(page, trained):
@@ -343,20 +353,22 @@ def test_a_hidden_page_fills_its_table_and_matrix_a_turn_later_or_when_shown(qtb
     page = EvaluatePage(state)
     qtbot.addWidget(page)
     page.resize(1100, 800)
-    filled = []
-    set_metrics = page.table.set_metrics
+    filled, drawn = [], []
+    set_metrics, set_matrix = page.table.set_metrics, page.matrix.set_matrix
     page.table.set_metrics = lambda *args: filled.append(args) or set_metrics(*args)
+    page.matrix.set_matrix = lambda *args: drawn.append(args) or set_matrix(*args)
 
     page.set_run(run)
     assert page.has_run() and not filled and page.table.proxy.rowCount() == 0  # not yet: a later turn
     qtbot.waitUntil(lambda: page.table.proxy.rowCount() == len(run.split.classes), timeout=5000)
-    assert len(filled) == 1
+    assert len(filled) == 1 and not drawn  # the matrix: the turn after the table's
+    qtbot.waitUntil(lambda: len(drawn) == 1, timeout=5000)
 
     page.set_run(dataclasses.replace(run, finished_at="later"))
     page.show()  # shown before the turn came: filled on showing
-    assert len(filled) == 2
+    assert len(filled) == 2 and len(drawn) == 2
     qtbot.wait(50)
-    assert len(filled) == 2  # and not again when the turn comes
+    assert len(filled) == 2 and len(drawn) == 2  # and not again when the turns come
 
     page.hide()
     page.set_run(run)
@@ -364,3 +376,4 @@ def test_a_hidden_page_fills_its_table_and_matrix_a_turn_later_or_when_shown(qtb
     true, predicted = run.adapted.true_labels[0], run.adapted.predicted_labels[0]
     assert page.show_cell(true, predicted) == expected_cell_paths(run.adapted, true, predicted)
     assert len(filled) == 3 and page.matrix.selected_cell() == (true, predicted)  # filled first
+    assert len(drawn) == 3

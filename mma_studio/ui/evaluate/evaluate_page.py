@@ -130,7 +130,8 @@ class EvaluatePage(QWidget):
         self.run = None
         self.model = ADAPTED
         self.export_dialog = None
-        self._model_pending = False  # the table and matrix wait for a later turn (`set_run`)
+        self._model_pending = False  # the table and matrix wait for later turns (`set_run`)
+        self._matrix_pending = False  # the table is filled, the matrix waits for the next turn
         self.setStyleSheet(PAGE_STYLE)
 
         # ---- header ----------------------------------------------------------------------------
@@ -335,9 +336,9 @@ class EvaluatePage(QWidget):
             self.notice.setVisible(bool(notice))
             if self.isVisible():
                 self._show_model()
-            else:  # a run's end: the per-class table and matrix (200 classes: ~50 ms) come a turn
-                self._model_pending = True  # later, so the window paints between the parts
-                run_in_a_later_turn(self, self.show_pending_figures)
+            else:  # a run's end: the per-class table and the matrix (200 classes: ~50 ms) come
+                self._model_pending = True  # in later turns, so the window paints between parts
+                run_in_a_later_turn(self, self._show_pending_table)
             self.body.setCurrentWidget(self.content_scroll)
         self._update_enabled()
         self.runChanged.emit(run)
@@ -347,11 +348,20 @@ class EvaluatePage(QWidget):
 
     def show_pending_figures(self) -> None:
         """Fill the per-class table and matrix of the run on show, if `set_run` left them for
-        a later turn (the page was hidden); at once when the page is shown or read."""
-        if self._model_pending:
+        later turns (the page was hidden); at once when the page is shown or read."""
+        if self.run is None:
+            self._model_pending = self._matrix_pending = False
+        elif self._model_pending:
+            self._show_model()
+        elif self._matrix_pending:
+            self._show_matrix()
+
+    def _show_pending_table(self) -> None:
+        if self._model_pending and self.run is not None:
             self._model_pending = False
-            if self.run is not None:
-                self._show_model()
+            self._show_table()
+            self._matrix_pending = True
+            run_in_a_later_turn(self, self.show_pending_figures)
 
     def showEvent(self, event) -> None:  # noqa: N802
         self.show_pending_figures()
@@ -443,6 +453,10 @@ class EvaluatePage(QWidget):
 
     def _show_model(self) -> None:
         self._model_pending = False
+        self._show_table()
+        self._show_matrix()
+
+    def _show_table(self) -> None:
         report = self.report()
         title = MODEL_TITLES[self.model]
         baseline = self.run.zero_shot.per_class if self.model == ADAPTED else None
@@ -452,6 +466,10 @@ class EvaluatePage(QWidget):
             "figure); among all: every class at once. Hover a column's title for its definition."
             + (" vs zero-shot: accuracy in its group against zero-shot CLIP, in points (▼ worse)." if baseline else "")
         )
+
+    def _show_matrix(self) -> None:
+        self._matrix_pending = False
+        report = self.report()
         if report.confusion is not None:
             self.matrix.set_matrix(report.confusion, self._names(report), report.roles)
         else:
