@@ -28,6 +28,7 @@ SCRIPTS = (
     ("extraction_throughput", True),
     ("photo_decoding", False),
     ("gui_responsiveness", False),
+    ("gil_switch_interval", False),
     ("startup", False),
     ("memory_at_scale", False),
     ("data_doctor", False),

@@ -121,6 +121,20 @@ def test_data_doctor_rows(capsys):
     assert_measured(by_figure(rows, "check time, features cached"))
 
 
+def test_gil_switch_interval_rows(capsys, qapp):
+    import sys as system
+
+    from mma_studio.ui.app import GIL_SWITCH_INTERVAL_S
+
+    before = system.getswitchinterval()
+    rows = run_in_process("gil_switch_interval", capsys)
+    assert system.getswitchinterval() == before  # measured, then put back
+    repaint = by_figure(rows, "table repaint with a busy Python worker, worst of")
+    assert_measured(repaint)
+    assert f"{GIL_SWITCH_INTERVAL_S * 1000:g} ms: median" in repaint["note"]  # the app's own setting
+    assert_measured(by_figure(rows, "two pure-Python threads sharing the GIL"))
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(600)  # its subprocess alone may take 300 s
 def test_run_all_collects_rows_of_process_level_benchmarks():

@@ -39,7 +39,7 @@ def apply_style(app: QApplication) -> None:
     app.setStyle("Fusion")
 
 
-GIL_SWITCH_INTERVAL_S = 0.001
+GIL_SWITCH_INTERVAL_S = 0.00025
 
 
 def create_application(argv: list[str] | None = None) -> QApplication:
@@ -52,9 +52,10 @@ def create_application(argv: list[str] | None = None) -> QApplication:
         QGuiApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
         app = QApplication(list(argv) if argv is not None else sys.argv[:1])
         apply_style(app)
-        # Workers (extraction, the checks after a run, the Demo's classifier) run Python while
-        # the GUI thread waits for the GIL; a 1 ms turn instead of 5 ms made the window's worst
-        # wait with three busy workers 40 ms instead of 70 ms (benchmarks/gui_responsiveness.py).
+        # Workers (a scan, open_clip building a model, the checks after a run) run Python while
+        # the GUI thread waits for the GIL, once per cell a table paints: a 200-row table's
+        # repaint beside a busy Python worker took up to 367 ms at Python's 5 ms turn, 116 ms at
+        # 1 ms, 42 ms at 0.25 ms (benchmarks/gil_switch_interval.py).
         sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
         # The first import of torch and open_clip (in a worker, as a run starts) held the GIL
         # for up to 0.3 s at a stretch; this keeps each stretch short (core/quiet_heavy_imports).
