@@ -23,7 +23,7 @@ from mma_studio.ui.app_identity import configure_application_identity
 
 def is_dark(palette: QPalette | None = None) -> bool:
     palette = palette or QGuiApplication.palette()
-    return palette.color(QPalette.Window).lightness() < 128
+    return palette.color(QPalette.ColorRole.Window).lightness() < 128
 
 
 def apply_style(app: QApplication) -> None:

@@ -104,30 +104,30 @@ class MainWindow(QMainWindow):
         self.sidebar.setStyleSheet(SIDEBAR_STYLE)
         self.sidebar.setIconSize(QSize(20, 20))
         self.sidebar.setFixedWidth(168)
-        self.sidebar.setFocusPolicy(Qt.StrongFocus)
+        self.sidebar.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         style = self.style()
         self._add_page(
             self.data_page,
             "1  Data",
-            style.standardIcon(QStyle.SP_DirIcon),
+            style.standardIcon(QStyle.StandardPixmap.SP_DirIcon),
             "Bring in images, name the classes, choose the split and the model",
         )
         self._add_page(
             self._placeholder("Train"),
             "2  Train",
-            style.standardIcon(QStyle.SP_MediaPlay),
+            style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay),
             "Train the adapter and watch its curves",
         )
         self._add_page(
             self._placeholder("Evaluate"),
             "3  Evaluate",  # enabled once a run exists
-            style.standardIcon(QStyle.SP_FileDialogContentsView),
+            style.standardIcon(QStyle.StandardPixmap.SP_FileDialogContentsView),
             EVALUATE_TOOLTIP,
         )
         self._add_page(
             self._placeholder("Demo"),
             "4  Demo",
-            style.standardIcon(QStyle.SP_DialogApplyButton),
+            style.standardIcon(QStyle.StandardPixmap.SP_DialogApplyButton),
             "Try the adapter on any image, into any classes",
         )
         self.sidebar.currentRowChanged.connect(self._on_page_chosen)
@@ -172,8 +172,8 @@ class MainWindow(QMainWindow):
     def _placeholder(self, title: str) -> QLabel:
         label = QLabel(f"Loading the {title} page…", self.pages)
         label.setObjectName("pagePlaceholder")
-        label.setAlignment(Qt.AlignCenter)
-        label.setForegroundRole(QPalette.PlaceholderText)
+        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         return label
 
     def _install_page(self, row: int, page: QWidget) -> None:
@@ -305,7 +305,7 @@ class MainWindow(QMainWindow):
         from mma_studio.ui.dialogs.settings_dialog import SettingsDialog
 
         dialog = SettingsDialog(self, busy=self.state.busy)
-        dialog.setAttribute(Qt.WA_DeleteOnClose)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.themeChanged.connect(lambda mode: apply_theme(mode))
         dialog.deviceChanged.connect(self._on_default_device_changed)
         dialog.cacheDirChanged.connect(self._on_cache_dir_changed)
@@ -376,10 +376,10 @@ class MainWindow(QMainWindow):
         self.status_backbone.setObjectName("statusBackbone")
         for label in (self.status_dataset, self.status_backbone):
             label.setContentsMargins(10, 0, 10, 0)
-            label.setForegroundRole(QPalette.PlaceholderText)
+            label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         separator = QFrame(self)
-        separator.setFrameShape(QFrame.VLine)
-        separator.setFrameShadow(QFrame.Sunken)
+        separator.setFrameShape(QFrame.Shape.VLine)
+        separator.setFrameShadow(QFrame.Shadow.Sunken)
         bar.addPermanentWidget(self.status_dataset)
         bar.addPermanentWidget(separator)
         bar.addPermanentWidget(self.status_backbone)
@@ -388,18 +388,18 @@ class MainWindow(QMainWindow):
         style = self.style()
         menu_bar = self.menuBar()
         file_menu = menu_bar.addMenu("&File")
-        self.open_action = QAction(style.standardIcon(QStyle.SP_DirOpenIcon), "&Open Folder…", self)
+        self.open_action = QAction(style.standardIcon(QStyle.StandardPixmap.SP_DirOpenIcon), "&Open Folder…", self)
         self.open_action.setObjectName("openFolderAction")
-        self.open_action.setShortcut(QKeySequence.Open)
+        self.open_action.setShortcut(QKeySequence.StandardKey.Open)
         self.open_action.setStatusTip("Open a folder with one sub-folder per class")
         self.open_action.triggered.connect(self._open_folder)
-        self.example_action = QAction(style.standardIcon(QStyle.SP_MediaPlay), "Try an &Example", self)
+        self.example_action = QAction(style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay), "Try an &Example", self)
         self.example_action.setObjectName("tryExampleAction")
         self.example_action.setShortcut(QKeySequence("Ctrl+Shift+E"))
         self.example_action.setStatusTip("Write a small dataset of shapes and select the offline demo model")
         self.example_action.triggered.connect(self._try_example)
         self.report_action = QAction(
-            style.standardIcon(QStyle.SP_FileDialogDetailedView), "Dataset &Health Report", self
+            style.standardIcon(QStyle.StandardPixmap.SP_FileDialogDetailedView), "Dataset &Health Report", self
         )
         self.report_action.setObjectName("healthReportAction")
         self.report_action.setShortcut(QKeySequence("Ctrl+Shift+H"))
@@ -408,7 +408,9 @@ class MainWindow(QMainWindow):
         self.close_dataset_action.setObjectName("closeDatasetAction")
         self.close_dataset_action.setShortcut(QKeySequence("Ctrl+Shift+W"))
         self.close_dataset_action.triggered.connect(self.data_page.clear_dataset)
-        self.export_action = QAction(style.standardIcon(QStyle.SP_DialogSaveButton), "&Export Adapter…", self)
+        self.export_action = QAction(
+            style.standardIcon(QStyle.StandardPixmap.SP_DialogSaveButton), "&Export Adapter…", self
+        )
         self.export_action.setObjectName("exportAdapterAction")
         self.export_action.setShortcut(QKeySequence("Ctrl+E"))
         self.export_action.setStatusTip("Save the trained adapter file, with a model card and metrics beside it")
@@ -416,7 +418,7 @@ class MainWindow(QMainWindow):
         self.quit_action = QAction("&Quit", self)
         self.quit_action.setObjectName("quitAction")
         self.quit_action.setShortcut(QKeySequence("Ctrl+Q"))
-        self.quit_action.setMenuRole(QAction.QuitRole)
+        self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
         self.quit_action.triggered.connect(self.close)
         file_menu.addAction(self.projects.new_action)
         file_menu.addAction(self.projects.open_action)
@@ -438,7 +440,7 @@ class MainWindow(QMainWindow):
         self.settings_action = QAction("&Settings…", self)
         self.settings_action.setObjectName("settingsAction")
         self.settings_action.setShortcut(QKeySequence("Ctrl+,"))
-        self.settings_action.setMenuRole(QAction.PreferencesRole)
+        self.settings_action.setMenuRole(QAction.MenuRole.PreferencesRole)
         self.settings_action.setStatusTip("Feature cache, default device and theme")
         self.settings_action.triggered.connect(self.show_settings)
         file_menu.addAction(self.settings_action)
@@ -473,17 +475,17 @@ class MainWindow(QMainWindow):
         self.full_screen_action = QAction("&Full Screen", self)
         self.full_screen_action.setObjectName("fullScreenAction")
         self.full_screen_action.setCheckable(True)
-        self.full_screen_action.setShortcut(QKeySequence.FullScreen)
+        self.full_screen_action.setShortcut(QKeySequence.StandardKey.FullScreen)
         self.full_screen_action.toggled.connect(self._set_full_screen)
         view_menu.addAction(self.full_screen_action)
 
         help_menu = menu_bar.addMenu("&Help")
         self.about_action = QAction(f"&About {APP_NAME}", self)
         self.about_action.setObjectName("aboutAction")
-        self.about_action.setMenuRole(QAction.AboutRole)
+        self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
         self.about_action.triggered.connect(self.show_about)
         about_qt = QAction("About &Qt", self)
-        about_qt.setMenuRole(QAction.AboutQtRole)
+        about_qt.setMenuRole(QAction.MenuRole.AboutQtRole)
         about_qt.triggered.connect(QApplication.aboutQt)
         help_menu.addAction(self.about_action)
         help_menu.addAction(about_qt)
@@ -557,7 +559,9 @@ class MainWindow(QMainWindow):
         has_run = self.evaluate_page is not None and self.evaluate_page.has_run()
         self.export_action.setEnabled(has_run)
         item = self.sidebar.item(EVALUATE_ROW)
-        item.setFlags(item.flags() | Qt.ItemIsEnabled if has_run else item.flags() & ~Qt.ItemIsEnabled)
+        item.setFlags(
+            item.flags() | Qt.ItemFlag.ItemIsEnabled if has_run else item.flags() & ~Qt.ItemFlag.ItemIsEnabled
+        )
         item.setToolTip(EVALUATE_TOOLTIP if has_run else "Train an adapter first: its test figures appear here")
         if len(getattr(self, "page_actions", [])) > EVALUATE_ROW:
             self.page_actions[EVALUATE_ROW].setEnabled(has_run)
@@ -613,7 +617,7 @@ class MainWindow(QMainWindow):
             page = int(page)
         except (TypeError, ValueError):
             page = 0
-        if 0 <= page < self.sidebar.count() and self.sidebar.item(page).flags() & Qt.ItemIsEnabled:
+        if 0 <= page < self.sidebar.count() and self.sidebar.item(page).flags() & Qt.ItemFlag.ItemIsEnabled:
             # Without the row signal: choosing a page must not build a deferred page early.
             self.sidebar.blockSignals(True)  # (the page is built right after the first frame)
             self.sidebar.setCurrentRow(page)

@@ -49,7 +49,7 @@ SETTINGS_KEY = "backbone/selection"  # "model\npretrained\nlabel"
 LOCAL_FILES_KEY = "backbone/localFiles"  # weights files chosen before: ["architecture\tpath", …]
 MAX_REMEMBERED_FILES = 5
 
-CHOICE_ROLE = Qt.UserRole + 1  # a ChoiceEntry on each combo item
+CHOICE_ROLE = Qt.ItemDataRole.UserRole + 1  # a ChoiceEntry on each combo item
 
 
 class ChoiceEntry:
@@ -196,12 +196,12 @@ class BackboneChooser(QWidget):
         self.combo.setAccessibleDescription(
             "Backbone model: the frozen CLIP model and weights the adapter is trained on"
         )
-        self.combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.combo.setMinimumContentsLength(18)
         self.combo.activated.connect(self._on_activated)
 
         style = self.style()
-        self.download_button = QPushButton(style.standardIcon(QStyle.SP_ArrowDown), "Download", self)
+        self.download_button = QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_ArrowDown), "Download", self)
         self.download_button.setObjectName("backboneDownloadButton")
         self.download_button.setToolTip("Download these weights now (they are cached for later, offline use)")
         self.download_button.clicked.connect(self.start_download)
@@ -209,9 +209,11 @@ class BackboneChooser(QWidget):
         self.status = QLabel(self)
         self.status.setObjectName("backboneStatus")
         self.status.setWordWrap(True)
-        self.status.setTextFormat(Qt.RichText)
+        self.status.setTextFormat(Qt.TextFormat.RichText)
         self.status.setOpenExternalLinks(False)
-        self.status.setTextInteractionFlags(Qt.LinksAccessibleByMouse | Qt.LinksAccessibleByKeyboard)
+        self.status.setTextInteractionFlags(
+            Qt.TextInteractionFlag.LinksAccessibleByMouse | Qt.TextInteractionFlag.LinksAccessibleByKeyboard
+        )
         self.status.linkActivated.connect(self._on_link)
 
         self._progress_row = ProgressRow("backbone", "download", self.cancel_download, self)
@@ -220,14 +222,14 @@ class BackboneChooser(QWidget):
 
         self.error_frame = QFrame(self)
         self.error_frame.setObjectName("backboneError")
-        self.error_frame.setFrameShape(QFrame.StyledPanel)
+        self.error_frame.setFrameShape(QFrame.Shape.StyledPanel)
         self.error_label = QLabel(self.error_frame)
         self.error_label.setObjectName("backboneErrorText")
         self.error_label.setWordWrap(True)
-        self.error_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         error_icon = QLabel(self.error_frame)
-        error_icon.setPixmap(style.standardIcon(QStyle.SP_MessageBoxWarning).pixmap(24, 24))
-        error_icon.setAlignment(Qt.AlignTop)
+        error_icon.setPixmap(style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning).pixmap(24, 24))
+        error_icon.setAlignment(Qt.AlignmentFlag.AlignTop)
         self.error_local_button = QPushButton("Choose Local Weights File…", self.error_frame)
         self.error_local_button.setToolTip("Use an open_clip weights file from this computer instead")
         self.error_local_button.setObjectName("backboneErrorLocalButton")
@@ -238,8 +240,8 @@ class BackboneChooser(QWidget):
         self.error_demo_button.clicked.connect(self.select_demo)
         error_buttons = QVBoxLayout()  # stacked: the side panel is narrow
         error_buttons.setSpacing(4)
-        error_buttons.addWidget(self.error_local_button, 0, Qt.AlignLeft)
-        error_buttons.addWidget(self.error_demo_button, 0, Qt.AlignLeft)
+        error_buttons.addWidget(self.error_local_button, 0, Qt.AlignmentFlag.AlignLeft)
+        error_buttons.addWidget(self.error_demo_button, 0, Qt.AlignmentFlag.AlignLeft)
         error_text = QVBoxLayout()
         error_text.addWidget(self.error_label)
         error_text.addLayout(error_buttons)
@@ -325,17 +327,25 @@ class BackboneChooser(QWidget):
                 self.combo.insertSeparator(self.combo.count())
             previous_kind = group
             if entry.kind == "pretrained":
-                icon = style.standardIcon(QStyle.SP_DialogApplyButton if entry.downloaded else QStyle.SP_ArrowDown)
+                icon = style.standardIcon(
+                    QStyle.StandardPixmap.SP_DialogApplyButton
+                    if entry.downloaded
+                    else QStyle.StandardPixmap.SP_ArrowDown
+                )
             elif entry.kind == "demo":
-                icon = style.standardIcon(QStyle.SP_ComputerIcon)
+                icon = style.standardIcon(QStyle.StandardPixmap.SP_ComputerIcon)
             elif entry.kind == "random":
-                icon = style.standardIcon(QStyle.SP_MessageBoxWarning)
+                icon = style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
             else:
-                icon = style.standardIcon(QStyle.SP_DirOpenIcon if entry.kind == LOCAL_KIND else QStyle.SP_FileIcon)
+                icon = style.standardIcon(
+                    QStyle.StandardPixmap.SP_DirOpenIcon
+                    if entry.kind == LOCAL_KIND
+                    else QStyle.StandardPixmap.SP_FileIcon
+                )
             self.combo.addItem(icon, entry.item_text())
             index = self.combo.count() - 1
             self.combo.setItemData(index, entry, CHOICE_ROLE)
-            self.combo.setItemData(index, self._tooltip(entry), Qt.ToolTipRole)
+            self.combo.setItemData(index, self._tooltip(entry), Qt.ItemDataRole.ToolTipRole)
         self.combo.blockSignals(False)
 
     def _show_only_current(self) -> None:
@@ -556,8 +566,8 @@ class BackboneChooser(QWidget):
         for i in range(self.combo.count()):
             if self.combo.itemData(i, CHOICE_ROLE) is entry:
                 self.combo.setItemText(i, entry.item_text())
-                self.combo.setItemIcon(i, self.style().standardIcon(QStyle.SP_DialogApplyButton))
-                self.combo.setItemData(i, self._tooltip(entry), Qt.ToolTipRole)
+                self.combo.setItemIcon(i, self.style().standardIcon(QStyle.StandardPixmap.SP_DialogApplyButton))
+                self.combo.setItemData(i, self._tooltip(entry), Qt.ItemDataRole.ToolTipRole)
         self._update_status()
         self.downloadFinished.emit(True)
 

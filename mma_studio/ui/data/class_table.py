@@ -47,9 +47,9 @@ THUMBNAILS_PER_ROW = 4
 ROLE_LABELS = {"base": "Base", "new": "New"}
 
 # Custom roles for the delegates and the tests.
-FolderNameRole = Qt.UserRole + 1
-SamplePathsRole = Qt.UserRole + 2
-ClassRoleRole = Qt.UserRole + 3
+FolderNameRole = Qt.ItemDataRole.UserRole + 1
+SamplePathsRole = Qt.ItemDataRole.UserRole + 2
+ClassRoleRole = Qt.ItemDataRole.UserRole + 3
 
 # A role or count change touching more separate runs of rows than this is sent as one span.
 MAX_CHANGED_RANGES = 8
@@ -154,10 +154,10 @@ class ClassTableModel(QAbstractTableModel):
     def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
         return 0 if parent.isValid() else len(HEADERS)
 
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.DisplayRole):
-        if orientation == Qt.Horizontal and role == Qt.DisplayRole:
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return HEADERS[section]
-        if orientation == Qt.Horizontal and role == Qt.ToolTipRole:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.ToolTipRole:
             return (
                 "The name CLIP reads in the prompt (double-click to rename; the folder stays as it is)",
                 "Base classes are trained on; new classes are held out to test generalisation",
@@ -168,9 +168,9 @@ class ClassTableModel(QAbstractTableModel):
         return None
 
     def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlags:
-        flags = Qt.ItemIsEnabled | Qt.ItemIsSelectable
+        flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
         if index.column() in (NAME, ROLE):
-            flags |= Qt.ItemIsEditable
+            flags |= Qt.ItemFlag.ItemIsEditable
         return flags
 
     def class_role(self, folder_name: str) -> str:
@@ -189,7 +189,7 @@ class ClassTableModel(QAbstractTableModel):
         rows = [
             row for row, folder in enumerate(self._rows) if self._too_few(folder, old) or self._too_few(folder, count)
         ]
-        self._emit_rows(rows, IMAGES, IMAGES, [Qt.ForegroundRole, Qt.ToolTipRole])
+        self._emit_rows(rows, IMAGES, IMAGES, [Qt.ItemDataRole.ForegroundRole, Qt.ItemDataRole.ToolTipRole])
 
     def _emit_rows(self, rows: list[int], first_column: int, last_column: int, roles: list | None = None) -> None:
         """`dataChanged` for each run of consecutive rows (one span when the runs are many)."""
@@ -208,7 +208,7 @@ class ClassTableModel(QAbstractTableModel):
 
     # --- data ----------------------------------------------------------------------------
 
-    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.DisplayRole):
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
         row = index.row()
         if not index.isValid() or row >= len(self._rows):
             return None
@@ -221,22 +221,27 @@ class ClassTableModel(QAbstractTableModel):
         if role == SamplePathsRole:
             return list(self._sample_paths(row))
         if column == NAME:
-            if role not in (Qt.DisplayRole, Qt.EditRole, Qt.ToolTipRole, Qt.DecorationRole):
+            if role not in (
+                Qt.ItemDataRole.DisplayRole,
+                Qt.ItemDataRole.EditRole,
+                Qt.ItemDataRole.ToolTipRole,
+                Qt.ItemDataRole.DecorationRole,
+            ):
                 return None
             display_name = self._state.display_name(folder.name)
-            if role in (Qt.DisplayRole, Qt.EditRole):
+            if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
                 return display_name
-            if role == Qt.ToolTipRole:
+            if role == Qt.ItemDataRole.ToolTipRole:
                 tip = f"Prompt name: “{display_name}”. Folder: {folder.name}."
                 if _looks_unreadable(display_name):
                     tip += "\nThis looks like a code, not words CLIP can read. Double-click to rename it."
                 return plain_tooltip(tip)
-            if role == Qt.DecorationRole and _looks_unreadable(display_name):
-                return _style_icon(QStyle.SP_MessageBoxWarning)
+            if role == Qt.ItemDataRole.DecorationRole and _looks_unreadable(display_name):
+                return _style_icon(QStyle.StandardPixmap.SP_MessageBoxWarning)
         elif column == ROLE:
-            if role in (Qt.DisplayRole, Qt.EditRole):
+            if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
                 return ROLE_LABELS[self.class_role(folder.name)]
-            if role == Qt.ToolTipRole:
+            if role == Qt.ItemDataRole.ToolTipRole:
                 return (
                     "Base: trained on (k images per class) and validated"
                     if self.class_role(folder.name) == "base"
@@ -244,31 +249,31 @@ class ClassTableModel(QAbstractTableModel):
                 )
         elif column == IMAGES:
             count = len(folder.images)
-            if role == Qt.DisplayRole:
+            if role == Qt.ItemDataRole.DisplayRole:
                 return f"{count:,}"
-            if role == Qt.TextAlignmentRole:
-                return int(Qt.AlignRight | Qt.AlignVCenter)
-            if role not in (Qt.ForegroundRole, Qt.ToolTipRole):
+            if role == Qt.ItemDataRole.TextAlignmentRole:
+                return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            if role not in (Qt.ItemDataRole.ForegroundRole, Qt.ItemDataRole.ToolTipRole):
                 return None
             too_few = self._too_few(folder, self._minimum_images)
-            if role == Qt.ForegroundRole and too_few:
+            if role == Qt.ItemDataRole.ForegroundRole and too_few:
                 return warning_brush()
-            if role == Qt.ToolTipRole:
+            if role == Qt.ItemDataRole.ToolTipRole:
                 if too_few:
                     return f"{count} usable images; training wants at least {self._minimum_images} per base class."
                 return f"{count} usable images"
         elif column == FOLDER:
-            if role == Qt.DisplayRole:
+            if role == Qt.ItemDataRole.DisplayRole:
                 scan = self._state.data.scan
                 return short_folder(folder.path, scan.root if scan is not None else None)
-            if role == Qt.ToolTipRole:
+            if role == Qt.ItemDataRole.ToolTipRole:
                 return plain_tooltip(f"{folder.path}\n(right-click to open it)")
-        elif column == SAMPLES and role == Qt.ToolTipRole:
+        elif column == SAMPLES and role == Qt.ItemDataRole.ToolTipRole:
             return f"{min(len(folder.images), THUMBNAILS_PER_ROW)} of {len(folder.images)} images"
         return None
 
-    def setData(self, index: QModelIndex | QPersistentModelIndex, value, role: int = Qt.EditRole) -> bool:
-        if role != Qt.EditRole or not index.isValid():
+    def setData(self, index: QModelIndex | QPersistentModelIndex, value, role: int = Qt.ItemDataRole.EditRole) -> bool:
+        if role != Qt.ItemDataRole.EditRole or not index.isValid():
             return False
         folder_name = self.data(index, FolderNameRole)
         if index.column() == NAME:
@@ -302,7 +307,7 @@ class ClassTableModel(QAbstractTableModel):
         row = self._row_of_sample.get(path)
         if row is not None and row < self.rowCount():
             index = self.index(row, SAMPLES)
-            self.dataChanged.emit(index, index, [Qt.DecorationRole])
+            self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
 
     def image_count(self, row: int) -> int:
         return len(self._rows[row].images)
@@ -339,7 +344,7 @@ def _style_icon(kind: QStyle.StandardPixmap) -> QIcon:
 
 def warning_brush() -> QBrush:
     """An amber that reads on light and on dark palettes."""
-    dark = QApplication.palette().color(QPalette.Window).lightness() < 128
+    dark = QApplication.palette().color(QPalette.ColorRole.Window).lightness() < 128
     return QBrush(QColor("#f0b429") if dark else QColor("#b25e00"))
 
 
@@ -358,14 +363,14 @@ class ThumbnailStripDelegate(QStyledItemDelegate):
         self.initStyleOption(option, index)
         option.text = ""
         style = option.widget.style() if option.widget else QApplication.style()
-        style.drawControl(QStyle.CE_ItemViewItem, option, painter, option.widget)
+        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, option, painter, option.widget)
         paths = index.data(SamplePathsRole) or []
         gap = 4
         size = min(THUMBNAIL_SIZE, option.rect.height() - 2 * gap)
         x = option.rect.x() + gap
         y = option.rect.y() + (option.rect.height() - size) // 2
-        placeholder = option.palette.color(QPalette.AlternateBase)
-        border = option.palette.color(QPalette.Mid)
+        placeholder = option.palette.color(QPalette.ColorRole.AlternateBase)
+        border = option.palette.color(QPalette.ColorRole.Mid)
         painter.save()
         for path in paths:
             if x + size > option.rect.right():
@@ -393,10 +398,10 @@ class RoleDelegate(QStyledItemDelegate):
         return editor
 
     def setEditorData(self, editor: QComboBox, index) -> None:
-        editor.setCurrentText(str(index.data(Qt.EditRole)))
+        editor.setCurrentText(str(index.data(Qt.ItemDataRole.EditRole)))
 
     def setModelData(self, editor: QComboBox, model, index) -> None:
-        model.setData(index, editor.currentText(), Qt.EditRole)
+        model.setData(index, editor.currentText(), Qt.ItemDataRole.EditRole)
 
 
 class ClassTable(QTableView):
@@ -416,30 +421,32 @@ class ClassTable(QTableView):
         self.setModel(self._model)
         self.setItemDelegateForColumn(SAMPLES, ThumbnailStripDelegate(thumbnails, self))
         self.setItemDelegateForColumn(ROLE, RoleDelegate(self))
-        self.setSelectionBehavior(QAbstractItemView.SelectRows)
-        self.setSelectionMode(QAbstractItemView.ExtendedSelection)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.setEditTriggers(
-            QAbstractItemView.DoubleClicked | QAbstractItemView.EditKeyPressed | QAbstractItemView.SelectedClicked
+            QAbstractItemView.EditTrigger.DoubleClicked
+            | QAbstractItemView.EditTrigger.EditKeyPressed
+            | QAbstractItemView.EditTrigger.SelectedClicked
         )
         self.setAlternatingRowColors(True)
         self.setShowGrid(False)
         self.setWordWrap(False)
-        self.setTextElideMode(Qt.ElideMiddle)
+        self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.verticalHeader().setVisible(False)
         self.verticalHeader().setDefaultSectionSize(THUMBNAIL_SIZE + 10)
         header = self.horizontalHeader()
         header.setHighlightSections(False)
-        header.setDefaultAlignment(Qt.AlignLeft | Qt.AlignVCenter)
-        header.setSectionResizeMode(NAME, QHeaderView.Interactive)
+        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        header.setSectionResizeMode(NAME, QHeaderView.ResizeMode.Interactive)
         # Role and count are sized once per dataset from their widest values (see
         # `_size_short_columns`): ResizeToContents measured every row again on each change.
-        header.setSectionResizeMode(ROLE, QHeaderView.Interactive)
-        header.setSectionResizeMode(IMAGES, QHeaderView.Interactive)
-        header.setSectionResizeMode(SAMPLES, QHeaderView.Fixed)
-        header.setSectionResizeMode(FOLDER, QHeaderView.Stretch)
+        header.setSectionResizeMode(ROLE, QHeaderView.ResizeMode.Interactive)
+        header.setSectionResizeMode(IMAGES, QHeaderView.ResizeMode.Interactive)
+        header.setSectionResizeMode(SAMPLES, QHeaderView.ResizeMode.Fixed)
+        header.setSectionResizeMode(FOLDER, QHeaderView.ResizeMode.Stretch)
         self.setColumnWidth(NAME, 200)
         self.setColumnWidth(SAMPLES, THUMBNAILS_PER_ROW * (THUMBNAIL_SIZE + 4) + 8)
-        self.setContextMenuPolicy(Qt.CustomContextMenu)
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.customContextMenuRequested.connect(self._show_menu)
         self._model.modelReset.connect(self._size_short_columns)
         self._size_short_columns()
@@ -471,14 +478,14 @@ class ClassTable(QTableView):
 
     def changeEvent(self, event) -> None:
         super().changeEvent(event)
-        if event.type() in (QEvent.FontChange, QEvent.StyleChange):
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
             self._size_short_columns()
 
     def keyPressEvent(self, event) -> None:
         """Delete (or Backspace) removes the selected classes from the dataset (not from disk)."""
-        if event.matches(QKeySequence.Delete) or event.key() == Qt.Key_Backspace:
+        if event.matches(QKeySequence.StandardKey.Delete) or event.key() == Qt.Key.Key_Backspace:
             names = self.selected_folder_names()
-            if names and self.state() != QAbstractItemView.EditingState:
+            if names and self.state() != QAbstractItemView.State.EditingState:
                 self.removeRequested.emit(names)
                 return
         super().keyPressEvent(event)
@@ -501,7 +508,7 @@ class ClassTable(QTableView):
         index = self._model.index(row, NAME)
         self.setCurrentIndex(index)
         self.scrollTo(index)
-        self.setFocus(Qt.OtherFocusReason)
+        self.setFocus(Qt.FocusReason.OtherFocusReason)
         self.edit(index)
 
     def _show_menu(self, position) -> None:

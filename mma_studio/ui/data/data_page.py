@@ -79,7 +79,7 @@ def _card(name: str, title: str, hint: str, content: QWidget, *, grow: bool = Tr
     layout.addSpacing(2)
     layout.addWidget(content, 1 if grow else 0)
     if not grow:
-        frame.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Maximum)
+        frame.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
     return frame
 
 
@@ -134,15 +134,19 @@ class DataPage(QWidget):
         self.summary = QLabel(self)
         self.summary.setObjectName("datasetSummary")
         self.summary.setProperty("role", "hint")
-        self.open_button = QPushButton(style.standardIcon(QStyle.SP_DirOpenIcon), "Open Folder…", self)
+        self.open_button = QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_DirOpenIcon), "Open Folder…", self)
         self.open_button.setObjectName("openFolderButton")
         self.open_button.setToolTip("Open a folder with one sub-folder per class (Ctrl+O)")
         self.open_button.clicked.connect(self.choose_folder)
-        self.example_button = QPushButton(style.standardIcon(QStyle.SP_MediaPlay), "Try an Example", self)
+        self.example_button = QPushButton(
+            style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay), "Try an Example", self
+        )
         self.example_button.setObjectName("tryExampleButton")
         self.example_button.setToolTip("Write a small dataset of shapes and select the offline demo model")
         self.example_button.clicked.connect(self.try_example)
-        self.report_button = QPushButton(style.standardIcon(QStyle.SP_FileDialogDetailedView), "Health Report", self)
+        self.report_button = QPushButton(
+            style.standardIcon(QStyle.StandardPixmap.SP_FileDialogDetailedView), "Health Report", self
+        )
         self.report_button.setObjectName("healthReportButton")
         self.report_button.setToolTip("Every file that was skipped, and why")
         self.report_button.clicked.connect(self.show_health_report)
@@ -153,9 +157,9 @@ class DataPage(QWidget):
         titles.addWidget(title)
         titles.addWidget(self.summary)
         header.addLayout(titles, 1)
-        header.addWidget(self.report_button, 0, Qt.AlignBottom)
-        header.addWidget(self.open_button, 0, Qt.AlignBottom)
-        header.addWidget(self.example_button, 0, Qt.AlignBottom)
+        header.addWidget(self.report_button, 0, Qt.AlignmentFlag.AlignBottom)
+        header.addWidget(self.open_button, 0, Qt.AlignmentFlag.AlignBottom)
+        header.addWidget(self.example_button, 0, Qt.AlignmentFlag.AlignBottom)
 
         # Progress of scanning / writing the example.
         self._progress_row = ProgressRow("scan", "scan", self.cancel, self)
@@ -164,27 +168,27 @@ class DataPage(QWidget):
         # Errors that need the user's attention (a refused drop, a failed scan).
         self.error_banner = QFrame(self)
         self.error_banner.setObjectName("dataError")
-        self.error_banner.setFrameShape(QFrame.StyledPanel)
+        self.error_banner.setFrameShape(QFrame.Shape.StyledPanel)
         error_icon = QLabel(self.error_banner)
-        error_icon.setPixmap(style.standardIcon(QStyle.SP_MessageBoxCritical).pixmap(20, 20))
+        error_icon.setPixmap(style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxCritical).pixmap(20, 20))
         self.error_label = QLabel(self.error_banner)
         self.error_label.setObjectName("dataErrorText")
         plain_label(self.error_label)  # messages name files and folders
         self.error_label.setWordWrap(True)
-        self.error_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.error_report_button = QPushButton("Show Skipped Files", self.error_banner)
         self.error_report_button.setObjectName("dataErrorReportButton")
         self.error_report_button.clicked.connect(self._show_failure_report)
         error_close = QToolButton(self.error_banner)
-        error_close.setIcon(style.standardIcon(QStyle.SP_TitleBarCloseButton))
+        error_close.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_TitleBarCloseButton))
         error_close.setAutoRaise(True)
         error_close.setAccessibleName("Dismiss")
         error_close.clicked.connect(self.error_banner.hide)
         error_layout = QHBoxLayout(self.error_banner)
-        error_layout.addWidget(error_icon, 0, Qt.AlignTop)
+        error_layout.addWidget(error_icon, 0, Qt.AlignmentFlag.AlignTop)
         error_layout.addWidget(self.error_label, 1)
-        error_layout.addWidget(self.error_report_button, 0, Qt.AlignTop)
-        error_layout.addWidget(error_close, 0, Qt.AlignTop)
+        error_layout.addWidget(self.error_report_button, 0, Qt.AlignmentFlag.AlignTop)
+        error_layout.addWidget(error_close, 0, Qt.AlignmentFlag.AlignTop)
         self.error_banner.setVisible(False)
         self._failure_scan = None
 
@@ -192,10 +196,14 @@ class DataPage(QWidget):
         self.drop_zone = DropZone(self)
         self.drop_zone.dropped.connect(self.handle_drop)
         self.drop_zone.refused.connect(self.show_error)
-        self._zone_open = QPushButton(style.standardIcon(QStyle.SP_DirOpenIcon), "Open Folder…", self.drop_zone)
+        self._zone_open = QPushButton(
+            style.standardIcon(QStyle.StandardPixmap.SP_DirOpenIcon), "Open Folder…", self.drop_zone
+        )
         self._zone_open.setObjectName("dropZoneOpenButton")
         self._zone_open.clicked.connect(self.choose_folder)
-        self._zone_example = QPushButton(style.standardIcon(QStyle.SP_MediaPlay), "Try an Example", self.drop_zone)
+        self._zone_example = QPushButton(
+            style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay), "Try an Example", self.drop_zone
+        )
         self._zone_example.setObjectName("dropZoneExampleButton")
         self._zone_example.setToolTip("A ready-made dataset of shapes, with the offline demo model")
         self._zone_example.clicked.connect(self.try_example)
@@ -224,8 +232,8 @@ class DataPage(QWidget):
         right_scroll.setObjectName("dataSidePanel")
         right_scroll.setWidget(right)
         right_scroll.setWidgetResizable(True)
-        right_scroll.setFrameShape(QFrame.NoFrame)
-        right_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        right_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        right_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         # Wide enough for its content plus a vertical scroll bar: nothing is ever cut off on the right.
         scrollbar = right_scroll.verticalScrollBar().sizeHint().width()
         self.backbone_chooser.downloadFinished.connect(
@@ -234,7 +242,7 @@ class DataPage(QWidget):
         right_scroll.setMinimumWidth(max(362, right.minimumSizeHint().width() + scrollbar + 2))  # 362: with the
         # backbone error and its buttons showing (hidden widgets do not count in the hint)
 
-        self.splitter = QSplitter(Qt.Horizontal, self)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self.splitter.setObjectName("dataSplitter")
         self.splitter.setChildrenCollapsible(False)
         self.splitter.addWidget(left)
@@ -286,7 +294,7 @@ class DataPage(QWidget):
         bottom = QHBoxLayout()
         bottom.setSpacing(10)
         bottom.addWidget(self.warnings, 1)
-        bottom.addWidget(self.continue_button, 0, Qt.AlignBottom)
+        bottom.addWidget(self.continue_button, 0, Qt.AlignmentFlag.AlignBottom)
         from PySide6.QtWidgets import QTabWidget
 
         from mma_studio.ui.data.health_view import HealthView
@@ -646,13 +654,13 @@ class DataPage(QWidget):
 
     def show_health_report(self) -> None:
         dialog = self.health_report_dialog()
-        dialog.setAttribute(Qt.WA_DeleteOnClose)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
 
     def _show_failure_report(self) -> None:
         if self._failure_scan is not None:
             dialog = self.health_report_dialog(self._failure_scan)
-            dialog.setAttribute(Qt.WA_DeleteOnClose)
+            dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
             dialog.open()
 
     # --- view ------------------------------------------------------------------------------

@@ -32,34 +32,34 @@ class DropZone(QFrame):
         self.setAccessibleName("dataDropZone")  # the stable names of the issue: object name = accessible name
         self.setAccessibleDescription("Drop zone for image folders. " + self.LARGE_HINT)
         self.setAcceptDrops(True)
-        self.setFocusPolicy(Qt.NoFocus)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self._hovering = False
         self._compact = False
 
         # Large look: icon, title, hint and the page's buttons, centred.
         self._large_panel = QWidget(self)
         self._icon = QLabel(self._large_panel)
-        self._icon.setAlignment(Qt.AlignCenter)
-        self._icon.setPixmap(self.style().standardIcon(QStyle.SP_DirOpenIcon).pixmap(64, 64))
+        self._icon.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._icon.setPixmap(self.style().standardIcon(QStyle.StandardPixmap.SP_DirOpenIcon).pixmap(64, 64))
         self._title = QLabel(self.LARGE_TITLE, self._large_panel)
         self._title.setObjectName("dropZoneTitle")
-        self._title.setAlignment(Qt.AlignCenter)
+        self._title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         title_font = self._title.font()
         title_font.setPointSizeF(title_font.pointSizeF() * 1.4)
         title_font.setBold(True)
         self._title.setFont(title_font)
         self._hint = QLabel(self.LARGE_HINT, self._large_panel)
         self._hint.setObjectName("dropZoneHint")
-        self._hint.setAlignment(Qt.AlignCenter)
+        self._hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._hint.setWordWrap(True)
-        self._hint.setForegroundRole(QPalette.PlaceholderText)
+        self._hint.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         self._example = QLabel(
             "<pre style='margin:0'>Pets/\n  cat/     photo_001.jpg  photo_002.jpg  …\n  dog/     …\n  parrot/  …</pre>",
             self._large_panel,
         )
         self._example.setObjectName("dropZoneExample")
-        self._example.setAlignment(Qt.AlignLeft)
-        self._example.setForegroundRole(QPalette.PlaceholderText)
+        self._example.setAlignment(Qt.AlignmentFlag.AlignLeft)
+        self._example.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         self.buttons = QHBoxLayout()  # the page adds its actions (Open Folder, Try an Example)
         self.buttons.setSpacing(8)
         self.buttons.addStretch(1)
@@ -72,7 +72,7 @@ class DropZone(QFrame):
         large.addWidget(self._title)
         large.addWidget(self._hint)
         large.addSpacing(6)
-        large.addWidget(self._example, 0, Qt.AlignHCenter)
+        large.addWidget(self._example, 0, Qt.AlignmentFlag.AlignHCenter)
         large.addSpacing(10)
         large.addLayout(self.buttons)
         large.addStretch(2)
@@ -80,7 +80,7 @@ class DropZone(QFrame):
         # Compact look: one line, once data is loaded.
         self._compact_panel = QWidget(self)
         compact_icon = QLabel(self._compact_panel)
-        compact_icon.setPixmap(self.style().standardIcon(QStyle.SP_DirOpenIcon).pixmap(20, 20))
+        compact_icon.setPixmap(self.style().standardIcon(QStyle.StandardPixmap.SP_DirOpenIcon).pixmap(20, 20))
         compact_text = QLabel(f"<b>{self.COMPACT_TITLE}</b> &nbsp; {self.COMPACT_HINT}", self._compact_panel)
         compact_text.setObjectName("dropZoneCompactHint")
         compact_text.setWordWrap(True)
@@ -112,10 +112,10 @@ class DropZone(QFrame):
         self._large_panel.setVisible(not self._compact)
         self._compact_panel.setVisible(self._compact)
         if self._compact:
-            self.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Maximum)
+            self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
             self.setMinimumHeight(0)
         else:
-            self.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Expanding)
+            self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
             self.setMinimumHeight(240)
         self.updateGeometry()
         self.update()
@@ -164,19 +164,19 @@ class DropZone(QFrame):
 
     def paintEvent(self, event) -> None:
         painter = QPainter(self)
-        painter.setRenderHint(QPainter.Antialiasing)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         palette = self.palette()
-        highlight = palette.color(QPalette.Highlight)
+        highlight = palette.color(QPalette.ColorRole.Highlight)
         rect = QRectF(self.rect()).adjusted(1.5, 1.5, -1.5, -1.5)
         if self._hovering:
             fill = QColor(highlight)
             fill.setAlpha(40)
             border = highlight
         else:
-            fill = palette.color(QPalette.Base)
-            border = palette.color(QPalette.Mid)
+            fill = palette.color(QPalette.ColorRole.Base)
+            border = palette.color(QPalette.ColorRole.Mid)
         painter.setBrush(fill)
-        pen = QPen(border, 2 if self._hovering else 1.5, Qt.DashLine)
+        pen = QPen(border, 2 if self._hovering else 1.5, Qt.PenStyle.DashLine)
         pen.setDashPattern([4, 3])
         painter.setPen(pen)
         painter.drawRoundedRect(rect, 10, 10)

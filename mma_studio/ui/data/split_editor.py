@@ -130,7 +130,7 @@ class SplitEditor(QWidget):
         widget = QListWidget(self)
         widget.setObjectName(name)
         widget.setAccessibleName(accessible)
-        widget.setSelectionMode(QAbstractItemView.ExtendedSelection)
+        widget.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         widget.setAlternatingRowColors(True)
         widget.setMinimumHeight(110)
         widget.setMinimumWidth(100)
@@ -162,10 +162,10 @@ class SplitEditor(QWidget):
         move_class(self._state, folder_name, role)
 
     def _move(self, item: QListWidgetItem, role: str) -> None:
-        self.move_to(item.data(Qt.UserRole), role)
+        self.move_to(item.data(Qt.ItemDataRole.UserRole), role)
 
     def _move_selected(self, source: QListWidget, role: str) -> None:
-        names = [item.data(Qt.UserRole) for item in source.selectedItems()]
+        names = [item.data(Qt.ItemDataRole.UserRole) for item in source.selectedItems()]
         for name in names:
             move_class(self._state, name, role)
 
@@ -194,13 +194,13 @@ class SplitEditor(QWidget):
         self._update_buttons()
 
     def _fill(self, widget: QListWidget, names: list[str]) -> None:
-        selected = {item.data(Qt.UserRole) for item in widget.selectedItems()}
+        selected = {item.data(Qt.ItemDataRole.UserRole) for item in widget.selectedItems()}
         widget.blockSignals(True)
         widget.clear()
         for name in names:
             display = self._state.display_name(name)
             item = QListWidgetItem(display)
-            item.setData(Qt.UserRole, name)
+            item.setData(Qt.ItemDataRole.UserRole, name)
             if display != name:
                 item.setToolTip(plain_tooltip(f"Folder: {name}"))
             widget.addItem(item)

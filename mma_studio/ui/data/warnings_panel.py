@@ -19,13 +19,15 @@ class WarningsPanel(QFrame):
         super().__init__(parent)
         self.setObjectName("datasetWarnings")
         self.setAccessibleName("Dataset advice")
-        self.setFrameShape(QFrame.StyledPanel)
+        self.setFrameShape(QFrame.Shape.StyledPanel)
         self._rows = QVBoxLayout()
         self._rows.setSpacing(6)
         self.rename_button = QPushButton(self)
         self.rename_button.setObjectName("renameClassButton")
         self.rename_button.clicked.connect(self._rename_clicked)
-        self.report_button = QPushButton(self.style().standardIcon(QStyle.SP_FileDialogDetailedView), "", self)
+        self.report_button = QPushButton(
+            self.style().standardIcon(QStyle.StandardPixmap.SP_FileDialogDetailedView), "", self
+        )
         self.report_button.setObjectName("warningsHealthReportButton")
         self.report_button.clicked.connect(self.healthReportRequested)
         buttons = QHBoxLayout()
@@ -55,11 +57,11 @@ class WarningsPanel(QFrame):
                 item.widget().deleteLater()
         style = self.style()
         if messages:
-            icon = style.standardIcon(QStyle.SP_MessageBoxWarning).pixmap(18, 18)
+            icon = style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning).pixmap(18, 18)
             for text in messages:
                 self._rows.addWidget(_row(icon, text, self))
         elif skipped_count:  # never "no problems" beside a button listing skipped files
-            icon = style.standardIcon(QStyle.SP_MessageBoxInformation).pixmap(18, 18)
+            icon = style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxInformation).pixmap(18, 18)
             files = f"{skipped_count} file{'s' if skipped_count != 1 else ''}"
             self._rows.addWidget(
                 _row(
@@ -70,7 +72,7 @@ class WarningsPanel(QFrame):
                 )
             )
         else:
-            icon = style.standardIcon(QStyle.SP_DialogApplyButton).pixmap(18, 18)
+            icon = style.standardIcon(QStyle.StandardPixmap.SP_DialogApplyButton).pixmap(18, 18)
             self._rows.addWidget(_row(icon, "No problems found: the dataset is ready to train.", self))
         self._rename_target = unreadable[0][0] if unreadable else ""
         self.rename_button.setVisible(bool(unreadable))
@@ -89,13 +91,13 @@ def _row(pixmap, text: str, parent: QWidget) -> QWidget:
     row = QWidget(parent)
     icon = QLabel(row)
     icon.setPixmap(pixmap)
-    icon.setAlignment(Qt.AlignTop | Qt.AlignHCenter)
+    icon.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignHCenter)
     icon.setFixedWidth(22)
     label = QLabel(text, row)
     label.setObjectName("datasetWarningText")
-    label.setTextFormat(Qt.PlainText)  # advice names classes
+    label.setTextFormat(Qt.TextFormat.PlainText)  # advice names classes
     label.setWordWrap(True)
-    label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     layout = QHBoxLayout(row)
     layout.setContentsMargins(0, 0, 0, 0)
     layout.setSpacing(6)

@@ -57,7 +57,9 @@ def _qt_thumbnail(path: str, size: int) -> QImage:
     image = reader.read()
     if image.isNull():
         return QImage()
-    image = image.scaled(size, size, Qt.KeepAspectRatioByExpanding, Qt.SmoothTransformation)
+    image = image.scaled(
+        size, size, Qt.AspectRatioMode.KeepAspectRatioByExpanding, Qt.TransformationMode.SmoothTransformation
+    )
     x = (image.width() - size) // 2
     y = (image.height() - size) // 2
     return image.copy(QRect(x, y, size, size))
@@ -115,7 +117,7 @@ class ThumbnailLoader(QObject):
         self._pending: set[tuple[str, int]] = set()
         self._max_items = max_items
         self._signals = _Signals(self)  # a child made after the pool: the pool's wait runs first
-        self._signals.loaded.connect(self._on_loaded, Qt.QueuedConnection)
+        self._signals.loaded.connect(self._on_loaded, Qt.ConnectionType.QueuedConnection)
 
     def thumbnail(self, path: Path | str, size: int) -> QPixmap | None:
         """The cached thumbnail (a null pixmap if the file is unreadable), or None while loading."""

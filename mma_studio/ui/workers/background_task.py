@@ -93,7 +93,7 @@ class _ThreadKeeper(QObject):
     def adopt(self, thread: QThread, worker: _Worker, token: CancelToken) -> None:
         self._live[id(thread)] = (thread, worker, token)
         key = id(thread)
-        thread.finished.connect(lambda: self._release(key), Qt.QueuedConnection)
+        thread.finished.connect(lambda: self._release(key), Qt.ConnectionType.QueuedConnection)
 
     def _release(self, key: int) -> None:
         entry = self._live.pop(key, None)
@@ -141,7 +141,7 @@ class BackgroundTask(QObject):
         self._worker.failed.connect(self.failed)
         self._worker.cancelled.connect(self.cancelled)
         # quit() is thread-safe; a queued call would never run while the GUI thread blocks in wait().
-        self._worker.done.connect(self._thread.quit, Qt.DirectConnection)
+        self._worker.done.connect(self._thread.quit, Qt.ConnectionType.DirectConnection)
         self._thread.finished.connect(self._on_thread_finished)
         self._running = False
 
