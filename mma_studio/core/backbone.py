@@ -54,6 +54,7 @@ from mma_studio.core.hub_cache import cached_hub_file, hub_cache_dir, hub_weight
 from mma_studio.core.images import load_rgb_image
 from mma_studio.core.model_configs import register_shipped_model_configs
 from mma_studio.core.recommended_backbones import RECOMMENDED_BACKBONES
+from mma_studio.core.seeded_init import drawing_unseeded, seeded
 
 WEIGHT_FILE_SUFFIXES = (".safetensors", ".pt", ".pth", ".bin")
 DEFAULT_RANDOM_SEED = 0
@@ -572,14 +573,15 @@ def _builtin_tokenizer(arch: str):
 def _create(arch: str, checkpoint: str | None, *, force_quick_gelu: bool, preprocess: dict | None):
     import open_clip
 
-    return open_clip.create_model(
-        arch,
-        pretrained=checkpoint,
-        force_quick_gelu=force_quick_gelu,
-        force_preprocess_cfg=preprocess or None,
-        device="cpu",
-        weights_only=True,
-    )
+    with drawing_unseeded():  # open_clip initialises every layer before loading the weights
+        return open_clip.create_model(
+            arch,
+            pretrained=checkpoint,
+            force_quick_gelu=force_quick_gelu,
+            force_preprocess_cfg=preprocess or None,
+            device="cpu",
+            weights_only=True,
+        )
 
 
 def load_backbone(
@@ -678,8 +680,7 @@ def load_backbone(
         on_progress(Progress("load_model", 0, None, message=f"Building {label}"))
     try:
         if is_random:
-            with torch.random.fork_rng(devices=[]), _quiet_random_init_warning():
-                torch.manual_seed(seed)
+            with seeded(seed), _quiet_random_init_warning():
                 model = _create(arch, None, force_quick_gelu=force_quick_gelu, preprocess=None)
         else:
             model = _create(arch, checkpoint, force_quick_gelu=force_quick_gelu, preprocess=preprocess_override)
@@ -725,7 +726,8 @@ def _load_local_dir(model_name: str, folder: str, device: torch.device, on_progr
     name = model_name if model_name and not model_name.startswith(LOCAL_DIR_PREFIX) else path.name
     _check_weights_file(name, spec, Path(checkpoint))
     try:
-        model = open_clip.create_model(f"{LOCAL_DIR_PREFIX}{path}", device="cpu", weights_only=True)
+        with drawing_unseeded():
+            model = open_clip.create_model(f"{LOCAL_DIR_PREFIX}{path}", device="cpu", weights_only=True)
         tokenizer = open_clip.get_tokenizer(f"{LOCAL_DIR_PREFIX}{path}")
     except Exception as exc:
         if isinstance(exc, (ValueError, FileNotFoundError)) and "config" in str(exc):

@@ -27,6 +27,7 @@ from mma_studio.core.events import (
     ZeroShotEvent,
 )
 from mma_studio.core.metrics import harmonic_mean
+from mma_studio.core.seeded_init import seeded
 
 EVAL_CHUNK = 4096
 MAX_EPOCHS = 100_000
@@ -244,8 +245,7 @@ def _fit(
         on_event(zero_shot)
 
     generator = torch.Generator(device="cpu").manual_seed(config.seed)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(config.seed)
+    with seeded(config.seed):
         adapter = MultiModalAdapter.from_config(adapter_config)
     adapter.to(device)
     optimizer = torch.optim.Adam(adapter.parameters(), lr=config.lr, weight_decay=config.weight_decay)

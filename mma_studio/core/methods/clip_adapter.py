@@ -16,6 +16,7 @@ from torch import nn
 
 from mma_studio.core.methods.base import FeatureTask, FittedMethod, MethodInfo
 from mma_studio.core.methods.epoch_loop import train_on_base
+from mma_studio.core.seeded_init import seeded
 from mma_studio.core.training import TrainConfig
 
 RATIO = 0.2
@@ -57,8 +58,7 @@ class ClipAdapter:
         self.config, self.ratio, self.reduction = config, ratio, reduction
 
     def fit(self, task: FeatureTask, *, seed: int, on_progress=None, token=None) -> FittedMethod:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
+        with seeded(seed):
             adapter = ResidualImageAdapter(task.embed_dim, task.logit_scale, self.ratio, self.reduction)
         adapter.to(task.class_text.device)
         adapter.class_text = task.base_text
