@@ -126,7 +126,27 @@ def test_choose_uses_the_file_dialog_answer(qtbot, run, out):
     qtbot.mouseClick(dialog.browse_button, Qt.MouseButton.LeftButton)
     assert asked == [str(out / "model.safetensors")]
     assert dialog.adapter_path() == out / "picked.safetensors"
-    assert "picked.md" in dialog.model_card_check.text()
+    assert "picked.md" in dialog.files_label.text() and "picked.md" in dialog.model_card_check.toolTip()
+
+
+def test_long_or_markup_like_names_stay_inside_the_dialog_and_show_literally(qtbot, run, tmp_path):
+    """The boxes name the kind of file, the wrapping line below the files: a long name cannot
+    run past the dialog's edge; a folder named like HTML shows as typed, before and after."""
+    from tests.ui.test_plain_text_names import walk
+
+    folder = tmp_path / "<font color=red>yak"
+    folder.mkdir()
+    dialog = make_dialog(qtbot, run, folder, name="a-really-rather-long-adapter-name-for-the-birds-of-2026")
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    for box in (dialog.model_card_check, dialog.metrics_check, dialog.onnx_check):
+        assert box.sizeHint().width() <= dialog.width(), box.text()
+    assert "a-really-rather-long-adapter-name-for-the-birds-of-2026.onnx" in dialog.onnx_check.toolTip()
+    assert "<font color=red>yak" in dialog.files_label.text()
+    assert walk(dialog) == []
+    export_and_wait(qtbot, dialog)
+    assert dialog.outcome_kind() == "verified" and "<font color=red>yak" in dialog.status_label.text()
+    assert walk(dialog) == []
 
 
 def test_a_file_that_predicts_differently_is_reported_as_a_mismatch(qtbot, run, out):

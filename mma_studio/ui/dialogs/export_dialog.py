@@ -44,7 +44,7 @@ from mma_studio.core.export import (
     with_adapter_suffix,
 )
 from mma_studio.ui.widgets.naming import named
-from mma_studio.ui.widgets.plain_text import escape_markup
+from mma_studio.ui.widgets.plain_text import escape_markup, plain_label, plain_tooltip
 from mma_studio.ui.workers.export_worker import export_task
 
 SETTINGS_FOLDER = "export/folder"
@@ -175,7 +175,7 @@ class ExportDialog(QDialog):
         self.onnx_classes_label.setProperty("role", "hint")
         self.onnx_classes_label.setWordWrap(True)
         self.onnx_classes_label.setText(self._classes_text())
-        self.onnx_unavailable_label = named(QLabel(self), "exportOnnxUnavailable")
+        self.onnx_unavailable_label = plain_label(named(QLabel(self), "exportOnnxUnavailable"))
         self.onnx_unavailable_label.setWordWrap(True)
         self.onnx_unavailable_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.onnx_unavailable_label.setText(self.onnx_unavailable)
@@ -188,7 +188,7 @@ class ExportDialog(QDialog):
         onnx_details.addWidget(self.float16_check)
         onnx_details.addWidget(self.onnx_classes_label)
         onnx_details.addWidget(self.onnx_unavailable_label)
-        self.files_label = named(QLabel(self), "exportFilesLabel")
+        self.files_label = plain_label(named(QLabel(self), "exportFilesLabel"))  # names files
         self.files_label.setProperty("role", "hint")
         self.files_label.setWordWrap(True)
         check_note = QLabel(
@@ -204,12 +204,13 @@ class ExportDialog(QDialog):
         self.progress.setTextVisible(False)
         self.progress.setMaximumHeight(8)
         self.progress.setVisible(False)
-        self.status_label = named(QLabel("", self), "exportStatusLabel")
+        self.status_label = plain_label(named(QLabel("", self), "exportStatusLabel"))
+        self.status_label.setWordWrap(True)
         self.status_label.setProperty("role", "hint")
         self.outcome = QFrame(self)
         self.outcome.setObjectName("exportOutcome")
         self.outcome_icon = QLabel(self.outcome)
-        self.result_label = named(QLabel(self.outcome), "exportResultLabel")
+        self.result_label = plain_label(named(QLabel(self.outcome), "exportResultLabel"))
         self.result_label.setWordWrap(True)
         self.result_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         outcome_layout = QHBoxLayout(self.outcome)
@@ -296,11 +297,20 @@ class ExportDialog(QDialog):
     def _refresh_plan(self, *_args) -> None:
         path = self.adapter_path()
         companions = companion_paths(path or Path(f"adapter{ADAPTER_SUFFIX}"))
-        self.model_card_check.setText(f"Model card: {companions['model_card'].name}")
-        self.metrics_check.setText(f"Metrics: {companions['metrics'].name} and {companions['confusion'].name}")
-        self.onnx_check.setText(
-            f"Standalone ONNX model: {companions['onnx'].name}, {companions['onnx_json'].name} and {PREDICT_SCRIPT}"
-        )
+        # The boxes say what kind of file; their names (as long as the user's) go in the
+        # wrapping line below, where a long name cannot run past the dialog's edge.
+        self.model_card_check.setText("Model card (.md)")
+        self.metrics_check.setText("Metrics (.metrics.json and .confusion.csv)")
+        self.onnx_check.setText(f"Standalone ONNX model (.onnx, .onnx.json and {PREDICT_SCRIPT})")
+        for box, names in (
+            (self.model_card_check, [companions["model_card"].name]),
+            (self.metrics_check, [companions["metrics"].name, companions["confusion"].name]),
+            (
+                self.onnx_check,
+                [companions["onnx"].name, companions["onnx_json"].name, companions["predict_script"].name],
+            ),
+        ):
+            box.setToolTip(plain_tooltip("Saves " + ", ".join(names)))
         if path is None:
             self.files_label.setText("Choose where to save the adapter file.")
         else:
@@ -308,10 +318,11 @@ class ExportDialog(QDialog):
                 path, self.model_card_check.isChecked(), self.metrics_check.isChecked(), self.wants_onnx()
             )
             existing = [f for f in files if f.exists()]
-            text = f"Saves {len(files)} file{'s' if len(files) != 1 else ''} in {path.parent}"
+            text = f"Saves {len(files)} file{'s' if len(files) != 1 else ''}"
             size = self.estimated_size()
             if size is not None:
-                text += f", about {file_size_text(size)}"
+                text += f", about {file_size_text(size)},"
+            text += f" in {path.parent}: {', '.join(f.name for f in files)}"
             if existing:
                 text += f"; replaces {', '.join(f.name for f in existing)}"
             self.files_label.setText(text + ".")
