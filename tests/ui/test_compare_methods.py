@@ -49,6 +49,12 @@ def test_compare_methods_shows_every_method_with_the_winners_and_the_fallback_ma
     assert all(line.pen.style() == Qt.PenStyle.DashLine for line in view.chart.reference_lines)
     # nothing was exported or replaced: the page's own run is untouched
     assert page.last_run is None
+    # messages name files and classes: shown as typed, never as markup
+    from tests.ui.test_plain_text_names import walk
+
+    view._on_failed("<font color=red>yak/001.png could not be read")
+    assert view.status.text() == "Failed: <font color=red>yak/001.png could not be read"
+    assert walk(page.comparison_dialog) == []
 
 
 def test_a_comparison_can_be_cancelled_and_leaves_the_page_ready(qtbot, page):

@@ -72,6 +72,17 @@ def test_shows_the_cache_location_and_size_and_clears_it(qtbot, tmp_path, monkey
     assert dialog.cache_size.text() == "Empty"
 
 
+def test_a_cache_folder_named_like_markup_shows_as_typed(qtbot, tmp_path):
+    from tests.ui.test_plain_text_names import walk
+
+    root = tmp_path / "<font color=red>yak"
+    filled_cache(root)
+    QSettings().setValue(CACHE_DIR_KEY, str(root))
+    dialog = open_dialog(qtbot)
+    assert dialog.cache_location.text() == str(root)
+    assert walk(dialog) == []
+
+
 def test_choosing_a_users_folder_puts_the_cache_in_its_own_sub_folder_and_clear_spares_the_users_files(
     qtbot, tmp_path, monkeypatch
 ):

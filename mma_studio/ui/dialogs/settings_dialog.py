@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from mma_studio.ui.theme import THEMES, save_theme, saved_theme
 from mma_studio.ui.widgets.naming import named
+from mma_studio.ui.widgets.plain_text import plain_label, plain_tooltip
 from mma_studio.ui.workers.background_task import BackgroundTask
 
 DEVICE_KEY = "app/defaultDevice"
@@ -107,10 +108,10 @@ class SettingsDialog(QDialog):
         self.cache_bytes: int | None = None
 
         # ---- cache --------------------------------------------------------------------------
-        self.cache_location = named(QLabel(), "cacheLocationLabel")
+        self.cache_location = plain_label(named(QLabel(), "cacheLocationLabel"))  # a folder the user chose
         self.cache_location.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.cache_location.setWordWrap(True)
-        self.cache_size = named(QLabel("Measuring…"), "cacheSizeLabel")
+        self.cache_size = plain_label(named(QLabel("Measuring…"), "cacheSizeLabel"))  # may hold an error
         self.change_cache_button = named(QPushButton("Change…"), "changeCacheButton")
         self.change_cache_button.setToolTip("Keep the feature cache in another folder (e.g. a larger disk)")
         self.change_cache_button.clicked.connect(self.choose_cache_dir)
@@ -318,7 +319,7 @@ class SettingsDialog(QDialog):
         self.cache_bytes = int(size)
         if configured_cache_dir() is None:
             self.cache_location.setText(str(root))
-        self.cache_location.setToolTip(str(root))
+        self.cache_location.setToolTip(plain_tooltip(str(root)))
         self.cache_size.setText(format_bytes(size) if size else "Empty")
         self.cacheSizeKnown.emit(int(size))
 

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from mma_studio.ui.train.comparison_chart import ComparisonChart
 from mma_studio.ui.widgets.naming import named
+from mma_studio.ui.widgets.plain_text import plain_label
 from mma_studio.ui.widgets.progress_row import ProgressRow
 from mma_studio.ui.workers.background_task import BackgroundTask
 
@@ -59,7 +60,7 @@ class ComparisonView(QWidget):
         self.run_button = named(QPushButton("Run Comparison"), "runComparisonButton")
         self.run_button.clicked.connect(self.restart)
         self.progress_row = ProgressRow("comparison", "comparison", self.cancel)
-        self.status = named(QLabel(), "comparisonStatus")
+        self.status = plain_label(named(QLabel(), "comparisonStatus"))  # messages name files and classes
         self.status.setProperty("role", "hint")
         controls = QHBoxLayout()
         controls.addWidget(self.seeds)
@@ -75,7 +76,7 @@ class ComparisonView(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         for column in range(1, 7):
             self.table.horizontalHeader().setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
-        self.footnotes = named(QLabel(), "comparisonFootnotes")
+        self.footnotes = plain_label(named(QLabel(), "comparisonFootnotes"))
         self.footnotes.setWordWrap(True)
         self.footnotes.setProperty("role", "hint")
         self.chart = ComparisonChart(self)
