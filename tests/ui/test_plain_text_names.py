@@ -133,3 +133,19 @@ def test_error_boxes_show_messages_as_plain_text(qtbot, monkeypatch):
     labels = [label for label in box.findChildren(QLabel) if "yak" in label.text()]
     assert labels and all("<font color=red>yak" in shown_text(label.text(), label.textFormat()) for label in labels)
     assert "<font color=red>yak" in shown_text(page.error_text(), Qt.TextFormat.RichText)  # the banner escapes it
+
+
+def test_banners_show_messages_as_typed_and_only_link_banners_as_markup(qtbot):
+    """The Train page's banners name files ("could not be read: …/<font color=red>yak/1.png");
+    a banner with links takes rich text, whose caller escapes what the user typed."""
+    from mma_studio.ui.widgets.banner import Banner
+    from mma_studio.ui.widgets.plain_text import escape_markup
+
+    plain = Banner("plainBanner")
+    qtbot.addWidget(plain)
+    plain.show_text("1 image could not be read and was left out: /data/<font color=red>yak/1.png (truncated).")
+    assert walk(plain) == []
+    linked = Banner("linkBanner", links=True)
+    qtbot.addWidget(linked)
+    linked.show_text(f'<b>{escape_markup("<u>zebu.safetensors")}</b> <a href="use-run">Use the run</a>')
+    assert walk(linked) == [] and linked.label.textFormat() == Qt.TextFormat.RichText

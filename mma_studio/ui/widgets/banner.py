@@ -7,6 +7,8 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QWidget
 
 
 class Banner(QFrame):
+    """`links`: the text is rich text with links (the caller escapes user text); otherwise plain."""
+
     def __init__(self, name: str, parent: QWidget | None = None, *, links: bool = False) -> None:
         super().__init__(parent)
         self.setObjectName(name)
@@ -18,6 +20,9 @@ class Banner(QFrame):
         if links:  # links are reported through `label.linkActivated`, never opened by Qt itself
             flags |= Qt.TextInteractionFlag.LinksAccessibleByMouse
             self.label.setOpenExternalLinks(False)
+            self.label.setTextFormat(Qt.TextFormat.RichText)  # its caller escapes what the user typed
+        else:  # messages name files and classes: shown as typed, never as markup
+            self.label.setTextFormat(Qt.TextFormat.PlainText)
         self.label.setTextInteractionFlags(flags)
         close = QToolButton(self)
         close.setText("✕")
