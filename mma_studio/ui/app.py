@@ -54,7 +54,7 @@ def create_application(argv: list[str] | None = None) -> QApplication:
         apply_style(app)
         # Workers (a scan, open_clip building a model, the checks after a run) run Python while
         # the GUI thread waits for the GIL, once per cell a table paints: a 200-row table's
-        # repaint beside a busy Python worker took up to 367 ms at Python's 5 ms turn, 116 ms at
+        # repaint beside a busy Python worker took up to 360 ms at Python's 5 ms turn, 110 ms at
         # 1 ms, 42 ms at 0.25 ms (benchmarks/gil_switch_interval.py).
         sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
         # The first import of torch and open_clip (in a worker, as a run starts) held the GIL
