@@ -48,3 +48,44 @@ def test_never_runs_once_its_context_is_gone(qtbot):
     context.deleteLater()
     qtbot.wait(50)
     assert called == []
+
+
+def test_turn_by_turn_runs_one_step_per_turn_and_a_new_start_drops_the_old_steps(qtbot):
+    from mma_studio.ui.later_turn import TurnByTurn
+
+    context = QObject()
+    steps = TurnByTurn(context)
+    order: list[str] = []
+    ticks = QTimer()
+    ticks.setInterval(0)
+    ticks.timeout.connect(lambda: order.append("tick"))  # a due timer: it fires between steps
+
+    steps.start([lambda: order.append("a1"), lambda: order.append("a2")])
+    assert order == [] and steps.pending()
+    steps.start([lambda: order.append("b1"), lambda: order.append("b2")])  # a1, a2 never run
+    ticks.start()
+    qtbot.waitUntil(lambda: not steps.pending(), timeout=2000)
+    ticks.stop()
+    ran = [entry for entry in order if entry != "tick"]
+    assert ran == ["b1", "b2"]
+    assert order.index("tick", order.index("b1")) < order.index("b2")  # the window's turn between
+
+    order.clear()
+    steps.start([lambda: order.append("c1"), lambda: order.append("c2")])
+    steps.finish()  # needed now: the rest at once, and nothing again later
+    assert order == ["c1", "c2"] and not steps.pending()
+    steps.start([lambda: order.append("d1")])
+    steps.cancel()
+    qtbot.wait(30)
+    assert order == ["c1", "c2"]
+
+
+def test_a_step_that_starts_anew_is_not_followed_twice(qtbot):
+    from mma_studio.ui.later_turn import TurnByTurn
+
+    steps = TurnByTurn(QObject())
+    order: list[str] = []
+    steps.start([lambda: steps.start([lambda: order.append("again")]), lambda: order.append("dropped")])
+    qtbot.waitUntil(lambda: not steps.pending(), timeout=2000)
+    qtbot.wait(30)
+    assert order == ["again"]

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mma_studio.ui.later_turn import run_in_a_later_turn
+from mma_studio.ui.later_turn import TurnByTurn
 from mma_studio.ui.widgets.plain_text import plain_tooltip
 from mma_studio.ui.widgets.progress_row import ProgressRow
 from mma_studio.ui.workers.background_task import BackgroundTask
@@ -255,8 +255,7 @@ class HealthView(QWidget):
         self._open: list = []  # the report's findings not yet resolved (made by `_refresh_rows`)
         self.rows: list[FindingRow] = []
         self._rows_by_path: dict[str, list[FindingRow]] = {}  # a thumbnail's path -> the rows showing it
-        self._unbuilt: list = []  # findings listed whose rows are still to be built (`_build_rows`)
-        self._building = 0  # counts refreshes: a queued batch of an earlier one is dropped
+        self._rows_later = TurnByTurn(self)  # the rows past the first few (`_refresh_rows`)
         self.cache_dir: Path | None = None  # None: the configured cache (tests point it elsewhere)
 
         self.summary = QLabel(self)
@@ -427,29 +426,27 @@ class HealthView(QWidget):
             [f for f in self.report.findings if not is_resolved(f, fixes, touched)] if self.report is not None else []
         )
         self._open = findings
-        self._unbuilt = list(findings[:SHOWN_FINDINGS])
-        self._building += 1  # a batch queued for the rows before this refresh stops there
-        self._build_rows(self._building)
+        # A few rows now, the rest a batch per turn, so the window paints and takes input
+        # between (150 rows at once were ~0.3 s of the GUI thread); a refresh drops the rest.
+        listed = findings[:SHOWN_FINDINGS]
+        batches = [listed[i : i + ROWS_PER_TURN] for i in range(0, len(listed), ROWS_PER_TURN)]
+        self._rows_later.cancel()
+        if batches:
+            self._build_rows(batches[0])
+            self._rows_later.start(lambda batch=batch: self._build_rows(batch) for batch in batches[1:])
         self._show_summary()
 
     def rows_built(self) -> bool:
         """Every finding listed has its row (they are built a few per event-loop turn)."""
-        return not self._unbuilt
+        return not self._rows_later.pending()
 
-    def _build_rows(self, building: int) -> None:
-        """The next few rows; the rest a turn later, so the window paints and takes input
-        between (150 rows at once were ~0.3 s of the GUI thread)."""
-        if building != self._building:
-            return
-        batch, self._unbuilt = self._unbuilt[:ROWS_PER_TURN], self._unbuilt[ROWS_PER_TURN:]
-        for finding in batch:
+    def _build_rows(self, findings: list) -> None:
+        for finding in findings:
             row = FindingRow(finding, self._state, self._thumbnails, self._list)
             self._list_layout.insertWidget(self._list_layout.count() - 1, row)
             self.rows.append(row)
             for path in row.thumb_labels:
                 self._rows_by_path.setdefault(path, []).append(row)
-        if self._unbuilt:
-            run_in_a_later_turn(self, lambda: self._build_rows(building))
 
     def _show_summary(self) -> None:
         from mma_studio.core.data_fixes import fixes_summary

@@ -34,7 +34,7 @@ from mma_studio.ui.evaluate.comparison_tiles import ComparisonTiles
 from mma_studio.ui.evaluate.confusion_view import ConfusionMatrixView
 from mma_studio.ui.evaluate.image_gallery import GalleryImage, ImageGallery
 from mma_studio.ui.evaluate.per_class_table import PerClassTable
-from mma_studio.ui.later_turn import run_in_a_later_turn
+from mma_studio.ui.later_turn import TurnByTurn
 from mma_studio.ui.widgets.fit_scroll_area import FitScrollArea
 from mma_studio.ui.widgets.naming import named
 from mma_studio.ui.widgets.page_style import CARD_STYLE, card, title_label
@@ -130,8 +130,7 @@ class EvaluatePage(QWidget):
         self.run = None
         self.model = ADAPTED
         self.export_dialog = None
-        self._model_pending = False  # the table and matrix wait for later turns (`set_run`)
-        self._matrix_pending = False  # the table is filled, the matrix waits for the next turn
+        self._figures_later = TurnByTurn(self)  # the table and matrix of a run set while hidden
         self.setStyleSheet(PAGE_STYLE)
 
         # ---- header ----------------------------------------------------------------------------
@@ -325,6 +324,7 @@ class EvaluatePage(QWidget):
         self.matrix.set_selected_cell(None)
         self.table.clearSelection()
         if run is None:
+            self._figures_later.cancel()
             self.summary_label.setText("No trained adapter yet")
             self.notice.setVisible(False)
             self.body.setCurrentWidget(self.empty_state)
@@ -336,9 +336,8 @@ class EvaluatePage(QWidget):
             self.notice.setVisible(bool(notice))
             if self.isVisible():
                 self._show_model()
-            else:  # a run's end: the per-class table and the matrix (200 classes: ~50 ms) come
-                self._model_pending = True  # in later turns, so the window paints between parts
-                run_in_a_later_turn(self, self._show_pending_table)
+            else:  # a run's end: the per-class table, then the matrix (200 classes: ~50 ms), in
+                self._figures_later.start([self._show_table, self._show_matrix])  # later turns
             self.body.setCurrentWidget(self.content_scroll)
         self._update_enabled()
         self.runChanged.emit(run)
@@ -349,19 +348,7 @@ class EvaluatePage(QWidget):
     def show_pending_figures(self) -> None:
         """Fill the per-class table and matrix of the run on show, if `set_run` left them for
         later turns (the page was hidden); at once when the page is shown or read."""
-        if self.run is None:
-            self._model_pending = self._matrix_pending = False
-        elif self._model_pending:
-            self._show_model()
-        elif self._matrix_pending:
-            self._show_matrix()
-
-    def _show_pending_table(self) -> None:
-        if self._model_pending and self.run is not None:
-            self._model_pending = False
-            self._show_table()
-            self._matrix_pending = True
-            run_in_a_later_turn(self, self.show_pending_figures)
+        self._figures_later.finish()
 
     def showEvent(self, event) -> None:  # noqa: N802
         self.show_pending_figures()
@@ -452,7 +439,7 @@ class EvaluatePage(QWidget):
                 self._show_model()
 
     def _show_model(self) -> None:
-        self._model_pending = False
+        self._figures_later.cancel()
         self._show_table()
         self._show_matrix()
 
@@ -468,7 +455,6 @@ class EvaluatePage(QWidget):
         )
 
     def _show_matrix(self) -> None:
-        self._matrix_pending = False
         report = self.report()
         if report.confusion is not None:
             self.matrix.set_matrix(report.confusion, self._names(report), report.roles)
