@@ -137,11 +137,7 @@ def leaking_groups(
         return {text for text in (_path_text(p) for p in paths if _file_name(p) in names) if text in duplicated}
 
     trained, tested = among_duplicated(trained_on), among_duplicated(tested_on)
-    return [
-        g
-        for g in groups
-        if trained.intersection(map(_path_text, g.paths)) and tested.intersection(map(_path_text, g.paths))
-    ]
+    return [g for g in groups if (texts := set(map(_path_text, g.paths))) & trained and texts & tested]
 
 
 def _path_text(path: Path | str) -> str:
