@@ -127,6 +127,7 @@ def test_choose_uses_the_file_dialog_answer(qtbot, run, out):
     assert asked == [str(out / "model.safetensors")]
     assert dialog.adapter_path() == out / "picked.safetensors"
     assert "picked.md" in dialog.files_label.text() and "picked.md" in dialog.model_card_check.toolTip()
+    assert dialog.model_card_check.toolTip().startswith("Markdown: backbone and weights")  # what it holds, too
 
 
 def test_long_or_markup_like_names_stay_inside_the_dialog_and_show_literally(qtbot, run, tmp_path):

@@ -197,16 +197,21 @@ def with_adapter_suffix(path: Path | str) -> Path:
     return path if path.name.endswith(ADAPTER_SUFFIX) else path.with_name(path.name + ADAPTER_SUFFIX)
 
 
-def planned_files(adapter_path: Path | str, model_card: bool, metrics: bool, onnx: bool = False) -> list[Path]:
+def companion_groups(adapter_path: Path | str) -> dict[str, list[Path]]:
+    """The files each option of an export adds beside the adapter file: "model_card",
+    "metrics" and "onnx"."""
     companions = companion_paths(adapter_path)
-    files = [Path(adapter_path)]
-    if model_card:
-        files.append(companions["model_card"])
-    if metrics:
-        files += [companions["metrics"], companions["confusion"]]
-    if onnx:
-        files += [companions["onnx"], companions["onnx_json"], companions["predict_script"]]
-    return files
+    return {
+        "model_card": [companions["model_card"]],
+        "metrics": [companions["metrics"], companions["confusion"]],
+        "onnx": [companions["onnx"], companions["onnx_json"], companions["predict_script"]],
+    }
+
+
+def planned_files(adapter_path: Path | str, model_card: bool, metrics: bool, onnx: bool = False) -> list[Path]:
+    groups = companion_groups(adapter_path)
+    chosen = {"model_card": model_card, "metrics": metrics, "onnx": onnx}
+    return [Path(adapter_path)] + [file for option, files in groups.items() if chosen[option] for file in files]
 
 
 def verification_images(report, count: int) -> list[str]:

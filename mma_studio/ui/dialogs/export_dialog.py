@@ -37,7 +37,7 @@ from mma_studio.core.export import (
     VERIFY_IMAGES,
     ExportRequest,
     ExportResult,
-    companion_paths,
+    companion_groups,
     file_size_text,
     onnx_unavailable_reason,
     planned_files,
@@ -139,26 +139,26 @@ class ExportDialog(QDialog):
         path_row.addWidget(self.browse_button)
 
         also = QLabel("Also save beside it:", self)
-        self.model_card_check = named(QCheckBox(self), "exportModelCardCheck")
+        # The boxes say what kind of file; the names (as long as the user's) are in the wrapping
+        # line below, where a long name cannot run past the dialog's edge, and in the tooltips.
+        self.model_card_check = named(QCheckBox("Model card (.md)", self), "exportModelCardCheck")
         self.model_card_check.setChecked(_bool(settings.value(SETTINGS_MODEL_CARD, True)))
-        self.metrics_check = named(QCheckBox(self), "exportMetricsCheck")
+        self.metrics_check = named(QCheckBox("Metrics (.metrics.json and .confusion.csv)", self), "exportMetricsCheck")
         self.metrics_check.setChecked(_bool(settings.value(SETTINGS_METRICS, True)))
-        self.model_card_check.setToolTip(
-            "Markdown: backbone and weights, classes with their roles, prompt templates, "
-            "settings, zero-shot and adapted figures, date"
-        )
-        self.metrics_check.setToolTip(
-            "JSON: zero-shot and adapted figures, per class too; CSV: the adapter's confusion "
-            "matrix (rows: true class, columns: predicted)"
-        )
         self.model_card_check.toggled.connect(self._refresh_plan)
         self.metrics_check.toggled.connect(self._refresh_plan)
 
-        self.onnx_check = named(QCheckBox(self), "exportOnnxCheck")
-        self.onnx_check.setToolTip(
-            "One .onnx file with the image encoder, the adapter and the class embeddings: it runs "
-            "with onnxruntime alone (no MMA Studio, no PyTorch), on any platform it supports"
+        self.onnx_check = named(
+            QCheckBox(f"Standalone ONNX model (.onnx, .onnx.json and {PREDICT_SCRIPT})", self), "exportOnnxCheck"
         )
+        self._option_tips = {  # each box's tooltip, before the names of the files it adds
+            "model_card": "Markdown: backbone and weights, classes with their roles, prompt templates, "
+            "settings, zero-shot and adapted figures, date",
+            "metrics": "JSON: zero-shot and adapted figures, per class too; CSV: the adapter's confusion "
+            "matrix (rows: true class, columns: predicted)",
+            "onnx": "One .onnx file with the image encoder, the adapter and the class embeddings: it runs "
+            "with onnxruntime alone (no MMA Studio, no PyTorch), on any platform it supports",
+        }
         self.onnx_check.setChecked(not self.onnx_unavailable and _bool(settings.value(SETTINGS_ONNX, False)))
         self.onnx_check.setEnabled(not self.onnx_unavailable)
         self.onnx_check.toggled.connect(self._refresh_plan)
@@ -296,21 +296,14 @@ class ExportDialog(QDialog):
 
     def _refresh_plan(self, *_args) -> None:
         path = self.adapter_path()
-        companions = companion_paths(path or Path(f"adapter{ADAPTER_SUFFIX}"))
-        # The boxes say what kind of file; their names (as long as the user's) go in the
-        # wrapping line below, where a long name cannot run past the dialog's edge.
-        self.model_card_check.setText("Model card (.md)")
-        self.metrics_check.setText("Metrics (.metrics.json and .confusion.csv)")
-        self.onnx_check.setText(f"Standalone ONNX model (.onnx, .onnx.json and {PREDICT_SCRIPT})")
-        for box, names in (
-            (self.model_card_check, [companions["model_card"].name]),
-            (self.metrics_check, [companions["metrics"].name, companions["confusion"].name]),
-            (
-                self.onnx_check,
-                [companions["onnx"].name, companions["onnx_json"].name, companions["predict_script"].name],
-            ),
+        groups = companion_groups(path or Path(f"adapter{ADAPTER_SUFFIX}"))
+        for box, option in (
+            (self.model_card_check, "model_card"),
+            (self.metrics_check, "metrics"),
+            (self.onnx_check, "onnx"),
         ):
-            box.setToolTip(plain_tooltip("Saves " + ", ".join(names)))
+            names = ", ".join(file.name for file in groups[option])
+            box.setToolTip(plain_tooltip(f"{self._option_tips[option]}.\nSaves {names}"))
         if path is None:
             self.files_label.setText("Choose where to save the adapter file.")
         else:
