@@ -451,7 +451,7 @@ def test_a_full_disk_while_saving_a_project_keeps_the_earlier_one(small_disk):
 # --------------------------------------------------------------------------- network faults
 
 
-def _train_argv(dataset, output, model, pretrained, *extra) -> list:
+def _weights_train_argv(dataset, output, model, pretrained, *extra) -> list:
     """`mma-studio train` on `dataset` into `output`: 3 shots and 2 validation images per class,
     quiet, with `extra` options."""
     return [
@@ -493,7 +493,7 @@ def test_no_network_fails_fast_with_the_local_file_route_then_local_weights_work
     monkeypatch.setattr(huggingface_hub, "hf_hub_download", lambda *args, **kwargs: downloads.append(args))
     code, line, elapsed = _cli_error(
         capsys,
-        _train_argv(dataset, tmp_path / "a.safetensors", "ViT-B-16", "openai"),
+        _weights_train_argv(dataset, tmp_path / "a.safetensors", "ViT-B-16", "openai"),
     )
     assert code == 2  # and at once: no download was started (below), so no network timeout was waited for
     assert downloads == []
@@ -512,7 +512,7 @@ def test_no_network_fails_fast_with_the_local_file_route_then_local_weights_work
         main(
             [
                 str(a)
-                for a in _train_argv(
+                for a in _weights_train_argv(
                     dataset, output, "mma-tiny", weights, "--epochs", "2", "--cache-dir", tmp_path / "cache"
                 )
             ]
@@ -542,7 +542,7 @@ def test_a_download_cut_every_time_fails_clearly_then_resumes_when_the_hub_is_ba
         break_first_download = property(lambda self: True, lambda self, value: None)
 
     payload = fp16_bytes(random_state_dict(4))
-    argv = _train_argv(
+    argv = _weights_train_argv(
         dataset, tmp_path / "a.safetensors", "mma-tiny", fake_tag, "--epochs", "2", "--cache-dir", tmp_path / "cache"
     )
     with _CutsEveryDownload(payload) as hub:
@@ -565,7 +565,7 @@ def test_a_corrupted_cached_weights_file_names_the_file_and_a_local_file_still_w
     from tests.test_backbone import put_in_hub_cache
 
     damaged = put_in_hub_cache("open_clip_model.safetensors", b"\x13\x00\x00\x00\x00\x00\x00\x00{broken")
-    argv = _train_argv(dataset, tmp_path / "a.safetensors", "mma-tiny", fake_tag)
+    argv = _weights_train_argv(dataset, tmp_path / "a.safetensors", "mma-tiny", fake_tag)
     code, line, _ = _cli_error(capsys, argv)
     assert code == 2 and "damaged" in line and f"delete {damaged}" in line
     damaged.unlink()  # what the message says to do; offline, the tag now fails fast, clearly
