@@ -8,7 +8,7 @@ import math
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QPoint, Qt, QTimer
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication, QPushButton, QToolTip
 
@@ -353,16 +353,22 @@ def test_a_hidden_page_fills_its_table_and_matrix_a_turn_later_or_when_shown(qtb
     page = EvaluatePage(state)
     qtbot.addWidget(page)
     page.resize(1100, 800)
-    filled, drawn = [], []
+    filled, drawn, order = [], [], []
     set_metrics, set_matrix = page.table.set_metrics, page.matrix.set_matrix
-    page.table.set_metrics = lambda *args: filled.append(args) or set_metrics(*args)
-    page.matrix.set_matrix = lambda *args: drawn.append(args) or set_matrix(*args)
+    page.table.set_metrics = lambda *args: order.append("table") or filled.append(args) or set_metrics(*args)
+    page.matrix.set_matrix = lambda *args: order.append("matrix") or drawn.append(args) or set_matrix(*args)
+    ticks = QTimer()  # a due timer, as the window's paints are: it fires between two turns
+    ticks.setInterval(0)
+    ticks.timeout.connect(lambda: order.append("tick"))
 
     page.set_run(run)
     assert page.has_run() and not filled and page.table.proxy.rowCount() == 0  # not yet: a later turn
-    qtbot.waitUntil(lambda: page.table.proxy.rowCount() == len(run.split.classes), timeout=5000)
-    assert len(filled) == 1 and not drawn  # the matrix: the turn after the table's
+    ticks.start()
     qtbot.waitUntil(lambda: len(drawn) == 1, timeout=5000)
+    ticks.stop()
+    assert [entry for entry in order if entry != "tick"] == ["table", "matrix"]
+    assert "tick" in order[order.index("table") : order.index("matrix")]  # the matrix: a turn after the table
+    assert page.table.proxy.rowCount() == len(run.split.classes)
 
     page.set_run(dataclasses.replace(run, finished_at="later"))
     page.show()  # shown before the turn came: filled on showing
