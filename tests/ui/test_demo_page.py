@@ -4,6 +4,7 @@ broken), folder to CSV with cancel, paste. One real mma-tiny run (random weights
 from __future__ import annotations
 
 import csv
+import threading
 import time
 from pathlib import Path
 
@@ -203,9 +204,12 @@ def test_folder_to_csv_cancel_stops_after_the_batch_in_hand_and_writes_nothing(q
     original = classifier.classify_images
 
     batches: list[int] = []
+    clicked = threading.Event()
 
     def slow(images, top_k=5, names=None):  # a slow model: each batch takes a while
         batches.append(len(images))
+        if len(batches) >= 2:  # in hand until the click, however late a loaded machine lets it come
+            clicked.wait(WAIT_MS / 1000)
         time.sleep(0.3)
         return original(images, top_k, names)
 
@@ -213,11 +217,15 @@ def test_folder_to_csv_cancel_stops_after_the_batch_in_hand_and_writes_nothing(q
     out = tmp_path / "cancelled.csv"
     page.classify_folder(folder, out)
     cancel = page.findChild(QPushButton, "demoCancelButton")
-    qtbot.waitUntil(lambda: page.progress.value() >= 64, timeout=WAIT_MS)  # one batch done
-    assert cancel.isEnabled() and "Classifying" in page.progress.format()
-    with qtbot.waitSignal(page.folderFinished, timeout=WAIT_MS) as finished:
-        qtbot.mouseClick(cancel, Qt.MouseButton.LeftButton)
-        in_hand = len(batches)
+    try:
+        qtbot.waitUntil(lambda: page.progress.value() >= 64, timeout=WAIT_MS)  # one batch done
+        assert cancel.isEnabled() and "Classifying" in page.progress.format()
+        with qtbot.waitSignal(page.folderFinished, timeout=WAIT_MS) as finished:
+            qtbot.mouseClick(cancel, Qt.MouseButton.LeftButton)
+            in_hand = len(batches)
+            clicked.set()
+    finally:
+        clicked.set()  # never leave the worker waiting (a failed step above)
     # Stopped at the next batch boundary (not by a stopwatch: a loaded machine may take longer
     # for the one batch in hand): at most that batch ran after the click, of the six.
     assert len(batches) <= in_hand + 1 < 6

@@ -72,7 +72,9 @@ def test_menus_have_the_expected_shortcuts(window):
 def test_title_and_status_follow_the_dataset(qtbot, window, tmp_path):
     make_class_dataset(tmp_path / "Birds", ["crow", "owl", "robin"], per_class=3)
     window.data_page.open_folder(tmp_path / "Birds")
-    qtbot.waitUntil(lambda: window.state.data.scan is not None, timeout=20_000)
+    # The scan is set before its thread has ended; until then the page is busy and Close Dataset
+    # (below) does nothing: wait for both.
+    qtbot.waitUntil(lambda: window.state.data.scan is not None and not window.data_page.is_busy(), timeout=20_000)
     assert window.windowTitle() == f"Birds — {APP_NAME}"
     assert window.status_dataset.text().startswith("3 classes (2 base, 1 new)")
     assert window.report_action.isEnabled()

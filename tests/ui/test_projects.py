@@ -145,7 +145,7 @@ def test_changes_are_autosaved_after_a_pause_atomically(qtbot, window_factory, d
     assert not window.projects.dirty and not window.isWindowModified()
     window.state.rename_class("sky", "clear blue sky")
     assert window.projects.dirty
-    qtbot.waitUntil(lambda: not window.projects.dirty, timeout=5000)
+    qtbot.waitUntil(lambda: not window.projects.dirty, timeout=WAIT_MS)  # written in a worker
     assert json.loads(path.read_text())["display_names"]["sky"] == "clear blue sky"
     assert replaced and replaced[-1][1] == str(path)
     assert Path(replaced[-1][0]).parent == path.parent and Path(replaced[-1][0]) != path  # temp file beside it
@@ -160,7 +160,7 @@ def test_changes_are_autosaved_after_a_pause_atomically(qtbot, window_factory, d
 
     monkeypatch.setattr(os, "replace", failing_replace)
     window.state.rename_class("sun", "bright sun")
-    qtbot.waitUntil(lambda: bool(window.projects.last_error), timeout=5000)
+    qtbot.waitUntil(lambda: bool(window.projects.last_error), timeout=WAIT_MS)
     assert path.read_bytes() == before and "No space left" in window.projects.last_error
     assert window.projects.dirty
 
@@ -171,7 +171,12 @@ def test_an_unnamed_project_is_kept_in_autosaved_and_save_as_gives_it_a_home(qtb
     window.projects._autosave.setInterval(30)
     assert window.projects.path is None
     fill(window, dataset)
-    qtbot.waitUntil(lambda: window.projects.path is not None and window.projects.path.exists(), timeout=5000)
+    # The file exists as soon as the worker has renamed it into place; the project takes note
+    # (clean again, the recent list) when the worker's result reaches the GUI thread: wait for that.
+    qtbot.waitUntil(
+        lambda: window.projects.path is not None and window.projects.path.exists() and not window.projects.dirty,
+        timeout=WAIT_MS,
+    )
     autosaved = window.projects.path
     assert autosaved.parent == autosave_folder() and autosaved in recent_projects()
     assert window.windowTitle() == f"data — {APP_NAME}"  # no name of its own yet: the dataset's

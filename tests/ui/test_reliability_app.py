@@ -298,9 +298,16 @@ def test_cancel_then_train_again_matches_an_uninterrupted_run(
     monkeypatch.setattr(feature_cache, "SHARD_ROWS", 8)
     encode = backbone_module.Backbone.encode_images
     encoded = []
+    give_up_at = time.monotonic() + RUN_TIMEOUT_MS / 1000
 
     def slow_encode(self, pixels):
         encoded.append(len(pixels))
+        if moment == "extraction" and len(encoded) > 2:
+            # The rest of the extraction waits for the cancel: a click that a loaded machine
+            # delays would otherwise land after the last batch (or after the whole run).
+            job = page._job
+            while job is not None and not job.token.cancelled and time.monotonic() < give_up_at:
+                time.sleep(0.005)
         time.sleep(0.05)
         return encode(self, pixels)
 

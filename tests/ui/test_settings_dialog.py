@@ -46,6 +46,9 @@ def open_dialog(qtbot, **kwargs) -> SettingsDialog:
     qtbot.addWidget(dialog)
     with qtbot.waitSignal(dialog.cacheSizeKnown, timeout=WAIT_MS):
         dialog.show()
+    # The size arrives (queued `succeeded`) before the task's thread has ended (queued `finished`):
+    # until then the dialog is still working and Clear Cache stays off. Wait for both.
+    qtbot.waitUntil(lambda: not dialog.is_working(), timeout=WAIT_MS)
     return dialog
 
 

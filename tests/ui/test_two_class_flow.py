@@ -44,7 +44,7 @@ def test_a_two_class_dataset_trains_evaluates_and_demos_in_the_app(qtbot, tmp_pa
     new_accuracy = run.adapted.headline()["new"]
     assert new_accuracy is None or math.isnan(new_accuracy)
     assert page.summary.figure("new", "adapted") == "—" and page.summary.figure("base", "adapted").endswith("%")
-    qtbot.waitUntil(lambda: page.plots.drawn_point_count() == 4, timeout=1000)
+    qtbot.waitUntil(lambda: page.plots.drawn_point_count() == 4, timeout=10_000)  # the next 50 ms redraw tick
     new_x, _ = page.plots._accuracy_curves["new"].getData()
     base_x, _ = page.plots._accuracy_curves["val"].getData()
     assert (new_x is None or len(new_x) == 0) and len(base_x) == 4  # no empty curve of NaNs is drawn

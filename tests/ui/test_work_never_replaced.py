@@ -32,6 +32,9 @@ def window(qtbot, tmp_path):
 def open_and_scan(qtbot, window: MainWindow, folder: Path) -> None:
     with qtbot.waitSignal(window.data_page.scanFinished, timeout=WAIT_MS):
         window.data_page.open_folder(folder)
+    # scanFinished comes with the result, before the scan's thread has ended: until then the
+    # page is busy and refuses the next folder, drop or example ("Please wait").
+    qtbot.waitUntil(lambda: not window.data_page.is_busy(), timeout=WAIT_MS)
 
 
 @pytest.fixture
