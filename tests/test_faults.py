@@ -82,6 +82,11 @@ CHILD = textwrap.dedent(
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
+# The child's pause after each encoded batch in the extraction tests: the kill must land while
+# batches remain (5 of 9 after the 4th), so this test process, slow to wake on a loaded
+# machine, has about a second to send it rather than a quarter of one.
+EXTRACTION_BATCH_PAUSE_S = 0.2
+
 
 @pytest.fixture(autouse=True)
 def _loopback_only(monkeypatch, tmp_path):
@@ -234,7 +239,7 @@ def temp_files(folder: Path) -> list[Path]:
 
 def test_sigkill_during_extraction_then_the_rerun_resumes_and_matches(dataset, reference, tmp_path):
     output, cache = tmp_path / "a.safetensors", tmp_path / "cache"
-    child = Child(_train_argv(dataset, output, cache, 3), batch_pause=0.05)
+    child = Child(_train_argv(dataset, output, cache, 3), batch_pause=EXTRACTION_BATCH_PAUSE_S)
     child.wait_for(encoded_batches(4))
     child.kill()
     assert child.process.returncode == -signal.SIGKILL
@@ -334,7 +339,7 @@ def test_abandoned_temp_files_are_removed_only_when_their_writer_is_gone(tmp_pat
 def test_ctrl_c_cancels_cleanly_and_the_rerun_works(moment, dataset, reference, tmp_path):
     output, cache = tmp_path / "a.safetensors", tmp_path / "cache"
     epochs = 100000 if moment == "training" else 3
-    child = Child(_train_argv(dataset, output, cache, epochs), batch_pause=0.05)
+    child = Child(_train_argv(dataset, output, cache, epochs), batch_pause=EXTRACTION_BATCH_PAUSE_S)
     child.wait_for(encoded_batches(3) if moment == "extraction" else epoch_lines(2))
     code, err = child.interrupt()
     assert code == 130, err
