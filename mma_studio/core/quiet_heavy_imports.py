@@ -32,6 +32,8 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from mma_studio.core.collector_pause import collector_paused
+
 if TYPE_CHECKING:  # importlib.abc and pathlib cost ~6 ms of the app's start-up; only types here
     import importlib.machinery
     from types import ModuleType
@@ -45,7 +47,6 @@ _TORCH_LIBRARIES = (("libtorch_global_deps", True), ("libtorch", False), ("libc1
 
 _lock = threading.Lock()
 _heavy_imports_running = 0
-_collection_was_enabled = False
 
 
 def install_quiet_heavy_imports() -> None:
@@ -110,22 +111,19 @@ def _spec_from_other_finders(
 @contextlib.contextmanager
 def collection_paused() -> Iterator[None]:
     """No automatic garbage collection until the outermost heavy import ends; then freeze what
-    exists (modules, functions, classes: alive as long as the process) and resume."""
-    global _heavy_imports_running, _collection_was_enabled
-    with _lock:
-        if _heavy_imports_running == 0:
-            _collection_was_enabled = gc.isenabled()
-            gc.disable()
-        _heavy_imports_running += 1
-    try:
-        yield
-    finally:
+    exists (modules, functions, classes: alive as long as the process) and resume (a pause
+    counted with any other, `collector_pause`)."""
+    global _heavy_imports_running
+    with collector_paused():
         with _lock:
-            _heavy_imports_running -= 1
-            if _heavy_imports_running == 0:
-                gc.freeze()
-                if _collection_was_enabled:
-                    gc.enable()
+            _heavy_imports_running += 1
+        try:
+            yield
+        finally:
+            with _lock:
+                _heavy_imports_running -= 1
+                if _heavy_imports_running == 0:
+                    gc.freeze()
 
 
 def preload_torch_libraries(package_folders: Sequence[str]) -> int:

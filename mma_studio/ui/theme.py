@@ -15,6 +15,8 @@ from PySide6.QtCore import QSettings
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication, QWidget
 
+from mma_studio.core.collector_pause import collector_paused
+
 THEME_KEY = "app/theme"
 THEMES = {"system": "Follow the system", "light": "Light", "dark": "Dark"}
 
@@ -129,12 +131,19 @@ def is_dark_palette(palette: QPalette | None = None) -> bool:
 
 
 def refresh_widgets(app: QApplication) -> None:
-    """Re-evaluate style sheets that use palette(...) colours, and restyle the plots."""
-    for widget in app.allWidgets():
-        sheet = widget.styleSheet()
-        if sheet and "palette(" in sheet:
-            widget.setStyleSheet(sheet)
-    restyle_plots(list(app.topLevelWidgets()))
+    """Re-evaluate style sheets that use palette(...) colours, and restyle the plots.
+
+    The cyclic garbage collector waits until the walk is over. `allWidgets()` is a list of raw
+    pointers, wrapped one by one; a collection during the walk (any allocation can start one)
+    could free a closed window that was only cyclic garbage, and with it its child widgets,
+    still in the list: the next call on one of them read freed memory and the process died
+    (a theme switch; reproduced in tests/ui/test_theme_switch_with_garbage.py)."""
+    with collector_paused():
+        for widget in app.allWidgets():
+            sheet = widget.styleSheet()
+            if sheet and "palette(" in sheet:
+                widget.setStyleSheet(sheet)
+        restyle_plots(list(app.topLevelWidgets()))
 
 
 def restyle_plots(roots: list[QWidget]) -> int:
@@ -147,14 +156,15 @@ def restyle_plots(roots: list[QWidget]) -> int:
 
     count = 0
     seen = set()
-    for root in roots:
-        plots = [root] if isinstance(root, pg.PlotWidget) else []
-        plots += root.findChildren(pg.PlotWidget)
-        for plot in plots:
-            if id(plot) not in seen:
-                seen.add(id(plot))
-                restyle_plot(plot)
-                count += 1
+    with collector_paused():  # findChildren's list holds raw pointers too (`refresh_widgets`)
+        for root in roots:
+            plots = [root] if isinstance(root, pg.PlotWidget) else []
+            plots += root.findChildren(pg.PlotWidget)
+            for plot in plots:
+                if id(plot) not in seen:
+                    seen.add(id(plot))
+                    restyle_plot(plot)
+                    count += 1
     return count
 
 

@@ -13,6 +13,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QGuiApplication, QImage
 from PySide6.QtWidgets import QApplication, QPushButton
 
+from mma_studio.core.collector_pause import collector_paused
 from mma_studio.ui.app_state import AppState
 from mma_studio.ui.demo.demo_page import DemoPage
 from tests.image_factory import class_color, make_image
@@ -157,7 +158,8 @@ def test_a_broken_adapter_file_is_refused_in_one_line_and_the_page_stays_usable(
     qtbot.waitUntil(lambda: bool(page.error_text()) and not page.is_busy(), timeout=WAIT_MS)
     assert reason in page.last_error and "\n" not in page.last_error
     assert page.model.source == "run"  # the adapter it had is kept
-    boxes = [w for w in QApplication.topLevelWidgets() if w.objectName() == "demoErrorBox" and w.isVisible()]
+    with collector_paused():  # a list of raw pointers: no collection may free one meanwhile
+        boxes = [w for w in QApplication.topLevelWidgets() if w.objectName() == "demoErrorBox" and w.isVisible()]
     assert boxes and reason in boxes[-1].informativeText()
     for box in boxes:
         box.close()

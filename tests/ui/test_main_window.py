@@ -13,6 +13,7 @@ from PySide6.QtCore import QEvent, QObject, QSettings, Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QApplication, QComboBox, QLabel, QListWidget, QPushButton, QTableView, QWidget
 
+from mma_studio.core.collector_pause import collector_paused
 from mma_studio.ui import MainWindow, main_window
 from mma_studio.ui.app import APP_NAME, application_icon, create_application
 from tests.image_factory import make_class_dataset
@@ -211,7 +212,8 @@ def test_run_app_shows_the_window_and_returns_when_it_closes(qtbot, monkeypatch)
     give_up_at = time.monotonic() + 30
 
     def close_windows():
-        shown = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
+        with collector_paused():  # a list of raw pointers: no collection may free one meanwhile
+            shown = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
         built = shown and all(None not in (w.train_page, w.evaluate_page, w.demo_page) for w in shown)
         if not built and time.monotonic() < give_up_at:
             QTimer.singleShot(20, close_windows)
