@@ -156,15 +156,14 @@ def restyle_plots(roots: list[QWidget]) -> int:
 
     count = 0
     seen = set()
-    with collector_paused():  # findChildren's list holds raw pointers too (`refresh_widgets`)
-        for root in roots:
-            plots = [root] if isinstance(root, pg.PlotWidget) else []
-            plots += root.findChildren(pg.PlotWidget)
-            for plot in plots:
-                if id(plot) not in seen:
-                    seen.add(id(plot))
-                    restyle_plot(plot)
-                    count += 1
+    for root in roots:
+        plots = [root] if isinstance(root, pg.PlotWidget) else []
+        plots += root.findChildren(pg.PlotWidget)
+        for plot in plots:
+            if id(plot) not in seen:
+                seen.add(id(plot))
+                restyle_plot(plot)
+                count += 1
     return count
 
 
