@@ -431,8 +431,8 @@ def measure_end_to_end(home: Path, example_per_class: int, scale_images: int = 0
 
 def phase_worst_gap(recorder, start: float, end: float) -> dict:
     """The longest gap between two consecutive ticks that overlaps [start, end] (a phase
-    shorter than a tick still has the gap it fell into), split by `load_20k.split_gap`."""
-    from load_20k import split_gap
+    shorter than a tick still has the gap it fell into), split by `gui_ticks.split_gap`."""
+    from gui_ticks import split_gap
 
     ticks = recorder.ticks
     pairs = [(a, b) for a, b in zip(ticks, ticks[1:]) if b[0] > start and a[0] < end]

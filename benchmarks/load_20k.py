@@ -36,6 +36,7 @@ from pathlib import Path
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from bench_common import Row, apply_threads, base_parser, emit, log  # noqa: E402
+from gui_ticks import runqueue_wait_s, split_gap  # noqa: E402
 from memory_sampling import PeakSampler, tree_pss_bytes  # noqa: E402
 
 GiB = 2**30
@@ -150,15 +151,6 @@ def engine_phase(root: Path, cache_dir: Path, *, epochs: int = 30, shots: int = 
 # --------------------------------------------------------------------------- phase 2: the app
 
 
-def _runqueue_wait_s() -> float:
-    """Seconds this thread has spent runnable but waiting for a CPU (Linux schedstat; else 0)."""
-    try:
-        with open("/proc/thread-self/schedstat") as handle:
-            return int(handle.read().split()[1]) / 1e9
-    except (OSError, ValueError, IndexError):
-        return 0.0
-
-
 class TickRecorder:
     """A 10 ms PreciseTimer on the GUI thread; gaps between ticks are GUI stalls.
 
@@ -175,7 +167,7 @@ class TickRecorder:
         self.timer.setTimerType(Qt.TimerType.PreciseTimer)
         self.timer.setInterval(10)
         self.timer.timeout.connect(
-            lambda: self.ticks.append((time.perf_counter(), time.thread_time(), _runqueue_wait_s()))
+            lambda: self.ticks.append((time.perf_counter(), time.thread_time(), runqueue_wait_s()))
         )
 
     def start(self) -> None:
@@ -204,17 +196,6 @@ class TickRecorder:
         if not pairs:
             return dict.fromkeys(("gap", "working", "waiting_for_cpu", "blocked"), float("nan"))
         return split_gap(*max(pairs, key=lambda pair: pair[1][0] - pair[0][0]))
-
-
-def split_gap(a: tuple[float, float, float], b: tuple[float, float, float]) -> dict:
-    """The gap between ticks `a` and `b`, split into working / waiting for a CPU / blocked (seconds)."""
-    gap, working, waiting = b[0] - a[0], b[1] - a[1], b[2] - a[2]
-    return {
-        "gap": gap,
-        "working": working,
-        "waiting_for_cpu": waiting,
-        "blocked": max(0.0, gap - working - waiting),
-    }
 
 
 def run_event_loop(until, timeout_s: float, what: str) -> None:

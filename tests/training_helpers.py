@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from benchmarks.gui_ticks import runqueue_wait_s, split_gap
 from tests.image_factory import make_class_dataset
 
 RANDOM_BACKBONE = ("mma-tiny", "random:0", "mma-tiny · random weights (for testing)")
@@ -66,15 +67,6 @@ def warm_up_engine() -> None:
     load_backbone(model, tag, device="cpu")
 
 
-def _runqueue_wait_s() -> float:
-    """Seconds this thread has spent runnable but waiting for a CPU (Linux schedstat; else 0)."""
-    try:
-        with open("/proc/thread-self/schedstat") as handle:
-            return int(handle.read().split()[1]) / 1e9
-    except (OSError, ValueError, IndexError):
-        return 0.0
-
-
 class TickRecorder:
     """A 10 ms timer on the GUI thread; the largest gap between ticks measures how long the
     event loop was kept from running.
@@ -94,7 +86,7 @@ class TickRecorder:
         self.timer.timeout.connect(self._tick)
 
     def _tick(self) -> None:
-        self.ticks.append((time.perf_counter(), time.thread_time(), _runqueue_wait_s()))
+        self.ticks.append((time.perf_counter(), time.thread_time(), runqueue_wait_s()))
 
     def start(self) -> None:
         self.ticks.clear()
@@ -128,11 +120,4 @@ class TickRecorder:
         pairs = self._pairs()
         if not pairs:
             return {"gap": float("inf"), "working": 0.0, "waiting_for_cpu": 0.0, "blocked": 0.0}
-        a, b = max(pairs, key=lambda pair: pair[1][0] - pair[0][0])
-        gap, working, waiting = b[0] - a[0], b[1] - a[1], b[2] - a[2]
-        return {
-            "gap": gap,
-            "working": working,
-            "waiting_for_cpu": waiting,
-            "blocked": max(0.0, gap - working - waiting),
-        }
+        return split_gap(*max(pairs, key=lambda pair: pair[1][0] - pair[0][0]))
