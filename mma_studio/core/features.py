@@ -29,6 +29,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from mma_studio.core.cancellation import CancelToken, check
 from mma_studio.core.cpu_threads import torch_threads
+from mma_studio.core.decode_workers import start_loader_iterator
 from mma_studio.core.events import Progress, ProgressCallback
 from mma_studio.core.feature_cache import (
     SHARD_ROWS,
@@ -304,7 +305,7 @@ def extract_image_features(
         try:
             check(token)
             with _leave_cores_for_decoding(backbone.device, workers):
-                iterator = iter(loader)
+                iterator = start_loader_iterator(loader)
                 for local_indices, pixels, bad in iterator:
                     for local, reason in bad:
                         failures[todo[local]] = reason
