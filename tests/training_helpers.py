@@ -22,6 +22,15 @@ def limit_torch_threads() -> None:
     torch.set_num_threads(1)
 
 
+def hold_until_cancelled(page, give_up_at: float) -> None:
+    """On the worker thread (in a patched encoder): wait until the Train page's job is cancelled,
+    or until `give_up_at` (time.monotonic()), so a click that a loaded machine delays still
+    lands while the work it is meant to stop is going on."""
+    job = page._job  # set before the worker starts; only read here
+    while job is not None and not job.token.cancelled and time.monotonic() < give_up_at:
+        time.sleep(0.005)
+
+
 def scanned_dataset(root: Path, classes: int = 6, per_class: int = 10, sizes: dict[str, int] | None = None):
     """Write a colour-per-class dataset under `root` and return its `ScanResult`."""
     from mma_studio.core.dataset import scan_dataset

@@ -34,7 +34,7 @@ from PySide6.QtWidgets import QMessageBox, QTableView, QWidget
 from mma_studio.ui.app_state import BackboneSelection
 from mma_studio.ui.data.class_table import IMAGES, NAME
 from tests.image_factory import make_class_dataset, make_image, write_bad_input_corpus, write_truncated
-from tests.training_helpers import RANDOM_BACKBONE, fast_values
+from tests.training_helpers import RANDOM_BACKBONE, fast_values, hold_until_cancelled
 from tests.ui.drag_and_drop import drop
 
 SCAN_TIMEOUT_MS = 60_000
@@ -305,9 +305,7 @@ def test_cancel_then_train_again_matches_an_uninterrupted_run(
         if moment == "extraction" and len(encoded) > 2:
             # The rest of the extraction waits for the cancel: a click that a loaded machine
             # delays would otherwise land after the last batch (or after the whole run).
-            job = page._job
-            while job is not None and not job.token.cancelled and time.monotonic() < give_up_at:
-                time.sleep(0.005)
+            hold_until_cancelled(page, give_up_at)
         time.sleep(0.05)
         return encode(self, pixels)
 

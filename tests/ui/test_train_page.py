@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QLabel, QMessageBox, QPushButton
 from mma_studio.ui.app_state import AppState
 from mma_studio.ui.train.train_page import TrainPage
 from tests.image_factory import make_image
-from tests.training_helpers import fast_values, make_state, scanned_dataset
+from tests.training_helpers import fast_values, hold_until_cancelled, make_state, scanned_dataset
 
 LONG_RUN = {"epochs": 5000, "patience": 0}  # far longer than any test waits: only cancel ends it
 
@@ -149,9 +149,7 @@ def test_cancel_during_feature_extraction_stops_cleanly(qtbot, page_factory, tmp
     give_up_at = time.monotonic() + 60
 
     def encode_once_cancelled(self, pixels):
-        job = page._job  # set before the worker starts; read-only here
-        while job is not None and not job.token.cancelled and time.monotonic() < give_up_at:
-            time.sleep(0.005)
+        hold_until_cancelled(page, give_up_at)
         return encode(self, pixels)
 
     monkeypatch.setattr(backbone_module.Backbone, "encode_images", encode_once_cancelled)
